@@ -1,0 +1,93 @@
+"""The app factory: the one place that wires pool, services and blueprints.
+
+    create_app(settings, dsn)
+      before_serving: pool ─> repositories ─> domain services ─> Runtime
+      each request:   request id ─> blueprint handler ─> access log line
+      after_serving:  close the pool (in-flight requests have finished)
+
+The database itself (embedded or not) and migrations are the caller's job
+(``imago-fed serve``), so tests can build an app over any database.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+import asyncpg
+from quart import Quart, Response, g, request
+
+from imago_fed.config import Settings
+from imago_fed.domain.clock import SystemClock
+from imago_fed.domain.groups import GroupDirectory
+from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
+from imago_fed.logs import request_id_var
+from imago_fed.store.database import create_pool
+from imago_fed.store.groups import PgGroupRepository
+from imago_fed.web import admin_groups  # noqa: F401  (registers its routes)
+from imago_fed.web.admin import admin
+from imago_fed.web.errors import register_error_handlers
+from imago_fed.web.health import health
+from imago_fed.web.runtime import EXTENSION_KEY, Runtime
+
+__all__ = ["build_runtime", "create_app"]
+
+access_log = logging.getLogger("imago_fed.access")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
+    """Wire repositories and domain services over an open pool (app and CLI alike)."""
+    vault = KeyVault(instance_secret(settings))
+    groups = GroupDirectory(PgGroupRepository(pool), RsaKeyPairFactory(vault), SystemClock())
+    return Runtime(settings=settings, pool=pool, vault=vault, groups=groups)
+
+
+def create_app(settings: Settings, dsn: str) -> Quart:
+    app = Quart("imago_fed")
+    app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
+    app.config["JSON_SORT_KEYS"] = False
+
+    @app.before_serving
+    async def _start() -> None:
+        app.extensions[EXTENSION_KEY] = build_runtime(settings, await create_pool(dsn, settings))
+
+    @app.after_serving
+    async def _stop() -> None:
+        rt: Runtime | None = app.extensions.pop(EXTENSION_KEY, None)
+        if rt is not None:
+            await rt.pool.close()
+
+    @app.before_request
+    async def _begin() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_id_token = request_id_var.set(request_id)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    async def _finish(response: Response) -> Response:
+        request_id = request_id_var.get()
+        if request_id:
+            response.headers["X-Request-Id"] = request_id
+        started = g.get("started", time.perf_counter())
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+
+    register_error_handlers(app)
+    app.register_blueprint(health)
+    app.register_blueprint(admin)
+    return app

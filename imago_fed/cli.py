@@ -1,0 +1,261 @@
+"""The ``imago-fed`` command.
+
+Every subcommand loads and validates the configuration first, so a mistake
+is reported the same way everywhere: one line per problem, naming the key,
+and exit status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from imago_fed import __version__
+from imago_fed.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
+from imago_fed.logs import configure_logging
+
+log = logging.getLogger("imago_fed")
+T = TypeVar("T")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        settings = load_settings(ctx.obj.get("config_path"))
+    except ConfigError as exc:
+        click.echo("imago-fed: invalid configuration:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        ctx.exit(2)
+    configure_logging(settings.log.level, settings.log.format)
+    return settings
+
+
+def _run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@click.group()
+@click.version_option(__version__, prog_name="imago-fed")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"TOML configuration file (default: $IMAGO_CONFIG, else {DEFAULT_CONFIG_PATH})",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """Imago Fed: groups that are ActivityPub actors and Matrix spaces at once."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+# ------------------------------------------------------------------- init
+@main.command()
+@click.option("--domain", default="localhost:8080", show_default=True, help="public host[:port]")
+@click.option("--scheme", type=click.Choice(["http", "https"]), default=None, help="default: http for localhost, else https")
+@click.pass_context
+def init(ctx: click.Context, domain: str, scheme: str | None) -> None:
+    """Write a starter config with a fresh admin token (never overwrites one)."""
+    path: Path = ctx.obj.get("config_path") or Path(
+        os.environ.get("IMAGO_CONFIG") or DEFAULT_CONFIG_PATH
+    )
+    if path.exists():
+        click.echo(f"{path} already exists; leaving it as it is.")
+        return
+    scheme = scheme or ("http" if domain.split(":")[0] in ("localhost", "127.0.0.1") else "https")
+    token = secrets.token_urlsafe(32)
+    example = (Path(__file__).resolve().parents[1] / "config" / "imago.example.toml")
+    text = example.read_text() if example.is_file() else ""
+    text = (
+        text.replace('domain = "localhost:8080"', f'domain = "{domain}"')
+        .replace('scheme = "https"', f'scheme = "{scheme}"')
+        .replace('admin_token = ""', f'admin_token = "{token}"')
+    )
+    if f'admin_token = "{token}"' not in text:
+        text = f'[instance]\ndomain = "{domain}"\nscheme = "{scheme}"\nadmin_token = "{token}"\n'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    click.echo(f"wrote {path} (mode 0600)")
+    click.echo(f"admin API token: {token}")
+    click.echo("keep it secret; it is also in the file. Next: imago-fed serve")
+
+
+# ------------------------------------------------------------------ serve
+@main.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Run the server: database (embedded if none configured), migrations, HTTP."""
+    settings = _settings(ctx)
+    try:
+        _run(_serve(settings))
+    except OSError as exc:
+        log.error("cannot serve: %s", exc)
+        ctx.exit(1)
+
+
+async def _serve(settings: Settings) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config as HypercornConfig
+
+    from imago_fed.app import create_app
+    from imago_fed.store import migrations
+    from imago_fed.store.database import database_dsn
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async with database_dsn(settings) as dsn:
+        await migrations.upgrade(dsn)
+        log.info("database schema at %s", migrations.head_revision())
+        app = create_app(settings, dsn)
+        config = HypercornConfig()
+        config.bind = [settings.http.listen]
+        config.graceful_timeout = float(settings.http.graceful_timeout)
+        config.accesslog = None
+        config.errorlog = logging.getLogger("hypercorn.error")
+        log.info(
+            "serving %s on %s", settings.instance.base_url, settings.http.listen,
+            extra={"version": __version__},
+        )
+        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        log.info("stopped: in-flight requests finished")
+
+
+# ---------------------------------------------------------------- migrate
+@main.command()
+@click.option("--revision", default="head", show_default=True, help="target revision")
+@click.option("--down", is_flag=True, help="downgrade to --revision instead of upgrading")
+@click.pass_context
+def migrate(ctx: click.Context, revision: str, down: bool) -> None:
+    """Bring the database schema to a revision (the latest by default)."""
+    settings = _settings(ctx)
+
+    async def run() -> None:
+        from imago_fed.store import migrations
+        from imago_fed.store.database import database_dsn
+
+        async with database_dsn(settings) as dsn:
+            if down:
+                await migrations.downgrade(dsn, revision)
+            else:
+                await migrations.upgrade(dsn, revision)
+            click.echo(f"database at {'base' if revision == 'base' else revision}")
+
+    _run(run())
+
+
+# ------------------------------------------------------------------ check
+@main.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Validate the configuration and reach the database; say what is wrong."""
+    settings = _settings(ctx)
+    click.echo(f"configuration: ok ({settings.source or 'defaults and environment'})")
+
+    async def run() -> list[str]:
+        import asyncpg
+
+        from imago_fed.store import migrations
+        from imago_fed.store.database import database_dsn
+
+        problems: list[str] = []
+        try:
+            async with database_dsn(settings) as dsn:
+                conn = await asyncio.wait_for(asyncpg.connect(dsn), timeout=10)
+                try:
+                    current = await migrations.current_revision(conn)
+                finally:
+                    await conn.close()
+                head = migrations.head_revision()
+                where = "embedded" if not settings.database.url else "configured"
+                click.echo(f"database: reachable ({where})")
+                if current != head:
+                    problems.append(
+                        f"database schema at {current or 'nothing'}, expected {head}: "
+                        "run imago-fed migrate"
+                    )
+                else:
+                    click.echo(f"schema: at {head}")
+        except (OSError, TimeoutError, Exception) as exc:  # report, don't crash
+            problems.append(f"database: unreachable ({type(exc).__name__}: {exc})")
+        return problems
+
+    problems = _run(run())
+    for problem in problems:
+        click.echo(problem, err=True)
+    ctx.exit(1 if problems else 0)
+
+
+# ------------------------------------------------------------------ group
+@main.group()
+def group() -> None:
+    """Manage groups."""
+
+
+async def _with_groups(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
+    from imago_fed.app import build_runtime
+    from imago_fed.store import migrations
+    from imago_fed.store.database import create_pool, database_dsn
+
+    async with database_dsn(settings) as dsn:
+        await migrations.upgrade(dsn)
+        pool = await create_pool(dsn, settings)
+        try:
+            return await action(build_runtime(settings, pool).groups)
+        finally:
+            await pool.close()
+
+
+@group.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="display name")
+@click.option("--summary", default="", help="a short description")
+@click.pass_context
+def group_create(ctx: click.Context, slug: str, name: str, summary: str) -> None:
+    """Create a group with handle @SLUG@domain."""
+    from imago_fed.domain.errors import DomainError
+
+    settings = _settings(ctx)
+    try:
+        created = _run(_with_groups(settings, lambda d: d.create(slug, name, summary)))
+    except DomainError as exc:
+        click.echo(f"imago-fed: {exc.message}", err=True)
+        ctx.exit(1)
+    click.echo(f"created @{created.slug}@{settings.instance.domain} ({created.name})")
+
+
+@group.command("list")
+@click.pass_context
+def group_list(ctx: click.Context) -> None:
+    """List groups."""
+    settings = _settings(ctx)
+
+    async def all_groups(directory: Any) -> list[Any]:
+        found: list[Any] = []
+        after = None
+        while page := await directory.list(limit=500, after=after):
+            found.extend(page)
+            after = page[-1].slug
+            if len(page) < 500:
+                break
+        return found
+
+    for item in _run(_with_groups(settings, all_groups)):
+        click.echo(f"{item.slug}\t{item.name}\t{item.created_at:%Y-%m-%d}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

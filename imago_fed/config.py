@@ -1,0 +1,343 @@
+"""Configuration: one TOML file, every key overridable by an ``IMAGO_*`` variable.
+
+Why a hand-written loader instead of a settings framework: the rules are few
+and must be exact. Every key has one home (``[section] key``) and one
+environment name (``IMAGO_SECTION_KEY``); an unknown key or variable is an
+error, not a silent typo; every problem names the key it is about, so an
+admin who mistyped ``pool_max`` reads ``[database] pool_max`` in the message.
+
+Secrets are wrapped in :class:`Secret`, whose ``repr`` never shows the value,
+so a settings object can be logged or printed in a traceback safely.
+
+    file (--config / IMAGO_CONFIG / ./config/imago.toml)
+      └─> merged with IMAGO_* environment ─> checked per field ─> Settings
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "ConfigError",
+    "Secret",
+    "Settings",
+    "env_name",
+    "load_settings",
+]
+
+ENV_PREFIX = "IMAGO_"
+CONFIG_ENV = "IMAGO_CONFIG"
+DEFAULT_CONFIG_PATH = Path("config/imago.toml")
+# Variables under this prefix belong to the test suite, not to the server.
+_IGNORED_ENV_PREFIXES = ("IMAGO_TEST_",)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A string that must not appear in logs, reprs or error messages."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self.value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+# ----------------------------------------------------------------- checks
+Check = Callable[[Any], str | None]
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+
+    return check
+
+
+def _int_range(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        return None if low <= value <= high else f"must be between {low} and {high}"
+
+    return check
+
+
+def _domain(value: Any) -> str | None:
+    host, _, port = value.partition(":")
+    if not host or any(c in value for c in "/@?# ") or value != value.lower():
+        return "must be a lower-case host name, optionally with :port (no scheme, no path)"
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        return "has an invalid port"
+    return None
+
+
+def _listen(value: Any) -> str | None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536 or not host:
+        return "must be HOST:PORT, for example 127.0.0.1:8080 or [::1]:8080"
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        if host != "localhost":
+            return "host must be an IP address or localhost"
+    return None
+
+
+def _database_url(value: Any) -> str | None:
+    if value and urlsplit(value).scheme not in ("postgresql", "postgres"):
+        return "must be empty (embedded PostgreSQL) or a postgresql:// URL"
+    return None
+
+
+def _http_url(value: Any) -> str | None:
+    if value and urlsplit(value).scheme not in ("http", "https"):
+        return "must be empty or an http(s):// URL"
+    return None
+
+
+def _admin_token(value: Any) -> str | None:
+    if not value.value:
+        return "is required: set it in the config file or the environment (imago-fed init makes one)"
+    if len(value.value) < 16:
+        return "must be at least 16 characters long"
+    return None
+
+
+def _prefix(value: Any) -> str | None:
+    ok = value and all(c.islower() or c.isdigit() or c in "_-." for c in value)
+    return None if ok else "must be lower-case letters, digits, '_', '-' or '.'"
+
+
+def _opt(default: Any, check: Check | None = None, doc: str = "") -> Any:
+    return field(default=default, metadata={"check": check, "doc": doc})
+
+
+# --------------------------------------------------------------- sections
+@dataclass(frozen=True)
+class InstanceSettings:
+    domain: str = _opt("localhost:8080", _domain, "public host (and port) in actor ids")
+    scheme: str = _opt("https", _one_of("https", "http"), "public URL scheme")
+    admin_token: Secret = _opt(Secret(""), _admin_token, "bearer token for /api/v1")
+    secret_key: Secret = _opt(Secret(""), None, "encrypts keys at rest; empty: data_dir file")
+    data_dir: Path = _opt(Path("data"), None, "embedded database and instance secret")
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    listen: str = _opt("127.0.0.1:8080", _listen, "address the server binds")
+    graceful_timeout: int = _opt(15, _int_range(0, 600), "seconds to finish requests on stop")
+    max_body_bytes: int = _opt(1_048_576, _int_range(1024, 64 * 1_048_576), "request body cap")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: Secret = _opt(Secret(""), lambda v: _database_url(v.value), "empty: embedded server")
+    pool_min: int = _opt(1, _int_range(0, 100))
+    pool_max: int = _opt(10, _int_range(1, 500))
+
+
+@dataclass(frozen=True)
+class FederationSettings:
+    allow_http: bool = _opt(False, None, "fetch/deliver over plain http (local tests only)")
+    allow_private_addresses: bool = _opt(False, None, "reach loopback/private IPs (tests only)")
+
+
+@dataclass(frozen=True)
+class MatrixSettings:
+    enabled: bool = _opt(False)
+    homeserver_url: str = _opt("", _http_url, "client-server API base URL")
+    server_name: str = _opt("", None, "the homeserver's server name")
+    as_token: Secret = _opt(Secret(""), None, "token we present to the homeserver")
+    hs_token: Secret = _opt(Secret(""), None, "token the homeserver presents to us")
+    namespace_prefix: str = _opt("_imago_", _prefix, "prefix of puppet users and aliases")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = _opt("info", _one_of("debug", "info", "warning", "error"))
+    format: str = _opt("auto", _one_of("auto", "json", "text"), "auto: JSON unless a tty")
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance: InstanceSettings = field(default_factory=InstanceSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    federation: FederationSettings = field(default_factory=FederationSettings)
+    matrix: MatrixSettings = field(default_factory=MatrixSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    source: Path | None = None  # the file the settings came from, if any
+
+    def __post_init__(self) -> None:
+        if self.database.pool_min > self.database.pool_max:
+            raise ConfigError(["[database] pool_min: must not exceed pool_max"])
+        if self.matrix.enabled:
+            missing = [
+                f"[matrix] {name}: is required when [matrix] enabled = true"
+                for name in ("homeserver_url", "server_name", "as_token", "hs_token")
+                if not getattr(self.matrix, name)
+            ]
+            if missing:
+                raise ConfigError(missing)
+
+
+SECTIONS: dict[str, type] = {
+    f.name: f.type if isinstance(f.type, type) else globals()[f.type]
+    for f in dataclasses.fields(Settings)
+    if f.name != "source"
+}
+
+
+def env_name(section: str, key: str) -> str:
+    """The environment variable that overrides ``[section] key``."""
+    return f"{ENV_PREFIX}{section}_{key}".upper()
+
+
+# ---------------------------------------------------------------- loading
+def _coerce(kind: type, raw: Any, from_env: bool) -> Any:
+    """Turn a TOML or environment value into ``kind``; raise ValueError to refuse."""
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if from_env and isinstance(raw, str) and raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if from_env and isinstance(raw, str) and raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError("must be true or false")
+    if kind is int:
+        if isinstance(raw, bool):
+            raise ValueError("must be an integer")
+        if isinstance(raw, int):
+            return raw
+        if from_env and isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            return int(raw)
+        raise ValueError("must be an integer")
+    if not isinstance(raw, str):
+        raise ValueError("must be a string")
+    if kind is Secret:
+        return Secret(raw)
+    if kind is Path:
+        return Path(raw).expanduser()
+    return raw
+
+
+def _field_type(section_cls: type, f: dataclasses.Field[Any]) -> type:
+    hints = {"str": str, "int": int, "bool": bool, "Secret": Secret, "Path": Path}
+    return f.type if isinstance(f.type, type) else hints[f.type]
+
+
+def _build_section(
+    name: str, cls: type, from_file: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
+) -> Any:
+    values: dict[str, Any] = {}
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in from_file:
+        if key not in known:
+            problems.append(f"[{name}] {key}: unknown key (known: {', '.join(sorted(known))})")
+    for f in dataclasses.fields(cls):
+        kind = _field_type(cls, f)
+        variable = env_name(name, f.name)
+        if variable in env:
+            raw, origin, from_env = env[variable], variable, True
+        elif f.name in from_file:
+            raw, origin, from_env = from_file[f.name], "config file", False
+        else:
+            raw = None
+        label = f"[{name}] {f.name}"
+        if raw is None:
+            value = f.default
+        else:
+            try:
+                value = _coerce(kind, raw, from_env)
+            except ValueError as exc:
+                shown = "***" if kind is Secret else repr(raw)
+                problems.append(f"{label} (from {origin}): {exc}, got {shown}")
+                continue
+        check = f.metadata.get("check")
+        reason = check(value) if check else None
+        if reason:
+            shown = "" if kind is Secret else f", got {value!r}"
+            problems.append(f"{label} (env {variable}): {reason}{shown}")
+            continue
+        values[f.name] = value
+    return cls(**values) if not problems else None
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the file (if any), apply ``IMAGO_*`` overrides, validate everything.
+
+    The file is ``path``, else ``$IMAGO_CONFIG``, else ``config/imago.toml`` when it
+    exists; with none of them the defaults and the environment alone apply.
+    Raises :class:`ConfigError` listing every problem at once.
+    """
+    env = dict(os.environ if env is None else env)
+    chosen = path or env.get(CONFIG_ENV)
+    source: Path | None = None
+    data: dict[str, Any] = {}
+    if chosen:
+        source = Path(chosen)
+        if not source.is_file():
+            raise ConfigError([f"config file {source}: not found"])
+    elif DEFAULT_CONFIG_PATH.is_file():
+        source = DEFAULT_CONFIG_PATH
+    if source is not None:
+        try:
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"config file {source}: not valid TOML: {exc}"]) from exc
+
+    problems: list[str] = []
+    for key, value in data.items():
+        if key not in SECTIONS:
+            problems.append(f"[{key}]: unknown section (known: {', '.join(SECTIONS)})")
+        elif not isinstance(value, dict):
+            problems.append(f"{key}: must be a [{key}] table")
+    known_vars = {
+        env_name(s, f.name) for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)
+    } | {CONFIG_ENV}
+    for variable in env:
+        if (
+            variable.startswith(ENV_PREFIX)
+            and variable not in known_vars
+            and not variable.startswith(_IGNORED_ENV_PREFIXES)
+        ):
+            problems.append(f"{variable}: unknown IMAGO_ environment variable")
+
+    sections: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        table = data.get(name, {})
+        section_problems: list[str] = []
+        built = _build_section(
+            name, cls, table if isinstance(table, dict) else {}, env, section_problems
+        )
+        problems.extend(section_problems)
+        sections[name] = built
+    if problems:
+        raise ConfigError(problems)
+    return Settings(**sections, source=source)

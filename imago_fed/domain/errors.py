@@ -1,0 +1,35 @@
+"""Domain errors.
+
+They carry no status codes: each adapter (HTTP admin API, ActivityPub inbox,
+Matrix bot, CLI) maps them in one table of its own.
+
+    DomainError
+     ├── InvalidInput   a value breaks a rule (a bad slug, an empty name)
+     ├── NotFound       the thing asked for does not exist (or no longer does)
+     └── Conflict       the request collides with existing state (a taken slug)
+"""
+
+from __future__ import annotations
+
+__all__ = ["Conflict", "DomainError", "InvalidInput", "NotFound"]
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    """A value breaks a domain rule; ``field`` names it when there is one."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist."""
+
+
+class Conflict(DomainError):
+    """The request collides with existing state."""

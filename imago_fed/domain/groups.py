@@ -1,0 +1,147 @@
+"""Groups: the collectives the server hosts, and the rules for naming them.
+
+A group's slug is its handle on every network (``@slug@domain`` in the
+fediverse, ``#<prefix><slug>:server`` in Matrix), so it is strict: lower-case
+ASCII letters, digits and ``_``, 1 to 30 characters, starting with a letter or
+digit, like Mastodon usernames. Slugs are never reused, even after a group is
+deleted: remote servers cache actor ids and keys, and a new group under an old
+name would inherit followers and trust it never earned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from imago_fed.domain.ports import Clock, GroupRepository, KeyPairFactory
+
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_SUMMARY_LENGTH",
+    "Group",
+    "GroupDirectory",
+    "KeyPair",
+    "validate_name",
+    "validate_slug",
+    "validate_summary",
+]
+
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_]{0,29}")
+MAX_NAME_LENGTH = 100
+MAX_SUMMARY_LENGTH = 5000
+# Names that collide with the instance's own actors or would mislead people.
+RESERVED_SLUGS = frozenset(
+    {
+        "admin", "administrator", "api", "instance", "imago", "inbox", "outbox",
+        "moderator", "moderators", "root", "support", "system", "www", "well_known",
+    }
+)  # fmt: skip
+
+
+def validate_slug(slug: str) -> str:
+    """Return ``slug`` if it is a valid group handle, else raise InvalidInput."""
+    if not isinstance(slug, str) or not SLUG_PATTERN.fullmatch(slug):
+        raise InvalidInput(
+            "slug must be 1 to 30 characters: lower-case letters, digits and '_', "
+            "starting with a letter or digit",
+            field="slug",
+        )
+    if slug in RESERVED_SLUGS:
+        raise InvalidInput(f"slug {slug!r} is reserved", field="slug")
+    return slug
+
+
+def validate_name(name: str) -> str:
+    """A display name: trimmed, non-empty, at most MAX_NAME_LENGTH characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("name must not be empty", field="name")
+    name = name.strip()
+    if len(name) > MAX_NAME_LENGTH or any(ord(c) < 32 for c in name):
+        raise InvalidInput(
+            f"name must be at most {MAX_NAME_LENGTH} characters, without control characters",
+            field="name",
+        )
+    return name
+
+
+def validate_summary(summary: str) -> str:
+    """A plain-text summary of at most MAX_SUMMARY_LENGTH characters."""
+    if not isinstance(summary, str):
+        raise InvalidInput("summary must be text", field="summary")
+    summary = summary.strip()
+    if len(summary) > MAX_SUMMARY_LENGTH:
+        raise InvalidInput(
+            f"summary must be at most {MAX_SUMMARY_LENGTH} characters", field="summary"
+        )
+    return summary
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A signing key pair: the public half in PEM, the private half sealed.
+
+    The domain never sees the private key in the clear; only the adapter that
+    signs requests unseals it.
+    """
+
+    public_pem: str
+    sealed_private: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A collective hosted on this instance."""
+
+    slug: str
+    name: str
+    summary: str
+    created_at: datetime
+    keys: KeyPair = field(repr=False)
+
+
+class GroupDirectory:
+    """The use cases on groups: create, read, list, delete."""
+
+    def __init__(self, repo: GroupRepository, keys: KeyPairFactory, clock: Clock) -> None:
+        self._repo = repo
+        self._keys = keys
+        self._clock = clock
+
+    async def create(self, slug: str, name: str, summary: str = "") -> Group:
+        group = Group(
+            slug=validate_slug(slug),
+            name=validate_name(name),
+            summary=validate_summary(summary),
+            created_at=self._clock.now(),
+            keys=KeyPair(public_pem="", sealed_private=b""),
+        )
+        # Check before paying for a key pair; the repository still enforces
+        # uniqueness, since two requests can race past this check.
+        if await self._repo.get(group.slug) is not None:
+            raise Conflict(f"a group with slug {slug!r} already exists", field="slug")
+        group = replace(group, keys=await self._keys.new_keypair())
+        return await self._repo.add(group)
+
+    async def get(self, slug: str) -> Group:
+        group = await self._repo.get(slug)
+        if group is None:
+            raise NotFound(f"no group with slug {slug!r}")
+        return group
+
+    async def list(self, *, limit: int = 50, after: str | None = None) -> Sequence[Group]:
+        if not 1 <= limit <= 500:
+            raise InvalidInput("limit must be between 1 and 500", field="limit")
+        return await self._repo.list(limit=limit, after=after)
+
+    async def count(self) -> int:
+        return await self._repo.count()
+
+    async def delete(self, slug: str) -> None:
+        if not await self._repo.mark_deleted(slug, self._clock.now()):
+            raise NotFound(f"no group with slug {slug!r}")

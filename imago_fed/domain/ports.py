@@ -1,0 +1,49 @@
+"""Ports: what the domain needs from the outside world, as Protocols.
+
+Adapters (``imago_fed.store``, ``imago_fed.keys``, ...) implement these; the
+domain never imports an adapter, and a test checks that it does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from imago_fed.domain.groups import Group, KeyPair
+
+__all__ = ["Clock", "GroupRepository", "KeyPairFactory"]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
+class KeyPairFactory(Protocol):
+    async def new_keypair(self) -> KeyPair:
+        """A fresh signing key pair, its private half already sealed for storage."""
+        ...
+
+
+class GroupRepository(Protocol):
+    async def add(self, group: Group) -> Group:
+        """Store a new group; raise Conflict if its slug was ever used."""
+        ...
+
+    async def get(self, slug: str) -> Group | None:
+        """The live group with this slug, or None."""
+        ...
+
+    async def list(self, *, limit: int, after: str | None) -> Sequence[Group]:
+        """Live groups ordered by slug, starting after ``after``."""
+        ...
+
+    async def count(self) -> int:
+        """How many live groups there are."""
+        ...
+
+    async def mark_deleted(self, slug: str, when: datetime) -> bool:
+        """Tombstone the group; False if there was no live group with this slug."""
+        ...

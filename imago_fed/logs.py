@@ -1,0 +1,86 @@
+"""Structured logging with a request id.
+
+Admins feed our output to journald, Loki or a file; one JSON object a line is
+what those tools parse. On a terminal we print plain lines instead, because a
+person is reading. The request id travels in a context variable so every line
+logged while a request is handled carries it, down to the store.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+__all__ = ["configure_logging", "request_id_var"]
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+
+# Attributes every LogRecord has; anything else was passed with ``extra=`` and
+# belongs in the JSON object.
+_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            entry["request_id"] = request_id
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines for a terminal, with the request id and extras appended."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = {
+            k: v
+            for k, v in record.__dict__.items()
+            if k not in _STANDARD_ATTRS and not k.startswith("_")
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            extras = {"request_id": request_id, **extras}
+        if extras:
+            line += "  " + " ".join(f"{k}={v}" for k, v in extras.items())
+        return line
+
+
+def configure_logging(level: str = "info", fmt: str = "auto") -> None:
+    """Install one handler on the root logger, replacing any earlier one."""
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter()
+        if use_json
+        else TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # Hypercorn's own access log duplicates ours; its error log is still useful.
+    logging.getLogger("hypercorn.access").disabled = True
+    for noisy in ("asyncio", "alembic", "pgserver", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

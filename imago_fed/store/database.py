@@ -1,0 +1,76 @@
+"""Where the database is: a configured server, or an embedded one we run.
+
+With ``[database] url`` set we connect there. Without it, ``serve`` starts an
+embedded PostgreSQL (the ``pgserver`` package ships the binaries) in
+``<data_dir>/pgdata`` and stops it on exit, so a newcomer gets a real
+PostgreSQL with no setup at all; its socket lives in that directory, so it
+never listens on a TCP port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+
+from imago_fed.config import Settings
+
+__all__ = ["EMBEDDED_DATABASE", "create_pool", "database_dsn"]
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "imago"
+
+
+@contextlib.asynccontextmanager
+async def database_dsn(settings: Settings) -> AsyncIterator[str]:
+    """Yield the DSN to use, running the embedded server for as long as needed."""
+    if settings.database.url:
+        yield settings.database.url.value
+        return
+    pgdata = (Path(settings.instance.data_dir) / "pgdata").resolve()
+    server = await asyncio.to_thread(_start_embedded, pgdata)
+    try:
+        dsn = server.get_uri(EMBEDDED_DATABASE)
+        await _ensure_database(server.get_uri("postgres"), EMBEDDED_DATABASE)
+        log.info("embedded PostgreSQL running", extra={"pgdata": str(pgdata)})
+        yield dsn
+    finally:
+        await asyncio.to_thread(server.cleanup)
+        log.info("embedded PostgreSQL stopped")
+
+
+def _start_embedded(pgdata: Path):  # -> pgserver.PostgresServer (untyped package)
+    # pgserver asks platformdirs for a runtime dir it does not need; on servers
+    # without XDG_RUNTIME_DIR that prints a warning admins cannot act on.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import pgserver  # imported late: only the embedded mode needs it
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    return pgserver.get_server(pgdata, cleanup_mode="stop")
+
+
+async def _ensure_database(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
+    """An asyncpg pool sized from the settings; raises if the server is unreachable."""
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=settings.database.pool_min,
+        max_size=settings.database.pool_max,
+        command_timeout=60,
+        server_settings={"application_name": "imago-fed"},
+    )

@@ -1,0 +1,78 @@
+"""Groups in PostgreSQL (implements ``domain.ports.GroupRepository``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from imago_fed.domain.errors import Conflict
+from imago_fed.domain.groups import Group, KeyPair
+
+__all__ = ["PgGroupRepository"]
+
+_COLUMNS = "slug, name, summary, created_at, public_key_pem, private_key_sealed"
+
+
+def _to_group(row: asyncpg.Record) -> Group:
+    return Group(
+        slug=row["slug"],
+        name=row["name"],
+        summary=row["summary"],
+        created_at=row["created_at"],
+        keys=KeyPair(public_pem=row["public_key_pem"], sealed_private=row["private_key_sealed"]),
+    )
+
+
+class PgGroupRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def add(self, group: Group) -> Group:
+        try:
+            row = await self._pool.fetchrow(
+                f"""
+                INSERT INTO groups ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+                RETURNING {_COLUMNS}
+                """,
+                group.slug,
+                group.name,
+                group.summary,
+                group.created_at,
+                group.keys.public_pem,
+                group.keys.sealed_private,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict(
+                f"the slug {group.slug!r} is taken (slugs of deleted groups are not reused)",
+                field="slug",
+            ) from exc
+        return _to_group(row)
+
+    async def get(self, slug: str) -> Group | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM groups WHERE slug = $1 AND deleted_at IS NULL", slug
+        )
+        return _to_group(row) if row else None
+
+    async def list(self, *, limit: int, after: str | None) -> Sequence[Group]:
+        rows = await self._pool.fetch(
+            f"""
+            SELECT {_COLUMNS} FROM groups
+            WHERE deleted_at IS NULL AND ($1::text IS NULL OR slug > $1)
+            ORDER BY slug LIMIT $2
+            """,
+            after,
+            limit,
+        )
+        return [_to_group(row) for row in rows]
+
+    async def count(self) -> int:
+        return await self._pool.fetchval("SELECT count(*) FROM groups WHERE deleted_at IS NULL")
+
+    async def mark_deleted(self, slug: str, when: datetime) -> bool:
+        status = await self._pool.execute(
+            "UPDATE groups SET deleted_at = $2 WHERE slug = $1 AND deleted_at IS NULL", slug, when
+        )
+        return status.endswith(" 1")

@@ -1,0 +1,121 @@
+"""Admin API: create, list, get and delete groups."""
+
+from __future__ import annotations
+
+from quart import Response, jsonify, request
+
+from imago_fed.domain.groups import MAX_NAME_LENGTH, MAX_SUMMARY_LENGTH, Group
+from imago_fed.web.admin import admin, api
+from imago_fed.web.errors import ApiError
+from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.runtime import runtime
+
+GROUP_SCHEMA = {
+    "type": "object",
+    "required": ["slug", "name", "summary", "created_at", "handle", "actor_id"],
+    "properties": {
+        "slug": {"type": "string"},
+        "name": {"type": "string"},
+        "summary": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "handle": {"type": "string", "description": "the fediverse handle, @slug@domain"},
+        "actor_id": {"type": "string", "format": "uri"},
+        "public_key_pem": {"type": "string"},
+    },
+}
+CREATE_SCHEMA = {
+    "type": "object",
+    "required": ["slug", "name"],
+    "properties": {
+        "slug": {"type": "string", "maxLength": 30},
+        "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+        "summary": {"type": "string", "maxLength": MAX_SUMMARY_LENGTH},
+    },
+}
+LIST_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "items": {"type": "array", "items": GROUP_SCHEMA},
+        "total": {"type": "integer"},
+        "next_after": {"type": ["string", "null"]},
+    },
+}
+
+
+def group_json(group: Group) -> dict[str, object]:
+    """The admin view of a group. The private key is never part of it."""
+    instance = runtime().settings.instance
+    return {
+        "slug": group.slug,
+        "name": group.name,
+        "summary": group.summary,
+        "created_at": group.created_at.isoformat(),
+        "handle": f"@{group.slug}@{instance.domain}",
+        "actor_id": f"{instance.base_url}/groups/{group.slug}",
+        "public_key_pem": group.keys.public_pem,
+    }
+
+
+@api.route(
+    admin,
+    "/groups",
+    "POST",
+    summary="Create a group",
+    request_schema=CREATE_SCHEMA,
+    responses={
+        201: ("the new group", GROUP_SCHEMA),
+        409: ("conflict: the slug is taken", ERROR_REF),
+        422: ("invalid input", ERROR_REF),
+    },
+)
+async def create_group() -> tuple[Response, int, dict[str, str]]:
+    body = check_body(await request.get_json(force=True, silent=True), CREATE_SCHEMA)
+    group = await runtime().groups.create(body["slug"], body["name"], body.get("summary", ""))
+    return jsonify(group_json(group)), 201, {"Location": f"/api/v1/groups/{group.slug}"}
+
+
+@api.route(
+    admin,
+    "/groups",
+    "GET",
+    summary="List groups, ordered by slug",
+    query={"limit": {"type": "integer"}, "after": {"type": "string"}},
+    responses={200: ("a page of groups", LIST_SCHEMA), 422: ("invalid input", ERROR_REF)},
+)
+async def list_groups() -> Response:
+    raw_limit = request.args.get("limit", "50")
+    if not raw_limit.isdigit():
+        raise ApiError(422, "invalid_input", "limit: must be an integer")
+    limit, after = int(raw_limit), request.args.get("after")
+    rt = runtime()
+    groups = await rt.groups.list(limit=limit, after=after)
+    return jsonify(
+        {
+            "items": [group_json(g) for g in groups],
+            "total": await rt.groups.count(),
+            "next_after": groups[-1].slug if len(groups) == limit else None,
+        }
+    )
+
+
+@api.route(
+    admin,
+    "/groups/<slug>",
+    "GET",
+    summary="Get one group",
+    responses={200: ("the group", GROUP_SCHEMA), 404: ("no such group", ERROR_REF)},
+)
+async def get_group(slug: str) -> Response:
+    return jsonify(group_json(await runtime().groups.get(slug)))
+
+
+@api.route(
+    admin,
+    "/groups/<slug>",
+    "DELETE",
+    summary="Delete a group (its slug is never reused)",
+    responses={204: ("deleted", None), 404: ("no such group", ERROR_REF)},
+)
+async def delete_group(slug: str) -> tuple[str, int]:
+    await runtime().groups.delete(slug)
+    return "", 204

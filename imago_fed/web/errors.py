@@ -1,0 +1,72 @@
+"""One shape for every JSON error: ``{"error": {"code", "message"}}``.
+
+Domain errors carry no status codes; this module is the one table mapping
+them to HTTP. Anything unexpected becomes a 500 with a request id to quote,
+and the traceback goes to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from imago_fed.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from imago_fed.logs import request_id_var
+
+__all__ = ["ApiError", "error_response", "register_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
+    InvalidInput: (422, "invalid_input"),
+    NotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+}
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal raised by a handler (bad auth, malformed body)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    body: dict[str, object] = {"code": code, "message": message, **extra}
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Quart) -> None:
+    @app.errorhandler(ApiError)
+    async def _api_error(exc: ApiError) -> Response:
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="imago-fed"'
+        return response
+
+    @app.errorhandler(DomainError)
+    async def _domain_error(exc: DomainError) -> Response:
+        status, code = DOMAIN_STATUS.get(type(exc), (400, "bad_request"))
+        extra = {"field": exc.field} if exc.field else {}
+        return error_response(status, code, exc.message, **extra)
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(status, code, exc.description or exc.name or "error")
+
+    @app.errorhandler(Exception)
+    async def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(
+            500,
+            "internal_error",
+            "internal error; quote the request id to the admin",
+            request_id=request_id_var.get(),
+        )

@@ -1,0 +1,45 @@
+"""Liveness and readiness, for load balancers, systemd and container probes.
+
+``/healthz`` answers while the process runs. ``/readyz`` answers 200 only when
+the database is reachable *and* at the schema revision this code expects:
+serving requests against an older schema would fail in confusing ways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from quart import Blueprint, Response, jsonify
+
+from imago_fed.store.migrations import current_revision, head_revision
+from imago_fed.web.runtime import runtime
+
+__all__ = ["health"]
+
+log = logging.getLogger(__name__)
+health = Blueprint("health", __name__)
+
+READY_TIMEOUT_S = 5.0
+
+
+@health.get("/healthz")
+async def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@health.get("/readyz")
+async def readyz() -> tuple[Response, int]:
+    expected = head_revision()
+    checks: dict[str, object] = {"database": "ok", "migrations": {"expected": expected}}
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S), runtime().pool.acquire() as conn:
+            current = await current_revision(conn)
+    except (OSError, TimeoutError, Exception) as exc:  # any failure means "not ready"
+        log.warning("readiness: database unreachable", extra={"error": type(exc).__name__})
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        return jsonify({"status": "unavailable", "checks": checks}), 503
+    checks["migrations"] = {"expected": expected, "current": current}
+    if current != expected:
+        return jsonify({"status": "unavailable", "checks": checks}), 503
+    return jsonify({"status": "ok", "checks": checks}), 200
