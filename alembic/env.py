@@ -12,10 +12,11 @@ import asyncio
 from logging.config import fileConfig
 
 import asyncpg
-from alembic import context
 from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from alembic import context
 
 config = context.config
 if config.config_file_name is not None:

@@ -61,7 +61,12 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 # ------------------------------------------------------------------- init
 @main.command()
 @click.option("--domain", default="localhost:8080", show_default=True, help="public host[:port]")
-@click.option("--scheme", type=click.Choice(["http", "https"]), default=None, help="default: http for localhost, else https")
+@click.option(
+    "--scheme",
+    type=click.Choice(["http", "https"]),
+    default=None,
+    help="default: http for localhost, else https",
+)
 @click.pass_context
 def init(ctx: click.Context, domain: str, scheme: str | None) -> None:
     """Write a starter config with a fresh admin token (never overwrites one)."""
@@ -73,7 +78,7 @@ def init(ctx: click.Context, domain: str, scheme: str | None) -> None:
         return
     scheme = scheme or ("http" if domain.split(":")[0] in ("localhost", "127.0.0.1") else "https")
     token = secrets.token_urlsafe(32)
-    example = (Path(__file__).resolve().parents[1] / "config" / "imago.example.toml")
+    example = Path(__file__).resolve().parents[1] / "config" / "imago.example.toml"
     text = example.read_text() if example.is_file() else ""
     text = (
         text.replace('domain = "localhost:8080"', f'domain = "{domain}"')
@@ -127,7 +132,9 @@ async def _serve(settings: Settings) -> None:
         config.accesslog = None
         config.errorlog = logging.getLogger("hypercorn.error")
         log.info(
-            "serving %s on %s", settings.instance.base_url, settings.http.listen,
+            "serving %s on %s",
+            settings.instance.base_url,
+            settings.http.listen,
             extra={"version": __version__},
         )
         await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]

@@ -117,7 +117,7 @@ def _http_url(value: Any) -> str | None:
 
 def _admin_token(value: Any) -> str | None:
     if not value.value:
-        return "is required: set it in the config file or the environment (imago-fed init makes one)"
+        return "is required: set it in the config file or environment (imago-fed init makes one)"
     if len(value.value) < 16:
         return "must be at least 16 characters long"
     return None

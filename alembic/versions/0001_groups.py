@@ -29,9 +29,7 @@ def upgrade() -> None:
         """
     )
     op.execute("COMMENT ON COLUMN groups.deleted_at IS 'tombstone: slugs are never reused'")
-    op.execute(
-        "COMMENT ON COLUMN groups.private_key_sealed IS 'AES-GCM under the instance secret'"
-    )
+    op.execute("COMMENT ON COLUMN groups.private_key_sealed IS 'AES-GCM under the instance secret'")
 
 
 def downgrade() -> None:

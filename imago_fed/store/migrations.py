@@ -12,9 +12,10 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
-from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+
+from alembic import command
 
 __all__ = [
     "alembic_config",

@@ -165,7 +165,8 @@ def check_body(body: Any, schema: Schema) -> dict[str, Any]:
             raise ApiError(422, "invalid_input", f"{name}: unknown field")
         prop = properties[name]
         expected = _JSON_TYPES[prop["type"]]
-        if not isinstance(value, expected) or (prop["type"] == "integer" and isinstance(value, bool)):
+        is_bool_as_int = prop["type"] == "integer" and isinstance(value, bool)
+        if not isinstance(value, expected) or is_bool_as_int:
             raise ApiError(422, "invalid_input", f"{name}: must be of type {prop['type']}")
         if "maxLength" in prop and len(value) > prop["maxLength"]:
             raise ApiError(422, "invalid_input", f"{name}: at most {prop['maxLength']} characters")

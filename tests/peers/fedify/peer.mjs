@@ -4,12 +4,31 @@
 //                 [--watch-stdin] [--max-lifetime SECONDS]
 //
 // Serves, on http://127.0.0.1:N only:
-//   * a Fedify federation with one Person actor at /users/<name> (RSA + Ed25519
-//     keys generated at start), personal inbox, shared inbox /inbox, outbox,
-//     followers collection, notes at /users/<name>/notes/<uuid>, WebFinger and
-//     NodeInfo as Fedify provides them;
-//   * a JSON control API under /_test/ (see README-style notes in
-//     ../fedify_peer.py and the route table in handleControl() below).
+//   * a Fedify federation with one Person actor at /users/<name> (RSA-2048 +
+//     Ed25519 keys generated at start), personal inbox, shared inbox /inbox,
+//     outbox, followers collection, notes at /users/<name>/notes/<uuid>, and
+//     WebFinger / NodeInfo as Fedify provides them;
+//   * a JSON control API (all bodies and answers are JSON; errors are
+//     {"error": "..."} with 400 bad input, 404 unknown, 502 lookup/delivery
+//     failed, 500 bug).  Targets are actor URLs (no acct: handles: Fedify's
+//     WebFinger client only speaks https).  Optional "sharedInbox": true on
+//     any sending route delivers to the target's shared inbox.
+//       GET  /_test/health    -> {ok, name, actor, strict}
+//       GET  /_test/received  -> [record]   inbound activities Fedify accepted
+//       GET  /_test/rejected  -> [record]   inbox POSTs refused (status, reason, headers)
+//       GET  /_test/sent      -> [record]   what this peer delivered (ok, error)
+//       GET  /_test/errors    -> [record]   listener/background failures
+//       GET  /_test/state     -> {followers: [id], following: {id: {state, follow_id}}, notes}
+//       POST /_test/reset     {}                                  -> {ok}
+//       POST /_test/follow    {target}                            -> {id, target, activity}
+//       POST /_test/unfollow  {target}                            -> {id, follow_id, activity}
+//       POST /_test/post      {to, content, inReplyTo?, public?, name?, summary?,
+//                              audience?, cc?: [url]}     -> {note_id, activity_id, note, activity}
+//       POST /_test/update    {object: note id, to, content}      -> {id, activity}
+//       POST /_test/like      {object, to}                        -> {id, activity}
+//       POST /_test/delete    {object, to}                        -> {id, activity}
+//       POST /_test/undo      {object: id of an activity we sent, to} -> {id, activity}
+//       POST /_test/send      {to, activity: {...}}               -> {id, activity}
 //
 // Inbound deliveries are checked in "strict" mode by default: before Fedify
 // sees a POST to an inbox, this script runs Fedify's own verifyRequest()
@@ -187,16 +206,20 @@ federation
     identifier === NAME ? [rsaPair, ed25519Pair] : []
   );
 
-federation.setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
-  if (identifier !== NAME) return null;
-  return { items: [...followers.values()] };
-});
+federation
+  .setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
+    if (identifier !== NAME) return null;
+    return { items: [...followers.values()] };
+  })
+  .setCounter((_ctx, identifier) => (identifier === NAME ? followers.size : null));
 
-federation.setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) => {
-  if (identifier !== NAME) return null;
-  const items = [...notes.values()].filter((n) => !n.deleted).map((n) => n.create).reverse();
-  return { items };
-});
+const liveCreates = () => [...notes.values()].filter((n) => !n.deleted).map((n) => n.create);
+federation
+  .setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) => {
+    if (identifier !== NAME) return null;
+    return { items: liveCreates().reverse() };
+  })
+  .setCounter((_ctx, identifier) => (identifier === NAME ? liveCreates().length : null));
 
 federation.setObjectDispatcher(Note, "/users/{identifier}/notes/{id}", (_ctx, values) => {
   if (values.identifier !== NAME) return null;
@@ -273,6 +296,7 @@ async function onFollow(ctx, follow) {
     try {
       const follower = await withTimeout(follow.getActor(ctx), FETCH_TIMEOUT_MS, "follower lookup");
       if (follower == null || !isActor(follower)) throw new Error("follower is not an actor");
+      followers.set(follower.id.href, follower);
       const accept = new Accept({
         id: new URL(`${me.href}/accepts/${randomUUID()}`),
         actor: me,
@@ -284,10 +308,10 @@ async function onFollow(ctx, follow) {
         FETCH_TIMEOUT_MS,
         "Accept delivery",
       );
-      followers.set(follower.id.href, follower);
       entry.accept = { status: "sent", id: accept.id.href };
       push(sent, { seq: ++seq, type: "Accept", id: accept.id.href, to: follower.id.href, ok: true });
     } catch (error) {
+      if (follow.actorId != null) followers.delete(follow.actorId.href);
       entry.accept = { status: "error", error: errorText(error) };
       recordError("auto-accept", error, { follow_id: follow.id?.href ?? null });
     }
@@ -669,7 +693,7 @@ const routes = {
     if (entry != null) entry.deleted = true; // the note now answers 404
     const me = ctx.getActorUri(NAME);
     const del = new Delete({
-      id: new URL(`${object.href}#delete-${randomUUID()}`),
+      id: new URL(`${me.href}/deletes/${randomUUID()}`),
       actor: me,
       object: new Tombstone({ id: object }),
       tos: entry?.note.toIds ?? [actor.id],

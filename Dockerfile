@@ -1,0 +1,31 @@
+# Imago Fed server image.
+#   docker build -t imago-fed .
+#   docker run -p 8080:8080 -v imago-data:/data \
+#     -e IMAGO_INSTANCE_DOMAIN=groups.example.org \
+#     -e IMAGO_INSTANCE_ADMIN_TOKEN=... \
+#     -e IMAGO_DATABASE_URL=postgresql://imago:...@db/imago imago-fed
+# Without IMAGO_DATABASE_URL the embedded PostgreSQL runs inside /data.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    IMAGO_INSTANCE_DATA_DIR=/data \
+    IMAGO_HTTP_LISTEN=0.0.0.0:8080
+
+WORKDIR /app
+COPY pyproject.toml README.md LICENSE alembic.ini ./
+COPY imago_fed ./imago_fed
+COPY alembic ./alembic
+COPY config ./config
+RUN pip install -e . \
+    && useradd --system --home-dir /data --create-home imago \
+    && rm -f config/imago.toml
+
+USER imago
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=4).status == 200 else 1)"
+ENTRYPOINT ["imago-fed"]
+CMD ["serve"]
