@@ -1,8 +1,8 @@
-"""Run a real Fedify 1.5.9 ActivityPub peer (``tests/peers/fedify/peer.mjs``) from tests.
+"""Run a real Fedify 1.5.9 ActivityPub peer (``tests/interop/fedify/peer.mjs``) from tests.
 
 Usage::
 
-    from tests.peers.fedify_peer import FedifyPeer
+    from tests.interop.fedify_peer import FedifyPeer
 
     with FedifyPeer("alice") as alice:
         alice.follow("http://127.0.0.1:8000/groups/g")
@@ -71,7 +71,7 @@ def _which(tool: str) -> str:
     if path is None:
         raise FedifyPeerUnavailable(
             f"`{tool}` was not found on PATH; the Fedify test peer needs Node.js >= "
-            f"{MIN_NODE_MAJOR} and npm (see tests/peers/fedify/package.json)"
+            f"{MIN_NODE_MAJOR} and npm (see tests/interop/fedify/package.json)"
         )
     return path
 
@@ -112,7 +112,7 @@ def _install_lock() -> Iterator[None]:
 
 
 def ensure_node_modules(npm_timeout: float = 300.0) -> None:
-    """Run ``npm ci`` in tests/peers/fedify unless its dependencies are already installed."""
+    """Run ``npm ci`` in tests/interop/fedify unless its dependencies are already installed."""
     marker = PEER_DIR / "node_modules" / "@fedify" / "fedify" / "package.json"
     if marker.exists():
         return
@@ -602,7 +602,7 @@ def _type_predicate(type_: str, match: dict[str, Any]) -> Predicate:
     return predicate
 
 
-if __name__ == "__main__":  # manual use: python -m tests.peers.fedify_peer [name]
+if __name__ == "__main__":  # manual use: python -m tests.interop.fedify_peer [name]
     with FedifyPeer(sys.argv[1] if len(sys.argv) > 1 else "alice", verbose=True) as peer:
         print(f"{peer.actor_url} (log: {peer._log_path}); Ctrl-C to stop", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

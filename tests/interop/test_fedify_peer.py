@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.peers.fedify_peer import FedifyPeer, FedifyPeerError
+from tests.interop.fedify_peer import FedifyPeer, FedifyPeerError
 
 AP_ACCEPT = {"Accept": "application/activity+json"}
 
