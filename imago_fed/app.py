@@ -19,6 +19,14 @@ import uuid
 import asyncpg
 from quart import Quart, Response, g, request
 
+from imago_fed.activitypub.actors import ActorResolver
+from imago_fed.activitypub.delivery import DeliveryWorker
+from imago_fed.activitypub.following import Following
+from imago_fed.activitypub.http import FediClient
+from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.instance_actor import InstanceActor
+from imago_fed.activitypub.processing import InboxProcessor
+from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.groups import GroupDirectory
@@ -26,9 +34,15 @@ from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.logs import request_id_var
 from imago_fed.store.database import create_pool
 from imago_fed.store.groups import PgGroupRepository
-from imago_fed.web import admin_groups  # noqa: F401  (registers its routes)
+from imago_fed.store.peer_hosts import PgPeerHosts
+from imago_fed.web import (  # noqa: F401  (register routes)
+    admin_delivery,
+    admin_federation,
+    admin_groups,
+)
 from imago_fed.web.admin import admin
 from imago_fed.web.errors import register_error_handlers
+from imago_fed.web.federation import federation
 from imago_fed.web.health import health
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
 
@@ -39,10 +53,36 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
-    """Wire repositories and domain services over an open pool (app and CLI alike)."""
+    """Wire repositories, adapters and domain services over an open pool.
+
+    The app and the CLI both use it; nothing here starts background work
+    (see ``create_app`` for the workers that run inside ``serve``).
+    """
+    clock = SystemClock()
+    ids = Ids(settings.instance.base_url)
     vault = KeyVault(instance_secret(settings))
-    groups = GroupDirectory(PgGroupRepository(pool), RsaKeyPairFactory(vault), SystemClock())
-    return Runtime(settings=settings, pool=pool, vault=vault, groups=groups)
+    repository = PgGroupRepository(pool)
+    http = FediClient(settings, schemes=PgPeerHosts(pool))
+    keys = RsaKeyPairFactory(vault)
+    signers = Signers(pool, vault, ids, keys)
+    instance_actor = InstanceActor(signers, http)
+    resolver = ActorResolver(pool, instance_actor.fetch_json, clock)
+    return Runtime(
+        settings=settings,
+        pool=pool,
+        vault=vault,
+        clock=clock,
+        ids=ids,
+        groups=GroupDirectory(repository, keys, clock),
+        http=http,
+        signers=signers,
+        instance_actor=instance_actor,
+        resolver=resolver,
+        following=Following(
+            pool, resolver, http.get_json, ids, clock, allow_http=settings.federation.allow_http
+        ),
+        inbox_processor=InboxProcessor(pool, resolver, repository, ids, clock),
+    )
 
 
 def create_app(settings: Settings, dsn: str) -> Quart:
@@ -52,12 +92,21 @@ def create_app(settings: Settings, dsn: str) -> Quart:
 
     @app.before_serving
     async def _start() -> None:
-        app.extensions[EXTENSION_KEY] = build_runtime(settings, await create_pool(dsn, settings))
+        rt = build_runtime(settings, await create_pool(dsn, settings))
+        app.extensions[EXTENSION_KEY] = rt
+        if settings.federation.workers_in_serve:
+            await rt.inbox_processor.start()
+            rt.delivery = DeliveryWorker(rt.pool, rt.http, rt.signers)
+            rt.delivery.start()
 
     @app.after_serving
     async def _stop() -> None:
         rt: Runtime | None = app.extensions.pop(EXTENSION_KEY, None)
         if rt is not None:
+            await rt.inbox_processor.stop()
+            if rt.delivery is not None:
+                await rt.delivery.stop()  # drains in-flight POSTs before the pool closes
+            await rt.http.aclose()
             await rt.pool.close()
 
     @app.before_request
@@ -90,4 +139,5 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     register_error_handlers(app)
     app.register_blueprint(health)
     app.register_blueprint(admin)
+    app.register_blueprint(federation)
     return app

@@ -141,6 +141,58 @@ async def _serve(settings: Settings) -> None:
         log.info("stopped: in-flight requests finished")
 
 
+# ----------------------------------------------------------------- worker
+@main.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run only the delivery worker (no HTTP) until SIGTERM; see workers_in_serve."""
+    settings = _settings(ctx)
+    if not settings.database.url:
+        click.echo("imago-fed: worker needs [database] url (the embedded one is serve's)", err=True)
+        ctx.exit(2)
+    try:
+        problem = _run(_worker(settings))
+    except OSError as exc:
+        problem = f"cannot run the worker: {exc}"
+    if problem:
+        click.echo(f"imago-fed: {problem}", err=True)
+        ctx.exit(1)
+
+
+async def _worker(settings: Settings) -> str | None:
+    import asyncpg
+
+    from imago_fed.activitypub.delivery import DeliveryWorker
+    from imago_fed.app import build_runtime
+    from imago_fed.store import migrations
+    from imago_fed.store.database import create_pool
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    pool = await create_pool(settings.database.url.value, settings)
+    try:
+        async with pool.acquire() as conn:
+            current = await migrations.current_revision(conn)
+        if current != migrations.head_revision():
+            return f"database schema at {current or 'nothing'}: run imago-fed migrate first"
+        rt = build_runtime(settings, pool)
+        delivery = DeliveryWorker(pool, rt.http, rt.signers)
+        delivery.start()
+        log.info("delivery worker running", extra={"version": __version__})
+        await stop.wait()
+        await delivery.stop()
+        await rt.http.aclose()
+        log.info("delivery worker stopped: in-flight deliveries finished")
+    except asyncpg.PostgresError as exc:
+        return f"database error: {exc}"
+    finally:
+        await pool.close()
+    return None
+
+
 # ---------------------------------------------------------------- migrate
 @main.command()
 @click.option("--revision", default="head", show_default=True, help="target revision")

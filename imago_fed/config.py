@@ -164,6 +164,7 @@ class DatabaseSettings:
 class FederationSettings:
     allow_http: bool = _opt(False, None, "fetch/deliver over plain http (local tests only)")
     allow_private_addresses: bool = _opt(False, None, "reach loopback/private IPs (tests only)")
+    workers_in_serve: bool = _opt(True, None, "run inbox and delivery workers inside serve")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ __all__ = [
     "validate_summary",
 ]
 
+# Whose posts a group re-shares: only its followers (the default), or anyone.
+POSTING_POLICIES = ("followers", "anyone")
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_]{0,29}")
 MAX_NAME_LENGTH = 100
 MAX_SUMMARY_LENGTH = 5000
@@ -103,6 +105,11 @@ class Group:
     summary: str
     created_at: datetime
     keys: KeyPair = field(repr=False)
+    # Who may follow without approval, and whose posts the group re-shares.
+    manually_approves_followers: bool = False
+    discoverable: bool = True
+    posting_policy: str = "followers"  # "followers" or "anyone"
+    id: int | None = field(default=None, compare=False)
 
 
 class GroupDirectory:
@@ -113,13 +120,28 @@ class GroupDirectory:
         self._keys = keys
         self._clock = clock
 
-    async def create(self, slug: str, name: str, summary: str = "") -> Group:
+    async def create(
+        self,
+        slug: str,
+        name: str,
+        summary: str = "",
+        *,
+        manually_approves_followers: bool = False,
+        posting_policy: str = "followers",
+    ) -> Group:
+        if posting_policy not in POSTING_POLICIES:
+            raise InvalidInput(
+                f"posting_policy must be one of {', '.join(POSTING_POLICIES)}",
+                field="posting_policy",
+            )
         group = Group(
             slug=validate_slug(slug),
             name=validate_name(name),
             summary=validate_summary(summary),
             created_at=self._clock.now(),
             keys=KeyPair(public_pem="", sealed_private=b""),
+            manually_approves_followers=manually_approves_followers,
+            posting_policy=posting_policy,
         )
         # Check before paying for a key pair; the repository still enforces
         # uniqueness, since two requests can race past this check.
@@ -127,6 +149,9 @@ class GroupDirectory:
             raise Conflict(f"a group with slug {slug!r} already exists", field="slug")
         group = replace(group, keys=await self._keys.new_keypair())
         return await self._repo.add(group)
+
+    async def get_by_id(self, group_id: int) -> Group | None:
+        return await self._repo.get_by_id(group_id)
 
     async def get(self, slug: str) -> Group:
         group = await self._repo.get(slug)

@@ -36,6 +36,10 @@ class GroupRepository(Protocol):
         """The live group with this slug, or None."""
         ...
 
+    async def get_by_id(self, group_id: int) -> Group | None:
+        """The live group with this storage id, or None."""
+        ...
+
     async def list(self, *, limit: int, after: str | None) -> Sequence[Group]:
         """Live groups ordered by slug, starting after ``after``."""
         ...

@@ -12,11 +12,18 @@ from imago_fed.domain.groups import Group, KeyPair
 
 __all__ = ["PgGroupRepository"]
 
-_COLUMNS = "slug, name, summary, created_at, public_key_pem, private_key_sealed"
+_COLUMNS = (
+    "id, slug, name, summary, created_at, public_key_pem, private_key_sealed,"
+    " manually_approves_followers, discoverable, posting_policy"
+)
 
 
 def _to_group(row: asyncpg.Record) -> Group:
     return Group(
+        id=row["id"],
+        manually_approves_followers=row["manually_approves_followers"],
+        discoverable=row["discoverable"],
+        posting_policy=row["posting_policy"],
         slug=row["slug"],
         name=row["name"],
         summary=row["summary"],
@@ -33,7 +40,9 @@ class PgGroupRepository:
         try:
             row = await self._pool.fetchrow(
                 f"""
-                INSERT INTO groups ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+                INSERT INTO groups (slug, name, summary, created_at, public_key_pem,
+                    private_key_sealed, manually_approves_followers, discoverable, posting_policy)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 RETURNING {_COLUMNS}
                 """,
                 group.slug,
@@ -42,6 +51,9 @@ class PgGroupRepository:
                 group.created_at,
                 group.keys.public_pem,
                 group.keys.sealed_private,
+                group.manually_approves_followers,
+                group.discoverable,
+                group.posting_policy,
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(
@@ -53,6 +65,12 @@ class PgGroupRepository:
     async def get(self, slug: str) -> Group | None:
         row = await self._pool.fetchrow(
             f"SELECT {_COLUMNS} FROM groups WHERE slug = $1 AND deleted_at IS NULL", slug
+        )
+        return _to_group(row) if row else None
+
+    async def get_by_id(self, group_id: int) -> Group | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM groups WHERE id = $1 AND deleted_at IS NULL", group_id
         )
         return _to_group(row) if row else None
 

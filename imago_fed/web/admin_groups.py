@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from quart import Response, jsonify, request
 
-from imago_fed.domain.groups import MAX_NAME_LENGTH, MAX_SUMMARY_LENGTH, Group
+from imago_fed.domain.groups import (
+    MAX_NAME_LENGTH,
+    MAX_SUMMARY_LENGTH,
+    POSTING_POLICIES,
+    Group,
+)
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, check_body
@@ -21,6 +26,8 @@ GROUP_SCHEMA = {
         "handle": {"type": "string", "description": "the fediverse handle, @slug@domain"},
         "actor_id": {"type": "string", "format": "uri"},
         "public_key_pem": {"type": "string"},
+        "manually_approves_followers": {"type": "boolean"},
+        "posting_policy": {"type": "string", "enum": list(POSTING_POLICIES)},
     },
 }
 CREATE_SCHEMA = {
@@ -30,6 +37,8 @@ CREATE_SCHEMA = {
         "slug": {"type": "string", "maxLength": 30},
         "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
         "summary": {"type": "string", "maxLength": MAX_SUMMARY_LENGTH},
+        "manually_approves_followers": {"type": "boolean"},
+        "posting_policy": {"type": "string", "enum": list(POSTING_POLICIES)},
     },
 }
 LIST_SCHEMA = {
@@ -51,8 +60,10 @@ def group_json(group: Group) -> dict[str, object]:
         "summary": group.summary,
         "created_at": group.created_at.isoformat(),
         "handle": f"@{group.slug}@{instance.domain}",
-        "actor_id": f"{instance.base_url}/groups/{group.slug}",
+        "actor_id": runtime().ids.group(group.slug),
         "public_key_pem": group.keys.public_pem,
+        "manually_approves_followers": group.manually_approves_followers,
+        "posting_policy": group.posting_policy,
     }
 
 
@@ -70,7 +81,13 @@ def group_json(group: Group) -> dict[str, object]:
 )
 async def create_group() -> tuple[Response, int, dict[str, str]]:
     body = check_body(await request.get_json(force=True, silent=True), CREATE_SCHEMA)
-    group = await runtime().groups.create(body["slug"], body["name"], body.get("summary", ""))
+    group = await runtime().groups.create(
+        body["slug"],
+        body["name"],
+        body.get("summary", ""),
+        manually_approves_followers=body.get("manually_approves_followers", False),
+        posting_policy=body.get("posting_policy", "followers"),
+    )
     return jsonify(group_json(group)), 201, {"Location": f"/api/v1/groups/{group.slug}"}
 
 

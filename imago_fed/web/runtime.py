@@ -1,18 +1,28 @@
 """What request handlers reach for: the wired services of the running app.
 
-:func:`imago_fed.app.create_app` builds one :class:`Runtime` when the server
-starts serving; handlers get it with :func:`runtime`, never from globals.
+:func:`imago_fed.app.build_runtime` builds one :class:`Runtime` when the
+server starts serving (the CLI builds one too); handlers get it with
+:func:`runtime`, never from globals.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from quart import current_app
 
+from imago_fed.activitypub.actors import ActorResolver
+from imago_fed.activitypub.following import Following
+from imago_fed.activitypub.http import FediClient
+from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.instance_actor import InstanceActor
+from imago_fed.activitypub.processing import InboxProcessor
+from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.groups import GroupDirectory
+from imago_fed.domain.ports import Clock
 from imago_fed.keys import KeyVault
 
 __all__ = ["Runtime", "runtime"]
@@ -25,7 +35,16 @@ class Runtime:
     settings: Settings
     pool: asyncpg.Pool
     vault: KeyVault
+    clock: Clock
+    ids: Ids
     groups: GroupDirectory
+    http: FediClient
+    signers: Signers
+    resolver: ActorResolver
+    following: Following
+    inbox_processor: InboxProcessor
+    instance_actor: InstanceActor
+    delivery: Any = None  # the delivery worker, when this process runs one
 
 
 def runtime() -> Runtime:

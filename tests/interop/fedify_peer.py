@@ -173,8 +173,10 @@ class FedifyPeer:
         request_timeout: float = 30.0,
         max_lifetime: float = 3600.0,
         log_path: str | os.PathLike[str] | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.name = name
+        self.host = host
         self.port = port
         self.strict = strict
         self.verbose = verbose
@@ -193,7 +195,7 @@ class FedifyPeer:
     def base_url(self) -> str:
         if self.port is None:
             raise FedifyPeerError("peer not started")
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def actor_url(self) -> str:
@@ -252,6 +254,8 @@ class FedifyPeer:
             "--watch-stdin",
             "--max-lifetime",
             str(self.max_lifetime),
+            "--host",
+            self.host,
         ]
         if not self.strict:
             args.append("--lenient")

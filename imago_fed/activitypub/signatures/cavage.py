@@ -244,7 +244,7 @@ def parse_cavage(
             if name != REQUEST_TARGET:
                 raise MalformedSignature(f"unknown pseudo-header {name}")
         elif name not in normalized:
-            raise MalformedSignature(f"covered header {name!r} is absent")
+            raise InvalidSignature(f"covered header {name!r} is absent")
     _check_coverage(method, covered)
 
     if CREATED in covered:

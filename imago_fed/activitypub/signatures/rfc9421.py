@@ -223,7 +223,7 @@ def parse_rfc9421(
         raise InvalidSignature(f"signature must cover {', '.join(missing)}")
     for name, _ in components:
         if not name.startswith("@") and name not in normalized:
-            raise MalformedSignature(f"covered header {name!r} is absent")
+            raise InvalidSignature(f"covered header {name!r} is absent")
     check_time_window(created, expires, now)
 
     return Rfc9421SignedRequest(

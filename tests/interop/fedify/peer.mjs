@@ -89,6 +89,7 @@ const { values: opts } = parseArgs({
     verbose: { type: "boolean", default: false },
     "watch-stdin": { type: "boolean", default: false },
     "max-lifetime": { type: "string", default: "0" },
+    host: { type: "string", default: "127.0.0.1" },
   },
   strict: true,
 });
@@ -104,7 +105,14 @@ if (!/^[a-z0-9_]{1,32}$/.test(NAME)) {
   process.exit(2);
 }
 const STRICT = !opts.lenient;
-const ORIGIN = `http://127.0.0.1:${PORT}`;
+// The host name in our URLs (we always bind 127.0.0.1): "localhost" gives a
+// second peer a different instance domain, e.g. to test domain blocks.
+const HOST = opts.host ?? "127.0.0.1";
+if (!["127.0.0.1", "localhost"].includes(HOST)) {
+  process.stderr.write("--host must be 127.0.0.1 or localhost\n");
+  process.exit(2);
+}
+const ORIGIN = `http://${HOST}:${PORT}`;
 const MAX_BODY = 1024 * 1024; // Mastodon's limit for JSON documents
 const MAX_RECORDS = 5000; // per list; oldest entries are dropped
 const FETCH_TIMEOUT_MS = 10_000; // for detached Accept sends / Announce fetches

@@ -1,0 +1,145 @@
+"""Receiving an activity: verify, store, answer. Processing happens later.
+
+    POST inbox ─> size cap (413) ─> JSON object with id/type/actor (400)
+       ─> signature parsed: scheme, coverage, freshness (400 / 401)
+       ─> instance-blocked domain (403)
+       ─> key fetched/cached; owner == actor (401); verify, refetch once (401)
+       ─> stored in inbox_activities (a redelivery is a no-op) ─> 202
+
+Nothing is processed before the signature verifies; unknown activity types
+are acknowledged (202) and dropped with a log line, as Mastodon does, so a
+sender does not retry them for days.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from imago_fed.activitypub import jsonld
+from imago_fed.activitypub.actors import ActorError, ActorResolver
+from imago_fed.activitypub.signatures import (
+    InvalidSignature,
+    MalformedSignature,
+    SignatureError,
+    parse_signed_request,
+)
+from imago_fed.activitypub.signatures.base import HeadersLike
+from imago_fed.activitypub.vocab import id_of
+from imago_fed.store import inbox as inbox_store
+from imago_fed.store import moderation
+
+__all__ = ["HANDLED_TYPES", "Outcome", "authenticate", "receive"]
+
+log = logging.getLogger(__name__)
+
+HANDLED_TYPES = frozenset(
+    {"Follow", "Undo", "Accept", "Reject", "Create", "Update", "Delete", "Like", "Announce",
+     "Flag", "Block", "Add", "Remove", "EmojiReact", "Dislike"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to answer: an HTTP status and a reason for the sender (and our log)."""
+
+    status: int
+    reason: str
+
+
+async def authenticate(
+    resolver: ActorResolver,
+    *,
+    method: str,
+    url: str,
+    headers: HeadersLike,
+    body: bytes | None,
+    now: datetime,
+) -> str:
+    """Verify a request's signature; return the signing actor's id.
+
+    Raises SignatureError (malformed/invalid/stale) or ActorError (key unusable).
+    A key that fails to verify is refetched once: the actor may have rotated it.
+    """
+    signed = parse_signed_request(method, url, headers, now=now)
+    actor, key = await resolver.key(signed.key_id)
+    try:
+        signed.verify(key, body)
+    except InvalidSignature:
+        actor, key = await resolver.key(signed.key_id, refresh=True)
+        signed.verify(key, body)
+    return actor.uri
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("the body is not valid JSON") from exc
+    if not isinstance(document, dict):
+        raise ValueError("the body must be a JSON object")
+    document = jsonld.normalize(document)
+    for field in ("id", "type", "actor"):
+        if field == "actor":
+            if not id_of(document.get("actor")):
+                raise ValueError("the activity has no actor")
+        elif not isinstance(document.get(field), str) or not document[field]:
+            raise ValueError(f"the activity has no {field}")
+    if urlsplit(document["id"]).scheme not in ("http", "https"):
+        raise ValueError("the activity id must be an http(s) URL")
+    return document
+
+
+async def receive(
+    pool: asyncpg.Pool,
+    resolver: ActorResolver,
+    *,
+    group_id: int | None,
+    method: str,
+    url: str,
+    headers: HeadersLike,
+    body: bytes,
+    now: datetime,
+) -> Outcome:
+    try:
+        activity = _parse(body)
+    except ValueError as exc:  # includes JsonLdError
+        return Outcome(400, str(exc))
+    actor_uri = id_of(activity["actor"]) or ""
+    actor_host = urlsplit(actor_uri).hostname or ""
+    if urlsplit(activity["id"]).hostname != actor_host:
+        return Outcome(400, "the activity id is not on the actor's host")
+
+    if await moderation.is_blocked(pool, None, actor_uri, actor_host):
+        return Outcome(403, "this instance does not accept activities from you")
+    try:
+        signer = await authenticate(
+            resolver, method=method, url=url, headers=headers, body=body, now=now
+        )
+    except MalformedSignature as exc:
+        return Outcome(400, f"malformed signature: {exc}")
+    except SignatureError as exc:
+        return Outcome(401, f"signature rejected: {exc}")
+    except ActorError as exc:
+        if activity["type"] == "Delete" and id_of(activity.get("object")) == actor_uri:
+            # An account deleting itself: its key is usually gone already (410).
+            return Outcome(202, "accepted")
+        return Outcome(401, f"cannot verify the signature: {exc}")
+    if signer != actor_uri:
+        return Outcome(401, "the signing key does not belong to the activity's actor")
+
+    if activity["type"] not in HANDLED_TYPES:
+        log.info("ignored activity of unknown type", extra={"type": activity["type"]})
+        return Outcome(202, "accepted (type not handled)")
+    stored = await inbox_store.store(
+        pool, activity=activity, actor_uri=actor_uri, group_id=group_id, now=now
+    )
+    if not stored:
+        log.info("duplicate activity ignored", extra={"activity": activity["id"]})
+    return Outcome(202, "accepted")

@@ -1,0 +1,329 @@
+"""Processing stored inbound activities: the FEP-1b12 group behaviour.
+
+One handler per activity type. A handler decides from the activity and the
+database, then emits through :mod:`.publish`; it never talks HTTP itself
+(fetching a missing actor goes through the resolver). The worker claims rows
+from ``inbox_activities`` (see :mod:`imago_fed.store.inbox` for their life).
+
+    Follow   -> follower (pending or accepted) -> Accept      (to the follower)
+    Undo     -> unfollow / unblock / forwarded undo
+    Accept   -> our group's Follow of another group is accepted
+    Create   -> follower posts to the group -> Announce(activity) + Announce(object id)
+    Update, Delete, Like of a re-shared post -> Announce(activity) to followers
+    Flag     -> a report for moderators;  Block -> we stop delivering to them
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from imago_fed.activitypub import outbound
+from imago_fed.activitypub.actors import ActorError, ActorResolver
+from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.publish import publish, publish_to_followers
+from imago_fed.activitypub.vocab import addressees, as_list, id_of
+from imago_fed.domain.groups import Group
+from imago_fed.domain.ports import Clock, GroupRepository
+from imago_fed.store import follows, moderation, outbox
+from imago_fed.store import inbox as inbox_store
+from imago_fed.store.inbox import InboxRow
+
+__all__ = ["InboxProcessor"]
+
+log = logging.getLogger(__name__)
+Handler = Callable[["InboxProcessor", asyncpg.Connection, InboxRow], Awaitable[str]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*kinds: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for kind in kinds:
+            HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+class InboxProcessor:
+    """Claims queued inbound activities and applies them, in arrival order."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        resolver: ActorResolver,
+        groups: GroupRepository,
+        ids: Ids,
+        clock: Clock,
+        *,
+        poll_interval: float = 2.0,
+        batch: int = 20,
+    ) -> None:
+        self.pool, self.resolver, self.groups, self.ids, self.clock = (
+            pool, resolver, groups, ids, clock,
+        )  # fmt: skip
+        self._poll_interval = poll_interval
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    # ---------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            self._listener = await self.pool.acquire()
+            await self._listener.add_listener(inbox_store.CHANNEL, lambda *_: self._wake.set())
+        self._task = asyncio.create_task(self._run(), name="inbox-processor")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, timeout)
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.remove_listener(inbox_store.CHANNEL, lambda *_: None)
+            await self.pool.release(self._listener)
+            self._listener = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                worked = await self.run_once()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("inbox processor: database error", extra={"error": str(exc)})
+                worked = 0
+            if not worked:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    async def run_once(self) -> int:
+        """Process one batch of due activities; return how many were claimed."""
+        rows = await inbox_store.claim(
+            self.pool, limit=self._batch, lease=timedelta(minutes=5), now=self.clock.now()
+        )
+        for row in rows:
+            await self._process(row)
+        return len(rows)
+
+    async def _process(self, row: InboxRow) -> None:
+        kind = str(row.activity.get("type"))
+        handler = HANDLERS.get(kind)
+        async with self.pool.acquire() as conn:
+            try:
+                outcome = await handler(self, conn, row) if handler else "ignored"
+            except ActorError as exc:
+                log.info("activity deferred", extra={"activity": row.activity["id"], "error": str(exc)})
+                await inbox_store.retry_later(conn, row, str(exc), self.clock.now())
+                return
+            except Exception as exc:
+                log.exception("activity processing failed", extra={"activity": row.activity["id"]})
+                await inbox_store.retry_later(conn, row, f"{type(exc).__name__}: {exc}", self.clock.now())
+                return
+            await inbox_store.finish(conn, row.id, "done" if outcome == "done" else "ignored", None if outcome == "done" else outcome)
+            log.info("activity processed", extra={"type": kind, "activity": row.activity["id"], "outcome": outcome})
+
+    # ------------------------------------------------------------ helpers
+    async def local_group(self, uri: str | None) -> Group | None:
+        slug = self.ids.parse_group(uri) if uri else None
+        return await self.groups.get(slug) if slug else None
+
+    async def addressed_groups(self, *documents: dict[str, Any]) -> list[Group]:
+        found: dict[str, Group] = {}
+        for document in documents:
+            for uri in addressees(document):
+                uri = uri.removesuffix("/followers")
+                group = await self.local_group(uri)
+                if group is not None:
+                    found[group.slug] = group
+        return list(found.values())
+
+    async def blocked(self, conn: asyncpg.Connection, group: Group, actor_uri: str) -> bool:
+        host = urlsplit(actor_uri).hostname or ""
+        return await moderation.is_blocked(conn, group.id, actor_uri, host)
+
+
+# ------------------------------------------------------------------ handlers
+@handles("Follow")
+async def _follow(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+    group = await p.local_group(id_of(row.activity.get("object")))
+    if group is None or group.id is None:
+        return "not a follow of one of our groups"
+    follower = await p.resolver.actor(row.actor_uri)
+    now = p.clock.now()
+    if await p.blocked(conn, group, row.actor_uri):
+        await publish(
+            conn, group_id=group.id, activity=outbound.reject(p.ids, group.slug, row.activity),
+            inboxes=[follower.inbox], public=False, now=now,
+        )  # fmt: skip
+        return "done"
+    state = "pending" if group.manually_approves_followers else "accepted"
+    await follows.add_follower(conn, group.id, row.actor_uri, row.activity["id"], state, now)
+    if state == "accepted":
+        await publish(
+            conn, group_id=group.id, activity=outbound.accept(p.ids, group.slug, row.activity),
+            inboxes=[follower.inbox], public=False, now=now,
+        )  # fmt: skip
+    return "done"
+
+
+@handles("Accept", "Reject")
+async def _answer(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+    follow_id = id_of(row.activity.get("object"))
+    if not follow_id:
+        return "answer names no activity"
+    state = "accepted" if row.activity["type"] == "Accept" else "rejected"
+    if await follows.set_following_state(conn, follow_id, row.actor_uri, state):
+        return "done"
+    return "answer to no follow of ours"
+
+
+@handles("Undo")
+async def _undo(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+    inner = row.activity.get("object")
+    inner_type = inner.get("type") if isinstance(inner, dict) else None
+    if isinstance(inner, dict) and id_of(inner.get("actor")) not in (None, row.actor_uri):
+        return "undo of someone else's activity"
+    if inner_type == "Follow" or inner_type is None:
+        group = await p.local_group(id_of(inner.get("object")) if isinstance(inner, dict) else None)
+        if group is not None and group.id is not None:
+            await follows.remove_follower(conn, group.id, row.actor_uri)
+            return "done"
+        if inner_type == "Follow":
+            return "unfollow of no group of ours"
+    if inner_type == "Block":
+        group = await p.local_group(id_of(inner.get("object")))
+        if group is not None and group.id is not None:
+            await moderation.set_blocked_by(conn, group.id, row.actor_uri, False, p.clock.now())
+            return "done"
+    if isinstance(inner, dict) and inner_type in ("Like", "Announce", "EmojiReact"):
+        return await _forward(p, conn, row, id_of(inner.get("object")))
+    return "undo of nothing we know"
+
+
+@handles("Create")
+async def _create(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+    note = row.activity.get("object")
+    if not isinstance(note, dict) or not id_of(note):
+        return "create without an embedded object"
+    if id_of(note.get("attributedTo")) not in (None, row.actor_uri):
+        return "object not attributed to the actor"
+    targets = await p.addressed_groups(row.activity, note)
+    reply_to = id_of(note.get("inReplyTo"))
+    if reply_to:  # replies to what a group re-shared thread into that group
+        for group_id in await outbox.groups_that_announced(conn, reply_to):
+            if all(g.id != group_id for g in targets):
+                targets += [g for g in [await p.groups.get_by_id(group_id)] if g]
+    outcome = "addressed to none of our groups"
+    for group in targets:
+        audience = id_of(note.get("audience"))
+        if audience and audience != p.ids.group(group.slug):
+            outcome = "posted to another group's audience"
+            continue
+        if await p.blocked(conn, group, row.actor_uri):
+            outcome = "author blocked"
+            continue
+        if group.posting_policy == "followers" and not await follows.is_follower(
+            conn, group.id, row.actor_uri
+        ):
+            outcome = "author does not follow the group"
+            continue
+        await _announce(p, conn, group, row.activity, id_of(note))
+        outcome = "done"
+    return outcome
+
+
+async def _announce(
+    p: InboxProcessor, conn: asyncpg.Connection, group: Group, activity: dict[str, Any],
+    object_id: str | None,
+) -> None:  # fmt: skip
+    assert group.id is not None
+    now = p.clock.now()
+    await publish_to_followers(
+        conn, group_id=group.id, activity=outbound.announce(p.ids, group.slug, activity),
+        object_id=object_id, now=now,
+    )  # fmt: skip
+    if object_id and activity.get("type") == "Create":
+        await publish_to_followers(
+            conn, group_id=group.id,
+            activity=outbound.announce_object(p.ids, group.slug, object_id),
+            object_id=object_id, now=now,
+        )  # fmt: skip
+
+
+@handles("Update", "Delete", "Like", "EmojiReact", "Dislike")
+async def _update_delete_like(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+    target = id_of(row.activity.get("object"))
+    if row.activity["type"] == "Delete" and target == row.actor_uri:
+        await follows.remove_follower_everywhere(conn, row.actor_uri)
+        return "done"
+    return await _forward(p, conn, row, target)
+
+
+async def _forward(
+    p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow, target: str | None
+) -> str:
+    """Re-share an activity about a post a group announced, to that group's followers."""
+    if not target:
+        return "no object"
+    outcome = "about nothing our groups re-shared"
+    edits = row.activity["type"] in ("Update", "Delete")
+    for group_id in await outbox.groups_that_announced(conn, target):
+        group = await p.groups.get_by_id(group_id)
+        if group is None or await p.blocked(conn, group, row.actor_uri):
+            continue
+        if edits and await outbox.announced_author(conn, group_id, target) != row.actor_uri:
+            outcome = "only the author may edit or delete"
+            continue
+        if not edits and group.posting_policy == "followers" and not await follows.is_follower(
+            conn, group_id, row.actor_uri
+        ):
+            outcome = "actor does not follow the group"
+            continue
+        await _announce(p, conn, group, row.activity, target)
+        outcome = "done"
+    return outcome
+
+
+@handles("Announce")
+async def _announce_in(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+    # A group we follow re-shared something: it is recorded (the row itself);
+    # propagation to our own followers is a decision, made by a later feature.
+    if await follows.is_followed(conn, row.actor_uri):
+        return "done"
+    return "announce from an actor none of our groups follows"
+
+
+@handles("Flag")
+async def _flag(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+    objects = [o for o in (id_of(item) for item in as_list(row.activity.get("object"))) if o]
+    group = None
+    for uri in objects:
+        group = await p.local_group(uri)
+        if group is not None:
+            break
+    content = row.activity.get("content")
+    await moderation.add_report(
+        conn, group_id=group.id if group else row.group_id, reporter=row.actor_uri,
+        activity=row.activity, content=content if isinstance(content, str) else "",
+        objects=objects, now=p.clock.now(),
+    )  # fmt: skip
+    return "done"
+
+
+@handles("Block")
+async def _block(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+    group = await p.local_group(id_of(row.activity.get("object")))
+    if group is None or group.id is None:
+        return "block of no group of ours"
+    await moderation.set_blocked_by(conn, group.id, row.actor_uri, True, p.clock.now())
+    await follows.remove_follower(conn, group.id, row.actor_uri)
+    return "done"

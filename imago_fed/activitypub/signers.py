@@ -1,0 +1,66 @@
+"""Signers for our own actors: each group, and the instance actor.
+
+A group signs what it sends (its Announces, Accepts) with its own key --
+receivers check that the key's owner is the activity's actor. The instance
+actor signs fetches made on no group's behalf and deliveries queued without
+a group; its key is made on first use. Keys are unsealed once and kept (a
+bounded cache: unsealing costs an AES decryption and a PEM parse).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+
+import asyncpg
+
+from imago_fed.activitypub.http import Signer
+from imago_fed.activitypub.ids import Ids
+from imago_fed.domain.ports import KeyPairFactory
+from imago_fed.keys import KeyVault
+from imago_fed.store import deliveries, instance_keys
+
+__all__ = ["Signers", "UnknownGroup"]
+
+_CACHED = 1024
+
+
+class UnknownGroup(LookupError):
+    """No group with this id: its deliveries cannot be signed."""
+
+
+class Signers:
+    def __init__(
+        self, pool: asyncpg.Pool, vault: KeyVault, ids: Ids, factory: KeyPairFactory
+    ) -> None:
+        self._pool, self._vault, self._ids, self._factory = pool, vault, ids, factory
+        self._groups: OrderedDict[int, Signer] = OrderedDict()
+        self._instance: Signer | None = None
+        self._instance_lock = asyncio.Lock()
+
+    async def for_group(self, group_id: int | None) -> Signer:
+        """The group's signer; the instance actor's for ``None``."""
+        if group_id is None:
+            return await self.instance()
+        signer = self._groups.get(group_id)
+        if signer is not None:
+            self._groups.move_to_end(group_id)
+            return signer
+        found = await deliveries.group_signing_key(self._pool, group_id)
+        if found is None:
+            raise UnknownGroup(f"no group with id {group_id}")
+        slug, sealed = found
+        signer = Signer(self._ids.group_key(slug), self._vault.unseal(sealed))
+        self._groups[group_id] = signer
+        if len(self._groups) > _CACHED:
+            self._groups.popitem(last=False)
+        return signer
+
+    async def instance(self) -> Signer:
+        """The instance actor's signer (``{base}/actor#main-key``)."""
+        async with self._instance_lock:  # one key made, even with concurrent first calls
+            if self._instance is None:
+                pair = await instance_keys.load_or_create(self._pool, self._factory)
+                key = self._vault.unseal(pair.sealed_private)
+                self._instance = Signer(self._ids.instance_key, key)
+            return self._instance

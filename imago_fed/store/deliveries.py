@@ -1,0 +1,307 @@
+"""The outbound delivery queue: one row per (activity, destination inbox).
+
+Rows are written in the same transaction that stores the activity (persist
+before send), so an activity is never published without its deliveries,
+and a crash loses nothing. The worker (:mod:`imago_fed.activitypub.delivery`)
+runs each row through this lifecycle::
+
+      enqueue ──> queued ──claim: lease (locked_until), attempts+1──> POST
+                    ^                                                  │
+                    │  5xx, 408, 429, 401, network error:              │
+                    └──── next_attempt = now + backoff ────────────────┤
+                                                                       │
+                  delivered <──── 2xx ─────────────────────────────────┤
+                  dead      <──── other 4xx, forbidden URL, or too ────┘
+                    │             many attempts (the dead letters)
+                    └── admin retry ──> queued (attempts reset)
+
+    lease expired (worker killed mid-POST) ──> claimable again: delivery is
+    at least once, and exactly once under normal operation (receivers
+    dedupe by activity id, so a repeat is harmless).
+
+Claiming is fair and bounded in the database, so several worker processes
+share the limits: claims are serialised by an advisory lock (they are short);
+each host gets at most ``per_host`` rows in flight, counted from live leases
+of every worker; a host marked unavailable gets none, except one probe row
+every ``probe_interval``; ``FOR UPDATE SKIP LOCKED`` leaves rows another
+transaction is finishing alone. Distinct hosts are found with a loose index
+scan over ``deliveries_host``, so a host with a large backlog cannot crowd
+the others out of a claim.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from imago_fed.activitypub.signatures.base import host_from_url
+
+__all__ = [
+    "CHANNEL",
+    "Claimed",
+    "claim",
+    "dead_letters",
+    "enqueue",
+    "group_signing_key",
+    "mark_dead",
+    "mark_delivered",
+    "release",
+    "retry",
+    "schedule_retry",
+    "seconds_until_next_due",
+    "stats",
+]
+
+log = logging.getLogger(__name__)
+
+Db = asyncpg.Pool | asyncpg.Connection
+
+#: LISTEN/NOTIFY channel: a NOTIFY sent in the enqueueing transaction reaches
+#: the workers of every process when that transaction commits.
+CHANNEL = "imago_deliveries"
+_CLAIM_LOCK = 0x696D61676F  # pg_advisory_xact_lock key ("imago")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row leased to this worker until ``locked_until``."""
+
+    id: int
+    activity_id: str
+    group_id: int | None
+    inbox: str
+    host: str
+    body: str
+    attempts: int  # including the attempt about to be made
+    locked_until: datetime
+
+
+async def enqueue(
+    conn: Db,
+    *,
+    activity_id: str,
+    group_id: int | None,
+    body: bytes | str,
+    inboxes: Iterable[str],
+) -> int:
+    """Queue ``body`` for each distinct inbox; return how many rows were new.
+
+    Call it inside the transaction that stores the activity. Repeating it is
+    harmless (``ON CONFLICT DO NOTHING`` on ``(activity_id, inbox)``). An
+    inbox that is not an absolute http(s) URL is skipped with a warning, so
+    one bad remote actor cannot fail a whole publication. The workers are
+    woken by a NOTIFY, delivered when the transaction commits.
+    """
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    targets: dict[str, str] = {}
+    for inbox in inboxes:
+        if inbox in targets:
+            continue
+        try:
+            host = host_from_url(inbox)
+        except ValueError:
+            host = ""
+        if not inbox.lower().startswith(("https://", "http://")) or not host:
+            log.warning("not queueing delivery to %r: not an http(s) URL", inbox)
+            continue
+        targets[inbox] = host
+    if not targets:
+        return 0
+    inserted = await conn.fetchval(
+        """
+        WITH added AS (
+            INSERT INTO deliveries (activity_id, group_id, inbox, host, body)
+            SELECT $1, $2, t.inbox, t.host, $3
+            FROM unnest($4::text[], $5::text[]) AS t(inbox, host)
+            ON CONFLICT (activity_id, inbox) DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*) FROM added
+        """,
+        activity_id, group_id, text, list(targets), list(targets.values()),
+    )  # fmt: skip
+    if inserted:
+        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    return int(inserted)
+
+
+_CLAIM = """
+WITH RECURSIVE hosts(host) AS (
+    (SELECT host FROM deliveries WHERE state = 'queued' ORDER BY host LIMIT 1)
+    UNION ALL
+    SELECT (SELECT d.host FROM deliveries d
+            WHERE d.state = 'queued' AND d.host > hosts.host ORDER BY d.host LIMIT 1)
+    FROM hosts WHERE hosts.host IS NOT NULL
+),
+open_hosts AS (
+    SELECT h.host,
+           CASE WHEN p.unavailable THEN 1 ELSE $2 END
+           - (SELECT count(*) FROM deliveries b
+              WHERE b.host = h.host AND b.state = 'queued' AND b.locked_until > now()) AS free
+    FROM hosts h LEFT JOIN peer_hosts p ON p.host = h.host
+    WHERE h.host IS NOT NULL
+      AND (p.unavailable IS NOT TRUE OR p.last_failure_at IS NULL
+           OR p.last_failure_at <= now() - $3::interval)
+),
+chosen AS (
+    SELECT c.id, c.next_attempt FROM open_hosts o
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.next_attempt FROM deliveries d
+        WHERE d.host = o.host AND d.state = 'queued' AND d.next_attempt <= now()
+          AND (d.locked_until IS NULL OR d.locked_until <= now())
+        ORDER BY d.next_attempt, d.id
+        LIMIT greatest(o.free, 0)
+    ) c
+    ORDER BY c.next_attempt, c.id
+    LIMIT $1
+),
+locked AS (
+    SELECT id FROM deliveries WHERE id IN (SELECT id FROM chosen)
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d
+SET locked_until = now() + $4::interval, attempts = d.attempts + 1
+FROM locked WHERE d.id = locked.id
+RETURNING d.id, d.activity_id, d.group_id, d.inbox, d.host, d.body, d.attempts, d.locked_until
+"""
+
+
+async def claim(
+    pool: asyncpg.Pool, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+) -> list[Claimed]:
+    """Lease up to ``limit`` due rows, respecting host limits (see the module docstring)."""
+    if limit <= 0:
+        return []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
+        rows = await conn.fetch(_CLAIM, limit, per_host, probe_interval, lease)
+    return [Claimed(**dict(row)) for row in rows]
+
+
+async def seconds_until_next_due(db: Db) -> float | None:
+    """Seconds until the next row in backoff comes due (None when there is none)."""
+    value = await db.fetchval(
+        """
+        SELECT extract(epoch FROM min(next_attempt) - now()) FROM deliveries
+        WHERE state = 'queued' AND next_attempt > now()
+        """
+    )
+    return None if value is None else max(0.0, float(value))
+
+
+async def mark_delivered(db: Db, delivery_id: int, status: int) -> None:
+    # Whoever delivers first wins; a slower duplicate holder changes nothing.
+    await db.execute(
+        """
+        UPDATE deliveries SET state = 'delivered', delivered_at = now(), locked_until = NULL,
+            last_status = $2, last_error = NULL
+        WHERE id = $1 AND state = 'queued'
+        """,
+        delivery_id, status,
+    )  # fmt: skip
+
+
+async def schedule_retry(
+    db: Db, claimed: Claimed, delay: timedelta, status: int | None, error: str
+) -> None:
+    # Only the current lease holder reschedules (a stale one must not undo a newer claim).
+    await db.execute(
+        """
+        UPDATE deliveries SET next_attempt = now() + $3::interval, locked_until = NULL,
+            last_status = $4, last_error = $5
+        WHERE id = $1 AND state = 'queued' AND locked_until = $2
+        """,
+        claimed.id, claimed.locked_until, delay, status, error[:2000],
+    )  # fmt: skip
+
+
+async def mark_dead(db: Db, claimed: Claimed, status: int | None, error: str) -> None:
+    await db.execute(
+        """
+        UPDATE deliveries SET state = 'dead', locked_until = NULL, last_status = $3,
+            last_error = $4
+        WHERE id = $1 AND state = 'queued' AND locked_until = $2
+        """,
+        claimed.id, claimed.locked_until, status, error[:2000],
+    )  # fmt: skip
+
+
+async def release(db: Db, delivery_ids: list[int]) -> None:
+    """Give leases back at once (a drain that ran out of time) instead of letting them expire."""
+    await db.execute(
+        """
+        UPDATE deliveries SET locked_until = NULL
+        WHERE id = ANY($1::bigint[]) AND state = 'queued'
+        """,
+        delivery_ids,
+    )
+
+
+async def group_signing_key(db: Db, group_id: int) -> tuple[str, bytes] | None:
+    """The slug and sealed private key a group's deliveries are signed with."""
+    row = await db.fetchrow("SELECT slug, private_key_sealed FROM groups WHERE id = $1", group_id)
+    return (row["slug"], row["private_key_sealed"]) if row else None
+
+
+# ------------------------------------------------------------------ admin
+async def stats(db: Db) -> dict[str, Any]:
+    """Counts per state, rows in flight, the oldest waiting row."""
+    row = await db.fetchrow(
+        """
+        SELECT count(*) FILTER (WHERE state = 'queued') AS queued,
+               count(*) FILTER (WHERE state = 'delivered') AS delivered,
+               count(*) FILTER (WHERE state = 'dead') AS dead,
+               count(*) FILTER (WHERE state = 'queued' AND locked_until > now()) AS in_flight,
+               min(created_at) FILTER (WHERE state = 'queued') AS oldest_queued_at
+        FROM deliveries
+        """
+    )
+    return dict(row)
+
+
+_ADMIN_COLUMNS = """
+    d.id, d.activity_id, g.slug AS group_slug, d.inbox, d.host, d.state, d.attempts,
+    d.next_attempt, d.last_status, d.last_error, d.created_at, d.delivered_at
+"""
+
+
+async def dead_letters(db: Db, *, limit: int, after: int | None) -> list[dict[str, Any]]:
+    rows = await db.fetch(
+        f"""
+        SELECT {_ADMIN_COLUMNS} FROM deliveries d LEFT JOIN groups g ON g.id = d.group_id
+        WHERE d.state = 'dead' AND ($2::bigint IS NULL OR d.id > $2)
+        ORDER BY d.id LIMIT $1
+        """,
+        limit,
+        after,
+    )
+    return [dict(row) for row in rows]
+
+
+async def retry(db: Db, delivery_id: int) -> dict[str, Any] | None:
+    """Queue a dead row again (attempts reset) or bring a queued one forward.
+
+    Returns the row as it is now (a delivered row unchanged), or None if
+    there is no such row.
+    """
+    changed = await db.execute(
+        """
+        UPDATE deliveries SET state = 'queued', next_attempt = now(),
+            attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END
+        WHERE id = $1 AND state IN ('queued', 'dead')
+        """,
+        delivery_id,
+    )
+    if changed.endswith(" 1"):
+        await db.execute("SELECT pg_notify($1, '')", CHANNEL)
+    row = await db.fetchrow(
+        f"SELECT {_ADMIN_COLUMNS} FROM deliveries d LEFT JOIN groups g ON g.id = d.group_id"
+        " WHERE d.id = $1",
+        delivery_id,
+    )
+    return dict(row) if row else None

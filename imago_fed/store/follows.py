@@ -1,0 +1,170 @@
+"""Who follows our groups, and whom our groups follow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+__all__ = [
+    "accept_follower",
+    "add_follower",
+    "count_followers",
+    "follower_delivery_inboxes",
+    "followers",
+    "following",
+    "is_followed",
+    "is_follower",
+    "remove_follower",
+    "remove_follower_everywhere",
+    "remove_following",
+    "set_following",
+    "set_following_state",
+]
+
+Db = asyncpg.Pool | asyncpg.Connection
+
+
+async def add_follower(
+    conn: Db, group_id: int, actor_uri: str, follow_id: str, state: str, now: datetime
+) -> None:
+    """Record a Follow; a repeated Follow refreshes the id (Mastodon re-sends them)."""
+    await conn.execute(
+        """
+        INSERT INTO group_followers (group_id, actor_uri, follow_id, state, created_at)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (group_id, actor_uri) DO UPDATE SET follow_id = EXCLUDED.follow_id,
+            state = CASE WHEN group_followers.state = 'accepted' THEN 'accepted'
+                         ELSE EXCLUDED.state END
+        """,
+        group_id, actor_uri, follow_id, state, now,
+    )  # fmt: skip
+
+
+async def accept_follower(conn: Db, group_id: int, actor_uri: str) -> str | None:
+    """Mark a pending follower accepted; the Follow's id, or None if not pending."""
+    return await conn.fetchval(
+        """
+        UPDATE group_followers SET state = 'accepted'
+        WHERE group_id = $1 AND actor_uri = $2 AND state = 'pending' RETURNING follow_id
+        """,
+        group_id,
+        actor_uri,
+    )
+
+
+async def remove_follower(conn: Db, group_id: int, actor_uri: str) -> str | None:
+    return await conn.fetchval(
+        "DELETE FROM group_followers WHERE group_id = $1 AND actor_uri = $2 RETURNING follow_id",
+        group_id,
+        actor_uri,
+    )
+
+
+async def remove_follower_everywhere(conn: Db, actor_uri: str) -> None:
+    await conn.execute("DELETE FROM group_followers WHERE actor_uri = $1", actor_uri)
+
+
+async def is_follower(conn: Db, group_id: int, actor_uri: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            """
+            SELECT 1 FROM group_followers
+            WHERE group_id = $1 AND actor_uri = $2 AND state = 'accepted'
+            """,
+            group_id,
+            actor_uri,
+        )
+    )
+
+
+async def count_followers(conn: Db, group_id: int) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM group_followers WHERE group_id = $1 AND state = 'accepted'",
+        group_id,
+    )
+
+
+async def followers(
+    conn: Db, group_id: int, *, state: str = "accepted", limit: int = 100, offset: int = 0
+) -> list[str]:
+    rows = await conn.fetch(
+        """
+        SELECT actor_uri FROM group_followers WHERE group_id = $1 AND state = $2
+        ORDER BY created_at, actor_uri LIMIT $3 OFFSET $4
+        """,
+        group_id, state, limit, offset,
+    )  # fmt: skip
+    return [row["actor_uri"] for row in rows]
+
+
+async def follower_delivery_inboxes(conn: Db, group_id: int, *, exclude: str | None) -> list[str]:
+    """One inbox per follower, the shared one when known, minus those who blocked us."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT coalesce(a.shared_inbox, a.inbox) AS inbox
+        FROM group_followers f JOIN remote_actors a ON a.uri = f.actor_uri
+        WHERE f.group_id = $1 AND f.state = 'accepted'
+          AND ($2::text IS NULL OR f.actor_uri <> $2)
+          AND NOT EXISTS (SELECT 1 FROM blocked_by b
+                          WHERE b.group_id = f.group_id AND b.actor_uri = f.actor_uri)
+        """,
+        group_id,
+        exclude,
+    )
+    return [row["inbox"] for row in rows]
+
+
+async def set_following(
+    conn: Db, group_id: int, target_uri: str, follow_id: str, now: datetime
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO group_following (group_id, target_uri, follow_id, state, created_at)
+        VALUES ($1, $2, $3, 'requested', $4)
+        ON CONFLICT (group_id, target_uri) DO UPDATE
+            SET follow_id = EXCLUDED.follow_id, state = 'requested'
+        """,
+        group_id, target_uri, follow_id, now,
+    )  # fmt: skip
+
+
+async def set_following_state(conn: Db, follow_id: str, actor_uri: str, state: str) -> bool:
+    """Apply an Accept/Reject to our Follow; only the followed actor may answer it."""
+    status = await conn.execute(
+        "UPDATE group_following SET state = $3 WHERE follow_id = $1 AND target_uri = $2",
+        follow_id,
+        actor_uri,
+        state,
+    )
+    return status.endswith(" 1")
+
+
+async def following(conn: Db, group_id: int) -> list[tuple[str, str, str]]:
+    """(target, state, follow id) of everyone the group follows or asked to."""
+    rows = await conn.fetch(
+        """
+        SELECT target_uri, state, follow_id FROM group_following
+        WHERE group_id = $1 ORDER BY created_at
+        """,
+        group_id,
+    )
+    return [(r["target_uri"], r["state"], r["follow_id"]) for r in rows]
+
+
+async def remove_following(conn: Db, group_id: int, target_uri: str) -> str | None:
+    return await conn.fetchval(
+        "DELETE FROM group_following WHERE group_id = $1 AND target_uri = $2 RETURNING follow_id",
+        group_id,
+        target_uri,
+    )
+
+
+async def is_followed(conn: Db, target_uri: str) -> bool:
+    """Does any of our groups follow this actor (accepted)?"""
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM group_following WHERE target_uri = $1 AND state = 'accepted' LIMIT 1",
+            target_uri,
+        )
+    )

@@ -1,0 +1,133 @@
+"""Verified inbound activities, queued for processing.
+
+The inbox handler stores an activity and answers 202; a worker processes the
+rows later. A row's life:
+
+    queued ──claim (lease)──> done | ignored
+       ^                 └──> queued again with backoff ──> failed (after MAX_ATTEMPTS)
+       └── lease expired (worker died): claimable again
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+__all__ = ["MAX_ATTEMPTS", "InboxRow", "claim", "finish", "received", "retry_later", "store"]
+
+Db = asyncpg.Pool | asyncpg.Connection
+MAX_ATTEMPTS = 8
+CHANNEL = "imago_inbox"
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    activity: dict[str, Any]
+    actor_uri: str
+    group_id: int | None
+    attempts: int
+
+
+async def store(
+    conn: Db,
+    *,
+    activity: dict[str, Any],
+    actor_uri: str,
+    group_id: int | None,
+    now: datetime,
+    state: str = "queued",
+) -> bool:
+    """Queue a verified activity; False when its id was seen before (a redelivery)."""
+    status = await conn.execute(
+        """
+        INSERT INTO inbox_activities (activity_id, actor_uri, group_id, type, body, state,
+                                      received_at)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT (activity_id) DO NOTHING
+        """,
+        activity["id"], actor_uri, group_id, str(activity.get("type")), json.dumps(activity),
+        state, now,
+    )  # fmt: skip
+    inserted = status.endswith(" 1")
+    if inserted and state == "queued":
+        await conn.execute(f"NOTIFY {CHANNEL}")
+    return inserted
+
+
+async def claim(conn: Db, *, limit: int, lease: timedelta, now: datetime) -> list[InboxRow]:
+    rows = await conn.fetch(
+        """
+        UPDATE inbox_activities SET locked_until = $2, attempts = attempts + 1
+        WHERE id IN (
+            SELECT id FROM inbox_activities
+            WHERE state = 'queued' AND next_attempt <= $1
+              AND (locked_until IS NULL OR locked_until < $1)
+            ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING id, body, actor_uri, group_id, attempts
+        """,
+        now, now + lease, limit,
+    )  # fmt: skip
+    return sorted(
+        (
+            InboxRow(r["id"], json.loads(r["body"]), r["actor_uri"], r["group_id"], r["attempts"])
+            for r in rows
+        ),
+        key=lambda row: row.id,
+    )
+
+
+async def finish(conn: Db, row_id: int, state: str, error: str | None = None) -> None:
+    await conn.execute(
+        "UPDATE inbox_activities SET state = $2, error = $3, locked_until = NULL WHERE id = $1",
+        row_id,
+        state,
+        error,
+    )
+
+
+async def retry_later(conn: Db, row: InboxRow, error: str, now: datetime) -> None:
+    if row.attempts >= MAX_ATTEMPTS:
+        await finish(conn, row.id, "failed", error)
+        return
+    delay = timedelta(seconds=min(3600, 5 * 2 ** (row.attempts - 1)))
+    await conn.execute(
+        """
+        UPDATE inbox_activities SET next_attempt = $2, error = $3, locked_until = NULL
+        WHERE id = $1
+        """,
+        row.id,
+        now + delay,
+        error,
+    )
+
+
+async def received(conn: Db, group_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Recent activities for a group, newest first (admin view): those posted to
+    its own inbox, and those from actors it follows (they arrive at the shared inbox)."""
+    rows = await conn.fetch(
+        """
+        SELECT activity_id, actor_uri, type, state, error, received_at, body
+        FROM inbox_activities
+        WHERE group_id = $1
+           OR actor_uri IN (SELECT target_uri FROM group_following WHERE group_id = $1)
+        ORDER BY id DESC LIMIT $2
+        """,
+        group_id,
+        limit,
+    )
+    return [
+        {
+            "id": r["activity_id"],
+            "actor": r["actor_uri"],
+            "type": r["type"],
+            "state": r["state"],
+            "error": r["error"],
+            "received_at": r["received_at"].isoformat(),
+            "activity": json.loads(r["body"]),
+        }
+        for r in rows
+    ]

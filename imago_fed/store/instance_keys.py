@@ -1,0 +1,39 @@
+"""Keys of the instance itself, sealed like the groups' keys.
+
+The instance actor (``{base}/actor``) signs what no group sends: fetches on
+nobody's behalf and deliveries queued without a group. Its key is made on
+first use; when two processes race to make it, both end up with the one
+stored first.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from imago_fed.domain.groups import KeyPair
+from imago_fed.domain.ports import KeyPairFactory
+
+__all__ = ["INSTANCE_ACTOR", "load_or_create"]
+
+Db = asyncpg.Pool | asyncpg.Connection
+
+INSTANCE_ACTOR = "actor"
+_SELECT = "SELECT public_key_pem, private_key_sealed FROM instance_keys WHERE name = $1"
+
+
+async def load_or_create(db: Db, factory: KeyPairFactory, name: str = INSTANCE_ACTOR) -> KeyPair:
+    """The key pair stored under ``name`` (private half sealed), made if absent."""
+    row = await db.fetchrow(_SELECT, name)
+    if row is None:
+        made = await factory.new_keypair()
+        await db.execute(
+            """
+            INSERT INTO instance_keys (name, public_key_pem, private_key_sealed)
+            VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING
+            """,
+            name,
+            made.public_pem,
+            made.sealed_private,
+        )
+        row = await db.fetchrow(_SELECT, name)  # ours, or the one a racing process stored
+    return KeyPair(public_pem=row["public_key_pem"], sealed_private=row["private_key_sealed"])

@@ -1,0 +1,84 @@
+"""What our groups published: served at each activity id and in the outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+__all__ = ["add", "announced_author", "count", "get", "groups_that_announced", "page"]
+
+Db = asyncpg.Pool | asyncpg.Connection
+
+
+async def add(
+    conn: Db,
+    *,
+    group_id: int,
+    activity: dict[str, Any],
+    object_id: str | None,
+    public: bool,
+    now: datetime,
+) -> bool:
+    """Store an activity; False if its id was stored already (idempotent)."""
+    status = await conn.execute(
+        """
+        INSERT INTO outbox (group_id, activity_id, type, object_id, body, public, published_at)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT (activity_id) DO NOTHING
+        """,
+        group_id, activity["id"], activity["type"], object_id, json.dumps(activity), public, now,
+    )  # fmt: skip
+    return status.endswith(" 1")
+
+
+async def get(conn: Db, activity_id: str) -> tuple[dict[str, Any], bool] | None:
+    """The stored activity and whether it is public."""
+    row = await conn.fetchrow(
+        "SELECT body, public FROM outbox WHERE activity_id = $1", activity_id
+    )
+    return (json.loads(row["body"]), row["public"]) if row else None
+
+
+async def count(conn: Db, group_id: int | None = None) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM outbox WHERE public AND ($1::bigint IS NULL OR group_id = $1)",
+        group_id,
+    )
+
+
+async def page(conn: Db, group_id: int, *, before: int | None, limit: int) -> list[tuple[int, Any]]:
+    """Newest first: (row id, activity) pairs; ``before`` is a row id cursor."""
+    rows = await conn.fetch(
+        """
+        SELECT id, body FROM outbox
+        WHERE group_id = $1 AND public AND ($2::bigint IS NULL OR id < $2)
+        ORDER BY id DESC LIMIT $3
+        """,
+        group_id, before, limit,
+    )  # fmt: skip
+    return [(row["id"], json.loads(row["body"])) for row in rows]
+
+
+async def groups_that_announced(conn: Db, object_id: str) -> list[int]:
+    """Groups that re-shared this object: they forward its updates and deletes."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT group_id FROM outbox WHERE object_id = $1 AND type = 'Announce'",
+        object_id,
+    )
+    return [row["group_id"] for row in rows]
+
+
+async def announced_author(conn: Db, group_id: int, object_id: str) -> str | None:
+    """The actor whose post the group re-shared as ``object_id`` (None if it did not)."""
+    return await conn.fetchval(
+        """
+        SELECT body->'object'->>'actor' FROM outbox
+        WHERE group_id = $1 AND object_id = $2 AND type = 'Announce'
+          AND jsonb_typeof(body->'object') = 'object'
+        LIMIT 1
+        """,
+        group_id,
+        object_id,
+    )

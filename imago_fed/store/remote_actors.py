@@ -1,0 +1,78 @@
+"""Cache of remote actors: their inboxes and public keys.
+
+Keys are looked up by key id on every signed request, so the cache is what
+keeps verification to one indexed read; a refetch replaces the row when a key
+stops verifying (the remote actor rotated it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+__all__ = ["RemoteActor", "get_by_key_id", "get_by_uri", "upsert"]
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    uri: str
+    host: str
+    type: str
+    preferred_username: str | None
+    name: str | None
+    inbox: str
+    shared_inbox: str | None
+    key_id: str | None
+    public_key_pem: str | None
+    fetched_at: datetime
+
+    @property
+    def delivery_inbox(self) -> str:
+        """Where to deliver public activities: the shared inbox when there is one."""
+        return self.shared_inbox or self.inbox
+
+
+_COLUMNS = (
+    "uri, host, type, preferred_username, name, inbox, shared_inbox, key_id, public_key_pem,"
+    " fetched_at"
+)
+
+
+def _actor(row: asyncpg.Record | None) -> RemoteActor | None:
+    return RemoteActor(**dict(row)) if row else None
+
+
+async def get_by_uri(conn: asyncpg.Pool | asyncpg.Connection, uri: str) -> RemoteActor | None:
+    return _actor(await conn.fetchrow(f"SELECT {_COLUMNS} FROM remote_actors WHERE uri = $1", uri))
+
+
+async def get_by_key_id(
+    conn: asyncpg.Pool | asyncpg.Connection, key_id: str
+) -> RemoteActor | None:
+    return _actor(
+        await conn.fetchrow(f"SELECT {_COLUMNS} FROM remote_actors WHERE key_id = $1", key_id)
+    )
+
+
+async def upsert(
+    conn: asyncpg.Pool | asyncpg.Connection, actor: RemoteActor, document: dict[str, Any]
+) -> None:
+    await conn.execute(
+        f"""
+        INSERT INTO remote_actors ({_COLUMNS}, document)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
+        ON CONFLICT (uri) DO UPDATE SET
+            host = EXCLUDED.host, type = EXCLUDED.type,
+            preferred_username = EXCLUDED.preferred_username, name = EXCLUDED.name,
+            inbox = EXCLUDED.inbox, shared_inbox = EXCLUDED.shared_inbox,
+            key_id = EXCLUDED.key_id, public_key_pem = EXCLUDED.public_key_pem,
+            fetched_at = EXCLUDED.fetched_at, document = EXCLUDED.document
+        """,
+        actor.uri, actor.host, actor.type, actor.preferred_username, actor.name, actor.inbox,
+        actor.shared_inbox, actor.key_id, actor.public_key_pem, actor.fetched_at,
+        json.dumps(document),
+    )  # fmt: skip

@@ -1,0 +1,176 @@
+"""Admin API for federation: followers, following, blocks, reports, inbox."""
+
+from __future__ import annotations
+
+
+from quart import Response, jsonify, request
+
+from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.store import follows, moderation
+from imago_fed.store import inbox as inbox_store
+from imago_fed.web.admin import admin, api
+from imago_fed.web.errors import ApiError
+from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.runtime import runtime
+
+ACTOR_BODY = {
+    "type": "object",
+    "required": ["actor"],
+    "properties": {"actor": {"type": "string", "maxLength": 2048}},
+}
+BLOCK_BODY = {
+    "type": "object",
+    "required": ["kind", "value"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["actor", "domain"]},
+        "value": {"type": "string", "maxLength": 2048},
+        "reason": {"type": "string", "maxLength": 1000},
+        "group": {"type": "string", "maxLength": 30},
+    },
+}
+LIST = {"type": "object", "properties": {"items": {"type": "array"}}}
+NOT_FOUND = ("no such group", ERROR_REF)
+
+
+async def _group_id(slug: str) -> int:
+    group = await runtime().groups.get(slug)
+    assert group.id is not None
+    return group.id
+
+
+@api.route(
+    admin, "/groups/<slug>/followers", "GET",
+    summary="Followers of a group (state=accepted|pending)",
+    query={"state": {"type": "string", "enum": ["accepted", "pending"]}},
+    responses={200: ("actor ids", LIST), 404: NOT_FOUND, 422: ("bad state", ERROR_REF)},
+)  # fmt: skip
+async def list_followers(slug: str) -> Response:
+    state = request.args.get("state", "accepted")
+    if state not in ("accepted", "pending"):
+        raise ApiError(422, "invalid_input", "state: must be accepted or pending")
+    items = await follows.followers(runtime().pool, await _group_id(slug), state=state, limit=1000)
+    return jsonify({"items": items})
+
+
+async def _answer(slug: str, accept: bool) -> tuple[str, int]:
+    body = check_body(await request.get_json(force=True, silent=True), ACTOR_BODY)
+    rt = runtime()
+    await rt.following.answer_follower(await rt.groups.get(slug), body["actor"], accept=accept)
+    return "", 204
+
+
+@api.route(
+    admin, "/groups/<slug>/followers/accept", "POST",
+    summary="Accept a pending follow request", request_schema=ACTOR_BODY,
+    responses={204: ("accepted", None), 404: NOT_FOUND, 409: ("not pending", ERROR_REF)},
+)  # fmt: skip
+async def accept_follower(slug: str) -> tuple[str, int]:
+    return await _answer(slug, True)
+
+
+@api.route(
+    admin, "/groups/<slug>/followers/reject", "POST",
+    summary="Reject a follow request (or remove a follower)", request_schema=ACTOR_BODY,
+    responses={204: ("rejected", None), 404: NOT_FOUND, 409: ("no such follower", ERROR_REF)},
+)  # fmt: skip
+async def reject_follower(slug: str) -> tuple[str, int]:
+    return await _answer(slug, False)
+
+
+@api.route(
+    admin, "/groups/<slug>/following", "GET",
+    summary="Actors the group follows, with the state of each request",
+    responses={200: ("follows", LIST), 404: NOT_FOUND},
+)  # fmt: skip
+async def list_following(slug: str) -> Response:
+    rows = await follows.following(runtime().pool, await _group_id(slug))
+    return jsonify(
+        {"items": [{"actor": a, "state": s, "follow_id": f} for a, s, f in rows]}
+    )
+
+
+@api.route(
+    admin, "/groups/<slug>/following", "POST",
+    summary="Follow a remote actor or group by handle (@name@host) or URL",
+    request_schema=ACTOR_BODY,
+    responses={
+        202: ("follow requested", {"type": "object"}),
+        404: ("no such group or actor", ERROR_REF),
+        422: ("invalid input", ERROR_REF),
+    },
+)  # fmt: skip
+async def follow_remote(slug: str) -> tuple[Response, int]:
+    body = check_body(await request.get_json(force=True, silent=True), ACTOR_BODY)
+    rt = runtime()
+    result = await rt.following.follow(await rt.groups.get(slug), body["actor"])
+    return jsonify(result), 202
+
+
+@api.route(
+    admin, "/groups/<slug>/following", "DELETE",
+    summary="Stop following an actor (query: actor=<actor id>)",
+    query={"actor": {"type": "string"}},
+    responses={204: ("unfollowed", None), 404: ("not followed", ERROR_REF)},
+)  # fmt: skip
+async def unfollow_remote(slug: str) -> tuple[str, int]:
+    actor = request.args.get("actor", "")
+    if not actor:
+        raise ApiError(422, "invalid_input", "actor: is required")
+    rt = runtime()
+    await rt.following.unfollow(await rt.groups.get(slug), actor)
+    return "", 204
+
+
+@api.route(
+    admin, "/groups/<slug>/received", "GET",
+    summary="Recent activities received by the group's inbox",
+    responses={200: ("activities, newest first", LIST), 404: NOT_FOUND},
+)  # fmt: skip
+async def received(slug: str) -> Response:
+    items = await inbox_store.received(runtime().pool, await _group_id(slug))
+    return jsonify({"items": items})
+
+
+@api.route(
+    admin, "/blocks", "GET", summary="Instance and group blocks",
+    responses={200: ("blocks", LIST)},
+)  # fmt: skip
+async def list_blocks() -> Response:
+    return jsonify({"items": await moderation.list_blocks(runtime().pool)})
+
+
+@api.route(
+    admin, "/blocks", "POST",
+    summary="Block an actor or a domain, instance-wide or for one group",
+    request_schema=BLOCK_BODY,
+    responses={201: ("the block", {"type": "object"}), 422: ("invalid input", ERROR_REF)},
+)  # fmt: skip
+async def add_block() -> tuple[Response, int]:
+    body = check_body(await request.get_json(force=True, silent=True), BLOCK_BODY)
+    if body["kind"] not in ("actor", "domain"):
+        raise InvalidInput("kind must be actor or domain", field="kind")
+    value = body["value"].strip().lower() if body["kind"] == "domain" else body["value"].strip()
+    group_id = await _group_id(body["group"]) if body.get("group") else None
+    block_id = await moderation.add_block(
+        runtime().pool, group_id=group_id, kind=body["kind"], value=value,
+        reason=body.get("reason", ""), now=runtime().clock.now(),
+    )  # fmt: skip
+    return jsonify({"id": block_id, "kind": body["kind"], "value": value}), 201
+
+
+@api.route(
+    admin, "/blocks/<int:block_id>", "DELETE", summary="Lift a block",
+    responses={204: ("lifted", None), 404: ("no such block", ERROR_REF)},
+)  # fmt: skip
+async def remove_block(block_id: int) -> tuple[str, int]:
+    if not await moderation.remove_block(runtime().pool, block_id):
+        raise NotFound(f"no block {block_id}")
+    return "", 204
+
+
+@api.route(
+    admin, "/reports", "GET", summary="Reports (Flag activities) from other servers",
+    responses={200: ("reports, newest first", LIST)},
+)  # fmt: skip
+async def list_reports() -> Response:
+    return jsonify({"items": await moderation.list_reports(runtime().pool)})

@@ -1,0 +1,288 @@
+"""Public federation endpoints: discovery, actors, collections, inboxes.
+
+Everything here is read by other servers, so it follows the specs to the
+letter: WebFinger (RFC 7033), host-meta (RFC 6415), NodeInfo 2.1, and
+ActivityPub with both media types. Actor and key documents are served
+unsigned-readable, or key fetches from authorized-fetch servers would loop.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from quart import Blueprint, Response, request
+
+from imago_fed.activitypub import documents
+from imago_fed.activitypub.inbox import authenticate, receive
+from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
+from imago_fed.domain.errors import NotFound
+from imago_fed.domain.groups import Group
+from imago_fed.store import follows, outbox
+from imago_fed.web.runtime import runtime
+
+__all__ = ["federation"]
+
+log = logging.getLogger(__name__)
+federation = Blueprint("federation", __name__)
+PAGE_SIZE = 20
+
+
+def _json(document: Any, status: int = 200, content_type: str = ACTIVITY_JSON) -> Response:
+    return Response(
+        json.dumps(document, ensure_ascii=False),
+        status=status,
+        content_type=f"{content_type}; charset=utf-8",
+        headers={"Vary": "Accept", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+def _problem(status: int, message: str) -> Response:
+    return _json({"error": message}, status, "application/json")
+
+
+def _wants_html() -> bool:
+    accept = request.headers.get("Accept", "")
+    return "text/html" in accept and not any(t in accept for t in JSON_CONTENT_TYPES)
+
+
+async def _group_or_404(slug: str) -> Group:
+    return await runtime().groups.get(slug)  # NotFound -> 404 via the error table
+
+
+# ------------------------------------------------------------- discovery
+@federation.get("/.well-known/webfinger")
+async def webfinger() -> Response:
+    rt = runtime()
+    resource = request.args.get("resource", "")
+    domain = rt.settings.instance.domain
+    slug: str | None = None
+    if resource.startswith("acct:"):
+        user, _, host = resource[5:].lstrip("@").rpartition("@")
+        if host.lower() == domain:
+            slug = user
+    else:
+        slug = rt.ids.parse_group(resource)
+    if not slug:
+        return _problem(400 if not resource else 404, "unknown resource")
+    try:
+        group = await rt.groups.get(slug)
+    except NotFound:
+        return _problem(404, "no such group")
+    actor = rt.ids.group(group.slug)
+    return _json(
+        documents.webfinger(f"acct:{group.slug}@{domain}", actor, actor),
+        content_type="application/jrd+json",
+    )
+
+
+@federation.get("/.well-known/host-meta")
+async def host_meta() -> Response:
+    body = documents.host_meta(runtime().settings.instance.base_url)
+    return Response(body, content_type="application/xrd+xml; charset=utf-8")
+
+
+@federation.get("/.well-known/nodeinfo")
+async def nodeinfo_links() -> Response:
+    links = documents.nodeinfo_links(runtime().settings.instance.base_url)
+    return _json(links, content_type="application/json")
+
+
+@federation.get("/nodeinfo/2.1")
+async def nodeinfo() -> Response:
+    rt = runtime()
+    groups = await rt.groups.count()
+    active = await rt.pool.fetchrow(
+        """
+        SELECT count(DISTINCT group_id) FILTER (WHERE published_at > now() - interval '30 days')
+                   AS month,
+               count(DISTINCT group_id) FILTER (WHERE published_at > now() - interval '180 days')
+                   AS halfyear
+        FROM outbox
+        """
+    )
+    return _json(
+        documents.nodeinfo(
+            groups=groups,
+            active_month=active["month"],
+            active_halfyear=active["halfyear"],
+            posts=await outbox.count(rt.pool),
+        ),
+        content_type='application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"',
+    )
+
+
+# ----------------------------------------------------------------- actors
+@federation.get("/groups/<slug>")
+async def group_actor(slug: str) -> Response:
+    rt = runtime()
+    group = await _group_or_404(slug)
+    if _wants_html():
+        page = (
+            f"<!doctype html><meta charset=utf-8><title>{html.escape(group.name)}</title>"
+            f"<h1>{html.escape(group.name)}</h1><p>@{group.slug}@{rt.settings.instance.domain}</p>"
+            f"<p>{html.escape(group.summary)}</p>"
+        )
+        return Response(page, content_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
+    return _json(
+        documents.actor_document(
+            group,
+            rt.ids,
+            manually_approves=group.manually_approves_followers,
+            discoverable=group.discoverable,
+        )
+    )
+
+
+@federation.get("/actor")
+async def instance_actor() -> Response:
+    rt = runtime()
+    public_pem = await rt.instance_actor.public_pem()
+    return _json(documents.instance_actor_document(rt.ids, public_pem, rt.settings.instance.domain))
+
+
+# ------------------------------------------------------------ collections
+def _page_number() -> int | None:
+    raw = request.args.get("page")
+    if raw is None:
+        return None
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+@federation.get("/groups/<slug>/outbox")
+async def group_outbox(slug: str) -> Response:
+    rt = runtime()
+    group = await _group_or_404(slug)
+    assert group.id is not None
+    collection = rt.ids.group_collection(slug, "outbox")
+    max_id = request.args.get("max_id")
+    if request.args.get("page") is None:
+        total = await outbox.count(rt.pool, group.id)
+        return _json(documents.ordered_collection(collection, total, first=f"{collection}?page=true"))
+    before = int(max_id) if max_id and max_id.isdigit() else None
+    rows = await outbox.page(rt.pool, group.id, before=before, limit=PAGE_SIZE)
+    next_page = f"{collection}?page=true&max_id={rows[-1][0]}" if len(rows) == PAGE_SIZE else None
+    page_id = f"{collection}?page=true" + (f"&max_id={before}" if before else "")
+    items = [{k: v for k, v in body.items() if k != "@context"} for _, body in rows]
+    return _json(documents.collection_page(collection, page_id, items, next_page=next_page))
+
+
+@federation.get("/groups/<slug>/followers")
+async def group_followers(slug: str) -> Response:
+    """Count for everyone; the list only for the group's moderators (signed GET)."""
+    rt = runtime()
+    group = await _group_or_404(slug)
+    assert group.id is not None
+    collection = rt.ids.group_collection(slug, "followers")
+    total = await follows.count_followers(rt.pool, group.id)
+    page = _page_number()
+    if page is None or not await _is_moderator(group):
+        first = f"{collection}?page=1" if await _is_moderator(group) else None
+        return _json(documents.ordered_collection(collection, total, first=first))
+    items = await follows.followers(
+        rt.pool, group.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    next_page = f"{collection}?page={page + 1}" if len(items) == PAGE_SIZE else None
+    return _json(
+        documents.collection_page(collection, f"{collection}?page={page}", items, next_page=next_page)
+    )
+
+
+async def _is_moderator(group: Group) -> bool:
+    if "Signature" not in request.headers:
+        return False
+    rt = runtime()
+    try:
+        actor = await authenticate(
+            rt.resolver,
+            method=request.method,
+            url=rt.settings.instance.base_url + request.full_path.rstrip("?"),
+            headers=list(request.headers.items()),
+            body=None,
+            now=rt.clock.now(),
+        )
+    except Exception:  # an unverifiable signature is simply "not a moderator"
+        return False
+    return bool(
+        await rt.pool.fetchval(
+            "SELECT 1 FROM group_moderators WHERE group_id = $1 AND actor_uri = $2",
+            group.id,
+            actor,
+        )
+    )
+
+
+@federation.get("/groups/<slug>/following")
+async def group_following(slug: str) -> Response:
+    rt = runtime()
+    group = await _group_or_404(slug)
+    assert group.id is not None
+    collection = rt.ids.group_collection(slug, "following")
+    items = [t for t, state, _ in await follows.following(rt.pool, group.id) if state == "accepted"]
+    document = documents.ordered_collection(collection, len(items), first=None)
+    document["orderedItems"] = items
+    return _json(document)
+
+
+@federation.get("/groups/<slug>/moderators")
+async def group_moderators(slug: str) -> Response:
+    rt = runtime()
+    group = await _group_or_404(slug)
+    rows = await rt.pool.fetch(
+        "SELECT actor_uri FROM group_moderators WHERE group_id = $1 ORDER BY added_at", group.id
+    )
+    collection = rt.ids.group_collection(slug, "moderators")
+    document = documents.ordered_collection(collection, len(rows), first=None)
+    document["orderedItems"] = [r["actor_uri"] for r in rows]
+    return _json(document)
+
+
+@federation.get("/activities/<token>")
+async def activity(token: str) -> Response:
+    rt = runtime()
+    found = await outbox.get(rt.pool, rt.ids.activity(token))
+    if found is None or not found[1]:
+        return _problem(404, "no such activity")
+    return _json(found[0])
+
+
+# ---------------------------------------------------------------- inboxes
+async def _inbox(group_id: int | None) -> Response:
+    rt = runtime()
+    body = await request.get_data(cache=False)  # 413 past max_body_bytes
+    outcome = await receive(
+        rt.pool,
+        rt.resolver,
+        group_id=group_id,
+        method=request.method,
+        url=rt.settings.instance.base_url + request.full_path.rstrip("?"),
+        headers=list(request.headers.items()),
+        body=body,
+        now=rt.clock.now(),
+    )
+    if outcome.status >= 400:
+        log.info(
+            "inbox refused a request",
+            extra={
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "remote": request.remote_addr,
+                "sender_host": urlsplit(request.headers.get("Origin", "")).hostname,
+            },
+        )
+        return _problem(outcome.status, outcome.reason)
+    return Response("", status=202)
+
+
+@federation.post("/inbox")
+async def shared_inbox() -> Response:
+    return await _inbox(None)
+
+
+@federation.post("/groups/<slug>/inbox")
+async def group_inbox(slug: str) -> Response:
+    group = await _group_or_404(slug)
+    return await _inbox(group.id)

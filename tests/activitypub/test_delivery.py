@@ -1,0 +1,331 @@
+"""The delivery queue and its worker, on PostgreSQL, against real receivers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from imago_fed.activitypub.delivery import Backoff, Outcome, classify
+from imago_fed.store import deliveries, peer_hosts
+from tests.activitypub.delivery_world import World, make_world, running
+from tests.receiver import receiver
+from tests.support import free_port, wait_until
+
+
+@pytest.fixture
+async def world(migrated_db: str, make_settings) -> AsyncIterator[World]:
+    settings = make_settings(
+        IMAGO_FEDERATION_ALLOW_HTTP="true", IMAGO_FEDERATION_ALLOW_PRIVATE_ADDRESSES="true"
+    )
+    async with make_world(migrated_db, settings) as w:
+        yield w
+
+
+def settled(world: World, inbox, activity_id: str, state: str):
+    """A wait_until predicate that fails fast when a signature did not verify."""
+
+    async def check() -> bool:
+        assert inbox.errors == [], inbox.errors
+        return all(row["state"] == state for row in await world.rows(activity_id))
+
+    return check
+
+
+# ------------------------------------------------------------- enqueue
+async def test_enqueue_dedupes_by_inbox_is_idempotent_and_notifies(world: World) -> None:
+    notified = asyncio.Event()
+    listener = await asyncpg.connect(world.dsn)
+    await listener.add_listener(deliveries.CHANNEL, lambda *_: notified.set())
+    try:
+        inboxes = [
+            "https://a.example/inbox",
+            "https://a.example/inbox",  # two followers on one shared inbox
+            "https://a.example/users/x/inbox",
+            "https://B.example:8443/inbox",
+            "not a url",
+            "ftp://c.example/inbox",
+        ]
+        async with world.pool.acquire() as conn, conn.transaction():
+            added = await deliveries.enqueue(
+                conn, activity_id="https://groups.test/activities/1", group_id=world.group_id,
+                body=b'{"id": 1}', inboxes=inboxes,
+            )  # fmt: skip
+            await asyncio.sleep(0.2)
+            assert not notified.is_set()  # NOTIFY is delivered at commit, not before
+        assert added == 3
+        await asyncio.wait_for(notified.wait(), 5)
+        again = await deliveries.enqueue(
+            world.pool, activity_id="https://groups.test/activities/1", group_id=world.group_id,
+            body='{"id": 1}', inboxes=inboxes,
+        )  # fmt: skip
+        assert again == 0
+    finally:
+        await listener.close()
+    rows = await world.rows()
+    assert [(r["inbox"], r["host"], r["state"]) for r in rows] == [
+        ("https://a.example/inbox", "a.example", "queued"),
+        ("https://a.example/users/x/inbox", "a.example", "queued"),
+        ("https://B.example:8443/inbox", "b.example:8443", "queued"),
+    ]
+    assert rows[0]["body"] == '{"id": 1}'
+
+
+def test_status_classification_and_backoff_schedule() -> None:
+    assert classify(202) is Outcome.DELIVERED
+    for status in (400, 403, 404, 410, 422):
+        assert classify(status) is Outcome.DEAD
+    for status in (401, 408, 429, 500, 502, 503, 301):
+        assert classify(status) is Outcome.RETRY
+    plain = Backoff(jitter=0)
+    waits = [plain.delay(n) for n in range(1, 26)]
+    assert waits[:3] == [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2)]
+    assert max(waits) == timedelta(hours=6)
+    total = sum(waits[:24], timedelta())  # the waits between 25 attempts
+    assert timedelta(days=3.5) < total < timedelta(days=4.5)
+    assert not plain.exhausted(24) and plain.exhausted(25)
+    jittered = Backoff()
+    assert all(
+        timedelta(seconds=24) <= jittered.delay(1) <= timedelta(seconds=36) for _ in range(50)
+    )
+
+
+# ------------------------------------------------------------ delivery
+async def test_fan_out_is_signed_by_the_group_and_delivered_once_per_inbox(world: World) -> None:
+    inbox_a, inbox_b = world.inbox(), world.inbox()
+    async with receiver(inbox_a) as a, receiver(inbox_b) as b, running(world.worker()):
+        activity = await world.enqueue(
+            [f"{a.base_url}/inbox", f"{a.base_url}/inbox", f"{a.base_url}/users/1/inbox",
+             f"{b.base_url}/inbox"]
+        )  # fmt: skip
+        await wait_until(settled(world, inbox_a, activity, "delivered"), timeout=10)
+    assert inbox_a.errors == inbox_b.errors == []
+    assert inbox_a.accepted() == {activity: 2} and inbox_b.accepted() == {activity: 1}
+    assert sorted(r.target for r in a.requests) == ["/inbox", "/users/1/inbox"]
+    assert all(row["attempts"] == 1 and row["last_status"] == 202 for row in await world.rows())
+
+
+async def test_a_receiver_checking_with_another_key_refuses_and_nothing_counts(
+    world: World,
+) -> None:
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    wrong_pem = other.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    inbox = world.inbox()
+    inbox.public_pem = wrong_pem  # the receiver believes the group has another key
+    once = Backoff(max_attempts=1)
+    async with receiver(inbox) as rx, running(world.worker(backoff=once)):
+        activity = await world.enqueue([f"{rx.base_url}/inbox"])
+        await wait_until(lambda: _state_is(world, activity, "dead"), timeout=10)
+    assert len(inbox.errors) == 2  # both knocks refused
+    assert inbox.accepted() == {}
+
+
+async def _state_is(world: World, activity: str, state: str) -> bool:
+    return all(row["state"] == state for row in await world.rows(activity))
+
+
+async def test_two_failures_then_success_is_one_delivery_after_three_attempts(
+    world: World,
+) -> None:
+    inbox = world.inbox(script=[500, 500, 202])
+    async with receiver(inbox) as rx, running(world.worker()):
+        activity = await world.enqueue([f"{rx.base_url}/inbox"])
+        await wait_until(settled(world, inbox, activity, "delivered"), timeout=10)
+    (row,) = await world.rows(activity)
+    assert (row["state"], row["attempts"], row["last_status"]) == ("delivered", 3, 202)
+    assert row["last_error"] is None and row["delivered_at"] is not None
+    assert [status for _, status in inbox.answers] == [500, 500, 202]
+    assert inbox.accepted() == {activity: 1}
+    host = await world.pool.fetchrow(
+        "SELECT * FROM peer_hosts WHERE host = $1", f"127.0.0.1:{rx.port}"
+    )
+    assert host["failure_days"] == 0 and not host["unavailable"]  # the success cleared it
+
+
+async def test_gone_is_dead_at_once(world: World) -> None:
+    inbox = world.inbox(script=[410])
+    async with receiver(inbox) as rx, running(world.worker()):
+        activity = await world.enqueue([f"{rx.base_url}/inbox"])
+        await wait_until(settled(world, inbox, activity, "dead"), timeout=10)
+        await asyncio.sleep(0.3)  # a few more polls: nothing is retried
+    (row,) = await world.rows(activity)
+    assert (row["attempts"], row["last_status"], row["last_error"]) == (1, 410, "HTTP 410")
+    assert len(inbox.answers) == 1
+
+
+async def test_retries_end_in_the_dead_letters(world: World) -> None:
+    inbox = world.inbox(script=[503] * 10)
+    backoff = Backoff(base=timedelta(milliseconds=20), jitter=0, max_attempts=3)
+    async with receiver(inbox) as rx, running(world.worker(backoff=backoff)):
+        activity = await world.enqueue([f"{rx.base_url}/inbox"])
+        await wait_until(settled(world, inbox, activity, "dead"), timeout=10)
+    (row,) = await world.rows(activity)
+    assert row["attempts"] == 3 and row["last_error"].startswith("gave up after 3 attempts")
+    letters = await deliveries.dead_letters(world.pool, limit=10, after=None)
+    assert [letter["id"] for letter in letters] == [row["id"]]
+
+
+async def test_network_errors_are_retried_and_count_against_the_host(world: World) -> None:
+    port = free_port()  # nobody listens there
+    async with running(world.worker(backoff=Backoff(timedelta(hours=1), jitter=0))):
+        activity = await world.enqueue([f"http://127.0.0.1:{port}/inbox"])
+        await wait_until(lambda: _attempted(world, activity), timeout=10)
+    (row,) = await world.rows(activity)
+    assert row["state"] == "queued" and row["attempts"] == 1 and row["locked_until"] is None
+    assert "ConnectError" in row["last_error"]
+    assert row["next_attempt"] > datetime.now(UTC) + timedelta(minutes=50)
+    host = await world.pool.fetchrow(
+        "SELECT * FROM peer_hosts WHERE host = $1", f"127.0.0.1:{port}"
+    )
+    assert host["failure_days"] == 1 and not host["unavailable"]
+
+
+async def _attempted(world: World, activity: str) -> bool:
+    (row,) = await world.rows(activity)
+    return row["last_error"] is not None
+
+
+async def test_rows_without_a_group_are_signed_by_the_instance_actor(world: World) -> None:
+    signer = await world.signers.instance()
+    public_pem = await world.pool.fetchval(
+        "SELECT public_key_pem FROM instance_keys WHERE name = 'actor'"
+    )
+    inbox = world.inbox()
+    inbox.public_pem, inbox.key_id = public_pem, world.ids.instance_key
+    assert signer.key_id == world.ids.instance_key
+    async with receiver(inbox) as rx, running(world.worker()):
+        activity = await world.enqueue([f"{rx.base_url}/inbox"], group_id=None)
+        await wait_until(settled(world, inbox, activity, "delivered"), timeout=10)
+    assert inbox.accepted() == {activity: 1}
+
+
+async def test_per_host_limit_holds(world: World) -> None:
+    inbox = world.inbox(delay=0.1)
+    async with receiver(inbox) as rx, running(world.worker(per_host=3)):
+        activities = [await world.enqueue([f"{rx.base_url}/inbox"]) for _ in range(12)]
+        for activity in activities:
+            await wait_until(settled(world, inbox, activity, "delivered"), timeout=15)
+    assert inbox.max_in_flight == 3
+
+
+# -------------------------------------------------------- host health
+async def test_an_unavailable_host_is_skipped_then_probed(world: World) -> None:
+    inbox = world.inbox(script=[500])  # the first probe fails, the second succeeds
+    async with receiver(inbox) as rx:
+        host = f"127.0.0.1:{rx.port}"
+        await world.pool.execute(
+            """INSERT INTO peer_hosts (host, failure_days, unavailable, last_failure_at)
+               VALUES ($1, 7, true, now())""",
+            host,
+        )
+        async with running(world.worker(probe_interval=timedelta(hours=3))):
+            activities = [await world.enqueue([f"{rx.base_url}/inbox"]) for _ in range(3)]
+            await asyncio.sleep(1.0)  # five polls
+            assert rx.requests == []
+            assert [r["attempts"] for r in await world.rows()] == [0, 0, 0]
+
+            # A probe is due: exactly one row goes through, and fails.
+            await world.pool.execute(
+                "UPDATE peer_hosts SET last_failure_at = now() - interval '4 hours'"
+            )
+            await wait_until(lambda: _count(rx, 1), timeout=10)
+            await asyncio.sleep(0.8)
+            assert len(rx.requests) == 1
+            still = await world.pool.fetchrow("SELECT * FROM peer_hosts WHERE host = $1", host)
+            assert still["unavailable"]
+            assert still["last_failure_at"] > datetime.now(UTC) - timedelta(minutes=1)
+
+            # The next probe succeeds: the host is back and everything flows.
+            await world.pool.execute(
+                "UPDATE peer_hosts SET last_failure_at = now() - interval '4 hours'"
+            )
+            for activity in activities:
+                await wait_until(settled(world, inbox, activity, "delivered"), timeout=10)
+    healthy = await world.pool.fetchrow("SELECT * FROM peer_hosts WHERE host = $1", host)
+    assert not healthy["unavailable"] and healthy["failure_days"] == 0
+
+
+async def _count(rx, n: int) -> bool:
+    return len(rx.requests) >= n
+
+
+async def test_failure_days_make_a_host_unavailable_and_success_resets_it(
+    world: World,
+) -> None:
+    day = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    for n in range(6):
+        for hour in (0, 5):  # two failures on one day count once
+            at = day + timedelta(days=n, hours=hour)
+            assert not await peer_hosts.record_failure(world.pool, "down.example", at=at)
+    row = await world.pool.fetchrow("SELECT * FROM peer_hosts WHERE host = 'down.example'")
+    assert row["failure_days"] == 6 and row["first_failure_at"] == day
+    assert await peer_hosts.record_failure(world.pool, "down.example", at=day + timedelta(days=6))
+    await peer_hosts.record_success(world.pool, "down.example")
+    row = await world.pool.fetchrow("SELECT * FROM peer_hosts WHERE host = 'down.example'")
+    assert (row["failure_days"], row["unavailable"], row["first_failure_at"]) == (0, False, None)
+    # The first failure after a success counts, even on the same day as the last one.
+    assert not await peer_hosts.record_failure(
+        world.pool, "down.example", at=day + timedelta(days=6)
+    )
+    assert (
+        await world.pool.fetchval("SELECT failure_days FROM peer_hosts WHERE host = 'down.example'")
+        == 1
+    )
+
+
+# ------------------------------------------------------ crash and stop
+async def test_a_row_whose_lease_expired_is_delivered_again(world: World) -> None:
+    inbox = world.inbox()
+    async with receiver(inbox) as rx:
+        activity = await world.enqueue([f"{rx.base_url}/inbox"])
+        # As a worker killed mid-POST leaves it: attempted, leased, lease run out.
+        await world.pool.execute(
+            "UPDATE deliveries SET attempts = 1, locked_until = now() - interval '1 second'"
+        )
+        async with running(world.worker()):
+            await wait_until(settled(world, inbox, activity, "delivered"), timeout=10)
+    (row,) = await world.rows(activity)
+    assert row["attempts"] == 2
+
+
+async def test_a_live_lease_is_left_alone(world: World) -> None:
+    inbox = world.inbox()
+    async with receiver(inbox) as rx:
+        activity = await world.enqueue([f"{rx.base_url}/inbox"])
+        await world.pool.execute("UPDATE deliveries SET locked_until = now() + interval '1 hour'")
+        async with running(world.worker()):
+            await asyncio.sleep(0.6)
+    assert rx.requests == []
+    (row,) = await world.rows(activity)
+    assert row["state"] == "queued" and row["attempts"] == 0
+
+
+async def test_stop_drains_in_flight_posts(world: World) -> None:
+    inbox = world.inbox(delay=0.5)
+    async with receiver(inbox) as rx:
+        worker = world.worker()
+        worker.start()
+        activity = await world.enqueue([f"{rx.base_url}/inbox"])
+        await wait_until(lambda: _count(rx, 1), timeout=10)
+        await asyncio.wait_for(worker.stop(), 10)
+        (row,) = await world.rows(activity)
+        assert row["state"] == "delivered"
+
+
+async def test_a_drain_that_times_out_gives_the_lease_back(world: World) -> None:
+    inbox = world.inbox(delay=5)
+    async with receiver(inbox) as rx:
+        worker = world.worker(drain_timeout=0.2)
+        worker.start()
+        activity = await world.enqueue([f"{rx.base_url}/inbox"])
+        await wait_until(lambda: _count(rx, 1), timeout=10)
+        await asyncio.wait_for(worker.stop(), 10)
+    (row,) = await world.rows(activity)
+    assert row["state"] == "queued" and row["locked_until"] is None and row["attempts"] == 1

@@ -1,0 +1,261 @@
+"""The outbound HTTP client against real servers on loopback.
+
+The address guard is tested with the guard on (private addresses refused)
+and a real server listening, so a refusal that came too late -- after
+connecting -- shows up as a request the server saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from imago_fed import __version__
+from imago_fed.activitypub.http import (
+    BadContentType,
+    BadDocument,
+    ClientLimits,
+    FediClient,
+    FetchTimeout,
+    ForbiddenAddress,
+    ForbiddenUrl,
+    NetworkError,
+    RemoteStatus,
+    ResponseTooLarge,
+    Signer,
+    TooManyRedirects,
+    forbidden_reason,
+)
+from imago_fed.activitypub.signatures import SignatureScheme
+from tests.receiver import Receiver, Reply, Request, receiver
+from tests.support import free_port
+
+AS_JSON = {"Content-Type": "application/activity+json"}
+LOOPBACK_V4 = ipaddress.ip_network("127.0.0.1/32")
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+SIGNER = Signer("https://groups.test/groups/garden#main-key", KEY)
+
+
+@pytest.fixture
+def open_settings(make_settings):
+    """Plain http and loopback allowed: what talking to a test server needs."""
+    return make_settings(
+        IMAGO_FEDERATION_ALLOW_HTTP="true", IMAGO_FEDERATION_ALLOW_PRIVATE_ADDRESSES="true"
+    )
+
+
+@pytest.fixture
+async def client(open_settings) -> AsyncIterator[FediClient]:
+    http = FediClient(open_settings, limits=ClientLimits(total_timeout=3))
+    yield http
+    await http.aclose()
+
+
+@pytest.fixture
+async def guarded(make_settings) -> AsyncIterator[FediClient]:
+    """Plain http allowed (test servers have no TLS), private addresses not."""
+    http = FediClient(make_settings(IMAGO_FEDERATION_ALLOW_HTTP="true"))
+    yield http
+    await http.aclose()
+
+
+async def document(request: Request) -> Reply:
+    return Reply(200, AS_JSON, json.dumps({"id": request.url}).encode())
+
+
+# ----------------------------------------------------------- the guard
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "127.9.9.9",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "[::1]",
+        "[::]",
+        "[fe80::1]",
+        "[fc00::1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:10.0.0.1]",
+        "[64:ff9b::7f00:1]",
+        "[2002:7f00:1::1]",
+        "localhost",
+    ],
+)
+async def test_private_addresses_are_refused_before_connecting(
+    guarded: FediClient, host: str
+) -> None:
+    async with receiver(document) as rx:
+        url = f"http://{host}:{rx.port}/doc"
+        with pytest.raises(ForbiddenAddress):
+            await guarded.get_json(url)
+        with pytest.raises(ForbiddenAddress):
+            await guarded.post_activity(url, b"{}", SIGNER)
+    assert rx.requests == []
+
+
+def test_public_addresses_pass_the_guard() -> None:
+    for text in ("8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8", "93.184.216.34"):
+        assert forbidden_reason(ipaddress.ip_address(text)) is None, text
+
+
+async def test_the_guard_lifted_reaches_loopback(client: FediClient) -> None:
+    async with receiver(document) as rx:
+        assert await client.get_json(f"{rx.base_url}/doc") == {"id": f"{rx.base_url}/doc"}
+        assert f"http://localhost:{rx.port}/doc" in str(
+            await client.get_json(f"http://localhost:{rx.port}/doc")
+        )
+
+
+async def test_plain_http_and_other_schemes_are_refused(make_settings) -> None:
+    http = FediClient(make_settings(IMAGO_FEDERATION_ALLOW_PRIVATE_ADDRESSES="true"))
+    try:
+        async with receiver(document) as rx:
+            for url in (
+                f"{rx.base_url}/doc",
+                "ftp://example.com/x",
+                "file:///etc/passwd",
+                "/relative",
+                "https://user:secret@example.com/x",
+            ):
+                with pytest.raises(ForbiddenUrl):
+                    await http.get_json(url)
+            with pytest.raises(ForbiddenUrl):
+                await http.post_activity(f"{rx.base_url}/inbox", b"{}", SIGNER)
+        assert rx.requests == []
+    finally:
+        await http.aclose()
+
+
+# ------------------------------------------------------------- bodies
+async def test_oversized_bodies_are_cut_off(client: FediClient) -> None:
+    big = b"[" + b"0," * 600_000 + b"0]"  # ~1.2 MB of valid JSON
+
+    async def handler(request: Request) -> Reply:
+        return Reply(200, AS_JSON, big, close_delimited=request.target == "/streamed")
+
+    async with receiver(handler) as rx:
+        with pytest.raises(ResponseTooLarge):
+            await client.get_json(f"{rx.base_url}/announced")  # Content-Length says it all
+        with pytest.raises(ResponseTooLarge):
+            await client.get_json(f"{rx.base_url}/streamed")  # no length: counted while read
+
+
+async def test_json_documents_need_a_json_content_type(client: FediClient) -> None:
+    replies = {
+        "/html": Reply(200, {"Content-Type": "text/html"}, b"<p>hi</p>"),
+        "/untyped": Reply(200, {}, b"{}"),
+        "/array": Reply(200, AS_JSON, b"[1, 2]"),
+        "/broken": Reply(200, AS_JSON, b"{not json"),
+        "/gzip": Reply(200, {**AS_JSON, "Content-Encoding": "gzip"}, b"\x1f\x8b..."),
+        "/ld": Reply(200, {"Content-Type": 'application/ld+json; profile="x"'}, b'{"ok": 1}'),
+        "/jrd": Reply(200, {"Content-Type": "application/jrd+json"}, b'{"ok": 2}'),
+        "/json": Reply(200, {"Content-Type": "application/json; charset=utf-8"}, b'{"ok": 3}'),
+    }
+
+    async def handler(request: Request) -> Reply:
+        return replies[request.target]
+
+    async with receiver(handler) as rx:
+        for path in ("/html", "/untyped"):
+            with pytest.raises(BadContentType):
+                await client.get_json(rx.base_url + path)
+        for path in ("/array", "/broken", "/gzip"):
+            with pytest.raises(BadDocument):
+                await client.get_json(rx.base_url + path)
+        assert await client.get_json(rx.base_url + "/ld") == {"ok": 1}
+        assert await client.get_json(rx.base_url + "/jrd") == {"ok": 2}
+        assert await client.get_json(rx.base_url + "/json") == {"ok": 3}
+
+
+async def test_headers_statuses_and_failures(client: FediClient, open_settings) -> None:
+    async def handler(request: Request) -> Reply:
+        if request.target == "/slow":
+            await asyncio.sleep(10)
+        if request.target == "/missing":
+            return Reply(404, AS_JSON, b"{}")
+        return await document(request)
+
+    async with receiver(handler) as rx:
+        await client.get_json(f"{rx.base_url}/doc")
+        sent = rx.requests[-1].headers
+        assert sent["user-agent"] == f"imago-fed/{__version__} (+https://groups.test)"
+        assert sent["accept"].startswith("application/activity+json")
+        assert "signature" not in sent  # no signer, no signature
+        with pytest.raises(RemoteStatus) as missing:
+            await client.get_json(f"{rx.base_url}/missing")
+        assert missing.value.status == 404
+        fast = FediClient(open_settings, limits=ClientLimits(total_timeout=0.3))
+        try:
+            with pytest.raises(FetchTimeout):
+                await fast.get_json(f"{rx.base_url}/slow")
+        finally:
+            await fast.aclose()
+    with pytest.raises(NetworkError):
+        await client.get_json(f"http://127.0.0.1:{free_port()}/nobody-listens")
+
+
+# ---------------------------------------------------------- redirects
+async def redirecting(rx_holder: list[Receiver], request: Request) -> Reply:
+    path = request.target
+    if path.startswith("/hop"):
+        left = int(path[4:])
+        target = "/doc" if left == 0 else f"/hop{left - 1}"
+        return Reply(302, {"Location": target})
+    if path == "/to-v6":
+        return Reply(301, {"Location": f"http://[::1]:{rx_holder[0].port}/doc"})
+    if path == "/to-ftp":
+        return Reply(307, {"Location": "ftp://example.com/doc"})
+    return await document(request)
+
+
+async def test_three_redirects_are_followed_not_four(client: FediClient) -> None:
+    holder: list[Receiver] = []
+    async with receiver(lambda r: redirecting(holder, r)) as rx:
+        holder.append(rx)
+        assert await client.get_json(f"{rx.base_url}/hop2") == {"id": f"{rx.base_url}/doc"}
+        assert [r.target for r in rx.requests] == ["/hop2", "/hop1", "/hop0", "/doc"]
+        rx.requests.clear()
+        with pytest.raises(TooManyRedirects):
+            await client.get_json(f"{rx.base_url}/hop3")
+        assert "/doc" not in [r.target for r in rx.requests]
+
+
+async def test_every_redirect_is_checked_again(make_settings) -> None:
+    # Loopback IPv4 is exempted so the test server is reachable; the guard
+    # stays on for everything else, including where the redirects point.
+    http = FediClient(
+        make_settings(IMAGO_FEDERATION_ALLOW_HTTP="true"), allowed_networks=[LOOPBACK_V4]
+    )
+    holder: list[Receiver] = []
+    try:
+        async with receiver(lambda r: redirecting(holder, r)) as rx:
+            holder.append(rx)
+            assert await http.get_json(f"{rx.base_url}/hop0") == {"id": f"{rx.base_url}/doc"}
+            with pytest.raises(ForbiddenAddress):
+                await http.get_json(f"{rx.base_url}/to-v6")
+            with pytest.raises(ForbiddenUrl):
+                await http.get_json(f"{rx.base_url}/to-ftp")
+    finally:
+        await http.aclose()
+
+
+async def test_signed_get_signs_every_hop(client: FediClient) -> None:
+    holder: list[Receiver] = []
+    async with receiver(lambda r: redirecting(holder, r)) as rx:
+        holder.append(rx)
+        await client.get_json(f"{rx.base_url}/hop1", SIGNER)
+        assert len(rx.requests) == 3
+        for request in rx.requests:
+            scheme, key_id = request.verify(KEY.public_key())
+            assert (scheme, key_id) == (SignatureScheme.CAVAGE, SIGNER.key_id)

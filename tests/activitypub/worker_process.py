@@ -1,0 +1,53 @@
+"""A delivery worker in a process of its own, sized for tests (short lease and polls).
+
+``python -m tests.activitypub.worker_process DSN``: settings come from the
+``IMAGO_*`` environment; it prints ``ready`` once running and stops cleanly
+on SIGTERM. The kill -9 test kills it mid-queue; the lease (2 s) is what
+brings the rows it had in flight back to the next worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from datetime import timedelta
+
+import asyncpg
+
+from imago_fed.activitypub.delivery import Backoff, DeliveryWorker, WorkerConfig
+from imago_fed.activitypub.http import FediClient
+from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.signers import Signers
+from imago_fed.config import load_settings
+from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
+from imago_fed.store.peer_hosts import PgPeerHosts
+
+CONFIG = WorkerConfig(
+    global_limit=8,
+    per_host=4,
+    lease=timedelta(seconds=2),
+    poll_interval=0.2,
+    backoff=Backoff(base=timedelta(milliseconds=50), jitter=0),
+)
+
+
+async def main(dsn: str) -> None:
+    settings = load_settings()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=12)
+    vault = KeyVault(instance_secret(settings))
+    http = FediClient(settings, schemes=PgPeerHosts(pool))
+    signers = Signers(pool, vault, Ids(settings.instance.base_url), RsaKeyPairFactory(vault))
+    worker = DeliveryWorker(pool, http, signers, CONFIG)
+    worker.start()
+    print("ready", flush=True)
+    await stop.wait()
+    await worker.stop()
+    await http.aclose()
+    await pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1]))
