@@ -128,6 +128,9 @@ async def _serve(settings: Settings) -> None:
         app = create_app(settings, dsn)
         config = HypercornConfig()
         config.bind = [settings.http.listen]
+        if settings.http.tls:
+            config.certfile = str(settings.http.tls_cert)
+            config.keyfile = str(settings.http.tls_key)
         config.graceful_timeout = float(settings.http.graceful_timeout)
         config.accesslog = None
         config.errorlog = logging.getLogger("hypercorn.error")

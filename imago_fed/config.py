@@ -151,6 +151,12 @@ class HttpSettings:
     listen: str = _opt("127.0.0.1:8080", _listen, "address the server binds")
     graceful_timeout: int = _opt(15, _int_range(0, 600), "seconds to finish requests on stop")
     max_body_bytes: int = _opt(1_048_576, _int_range(1024, 64 * 1_048_576), "request body cap")
+    tls_cert: Path = _opt(Path(""), None, "PEM certificate: serve https directly (optional)")
+    tls_key: Path = _opt(Path(""), None, "PEM private key of tls_cert")
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert != Path("")
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,13 @@ class Settings:
     def __post_init__(self) -> None:
         if self.database.pool_min > self.database.pool_max:
             raise ConfigError(["[database] pool_min: must not exceed pool_max"])
+        tls = (self.http.tls_cert != Path(""), self.http.tls_key != Path(""))
+        if tls[0] != tls[1]:
+            raise ConfigError(["[http] tls_cert, tls_key: set both or neither"])
+        for name in ("tls_cert", "tls_key"):
+            path = getattr(self.http, name)
+            if path != Path("") and not path.is_file():
+                raise ConfigError([f"[http] {name}: {path} is not a readable file"])
         if self.matrix.enabled:
             missing = [
                 f"[matrix] {name}: is required when [matrix] enabled = true"

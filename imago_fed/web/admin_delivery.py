@@ -122,7 +122,7 @@ async def dead_deliveries() -> Response:
 
 @api.route(
     admin,
-    "/deliveries/<int:delivery_id>/retry",
+    "/deliveries/<delivery_id>/retry",
     "POST",
     summary="Send a dead delivery again (attempts reset), or a queued one now",
     responses={
@@ -131,8 +131,9 @@ async def dead_deliveries() -> Response:
         409: ("already delivered", ERROR_REF),
     },
 )
-async def retry_delivery(delivery_id: int) -> Response:
-    row = await deliveries.retry(runtime().pool, delivery_id)
+async def retry_delivery(delivery_id: str) -> Response:
+    valid = delivery_id.isdigit() and len(delivery_id) < 19  # fits a bigint
+    row = await deliveries.retry(runtime().pool, int(delivery_id)) if valid else None
     if row is None:
         raise ApiError(404, "not_found", f"no delivery {delivery_id}")
     if row["state"] == "delivered":

@@ -174,9 +174,12 @@ class FedifyPeer:
         max_lifetime: float = 3600.0,
         log_path: str | os.PathLike[str] | None = None,
         host: str = "127.0.0.1",
+        extra_ca_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.name = name
         self.host = host
+        # A CA (or self-signed certificate) Node should trust, for https peers.
+        self.extra_ca_file = extra_ca_file
         self.port = port
         self.strict = strict
         self.verbose = verbose
@@ -268,9 +271,13 @@ class FedifyPeer:
             self._own_log = True
         self._log_file = open(self._log_path, "wb")  # noqa: SIM115 - closed in stop()
         # stdin stays an open pipe: the peer exits when it closes (i.e. when we die).
+        env = dict(os.environ)
+        if self.extra_ca_file is not None:
+            env["NODE_EXTRA_CA_CERTS"] = str(self.extra_ca_file)
         self._proc = subprocess.Popen(
             args,
             cwd=PEER_DIR,
+            env=env,
             stdin=subprocess.PIPE,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,

@@ -9,16 +9,23 @@ exist for exactly this). It is stopped with SIGTERM, killed if it hangs.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
+import ssl
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from tests.pg import scratch_database
 from tests.support import free_port
@@ -26,14 +33,64 @@ from tests.support import free_port
 TOKEN = "interop-admin-token-0123456789"
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for localhost and 127.0.0.1, and its key (PEM files)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "tls-cert.pem", folder / "tls-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
 class Instance:
-    def __init__(self, name: str, workdir: Path, dsn: str, **env: str) -> None:
+    def __init__(
+        self, name: str, workdir: Path, dsn: str, *, tls: bool = False, **env: str
+    ) -> None:
         self.name = name
         self.port = free_port()
-        self.domain = f"127.0.0.1:{self.port}"
-        self.base_url = f"http://{self.domain}"
         self.workdir = workdir / name
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.tls_cert: Path | None = None
+        if tls:
+            # https on "localhost", as a real instance would be named; peers that
+            # resolve handles (WebFinger is https-only in Fedify) can then find us.
+            self.tls_cert, tls_key = self_signed_certificate(self.workdir)
+            self.domain = f"localhost:{self.port}"
+            self.base_url = f"https://{self.domain}"
+            env = {
+                "IMAGO_HTTP_TLS_CERT": str(self.tls_cert),
+                "IMAGO_HTTP_TLS_KEY": str(tls_key),
+                "IMAGO_INSTANCE_SCHEME": "https",
+                **env,
+            }
+        else:
+            self.domain = f"127.0.0.1:{self.port}"
+            self.base_url = f"http://{self.domain}"
         self.log_path = self.workdir / "serve.log"
         self.dsn = dsn
         self.env = {
@@ -42,7 +99,7 @@ class Instance:
             "IMAGO_INSTANCE_DOMAIN": self.domain,
             "IMAGO_INSTANCE_SCHEME": "http",
             "IMAGO_INSTANCE_DATA_DIR": str(self.workdir / "data"),
-            "IMAGO_HTTP_LISTEN": self.domain,
+            "IMAGO_HTTP_LISTEN": f"127.0.0.1:{self.port}",
             "IMAGO_DATABASE_URL": dsn,
             "IMAGO_FEDERATION_ALLOW_HTTP": "true",
             "IMAGO_FEDERATION_ALLOW_PRIVATE_ADDRESSES": "true",
@@ -51,6 +108,10 @@ class Instance:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=str(self.tls_cert)) if self.tls_cert else True
 
     def actor(self, slug: str) -> str:
         return f"{self.base_url}/groups/{slug}"
@@ -67,7 +128,8 @@ class Instance:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                ready = httpx.get(f"{self.base_url}/readyz", timeout=2, verify=self.verify)
+                if ready.status_code == 200:
                     return
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready within 60 s:\n{self.log_tail()}")
@@ -86,7 +148,9 @@ class Instance:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
     async def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=self.base_url, timeout=30, verify=self.verify
+        ) as client:
             return await client.request(
                 method, f"/api/v1{path}", headers={"Authorization": f"Bearer {TOKEN}"}, **kwargs
             )
@@ -123,10 +187,10 @@ async def _sleep(seconds: float) -> None:
 
 @contextlib.asynccontextmanager
 async def running_instance(
-    name: str, workdir: Path, admin_dsn: str, **env: str
+    name: str, workdir: Path, admin_dsn: str, *, tls: bool = False, **env: str
 ) -> AsyncIterator[Instance]:
     async with scratch_database(admin_dsn, prefix=f"imago_{name}") as dsn:
-        instance = Instance(name, workdir, dsn, **env)
+        instance = Instance(name, workdir, dsn, tls=tls, **env)
         instance.start()
         try:
             yield instance

@@ -108,3 +108,21 @@ async def test_group_federation_with_fedify_and_a_second_instance(
             assert len(after) == before + 2
             assert not any("spam" in str(r["activity"]) for r in after)
             assert not await mallory.areceived("Accept")
+
+
+async def test_fedify_finds_a_group_by_its_handle_over_https(
+    tmp_path: Path, pg_admin_dsn: str
+) -> None:
+    """The way a fediverse user meets a group: typing @slug@domain (WebFinger, https)."""
+    async with running_instance("tls", tmp_path, pg_admin_dsn, tls=True) as c:
+        assert c.tls_cert is not None
+        with FedifyPeer("carol", extra_ca_file=c.tls_cert) as carol:
+            await c.create_group("garden")
+            followed = await carol.afollow(f"@garden@{c.domain}")
+            assert followed["target"] == c.actor("garden") == f"https://{c.domain}/groups/garden"
+            accept = await carol.await_for_type("Accept", timeout=30)
+            assert accept["http_signature"]["verified"] is True
+            post = await carol.apost(c.actor("garden"), "<p>Tomatoes!</p>", public=True)
+            await carol.await_for(
+                lambda r: r["type"] == "Announce" and r["object_id"] == post["note_id"], timeout=30
+            )

@@ -64,8 +64,9 @@ async def test_stats_dead_letters_retry_and_peers(client: Client, db: asyncpg.Co
     assert (body["state"], body["attempts"]) == ("queued", 0)
     conflict = await client.post(f"/api/v1/deliveries/{ids[0]}/retry", headers=AUTH)
     assert conflict.status_code == 409
-    missing = await client.post("/api/v1/deliveries/999999/retry", headers=AUTH)
-    assert missing.status_code == 404
+    for missing in ("999999", "abc", "9" * 30):
+        response = await client.post(f"/api/v1/deliveries/{missing}/retry", headers=AUTH)
+        assert response.status_code == 404
 
     peers = await (await client.get("/api/v1/peers", headers=AUTH)).get_json()
     (peer,) = peers["items"]

@@ -495,6 +495,14 @@ function requireUrl(body, key) {
   return url;
 }
 
+// A follow target: an http(s) actor URL, or a handle "@name@host" that Fedify
+// resolves by WebFinger (over https, as Fedify always does for acct: URIs).
+function requireTarget(body, key) {
+  const v = requireString(body, key);
+  if (/^@?[^@\s/]+@[^@\s/]+$/.test(v)) return { href: v };
+  return requireUrl(body, key);
+}
+
 async function lookupActor(ctx, url) {
   const loader = await ctx.getDocumentLoader({ identifier: NAME });
   let actor;
@@ -581,7 +589,7 @@ const routes = {
 
   "POST /_test/follow": async (body) => {
     const ctx = controlContext();
-    const actor = await lookupActor(ctx, requireUrl(body, "target"));
+    const actor = await lookupActor(ctx, requireTarget(body, "target"));
     const me = ctx.getActorUri(NAME);
     const follow = new Follow({
       id: new URL(`${me.href}/follows/${randomUUID()}`),
