@@ -98,7 +98,9 @@ class ActorResolver:
         await remote_actors.upsert(self._pool, actor, document)
         return actor
 
-    async def key(self, key_id: str, *, refresh: bool = False) -> tuple[RemoteActor, PublicKeyTypes]:
+    async def key(
+        self, key_id: str, *, refresh: bool = False
+    ) -> tuple[RemoteActor, PublicKeyTypes]:
         """The actor owning ``key_id`` and the key itself."""
         actor = None if refresh else await remote_actors.get_by_key_id(self._pool, key_id)
         if actor is None:

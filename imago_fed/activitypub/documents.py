@@ -80,7 +80,11 @@ def instance_actor_document(ids: Ids, public_pem: str, domain: str) -> dict:
         "endpoints": {"sharedInbox": ids.shared_inbox},
         "manuallyApprovesFollowers": True,
         "url": ids.base_url,
-        "publicKey": {"id": ids.instance_key, "owner": ids.instance_actor, "publicKeyPem": public_pem},
+        "publicKey": {
+            "id": ids.instance_key,
+            "owner": ids.instance_actor,
+            "publicKeyPem": public_pem,
+        },
     }
 
 
@@ -96,7 +100,11 @@ def webfinger(subject: str, actor_id: str, profile_url: str) -> dict:
         "aliases": [actor_id],
         "links": [
             {"rel": "self", "type": ACTIVITY_JSON, "href": actor_id},
-            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile_url},
+            {
+                "rel": "http://webfinger.net/rel/profile-page",
+                "type": "text/html",
+                "href": profile_url,
+            },
         ],
     }
 
@@ -133,7 +141,11 @@ def nodeinfo(*, groups: int, active_month: int, active_halfyear: int, posts: int
         "services": {"inbound": [], "outbound": []},
         "openRegistrations": False,
         "usage": {
-            "users": {"total": groups, "activeMonth": active_month, "activeHalfyear": active_halfyear},
+            "users": {
+                "total": groups,
+                "activeMonth": active_month,
+                "activeHalfyear": active_halfyear,
+            },
             "localPosts": posts,
         },
         "metadata": {"nodeName": "Imago Fed", "groups": groups},

@@ -61,7 +61,9 @@ class Following:
         errors = []
         for scheme in ("https", "http") if self._allow_http else ("https",):
             try:
-                jrd = await self._fetch(f"{scheme}://{host}/.well-known/webfinger?resource={resource}")
+                jrd = await self._fetch(
+                    f"{scheme}://{host}/.well-known/webfinger?resource={resource}"
+                )
             except Exception as exc:  # try the next scheme, then report all
                 errors.append(f"{scheme}: {exc}")
                 continue
@@ -87,7 +89,9 @@ class Following:
             raise NotFound(str(exc)) from exc
         activity = outbound.follow(self._ids, group.slug, target.uri)
         async with self._pool.acquire() as conn, conn.transaction():
-            await follows.set_following(conn, group.id, target.uri, activity["id"], self._clock.now())
+            await follows.set_following(
+                conn, group.id, target.uri, activity["id"], self._clock.now()
+            )
             await publish(
                 conn, group_id=group.id, activity=activity, inboxes=[target.inbox],
                 public=False, now=self._clock.now(),

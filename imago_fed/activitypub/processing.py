@@ -121,15 +121,27 @@ class InboxProcessor:
             try:
                 outcome = await handler(self, conn, row) if handler else "ignored"
             except ActorError as exc:
-                log.info("activity deferred", extra={"activity": row.activity["id"], "error": str(exc)})
+                log.info(
+                    "activity deferred", extra={"activity": row.activity["id"], "error": str(exc)}
+                )
                 await inbox_store.retry_later(conn, row, str(exc), self.clock.now())
                 return
             except Exception as exc:
                 log.exception("activity processing failed", extra={"activity": row.activity["id"]})
-                await inbox_store.retry_later(conn, row, f"{type(exc).__name__}: {exc}", self.clock.now())
+                await inbox_store.retry_later(
+                    conn, row, f"{type(exc).__name__}: {exc}", self.clock.now()
+                )
                 return
-            await inbox_store.finish(conn, row.id, "done" if outcome == "done" else "ignored", None if outcome == "done" else outcome)
-            log.info("activity processed", extra={"type": kind, "activity": row.activity["id"], "outcome": outcome})
+            await inbox_store.finish(
+                conn,
+                row.id,
+                "done" if outcome == "done" else "ignored",
+                None if outcome == "done" else outcome,
+            )
+            log.info(
+                "activity processed",
+                extra={"type": kind, "activity": row.activity["id"], "outcome": outcome},
+            )
 
     # ------------------------------------------------------------ helpers
     async def local_group(self, uri: str | None) -> Group | None:
@@ -283,8 +295,10 @@ async def _forward(
         if edits and await outbox.announced_author(conn, group_id, target) != row.actor_uri:
             outcome = "only the author may edit or delete"
             continue
-        if not edits and group.posting_policy == "followers" and not await follows.is_follower(
-            conn, group_id, row.actor_uri
+        if (
+            not edits
+            and group.posting_policy == "followers"
+            and not await follows.is_follower(conn, group_id, row.actor_uri)
         ):
             outcome = "actor does not follow the group"
             continue

@@ -35,9 +35,7 @@ async def add(
 
 async def get(conn: Db, activity_id: str) -> tuple[dict[str, Any], bool] | None:
     """The stored activity and whether it is public."""
-    row = await conn.fetchrow(
-        "SELECT body, public FROM outbox WHERE activity_id = $1", activity_id
-    )
+    row = await conn.fetchrow("SELECT body, public FROM outbox WHERE activity_id = $1", activity_id)
     return (json.loads(row["body"]), row["public"]) if row else None
 
 

@@ -50,9 +50,7 @@ async def get_by_uri(conn: asyncpg.Pool | asyncpg.Connection, uri: str) -> Remot
     return _actor(await conn.fetchrow(f"SELECT {_COLUMNS} FROM remote_actors WHERE uri = $1", uri))
 
 
-async def get_by_key_id(
-    conn: asyncpg.Pool | asyncpg.Connection, key_id: str
-) -> RemoteActor | None:
+async def get_by_key_id(conn: asyncpg.Pool | asyncpg.Connection, key_id: str) -> RemoteActor | None:
     return _actor(
         await conn.fetchrow(f"SELECT {_COLUMNS} FROM remote_actors WHERE key_id = $1", key_id)
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from quart import Response, jsonify, request
 
 from imago_fed.domain.errors import InvalidInput, NotFound
@@ -84,9 +83,7 @@ async def reject_follower(slug: str) -> tuple[str, int]:
 )  # fmt: skip
 async def list_following(slug: str) -> Response:
     rows = await follows.following(runtime().pool, await _group_id(slug))
-    return jsonify(
-        {"items": [{"actor": a, "state": s, "follow_id": f} for a, s, f in rows]}
-    )
+    return jsonify({"items": [{"actor": a, "state": s, "follow_id": f} for a, s, f in rows]})
 
 
 @api.route(

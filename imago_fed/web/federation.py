@@ -161,7 +161,9 @@ async def group_outbox(slug: str) -> Response:
     max_id = request.args.get("max_id")
     if request.args.get("page") is None:
         total = await outbox.count(rt.pool, group.id)
-        return _json(documents.ordered_collection(collection, total, first=f"{collection}?page=true"))
+        return _json(
+            documents.ordered_collection(collection, total, first=f"{collection}?page=true")
+        )
     before = int(max_id) if max_id and max_id.isdigit() else None
     rows = await outbox.page(rt.pool, group.id, before=before, limit=PAGE_SIZE)
     next_page = f"{collection}?page=true&max_id={rows[-1][0]}" if len(rows) == PAGE_SIZE else None
@@ -187,7 +189,9 @@ async def group_followers(slug: str) -> Response:
     )
     next_page = f"{collection}?page={page + 1}" if len(items) == PAGE_SIZE else None
     return _json(
-        documents.collection_page(collection, f"{collection}?page={page}", items, next_page=next_page)
+        documents.collection_page(
+            collection, f"{collection}?page={page}", items, next_page=next_page
+        )
     )
 
 

@@ -36,7 +36,7 @@ def _key(index: int) -> rsa.RSAPrivateKey:
 
 @dataclass
 class RemoteActor:
-    host: "ActorHost"
+    host: ActorHost
     name: str
     private_key: rsa.RSAPrivateKey = field(repr=False)
 
@@ -49,9 +49,13 @@ class RemoteActor:
         return f"{self.id}#main-key"
 
     def public_pem(self) -> str:
-        return self.private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        return (
+            self.private_key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
 
     def document(self) -> dict[str, Any]:
         return {

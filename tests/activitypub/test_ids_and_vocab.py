@@ -49,9 +49,14 @@ def test_reading_tolerates_dialects() -> None:
 
 def test_unusual_contexts_are_normalized_offline_and_remote_ones_refused() -> None:
     renamed = {
-        "@context": [{"as": "https://www.w3.org/ns/activitystreams#",
-                      "recipients": {"@id": "as:to", "@type": "@id"}, "kind": "@type",
-                      "ident": "@id"}],  # fmt: skip
+        "@context": [
+            {
+                "as": "https://www.w3.org/ns/activitystreams#",
+                "recipients": {"@id": "as:to", "@type": "@id"},
+                "kind": "@type",
+                "ident": "@id",
+            }
+        ],
         "ident": "https://x.example/1",
         "kind": "as:Create",
         "as:actor": {"@id": "https://x.example/u"},

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-import ssl
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -175,7 +175,9 @@ class Instance:
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self.name}: {what} not met in {timeout} s\n{self.log_tail()}")
+                raise AssertionError(
+                    f"{self.name}: {what} not met in {timeout} s\n{self.log_tail()}"
+                )
             await _sleep(0.2)
 
 

@@ -42,7 +42,9 @@ async def test_group_federation_with_fedify_and_a_second_instance(
             news = a.actor("news")
 
             # B's group follows A's group by its handle (WebFinger), A accepts.
-            followed = await b.api("POST", "/groups/hub/following", json={"actor": f"@news@{a.domain}"})
+            followed = await b.api(
+                "POST", "/groups/hub/following", json={"actor": f"@news@{a.domain}"}
+            )
             assert followed.status_code == 202, followed.text
             assert followed.json()["actor"] == news
 
@@ -85,7 +87,8 @@ async def test_group_federation_with_fedify_and_a_second_instance(
             async def fetched() -> bool:
                 records = await alice.areceived("Announce")
                 return any(
-                    (r.get("fetched") or {}).get("status") == "ok" for r in records
+                    (r.get("fetched") or {}).get("status") == "ok"
+                    for r in records
                     if r["object_id"] == note_id
                 )
 
