@@ -114,6 +114,7 @@ class DeliveryWorker:
         self._main: asyncio.Task[None] | None = None
         self._in_flight: dict[asyncio.Task[None], int] = {}
         self._listener: Any = None  # a pool connection holding LISTEN
+        self._listen_after = 0.0  # loop time before which LISTEN is not tried again
 
     def start(self) -> None:
         if self._main is None:
@@ -152,7 +153,7 @@ class DeliveryWorker:
         while not self._stopping:
             self._wakeup.clear()
             if self._listener is None or self._listener.is_closed():
-                await self._listen()
+                await self._listen()  # at start, and after the database went away
             wait = self.config.poll_interval
             room = self.config.global_limit - len(self._in_flight)
             if room > 0:
@@ -172,8 +173,10 @@ class DeliveryWorker:
                         continue  # look again at once: more rows may be due
                     due = await deliveries.seconds_until_next_due(self._pool)
                     wait = min(wait, due if due is not None else wait)
-                except (asyncpg.PostgresError, OSError) as exc:
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                     log.warning("delivery queue unreachable, retrying: %s", exc)
+                except Exception:  # the loop must outlive any one bad claim
+                    log.exception("delivery claim failed, retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), wait)
 
@@ -184,12 +187,16 @@ class DeliveryWorker:
         self.wake()
 
     async def _listen(self) -> None:
-        await self._unlisten()  # a dead one, after a database restart
+        now = asyncio.get_running_loop().time()
+        if now < self._listen_after:
+            return
+        await self._unlisten()
         try:
             self._listener = await self._pool.acquire(timeout=10)
             await self._listener.add_listener(deliveries.CHANNEL, self._notified)
-        except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             log.warning("LISTEN failed, polling every %s s: %s", self.config.poll_interval, exc)
+            self._listen_after = now + 30
             await self._unlisten()
 
     async def _unlisten(self) -> None:
@@ -198,7 +205,7 @@ class DeliveryWorker:
             return
         with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
             await listener.remove_listener(deliveries.CHANNEL, self._notified)
-        await self._pool.release(listener)
+            await self._pool.release(listener)
 
     def _notified(self, *_: object) -> None:
         self.wake()
@@ -232,7 +239,7 @@ class DeliveryWorker:
         extra = {"delivery": row.id, "inbox": row.inbox, "status": status, "attempts": row.attempts}
         async with self._pool.acquire() as conn, conn.transaction():
             if outcome is Outcome.DELIVERED:
-                await deliveries.mark_delivered(conn, row.id, status or 0)
+                await deliveries.mark_delivered(conn, row.id, status)
             elif outcome is Outcome.DEAD:
                 await deliveries.mark_dead(conn, row, status, error)
             else:

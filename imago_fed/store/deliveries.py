@@ -194,7 +194,7 @@ async def seconds_until_next_due(db: Db) -> float | None:
     return None if value is None else max(0.0, float(value))
 
 
-async def mark_delivered(db: Db, delivery_id: int, status: int) -> None:
+async def mark_delivered(db: Db, delivery_id: int, status: int | None) -> None:
     # Whoever delivers first wins; a slower duplicate holder changes nothing.
     await db.execute(
         """
