@@ -11,6 +11,7 @@ The database itself (embedded or not) and migrations are the caller's job
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -22,7 +23,7 @@ from quart import Quart, Response, g, request
 from imago_fed.activitypub.actors import ActorResolver
 from imago_fed.activitypub.delivery import DeliveryWorker
 from imago_fed.activitypub.following import Following
-from imago_fed.activitypub.http import FediClient
+from imago_fed.activitypub.http import ACCEPT_JRD, FediClient
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.processing import InboxProcessor
@@ -79,7 +80,12 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         instance_actor=instance_actor,
         resolver=resolver,
         following=Following(
-            pool, resolver, http.get_json, ids, clock, allow_http=settings.federation.allow_http
+            pool,
+            resolver,
+            functools.partial(http.get_json, accept=ACCEPT_JRD),
+            ids,
+            clock,
+            allow_http=settings.federation.allow_http,
         ),
         inbox_processor=InboxProcessor(pool, resolver, repository, ids, clock),
     )

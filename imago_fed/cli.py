@@ -148,11 +148,8 @@ async def _serve(settings: Settings) -> None:
 @main.command()
 @click.pass_context
 def worker(ctx: click.Context) -> None:
-    """Run only the delivery worker (no HTTP) until SIGTERM; see workers_in_serve."""
+    """Run the inbox and delivery workers (no HTTP) until SIGTERM; see workers_in_serve."""
     settings = _settings(ctx)
-    if not settings.database.url:
-        click.echo("imago-fed: worker needs [database] url (the embedded one is serve's)", err=True)
-        ctx.exit(2)
     try:
         problem = _run(_worker(settings))
     except OSError as exc:
@@ -163,19 +160,25 @@ def worker(ctx: click.Context) -> None:
 
 
 async def _worker(settings: Settings) -> str | None:
-    import asyncpg
 
-    from imago_fed.activitypub.delivery import DeliveryWorker
-    from imago_fed.app import build_runtime
-    from imago_fed.store import migrations
-    from imago_fed.store.database import create_pool
+    from imago_fed.store.database import create_pool, database_dsn
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    pool = await create_pool(settings.database.url.value, settings)
+    async with database_dsn(settings) as dsn:
+        return await _work(settings, await create_pool(dsn, settings), stop)
+
+
+async def _work(settings: Settings, pool: Any, stop: asyncio.Event) -> str | None:
+    import asyncpg
+
+    from imago_fed.activitypub.delivery import DeliveryWorker
+    from imago_fed.app import build_runtime
+    from imago_fed.store import migrations
+
     try:
         async with pool.acquire() as conn:
             current = await migrations.current_revision(conn)
@@ -184,11 +187,13 @@ async def _worker(settings: Settings) -> str | None:
         rt = build_runtime(settings, pool)
         delivery = DeliveryWorker(pool, rt.http, rt.signers)
         delivery.start()
-        log.info("delivery worker running", extra={"version": __version__})
+        await rt.inbox_processor.start()
+        log.info("inbox and delivery workers running", extra={"version": __version__})
         await stop.wait()
+        await rt.inbox_processor.stop()
         await delivery.stop()
         await rt.http.aclose()
-        log.info("delivery worker stopped: in-flight deliveries finished")
+        log.info("workers stopped: in-flight work finished")
     except asyncpg.PostgresError as exc:
         return f"database error: {exc}"
     finally:
@@ -275,9 +280,11 @@ async def _with_groups(settings: Settings, action: Callable[[Any], Awaitable[T]]
     async with database_dsn(settings) as dsn:
         await migrations.upgrade(dsn)
         pool = await create_pool(dsn, settings)
+        rt = build_runtime(settings, pool)
         try:
-            return await action(build_runtime(settings, pool).groups)
+            return await action(rt)
         finally:
+            await rt.http.aclose()
             await pool.close()
 
 
@@ -292,7 +299,7 @@ def group_create(ctx: click.Context, slug: str, name: str, summary: str) -> None
 
     settings = _settings(ctx)
     try:
-        created = _run(_with_groups(settings, lambda d: d.create(slug, name, summary)))
+        created = _run(_with_groups(settings, lambda rt: rt.groups.create(slug, name, summary)))
     except DomainError as exc:
         click.echo(f"imago-fed: {exc.message}", err=True)
         ctx.exit(1)
@@ -305,10 +312,10 @@ def group_list(ctx: click.Context) -> None:
     """List groups."""
     settings = _settings(ctx)
 
-    async def all_groups(directory: Any) -> list[Any]:
+    async def all_groups(rt: Any) -> list[Any]:
         found: list[Any] = []
         after = None
-        while page := await directory.list(limit=500, after=after):
+        while page := await rt.groups.list(limit=500, after=after):
             found.extend(page)
             after = page[-1].slug
             if len(page) < 500:
@@ -317,6 +324,51 @@ def group_list(ctx: click.Context) -> None:
 
     for item in _run(_with_groups(settings, all_groups)):
         click.echo(f"{item.slug}\t{item.name}\t{item.created_at:%Y-%m-%d}")
+
+
+@group.command("follow")
+@click.argument("slug")
+@click.argument("actor")
+@click.pass_context
+def group_follow(ctx: click.Context, slug: str, actor: str) -> None:
+    """Make group SLUG follow ACTOR (@name@host or an actor URL), e.g. a partner group.
+
+    The Follow is queued for delivery; a running server (or worker) sends it.
+    """
+    from imago_fed.domain.errors import DomainError
+
+    settings = _settings(ctx)
+
+    async def follow(rt: Any) -> dict[str, Any]:
+        return await rt.following.follow(await rt.groups.get(slug), actor)
+
+    try:
+        result = _run(_with_groups(settings, follow))
+    except DomainError as exc:
+        click.echo(f"imago-fed: {exc.message}", err=True)
+        ctx.exit(1)
+    click.echo(f"{slug} asked to follow {result['actor']} (queued)")
+
+
+@group.command("unfollow")
+@click.argument("slug")
+@click.argument("actor")
+@click.pass_context
+def group_unfollow(ctx: click.Context, slug: str, actor: str) -> None:
+    """Make group SLUG stop following ACTOR (an actor URL or @name@host)."""
+    from imago_fed.domain.errors import DomainError
+
+    settings = _settings(ctx)
+
+    async def unfollow(rt: Any) -> None:
+        await rt.following.unfollow(await rt.groups.get(slug), await rt.following.resolve(actor))
+
+    try:
+        _run(_with_groups(settings, unfollow))
+    except DomainError as exc:
+        click.echo(f"imago-fed: {exc.message}", err=True)
+        ctx.exit(1)
+    click.echo(f"{slug} no longer follows {actor} (Undo queued)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -203,8 +203,10 @@ class DeliveryWorker:
         listener, self._listener = self._listener, None
         if listener is None:
             return
-        with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+        failures = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+        with contextlib.suppress(*failures):
             await listener.remove_listener(deliveries.CHANNEL, self._notified)
+        with contextlib.suppress(*failures):
             await self._pool.release(listener)
 
     def _notified(self, *_: object) -> None:

@@ -79,7 +79,7 @@ class InboxProcessor:
     async def start(self) -> None:
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             self._listener = await self.pool.acquire()
-            await self._listener.add_listener(inbox_store.CHANNEL, lambda *_: self._wake.set())
+            await self._listener.add_listener(inbox_store.CHANNEL, self._on_notify)
         self._task = asyncio.create_task(self._run(), name="inbox-processor")
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -88,10 +88,13 @@ class InboxProcessor:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, timeout)
         if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.remove_listener(inbox_store.CHANNEL, lambda *_: None)
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                await self._listener.remove_listener(inbox_store.CHANNEL, self._on_notify)
             await self.pool.release(self._listener)
             self._listener = None
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
 
     async def _run(self) -> None:
         while True:

@@ -259,3 +259,16 @@ async def test_signed_get_signs_every_hop(client: FediClient) -> None:
         for request in rx.requests:
             scheme, key_id = request.verify(KEY.public_key())
             assert (scheme, key_id) == (SignatureScheme.CAVAGE, SIGNER.key_id)
+
+
+async def test_a_post_answer_is_its_status_whatever_the_body(client: FediClient) -> None:
+    async def handler(request: Request) -> Reply:
+        request.verify(KEY.public_key())
+        body = b"\x1f\x8b" + b"x" * 200_000
+        return Reply(202, {"Content-Encoding": "gzip"}, body, close_delimited=True)
+
+    async with receiver(handler) as rx:
+        assert await client.post_activity(f"{rx.base_url}/inbox", b'{"a": 1}', SIGNER) == 202
+        (request,) = rx.requests
+        assert request.headers["content-type"] == "application/activity+json"
+        assert request.body == b'{"a": 1}'

@@ -49,6 +49,7 @@ from imago_fed.config import Settings
 from .errors import (
     BadContentType,
     BadDocument,
+    FetchError,
     FetchTimeout,
     ForbiddenUrl,
     NetworkError,
@@ -198,6 +199,9 @@ class FediClient:
                     media_type = response.headers.get("content-type", "").split(";")[0]
                     if media_type.strip().lower() not in JSON_MEDIA_TYPES:
                         raise BadContentType(f"{url} is {media_type or 'untyped'}, not JSON", url)
+                    encoding = response.headers.get("content-encoding", "identity").lower()
+                    if encoding.strip() not in ("", "identity"):
+                        raise BadDocument(f"{url} sent a {encoding} body we did not ask for", url)
                     data = await self._read(response, url)
                 finally:
                     await response.aclose()
@@ -220,8 +224,8 @@ class FediClient:
             response = await self._send(
                 "POST", inbox_url, body, signer, {"Content-Type": ACTIVITY_JSON}
             )
-            try:
-                with contextlib.suppress(ResponseTooLarge):
+            try:  # the status is the answer; a small body is read so the connection is reused
+                with contextlib.suppress(FetchError):
                     await self._read(response, inbox_url, limit=_DRAIN_BYTES)
             finally:
                 await response.aclose()
@@ -302,9 +306,6 @@ class FediClient:
 
     async def _read(self, response: httpx.Response, url: str, limit: int | None = None) -> bytes:
         limit = self.limits.max_bytes if limit is None else limit
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        if encoding not in ("", "identity"):
-            raise BadDocument(f"{url} sent a {encoding}-encoded body we did not ask for", url)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise ResponseTooLarge(f"{url} announces {declared} bytes (cap {limit})", url)
