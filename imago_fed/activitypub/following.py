@@ -17,12 +17,12 @@ import asyncpg
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
-from imago_fed.activitypub.publish import publish
+from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import JSON_CONTENT_TYPES
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports import Clock
-from imago_fed.store import follows
+from imago_fed.store import follows, moderation
 
 __all__ = ["Following", "parse_handle"]
 
@@ -131,3 +131,29 @@ class Following:
                 conn, group_id=group.id, activity=build(self._ids, group.slug, request),
                 inboxes=[follower.inbox], public=False, now=self._clock.now(),
             )  # fmt: skip
+
+    async def set_moderator(self, group: Group, handle_or_url: str, *, present: bool) -> str:
+        """Add or remove a moderator and tell the followers (FEP-1b12 Add/Remove)."""
+        assert group.id is not None
+        uri = await self.resolve(handle_or_url)
+        try:
+            actor = await self._resolver.actor(uri)
+        except ActorError as exc:
+            raise NotFound(str(exc)) from exc
+        async with self._pool.acquire() as conn, conn.transaction():
+            changed = await moderation.set_moderator(
+                conn, group.id, actor.uri, present, self._clock.now()
+            )
+            if not changed:
+                state = "already" if present else "not"
+                raise Conflict(f"{actor.uri} is {state} a moderator of {group.slug}")
+            await publish_to_followers(
+                conn,
+                group_id=group.id,
+                activity=outbound.moderators_change(
+                    self._ids, group.slug, actor.uri, added=present
+                ),
+                object_id=None,
+                now=self._clock.now(),
+            )
+        return actor.uri

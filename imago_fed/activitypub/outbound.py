@@ -17,7 +17,16 @@ from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.vocab import AS_PUBLIC, id_of
 
-__all__ = ["accept", "announce", "announce_object", "derived_id", "follow", "reject", "undo"]
+__all__ = [
+    "accept",
+    "announce",
+    "announce_object",
+    "derived_id",
+    "follow",
+    "moderators_change",
+    "reject",
+    "undo",
+]
 
 
 def derived_id(ids: Ids, *parts: str) -> str:
@@ -78,4 +87,15 @@ def undo(ids: Ids, slug: str, activity: dict[str, Any], to: str) -> dict[str, An
     document = _group_envelope(ids, slug, "Undo", derived_id(ids, slug, "undo", activity["id"]))
     document["to"] = [to]
     document["object"] = {k: v for k, v in activity.items() if k != "@context"}
+    return document
+
+
+def moderators_change(ids: Ids, slug: str, actor_uri: str, *, added: bool) -> dict[str, Any]:
+    """FEP-1b12: ``Add``/``Remove`` of a moderator, targeting the moderators collection."""
+    kind = "Add" if added else "Remove"
+    document = _group_envelope(ids, slug, kind, ids.new_activity())
+    document["to"] = [AS_PUBLIC]
+    document["cc"] = [ids.group_collection(slug, "followers")]
+    document["object"] = actor_uri
+    document["target"] = ids.group_collection(slug, "moderators")
     return document

@@ -32,6 +32,7 @@ from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports import Clock, GroupRepository
+from imago_fed.domain.posting import refusal_to_forward, refusal_to_reshare
 from imago_fed.store import follows, moderation, outbox
 from imago_fed.store import inbox as inbox_store
 from imago_fed.store.inbox import InboxRow
@@ -243,13 +244,13 @@ async def _create(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) ->
         if audience and audience != p.ids.group(group.slug):
             outcome = "posted to another group's audience"
             continue
-        if await p.blocked(conn, group, row.actor_uri):
-            outcome = "author blocked"
-            continue
-        if group.posting_policy == "followers" and not await follows.is_follower(
-            conn, group.id, row.actor_uri
-        ):
-            outcome = "author does not follow the group"
+        refusal = refusal_to_reshare(
+            policy=group.posting_policy,
+            is_follower=await follows.is_follower(conn, group.id, row.actor_uri),
+            author_blocked=await p.blocked(conn, group, row.actor_uri),
+        )
+        if refusal:
+            outcome = refusal
             continue
         await _announce(p, conn, group, row.activity, id_of(note))
         outcome = "done"
@@ -293,17 +294,17 @@ async def _forward(
     edits = row.activity["type"] in ("Update", "Delete")
     for group_id in await outbox.groups_that_announced(conn, target):
         group = await p.groups.get_by_id(group_id)
-        if group is None or await p.blocked(conn, group, row.actor_uri):
+        if group is None:
             continue
-        if edits and await outbox.announced_author(conn, group_id, target) != row.actor_uri:
-            outcome = "only the author may edit or delete"
-            continue
-        if (
-            not edits
-            and group.posting_policy == "followers"
-            and not await follows.is_follower(conn, group_id, row.actor_uri)
-        ):
-            outcome = "actor does not follow the group"
+        refusal = refusal_to_forward(
+            edits=edits,
+            is_author=await outbox.announced_author(conn, group_id, target) == row.actor_uri,
+            policy=group.posting_policy,
+            is_follower=await follows.is_follower(conn, group_id, row.actor_uri),
+            actor_blocked=await p.blocked(conn, group, row.actor_uri),
+        )
+        if refusal:
+            outcome = refusal
             continue
         await _announce(p, conn, group, row.activity, target)
         outcome = "done"

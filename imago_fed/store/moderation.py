@@ -12,10 +12,13 @@ __all__ = [
     "add_block",
     "add_report",
     "is_blocked",
+    "is_moderator",
     "list_blocks",
     "list_reports",
+    "moderators",
     "remove_block",
     "set_blocked_by",
+    "set_moderator",
 ]
 
 Db = asyncpg.Pool | asyncpg.Connection
@@ -114,3 +117,43 @@ async def list_reports(conn: Db, *, limit: int = 100) -> list[dict[str, Any]]:
         limit,
     )
     return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]
+
+
+async def set_moderator(
+    conn: Db, group_id: int, actor_uri: str, present: bool, now: datetime
+) -> bool:
+    """Add or remove a moderator; False when nothing changed."""
+    if present:
+        status = await conn.execute(
+            """
+            INSERT INTO group_moderators (group_id, actor_uri, added_at) VALUES ($1, $2, $3)
+            ON CONFLICT DO NOTHING
+            """,
+            group_id,
+            actor_uri,
+            now,
+        )
+    else:
+        status = await conn.execute(
+            "DELETE FROM group_moderators WHERE group_id = $1 AND actor_uri = $2",
+            group_id,
+            actor_uri,
+        )
+    return status.endswith(" 1")
+
+
+async def moderators(conn: Db, group_id: int) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT actor_uri FROM group_moderators WHERE group_id = $1 ORDER BY added_at", group_id
+    )
+    return [row["actor_uri"] for row in rows]
+
+
+async def is_moderator(conn: Db, group_id: int, actor_uri: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM group_moderators WHERE group_id = $1 AND actor_uri = $2",
+            group_id,
+            actor_uri,
+        )
+    )

@@ -171,3 +171,43 @@ async def remove_block(block_id: int) -> tuple[str, int]:
 )  # fmt: skip
 async def list_reports() -> Response:
     return jsonify({"items": await moderation.list_reports(runtime().pool)})
+
+
+@api.route(
+    admin, "/groups/<slug>/moderators", "GET", summary="The group's moderators",
+    responses={200: ("actor ids", LIST), 404: NOT_FOUND},
+)  # fmt: skip
+async def list_moderators(slug: str) -> Response:
+    return jsonify({"items": await moderation.moderators(runtime().pool, await _group_id(slug))})
+
+
+@api.route(
+    admin, "/groups/<slug>/moderators", "POST",
+    summary="Add a moderator (a fediverse actor, by handle or URL); followers are told",
+    request_schema=ACTOR_BODY,
+    responses={
+        201: ("added", {"type": "object"}),
+        404: ("no such group or actor", ERROR_REF),
+        409: ("already a moderator", ERROR_REF),
+    },
+)  # fmt: skip
+async def add_moderator(slug: str) -> tuple[Response, int]:
+    body = check_body(await request.get_json(force=True, silent=True), ACTOR_BODY)
+    rt = runtime()
+    actor = await rt.following.set_moderator(await rt.groups.get(slug), body["actor"], present=True)
+    return jsonify({"actor": actor}), 201
+
+
+@api.route(
+    admin, "/groups/<slug>/moderators", "DELETE",
+    summary="Remove a moderator (query: actor=<actor id>); followers are told",
+    query={"actor": {"type": "string"}},
+    responses={204: ("removed", None), 409: ("not a moderator", ERROR_REF)},
+)  # fmt: skip
+async def remove_moderator(slug: str) -> tuple[str, int]:
+    actor = request.args.get("actor", "")
+    if not actor:
+        raise ApiError(422, "invalid_input", "actor: is required")
+    rt = runtime()
+    await rt.following.set_moderator(await rt.groups.get(slug), actor, present=False)
+    return "", 204

@@ -21,7 +21,7 @@ from imago_fed.activitypub.inbox import authenticate, receive
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
-from imago_fed.store import follows, outbox
+from imago_fed.store import follows, moderation, outbox
 from imago_fed.web.runtime import runtime
 
 __all__ = ["federation"]
@@ -210,13 +210,7 @@ async def _is_moderator(group: Group) -> bool:
         )
     except Exception:  # an unverifiable signature is simply "not a moderator"
         return False
-    return bool(
-        await rt.pool.fetchval(
-            "SELECT 1 FROM group_moderators WHERE group_id = $1 AND actor_uri = $2",
-            group.id,
-            actor,
-        )
-    )
+    return await moderation.is_moderator(rt.pool, group.id, actor)
 
 
 @federation.get("/groups/<slug>/following")
@@ -235,12 +229,11 @@ async def group_following(slug: str) -> Response:
 async def group_moderators(slug: str) -> Response:
     rt = runtime()
     group = await _group_or_404(slug)
-    rows = await rt.pool.fetch(
-        "SELECT actor_uri FROM group_moderators WHERE group_id = $1 ORDER BY added_at", group.id
-    )
+    assert group.id is not None
+    items = await moderation.moderators(rt.pool, group.id)
     collection = rt.ids.group_collection(slug, "moderators")
-    document = documents.ordered_collection(collection, len(rows), first=None)
-    document["orderedItems"] = [r["actor_uri"] for r in rows]
+    document = documents.ordered_collection(collection, len(items), first=None)
+    document["orderedItems"] = items
     return _json(document)
 
 

@@ -97,6 +97,11 @@ class RemoteActor:
         )  # fmt: skip
         return headers
 
+    def sign_get(self, url: str) -> dict[str, str]:
+        return sign_request_cavage(
+            "GET", url, {}, None, self.key_id, self.private_key, datetime.now(UTC)
+        )
+
 
 class ActorHost:
     def __init__(self) -> None:

@@ -188,3 +188,33 @@ async def test_unfollow_flag_and_block(world: World) -> None:
     create = bob.activity("Create", world.note(bob), to=[world.group])
     await world.send(bob, create)
     assert await world.emitted("Announce") == []
+
+
+async def test_moderators_are_listed_announced_and_see_the_followers(world: World) -> None:
+    alice, bob = world.host.add("alice", 0), world.host.add("bob", 1)
+    await world.follow(alice)
+    auth = {"Authorization": f"Bearer {world.rt.settings.instance.admin_token.value}"}
+    added = await world.client.post(
+        "/api/v1/groups/garden/moderators", json={"actor": bob.id}, headers=auth
+    )
+    assert added.status_code == 201
+    [add] = await world.emitted("Add")
+    assert add["object"] == bob.id and add["target"] == world.rt.ids.group_collection(
+        "garden", "moderators"
+    )
+    collection = await (await world.client.get("/groups/garden/moderators")).get_json()
+    assert collection["orderedItems"] == [bob.id]
+    # The follower list: a count for everyone, the items only for a moderator's signed GET.
+    anonymous = await (await world.client.get("/groups/garden/followers?page=1")).get_json()
+    assert anonymous["totalItems"] == 1 and "orderedItems" not in anonymous
+    path = "/groups/garden/followers?page=1"
+    signed = bob.sign_get(world.rt.settings.instance.base_url + path)
+    page = await world.client.get(
+        path, headers={"Host": world.rt.settings.instance.domain, **signed}
+    )
+    assert (await page.get_json())["orderedItems"] == [alice.id]
+    removed = await world.client.delete(
+        f"/api/v1/groups/garden/moderators?actor={bob.id}", headers=auth
+    )
+    assert removed.status_code == 204
+    assert len(await world.emitted("Remove")) == 1
