@@ -144,6 +144,13 @@ class Instance:
             self.process.kill()
             self.process.wait(timeout=10)
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run an ``imago-fed`` command against this instance's configuration."""
+        return subprocess.run(
+            [sys.executable, "-m", "imago_fed.cli", *args],
+            cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
     def log_tail(self, chars: int = 6000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 

@@ -21,6 +21,14 @@ from tests.interop.fedify_peer import FedifyPeer, FedifyPeerError
 from tests.interop.instance import Instance, running_instance
 
 
+async def _contains(probe, item) -> bool:
+    return item in await probe()
+
+
+async def _lacks(probe, item) -> bool:
+    return item not in await probe()
+
+
 async def following_state(instance: Instance, slug: str, actor: str) -> str | None:
     response = await instance.api("GET", f"/groups/{slug}/following")
     for item in response.json()["items"]:
@@ -52,6 +60,25 @@ async def test_group_federation_with_fedify_and_a_second_instance(
                 return await following_state(b, "hub", news) == "accepted"
 
             await b.wait_for(accepted, what="A accepted B's follow")
+
+            # The same from the command line, then undone: A drops the follower.
+            await b.create_group("hub2")
+            hub2 = b.actor("hub2")
+            cli = b.cli("group", "follow", "hub2", f"@news@{a.domain}")
+            assert cli.returncode == 0, cli.stderr
+
+            async def a_followers() -> list[str]:
+                response = await a.api("GET", "/groups/news/followers")
+                return response.json()["items"]
+
+            await a.wait_for(
+                lambda: _contains(a_followers, hub2), what="hub2 (CLI) became a follower"
+            )
+            cli = b.cli("group", "unfollow", "hub2", news)
+            assert cli.returncode == 0, cli.stderr
+            await a.wait_for(
+                lambda: _lacks(a_followers, hub2), what="hub2's Undo removed the follower"
+            )
 
             # A Fedify user follows the group and gets a verified Accept.
             await alice.afollow(news)
