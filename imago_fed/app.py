@@ -20,12 +20,14 @@ import uuid
 import asyncpg
 from quart import Quart, Response, g, request
 
+from imago_fed.activitypub import people
 from imago_fed.activitypub.actors import ActorResolver
 from imago_fed.activitypub.delivery import DeliveryWorker
 from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.http import ACCEPT_JRD, FediClient
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.instance_actor import InstanceActor
+from imago_fed.activitypub.people import MemberPosts
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
@@ -33,7 +35,11 @@ from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.logs import request_id_var
+from imago_fed.matrix.bridge import MatrixBridge
+from imago_fed.matrix.client import AppserviceClient
+from imago_fed.matrix.ids import MatrixIds
 from imago_fed.store.database import create_pool
+from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.peer_hosts import PgPeerHosts
 from imago_fed.web import (  # noqa: F401  (register routes)
@@ -42,12 +48,13 @@ from imago_fed.web import (  # noqa: F401  (register routes)
     admin_groups,
 )
 from imago_fed.web.admin import admin
+from imago_fed.web.appservice import appservice
 from imago_fed.web.errors import register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
 
-__all__ = ["build_runtime", "create_app"]
+__all__ = ["build_runtime", "close_runtime", "create_app", "start_workers", "stop_workers"]
 
 access_log = logging.getLogger("imago_fed.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -74,7 +81,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         vault=vault,
         clock=clock,
         ids=ids,
-        groups=GroupDirectory(repository, keys, clock),
+        groups=GroupDirectory(repository, keys, clock, PgGroupEventLog(pool, clock.now)),
         http=http,
         signers=signers,
         instance_actor=instance_actor,
@@ -88,7 +95,58 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             allow_http=settings.federation.allow_http,
         ),
         inbox_processor=InboxProcessor(pool, resolver, repository, ids, clock),
+        member_posts=GroupEventReader(
+            pool,
+            "activitypub",
+            people.SOURCE,
+            MemberPosts(pool, ids, repository, keys, clock).on_group_event,
+        ),
+        matrix=_matrix_bridge(settings, pool, repository, clock),
     )
+
+
+def _matrix_bridge(
+    settings: Settings, pool: asyncpg.Pool, groups: PgGroupRepository, clock: SystemClock
+) -> MatrixBridge | None:
+    config = settings.matrix
+    if not config.enabled:
+        return None
+    return MatrixBridge(
+        pool,
+        AppserviceClient(config.homeserver_url, config.as_token.value),
+        MatrixIds(config.server_name, config.namespace_prefix, config.bot_localpart),
+        groups,
+        clock,
+        appservice_id=config.appservice_id,
+        handle_domain=settings.instance.domain,
+    )
+
+
+async def start_workers(rt: Runtime) -> None:
+    """The background work of a server process: inbox, deliveries, bridges."""
+    await rt.inbox_processor.start()
+    rt.delivery = DeliveryWorker(rt.pool, rt.http, rt.signers)
+    rt.delivery.start()
+    await rt.member_posts.start()
+    if rt.matrix is not None:
+        await rt.matrix.start()
+
+
+async def stop_workers(rt: Runtime) -> None:
+    """Stop in reverse order; in-flight work finishes before the pool closes."""
+    if rt.matrix is not None:
+        await rt.matrix.stop()
+    await rt.member_posts.stop()
+    if rt.delivery is not None:
+        await rt.delivery.stop()
+    await rt.inbox_processor.stop()
+
+
+async def close_runtime(rt: Runtime) -> None:
+    if rt.matrix is not None:
+        await rt.matrix.client.close()
+    await rt.http.aclose()
+    await rt.pool.close()
 
 
 def create_app(settings: Settings, dsn: str) -> Quart:
@@ -101,19 +159,14 @@ def create_app(settings: Settings, dsn: str) -> Quart:
         rt = build_runtime(settings, await create_pool(dsn, settings))
         app.extensions[EXTENSION_KEY] = rt
         if settings.federation.workers_in_serve:
-            await rt.inbox_processor.start()
-            rt.delivery = DeliveryWorker(rt.pool, rt.http, rt.signers)
-            rt.delivery.start()
+            await start_workers(rt)
 
     @app.after_serving
     async def _stop() -> None:
         rt: Runtime | None = app.extensions.pop(EXTENSION_KEY, None)
         if rt is not None:
-            await rt.inbox_processor.stop()
-            if rt.delivery is not None:
-                await rt.delivery.stop()  # drains in-flight POSTs before the pool closes
-            await rt.http.aclose()
-            await rt.pool.close()
+            await stop_workers(rt)
+            await close_runtime(rt)
 
     @app.before_request
     async def _begin() -> None:
@@ -146,4 +199,5 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     app.register_blueprint(health)
     app.register_blueprint(admin)
     app.register_blueprint(federation)
+    app.register_blueprint(appservice)
     return app

@@ -175,8 +175,7 @@ async def _worker(settings: Settings) -> str | None:
 async def _work(settings: Settings, pool: Any, stop: asyncio.Event) -> str | None:
     import asyncpg
 
-    from imago_fed.activitypub.delivery import DeliveryWorker
-    from imago_fed.app import build_runtime
+    from imago_fed.app import build_runtime, close_runtime, start_workers, stop_workers
     from imago_fed.store import migrations
 
     try:
@@ -185,19 +184,15 @@ async def _work(settings: Settings, pool: Any, stop: asyncio.Event) -> str | Non
         if current != migrations.head_revision():
             return f"database schema at {current or 'nothing'}: run imago-fed migrate first"
         rt = build_runtime(settings, pool)
-        delivery = DeliveryWorker(pool, rt.http, rt.signers)
-        delivery.start()
-        await rt.inbox_processor.start()
+        await start_workers(rt)
         log.info("inbox and delivery workers running", extra={"version": __version__})
         await stop.wait()
-        await rt.inbox_processor.stop()
-        await delivery.stop()
-        await rt.http.aclose()
+        await stop_workers(rt)
+        await close_runtime(rt)
         log.info("workers stopped: in-flight work finished")
     except asyncpg.PostgresError as exc:
-        return f"database error: {exc}"
-    finally:
         await pool.close()
+        return f"database error: {exc}"
     return None
 
 
@@ -369,6 +364,71 @@ def group_unfollow(ctx: click.Context, slug: str, actor: str) -> None:
         click.echo(f"imago-fed: {exc.message}", err=True)
         ctx.exit(1)
     click.echo(f"{slug} no longer follows {actor} (Undo queued)")
+
+
+# ----------------------------------------------------------------- matrix
+@main.group()
+def matrix() -> None:
+    """The Matrix application service."""
+
+
+@matrix.command("registration")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the YAML here (default: print it)")  # fmt: skip
+@click.option("--url", default=None, help="where the homeserver reaches us (default: base URL)")
+@click.pass_context
+def matrix_registration(ctx: click.Context, output: Path | None, url: str | None) -> None:
+    """Write the appservice registration for the homeserver (app_service_config_files).
+
+    Tokens come from [matrix] as_token/hs_token; when they are empty, new ones
+    are made and saved into the config file, so both sides agree.
+    """
+    import re
+
+    from imago_fed.matrix.registration import new_token, registration, to_yaml
+
+    settings = _settings(ctx)
+    config = settings.matrix
+    as_token, hs_token = config.as_token.value, config.hs_token.value
+    if not (as_token and hs_token):
+        if settings.source is None:
+            click.echo(
+                "imago-fed: no config file to save the tokens in: run imago-fed init", err=True
+            )
+            ctx.exit(2)
+        as_token, hs_token = as_token or new_token(), hs_token or new_token()
+        text = settings.source.read_text()
+        for key, value in (("as_token", as_token), ("hs_token", hs_token)):
+            text, count = re.subn(rf'(?m)^{key} = ""$', f'{key} = "{value}"', text, count=1)
+            if not count:
+                click.echo(f"imago-fed: add {key} to [matrix] in {settings.source} first", err=True)
+                ctx.exit(2)
+        settings.source.write_text(text)
+        click.echo(f"saved new tokens in {settings.source}", err=True)
+    if not config.server_name:
+        click.echo("imago-fed: set [matrix] server_name first", err=True)
+        ctx.exit(2)
+    document = (
+        to_yaml(
+            registration(
+                id=config.appservice_id,
+                url=url or settings.instance.base_url,
+                as_token=as_token,
+                hs_token=hs_token,
+                sender_localpart=config.bot_localpart,
+                prefix=config.namespace_prefix,
+                server_name=config.server_name,
+            )
+        )
+        + "\n"
+    )
+    if output is None:
+        click.echo(document, nl=False)
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(document)
+    click.echo(f"wrote {output}; add it to the homeserver's app_service_config_files")
 
 
 if __name__ == "__main__":  # pragma: no cover

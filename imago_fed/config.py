@@ -181,6 +181,8 @@ class MatrixSettings:
     as_token: Secret = _opt(Secret(""), None, "token we present to the homeserver")
     hs_token: Secret = _opt(Secret(""), None, "token the homeserver presents to us")
     namespace_prefix: str = _opt("_imago_", _prefix, "prefix of puppet users and aliases")
+    appservice_id: str = _opt("imago", _prefix, "the registration's id")
+    bot_localpart: str = _opt("imago", _prefix, "the bridge bot's localpart (sender_localpart)")
 
 
 @dataclass(frozen=True)

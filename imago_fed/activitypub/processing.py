@@ -30,16 +30,18 @@ from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
+from imago_fed.domain.events import GroupEvent, Kind
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.posting import refusal_to_forward, refusal_to_reshare
-from imago_fed.store import follows, moderation, outbox
+from imago_fed.store import follows, group_events, moderation, outbox
 from imago_fed.store import inbox as inbox_store
 from imago_fed.store.inbox import InboxRow
 
 __all__ = ["InboxProcessor"]
 
 log = logging.getLogger(__name__)
+SOURCE = "activitypub"  # our name in the group event log
 Handler = Callable[["InboxProcessor", asyncpg.Connection, InboxRow], Awaitable[str]]
 HANDLERS: dict[str, Handler] = {}
 
@@ -273,6 +275,48 @@ async def _announce(
             activity=outbound.announce_object(p.ids, group.slug, object_id),
             object_id=object_id, now=now,
         )  # fmt: skip
+    event = await _group_event(p, group, activity, object_id)
+    if event is not None:
+        await group_events.record(conn, event, now)
+
+
+async def _group_event(
+    p: InboxProcessor, group: Group, activity: dict[str, Any], object_id: str | None
+) -> GroupEvent | None:
+    """What the re-shared activity means to the group, for the other networks."""
+    assert group.id is not None
+    kind = activity.get("type")
+    author = id_of(activity.get("actor")) or ""
+    obj = activity.get("object")
+    if not object_id:
+        return None
+    key = f"{group.id}|{kind}|{activity['id']}"
+    if kind == "Create" and isinstance(obj, dict):
+        actor = await p.resolver.actor(author)
+        return GroupEvent(
+            group_id=group.id, kind=Kind.POST_SHARED, source=SOURCE, dedupe_key=key,
+            payload={
+                "object_id": object_id,
+                "url": id_of(obj.get("url")) or object_id,
+                "author_id": author,
+                "author_name": actor.name or actor.preferred_username or author,
+                "content_html": _text(obj.get("content")),
+                "in_reply_to": id_of(obj.get("inReplyTo")) or "",
+                "source": "fediverse",
+            },
+        )  # fmt: skip
+    if kind == "Update" and isinstance(obj, dict):
+        payload = {"object_id": object_id, "author_id": author,
+                   "content_html": _text(obj.get("content"))}  # fmt: skip
+        return GroupEvent(group.id, Kind.POST_EDITED, SOURCE, key, payload)
+    if kind == "Delete":
+        payload = {"object_id": object_id, "author_id": author}
+        return GroupEvent(group.id, Kind.POST_REMOVED, SOURCE, key, payload)
+    return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @handles("Update", "Delete", "Like", "EmojiReact", "Dislike")

@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
+from imago_fed.domain.events import GroupEvent, Kind
 
 if TYPE_CHECKING:
-    from imago_fed.domain.ports import Clock, GroupRepository, KeyPairFactory
+    from imago_fed.domain.ports import Clock, GroupEventLog, GroupRepository, KeyPairFactory
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -115,10 +116,17 @@ class Group:
 class GroupDirectory:
     """The use cases on groups: create, read, list, delete."""
 
-    def __init__(self, repo: GroupRepository, keys: KeyPairFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        repo: GroupRepository,
+        keys: KeyPairFactory,
+        clock: Clock,
+        events: GroupEventLog | None = None,
+    ) -> None:
         self._repo = repo
         self._keys = keys
         self._clock = clock
+        self._events = events
 
     async def create(
         self,
@@ -148,7 +156,13 @@ class GroupDirectory:
         if await self._repo.get(group.slug) is not None:
             raise Conflict(f"a group with slug {slug!r} already exists", field="slug")
         group = replace(group, keys=await self._keys.new_keypair())
-        return await self._repo.add(group)
+        group = await self._repo.add(group)
+        if self._events is not None and group.id is not None:
+            # Other networks set the group up (a Matrix space) when they read this.
+            await self._events.record(
+                GroupEvent(group.id, Kind.GROUP_CHANGED, "directory", f"created|{group.id}")
+            )
+        return group
 
     async def get_by_id(self, group_id: int) -> Group | None:
         return await self._repo.get_by_id(group_id)

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from imago_fed.domain.events import GroupEvent
 from imago_fed.domain.groups import Group, KeyPair
 
-__all__ = ["Clock", "GroupRepository", "KeyPairFactory"]
+__all__ = ["Clock", "GroupEventLog", "GroupRepository", "KeyPairFactory"]
 
 
 class Clock(Protocol):
@@ -50,4 +51,10 @@ class GroupRepository(Protocol):
 
     async def mark_deleted(self, slug: str, when: datetime) -> bool:
         """Tombstone the group; False if there was no live group with this slug."""
+        ...
+
+
+class GroupEventLog(Protocol):
+    async def record(self, event: GroupEvent) -> None:
+        """Append an event for the other adapters to read (idempotent by dedupe key)."""
         ...

@@ -8,7 +8,15 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["add", "announced_author", "count", "get", "groups_that_announced", "page"]
+__all__ = [
+    "add",
+    "announced_author",
+    "count",
+    "created_object",
+    "get",
+    "groups_that_announced",
+    "page",
+]
 
 Db = asyncpg.Pool | asyncpg.Connection
 
@@ -80,3 +88,15 @@ async def announced_author(conn: Db, group_id: int, object_id: str) -> str | Non
         group_id,
         object_id,
     )
+
+
+async def created_object(conn: Db, object_id: str) -> dict[str, Any] | None:
+    """An object our instance created (a bridged member's Note), as last stored."""
+    body = await conn.fetchval(
+        """
+        SELECT body FROM outbox WHERE object_id = $1 AND type = 'Create' AND public
+        ORDER BY id LIMIT 1
+        """,
+        object_id,
+    )
+    return json.loads(body)["object"] if body else None

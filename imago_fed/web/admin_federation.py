@@ -7,6 +7,7 @@ from quart import Response, jsonify, request
 from imago_fed.domain.errors import InvalidInput, NotFound
 from imago_fed.store import follows, moderation
 from imago_fed.store import inbox as inbox_store
+from imago_fed.store import matrix as matrix_store
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, check_body
@@ -211,3 +212,19 @@ async def remove_moderator(slug: str) -> tuple[str, int]:
     rt = runtime()
     await rt.following.set_moderator(await rt.groups.get(slug), actor, present=False)
     return "", 204
+
+
+@api.route(
+    admin, "/groups/<slug>/members", "GET",
+    summary="Members on every network: fediverse followers and Matrix space members",
+    responses={200: ("members", {"type": "object"}), 404: NOT_FOUND},
+)  # fmt: skip
+async def list_members(slug: str) -> Response:
+    rt = runtime()
+    group_id = await _group_id(slug)
+    fediverse = await follows.followers(rt.pool, group_id, limit=10_000)
+    matrix = await matrix_store.members(rt.pool, group_id)
+    items = [{"network": "fediverse", "id": a} for a in fediverse] + [
+        {"network": "matrix", "id": u} for u in matrix
+    ]
+    return jsonify({"items": items, "total": len(items)})

@@ -16,12 +16,13 @@ from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, request
 
-from imago_fed.activitypub import documents
+from imago_fed.activitypub import documents, people
 from imago_fed.activitypub.inbox import authenticate, receive
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
 from imago_fed.store import follows, moderation, outbox
+from imago_fed.store import people as people_store
 from imago_fed.web.runtime import runtime
 
 __all__ = ["federation"]
@@ -71,7 +72,14 @@ async def webfinger() -> Response:
     try:
         group = await rt.groups.get(slug)
     except NotFound:
-        return _problem(404, "no such group")
+        person = await people_store.by_username(rt.pool, slug)
+        if person is None:
+            return _problem(404, "no such group")
+        url = people.person_url(rt.ids, slug)
+        return _json(
+            documents.webfinger(f"acct:{slug}@{domain}", url, url),
+            content_type="application/jrd+json",
+        )
     actor = rt.ids.group(group.slug)
     return _json(
         documents.webfinger(f"acct:{group.slug}@{domain}", actor, actor),
@@ -142,6 +150,28 @@ async def instance_actor() -> Response:
     rt = runtime()
     public_pem = await rt.instance_actor.public_pem()
     return _json(documents.instance_actor_document(rt.ids, public_pem, rt.settings.instance.domain))
+
+
+@federation.get("/people/<username>")
+async def person(username: str) -> Response:
+    rt = runtime()
+    found = await people_store.by_username(rt.pool, username)
+    if found is None:
+        return _problem(404, "no such person")
+    return _json(
+        people.person_document(
+            rt.ids, username, found["display_name"] or username, found["public_key_pem"]
+        )
+    )
+
+
+@federation.get("/people/<username>/notes/<token>")
+async def person_note(username: str, token: str) -> Response:
+    rt = runtime()
+    note = await outbox.created_object(rt.pool, f"{people.person_url(rt.ids, username)}/notes/{token}")
+    if note is None:
+        return _problem(404, "no such note")
+    return _json({"@context": documents.CONTEXT, **note})
 
 
 # ------------------------------------------------------------ collections

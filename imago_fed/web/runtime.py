@@ -24,6 +24,8 @@ from imago_fed.config import Settings
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.domain.ports import Clock
 from imago_fed.keys import KeyVault
+from imago_fed.matrix.bridge import MatrixBridge
+from imago_fed.store.group_events import GroupEventReader
 
 __all__ = ["Runtime", "runtime"]
 
@@ -44,6 +46,8 @@ class Runtime:
     following: Following
     inbox_processor: InboxProcessor
     instance_actor: InstanceActor
+    member_posts: GroupEventReader
+    matrix: MatrixBridge | None = None  # when [matrix] enabled
     delivery: Any = None  # the delivery worker, when this process runs one
 
 

@@ -1,0 +1,1 @@
+"""Matrix adapter: each group is a space with rooms, through an Application Service."""

@@ -1,0 +1,307 @@
+"""The Matrix side of the bridge: one worker, two inputs.
+
+    homeserver ─transactions─> matrix_events ─(per room, in order)─> classify
+        joined/left    -> group membership
+        posted/edited/redacted (general) -> group event for the other networks
+        !imago ...     -> answered by the bot;  m.room.encryption -> bridging stops
+    group_events (from the fediverse) ─> post_shared/edited/removed
+        -> the author's puppet says it in the group's general room
+
+Everything it sends carries a transaction id derived from what it answers,
+so a retry after a crash is deduplicated by the homeserver itself; and the
+mapping table (bridged_messages) makes a second send a no-op on our side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.groups import Group
+from imago_fed.domain.ports import Clock, GroupRepository
+from imago_fed.matrix import outbound
+from imago_fed.matrix.client import AppserviceClient, MatrixError, path
+from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.inbound import Meaning, classify
+from imago_fed.matrix.rooms import ensure_group_rooms, update_space_profile
+from imago_fed.store import follows, group_events
+from imago_fed.store import matrix as store
+from imago_fed.store.group_events import GroupEventReader
+
+__all__ = ["SOURCE", "MatrixBridge"]
+
+log = logging.getLogger(__name__)
+SOURCE = "matrix"
+HELP = (
+    "Imago bridges this group between Matrix and the fediverse.\n"
+    "!imago help: this message\n"
+    "!imago info: the group's handle, followers and members"
+)
+
+
+def _txn(*parts: str) -> str:
+    return "imago-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+class MatrixBridge:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        client: AppserviceClient,
+        ids: MatrixIds,
+        groups: GroupRepository,
+        clock: Clock,
+        *,
+        appservice_id: str,
+        handle_domain: str,
+        poll_interval: float = 2.0,
+    ) -> None:
+        self.pool, self.client, self.ids, self.groups, self.clock = (
+            pool, client, ids, groups, clock,
+        )  # fmt: skip
+        self._appservice_id = appservice_id
+        self._handle_domain = handle_domain
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listener: asyncpg.Connection | None = None
+        self.reader = GroupEventReader(pool, "matrix", SOURCE, self.on_group_event)
+        self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
+
+    # ---------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            self._listener = await self.pool.acquire()
+            await self._listener.add_listener(store.CHANNEL, self._on_notify)
+        self._tasks = [
+            asyncio.create_task(self._startup(), name="matrix-startup"),
+            asyncio.create_task(self._run_events(), name="matrix-events"),
+        ]
+        await self.reader.start()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        await self.reader.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+        if self._listener is not None:
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                await self._listener.remove_listener(store.CHANNEL, self._on_notify)
+            await self.pool.release(self._listener)
+            self._listener = None
+
+    async def _startup(self) -> None:
+        """Ping the homeserver (it then retries pending transactions at once) and
+        make sure every group has its rooms; a homeserver still starting is waited for."""
+        for attempt in range(60):
+            try:
+                result = await self.client.ping(self._appservice_id)
+                log.info("homeserver ping", extra={"duration_ms": result.get("duration_ms")})
+                break
+            except (MatrixError, OSError, TimeoutError) as exc:
+                log.warning("homeserver not reachable yet", extra={"error": str(exc)})
+                await asyncio.sleep(min(30, 1 + attempt))
+        await self.ensure_all_rooms()
+
+    async def ensure_all_rooms(self) -> None:
+        after = None
+        while page := await self.groups.list(limit=100, after=after):
+            for group in page:
+                try:
+                    await self.rooms(group)
+                except (MatrixError, OSError) as exc:
+                    log.warning(
+                        "cannot set up rooms", extra={"group": group.slug, "error": str(exc)}
+                    )
+            after = page[-1].slug
+
+    async def rooms(self, group: Group) -> dict[str, str]:
+        return await ensure_group_rooms(self.client, self.pool, self.ids, group, self.clock.now())
+
+    # ------------------------------------------- homeserver -> the group
+    async def _run_events(self) -> None:
+        while True:
+            try:
+                worked = await self.run_events_once()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("matrix events: database error", extra={"error": str(exc)})
+                worked = 0
+            if not worked:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    async def run_events_once(self) -> int:
+        rows = await store.claim_events(
+            self.pool, limit=20, lease=timedelta(minutes=2), now=self.clock.now()
+        )
+        for row in rows:
+            try:
+                outcome = await self.handle_event(row.event)
+            except (MatrixError, OSError, TimeoutError) as exc:
+                await store.retry_event(self.pool, row, str(exc), self.clock.now())
+                continue
+            except Exception as exc:  # one bad event never stops the others
+                log.exception("matrix event failed", extra={"event": row.event.get("event_id")})
+                await store.retry_event(
+                    self.pool, row, f"{type(exc).__name__}: {exc}", self.clock.now()
+                )
+                continue
+            state = "done" if outcome == "done" else "ignored"
+            await store.finish_event(self.pool, row.id, state, None if state == "done" else outcome)
+        return len(rows)
+
+    async def handle_event(self, event: dict[str, Any]) -> str:
+        found = await store.room(self.pool, str(event.get("room_id")))
+        if found is None:
+            return "not one of our rooms"
+        group_id, room_kind, encrypted = found
+        group = await self.groups.get_by_id(group_id)
+        if group is None:
+            return "group deleted"
+        meaning = classify(event, room_kind=room_kind, ids=self.ids)
+        room_id = str(event["room_id"])
+        now = self.clock.now()
+        if meaning.kind == "ignored":
+            return meaning.reason
+        if meaning.kind == "encrypted":
+            if await store.mark_encrypted(self.pool, room_id):
+                await self._notice(room_id, "This room is now encrypted: the bridge cannot read "
+                                   "it, so bridging with the fediverse stops for this room.")  # fmt: skip
+            return "done"
+        if meaning.kind in ("joined", "left"):
+            await store.set_member(
+                self.pool, group_id, meaning.sender, meaning.kind == "joined", now
+            )
+            return "done"
+        if meaning.kind == "command":
+            await self._command(group, room_id, meaning)
+            return "done"
+        if encrypted:
+            return "room is encrypted"
+        return await self._record_member_event(group, room_id, event, meaning)
+
+    async def _record_member_event(
+        self, group: Group, room_id: str, event: dict[str, Any], meaning: Meaning
+    ) -> str:
+        assert group.id is not None
+        event_id = str(event["event_id"])
+        if meaning.kind == "posted":
+            kind, key = Kind.MEMBER_POSTED, f"matrix|posted|{event_id}"
+            payload = {
+                "member_id": meaning.sender,
+                "member_name": await self._display_name(meaning.sender),
+                "text": meaning.text,
+                "html": meaning.html,
+                "message_id": event_id,
+                "conversation_id": room_id,
+                "reply_to_message": meaning.target_event,
+            }
+        elif meaning.kind in ("edited", "redacted"):
+            original = await store.object_for_event(self.pool, meaning.target_event)
+            if original is None or original[1] != "matrix":
+                return "edit or redaction of a message that was not bridged from Matrix"
+            kind = Kind.MEMBER_EDITED if meaning.kind == "edited" else Kind.MEMBER_REMOVED
+            key = f"matrix|{meaning.kind}|{event_id}"
+            payload = {"member_id": meaning.sender, "message_id": meaning.target_event,
+                       "text": meaning.text, "html": meaning.html}  # fmt: skip
+        else:  # pragma: no cover - classify returns no other kinds
+            return f"unexpected {meaning.kind}"
+        event_obj = GroupEvent(group.id, kind, SOURCE, key, payload)
+        await group_events.record(self.pool, event_obj, self.clock.now())
+        return "done"
+
+    async def _display_name(self, user_id: str) -> str:
+        try:
+            profile = await self.client.request("GET", f"v3/profile/{path(user_id)}/displayname")
+        except MatrixError:
+            return user_id
+        return str(profile.get("displayname") or user_id)
+
+    async def _command(self, group: Group, room_id: str, meaning: Meaning) -> None:
+        words = meaning.text.split()
+        verb = words[1] if len(words) > 1 else "help"
+        if verb == "info":
+            assert group.id is not None
+            followers = await follows.count_followers(self.pool, group.id)
+            members = len(await store.members(self.pool, group.id))
+            text = (
+                f"{group.name}: @{group.slug}@{self._handle_domain} in the fediverse, "
+                f"{self.ids.space_alias(group.slug)} in Matrix. "
+                f"{followers} fediverse followers, {members} Matrix members."
+            )
+        else:
+            text = HELP
+        await self._notice(room_id, text)
+
+    async def _notice(self, room_id: str, text: str) -> None:
+        await self.client.send_message(room_id, _txn("notice", room_id, text, str(self.clock.now())),
+                                       outbound.notice(text))  # fmt: skip
+
+    # --------------------------------------------- the group -> Matrix
+    async def on_group_event(self, event: GroupEvent) -> None:
+        group = await self.groups.get_by_id(event.group_id)
+        if group is None:
+            return
+        rooms = await self.rooms(group)
+        general = rooms["general"]
+        payload = event.payload
+        if event.kind == Kind.GROUP_CHANGED:
+            await update_space_profile(self.client, rooms, group)
+        elif event.kind == Kind.POST_SHARED:
+            if await store.event_for_object(self.pool, payload["object_id"], general):
+                return  # already in the room
+            puppet = await self._puppet(payload["author_id"], payload["author_name"], general)
+            reply_to = None
+            if payload.get("in_reply_to"):
+                reply_to = await store.event_for_object(self.pool, payload["in_reply_to"], general)
+            content = outbound.post_content(payload, reply_to_event=reply_to)
+            event_id = await self.client.send_message(
+                general, _txn(event.dedupe_key), content, as_user=puppet
+            )
+            await store.bridge(
+                self.pool, event_id=event_id, room_id=general, object_id=payload["object_id"],
+                group_id=group.id or 0, origin="fediverse", now=self.clock.now(),
+            )  # fmt: skip
+        elif event.kind in (Kind.POST_EDITED, Kind.POST_REMOVED):
+            original = await store.event_for_object(self.pool, payload["object_id"], general)
+            if original is None:
+                return
+            puppet = self.ids.puppet(payload["author_id"])
+            if event.kind == Kind.POST_EDITED:
+                await self.client.send_message(
+                    general, _txn(event.dedupe_key), outbound.edit_content(original, payload),
+                    as_user=puppet,
+                )  # fmt: skip
+            else:
+                await self.client.request(
+                    "PUT",
+                    f"v3/rooms/{path(general)}/redact/{path(original)}/{path(_txn(event.dedupe_key))}",
+                    {"reason": "deleted by its author"},
+                    as_user=puppet,
+                )
+
+    async def _puppet(self, actor_uri: str, display_name: str, room_id: str) -> str:
+        """The actor's virtual user, registered, named, and in the room."""
+        user_id = self.ids.puppet(actor_uri)
+        if not await store.puppet_registered(self.pool, user_id):
+            await self.client.register_puppet(self.ids.puppet_localpart(actor_uri))
+            await self.client.set_displayname(user_id, display_name[:200])
+            await store.save_puppet(self.pool, user_id, actor_uri, display_name, self.clock.now())
+        if (room_id, user_id) not in self._in_room:
+            await self.client.invite(room_id, user_id)
+            await self.client.join(room_id, as_user=user_id)
+            self._in_room.add((room_id, user_id))
+        return user_id

@@ -1,0 +1,164 @@
+"""Client-server API calls as the appservice, in one place.
+
+Built on matrix-nio's ``AsyncClient`` transport (its aiohttp session and
+homeserver handling) with the ``as_token``. Two things every call needs are
+done here and nowhere else:
+
+* masquerading: acting as a puppet adds ``?user_id=@puppet:server``;
+* 429: wait ``retry_after_ms`` (bounded) and try again.
+
+Errors become :class:`MatrixError` with the ``errcode``; callers decide what
+``M_USER_IN_USE`` or ``M_ROOM_IN_USE`` mean for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from nio import AsyncClient, AsyncClientConfig
+
+__all__ = ["AppserviceClient", "MatrixError"]
+
+log = logging.getLogger(__name__)
+MAX_429_RETRIES = 5
+MAX_WAIT_S = 30.0
+
+
+class MatrixError(Exception):
+    def __init__(self, status: int, errcode: str, message: str) -> None:
+        super().__init__(f"{status} {errcode}: {message}")
+        self.status, self.errcode, self.message = status, errcode, message
+
+
+def path(*parts: str) -> str:
+    """Join path segments, escaping each (room ids, aliases, user ids contain : ! # @)."""
+    return "/".join(quote(part, safe="") for part in parts)
+
+
+class AppserviceClient:
+    def __init__(self, homeserver_url: str, as_token: str, *, timeout: float = 30.0) -> None:
+        self._nio = AsyncClient(
+            homeserver_url.rstrip("/"),
+            config=AsyncClientConfig(request_timeout=timeout, max_limit_exceeded=0),
+        )
+        self._nio.access_token = as_token
+        self._token = as_token
+
+    async def close(self) -> None:
+        await self._nio.close()
+
+    async def request(
+        self,
+        method: str,
+        endpoint: str,
+        body: dict[str, Any] | None = None,
+        *,
+        as_user: str | None = None,
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Call ``/_matrix/client/...`` ``endpoint``; ``as_user`` masquerades."""
+        params = dict(query or {})
+        if as_user:
+            params["user_id"] = as_user
+        target = f"/_matrix/client/{endpoint}" + (f"?{urlencode(params)}" if params else "")
+        data = json.dumps(body) if body is not None else None
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
+        for attempt in range(MAX_429_RETRIES + 1):
+            response = await self._nio.send(method, target, data, headers)
+            try:
+                text = await response.text()
+            finally:
+                response.release()
+            try:
+                payload = json.loads(text) if text else {}
+            except ValueError:
+                payload = {}
+            if response.status == 429 and attempt < MAX_429_RETRIES:
+                wait = min(MAX_WAIT_S, payload.get("retry_after_ms", 1000) / 1000)
+                log.info("homeserver rate limit; waiting", extra={"seconds": wait})
+                await asyncio.sleep(wait)
+                continue
+            if response.status >= 400:
+                raise MatrixError(
+                    response.status,
+                    str(payload.get("errcode", "M_UNKNOWN")),
+                    str(payload.get("error", text[:200])),
+                )
+            return payload if isinstance(payload, dict) else {}
+        raise MatrixError(429, "M_LIMIT_EXCEEDED", "still rate-limited")  # pragma: no cover
+
+    # ------------------------------------------------------------ helpers
+    async def register_puppet(self, localpart: str) -> None:
+        """Register a namespaced user without a device; an existing one is fine."""
+        try:
+            await self.request(
+                "POST",
+                "v3/register",
+                {
+                    "type": "m.login.application_service",
+                    "username": localpart,
+                    "inhibit_login": True,
+                },  # fmt: skip
+            )
+        except MatrixError as exc:
+            if exc.errcode != "M_USER_IN_USE":
+                raise
+
+    async def ping(self, appservice_id: str) -> dict[str, Any]:
+        return await self.request(
+            "POST", f"v1/appservice/{path(appservice_id)}/ping", {"transaction_id": "imago-start"}
+        )
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        try:
+            found = await self.request("GET", f"v3/directory/room/{path(alias)}")
+        except MatrixError as exc:
+            if exc.errcode == "M_NOT_FOUND" or exc.status == 404:
+                return None
+            raise
+        return found.get("room_id")
+
+    async def send_state(
+        self, room_id: str, event_type: str, state_key: str, content: dict[str, Any],
+        *, as_user: str | None = None,
+    ) -> str:  # fmt: skip
+        result = await self.request(
+            "PUT",
+            f"v3/rooms/{path(room_id)}/state/{path(event_type)}/{path(state_key)}",
+            content,
+            as_user=as_user,
+        )
+        return str(result.get("event_id", ""))
+
+    async def send_message(
+        self, room_id: str, txn_id: str, content: dict[str, Any], *, as_user: str | None = None,
+        event_type: str = "m.room.message",
+    ) -> str:  # fmt: skip
+        """Send an event; ``txn_id`` makes a retry idempotent on the homeserver."""
+        result = await self.request(
+            "PUT",
+            f"v3/rooms/{path(room_id)}/send/{path(event_type)}/{path(txn_id)}",
+            content,
+            as_user=as_user,
+        )
+        return str(result["event_id"])
+
+    async def join(self, room_id: str, *, as_user: str | None = None) -> None:
+        await self.request("POST", f"v3/join/{path(room_id)}", {}, as_user=as_user)
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        try:
+            await self.request("POST", f"v3/rooms/{path(room_id)}/invite", {"user_id": user_id})
+        except MatrixError as exc:
+            if "already in the room" not in exc.message and exc.errcode != "M_FORBIDDEN":
+                raise
+
+    async def set_displayname(self, user_id: str, name: str) -> None:
+        await self.request(
+            "PUT", f"v3/profile/{path(user_id)}/displayname", {"displayname": name},
+            as_user=user_id,
+        )  # fmt: skip

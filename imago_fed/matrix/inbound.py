@@ -1,0 +1,81 @@
+"""Matrix events to group actions (pure: classify, no I/O).
+
+Each event from the homeserver is sorted into one of a few meanings; the
+bridge worker (:mod:`.bridge`) carries them out. Events from our own users
+(the bot and every puppet) are dropped here, first, so nothing we send can
+come back as if a member had said it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from imago_fed.matrix.ids import MatrixIds
+
+__all__ = ["Meaning", "classify"]
+
+
+@dataclass(frozen=True)
+class Meaning:
+    kind: str  # joined, left, posted, edited, redacted, command, encrypted, ignored
+    sender: str = ""
+    text: str = ""
+    html: str = ""
+    target_event: str = ""  # edited / redacted / replied-to event
+    reason: str = ""
+
+
+def _text_and_html(content: dict[str, Any]) -> tuple[str, str]:
+    text = content.get("body") if isinstance(content.get("body"), str) else ""
+    markup = content.get("formatted_body")
+    if content.get("format") != "org.matrix.custom.html" or not isinstance(markup, str):
+        from html import escape
+
+        markup = "<p>" + escape(text).replace("\n", "<br>") + "</p>"
+    return text, markup
+
+
+def classify(event: dict[str, Any], *, room_kind: str, ids: MatrixIds) -> Meaning:
+    kind = event.get("type")
+    sender = event.get("sender") if isinstance(event.get("sender"), str) else ""
+    content = event.get("content") if isinstance(event.get("content"), dict) else {}
+    if not sender or ids.is_ours(sender):
+        return Meaning("ignored", reason="our own event")
+    if kind == "m.room.encryption" and "state_key" in event:
+        return Meaning("encrypted", sender)
+    if kind == "m.room.member" and room_kind == "space":
+        target = event.get("state_key")
+        if not isinstance(target, str) or ids.is_ours(target):
+            return Meaning("ignored", reason="membership of our own user")
+        membership = content.get("membership")
+        if membership == "join":
+            return Meaning("joined", target)
+        if membership in ("leave", "ban"):
+            return Meaning("left", target)
+        return Meaning("ignored", reason=f"membership {membership}")
+    if kind == "m.room.redaction":
+        redacts = event.get("redacts") or content.get("redacts")
+        if isinstance(redacts, str):
+            return Meaning("redacted", sender, target_event=redacts)
+    if kind == "m.room.message":
+        text, markup = _text_and_html(content)
+        if text.strip().startswith("!imago"):
+            return Meaning("command", sender, text=text.strip())
+        if room_kind != "general":
+            return Meaning("ignored", reason=f"messages in {room_kind} are not bridged")
+        if content.get("msgtype") not in ("m.text", "m.emote", "m.notice"):
+            return Meaning("ignored", reason="only text messages are bridged")
+        relates = (
+            content.get("m.relates_to") if isinstance(content.get("m.relates_to"), dict) else {}
+        )
+        if relates.get("rel_type") == "m.replace" and isinstance(
+            content.get("m.new_content"), dict
+        ):
+            new_text, new_html = _text_and_html(content["m.new_content"])
+            return Meaning("edited", sender, new_text, new_html, str(relates.get("event_id", "")))
+        reply = (
+            relates.get("m.in_reply_to") if isinstance(relates.get("m.in_reply_to"), dict) else {}
+        )
+        return Meaning("posted", sender, text, markup, str(reply.get("event_id", "")))
+    return Meaning("ignored", reason=f"{kind} is not bridged")

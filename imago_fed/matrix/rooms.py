@@ -1,0 +1,162 @@
+"""A group's space and rooms: created lazily, adopted if they exist, never twice.
+
+    space  #<prefix><slug>          m.space; public for open groups; only the
+                                    bridge posts in it (events_default 100)
+      ├─ general                    chat, bridged both ways with the fediverse
+      ├─ decisions · resources      for later features (proposals, offers)
+      └─ announcements              moderators post (events_default 50)
+
+Child rooms are ``restricted`` to members of the space, and linked both ways
+(``m.space.child`` in the space, ``m.space.parent`` in the room), with ``via``
+= our configured server name: room ids carry no server name in room
+version 12. The bot creates every room, so it is the creator (all-powerful)
+and is never listed in ``power_level_content_override.users``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from imago_fed.domain.groups import Group
+from imago_fed.matrix.client import AppserviceClient, MatrixError
+from imago_fed.matrix.ids import MatrixIds
+from imago_fed.store import matrix as store
+
+__all__ = ["CHILD_KINDS", "ensure_group_rooms"]
+
+log = logging.getLogger(__name__)
+CHILD_KINDS = ("general", "decisions", "resources", "announcements")
+TITLES = {
+    "general": "General",
+    "decisions": "Decisions",
+    "resources": "Resources",
+    "announcements": "Announcements",
+}
+
+
+def _space_request(group: Group, ids: MatrixIds) -> dict[str, Any]:
+    public = not group.manually_approves_followers
+    return {
+        "name": group.name,
+        "topic": group.summary,
+        "room_alias_name": ids.space_alias_localpart(group.slug),
+        "creation_content": {"type": "m.space"},
+        "preset": "public_chat" if public else "private_chat",
+        "visibility": "public" if public else "private",
+        "power_level_content_override": {"events_default": 100, "invite": 50},
+        "initial_state": [
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": "world_readable" if public else "shared"},
+            },
+            {
+                "type": "m.room.guest_access",
+                "state_key": "",
+                "content": {"guest_access": "forbidden"},
+            },
+        ],  # fmt: skip
+    }
+
+
+def _room_request(group: Group, kind: str, space_id: str, ids: MatrixIds) -> dict[str, Any]:
+    via = [ids.server_name]
+    return {
+        "name": f"{group.name}: {TITLES[kind]}",
+        "topic": group.summary,
+        "room_alias_name": ids.room_alias_localpart(group.slug, kind),
+        "preset": "private_chat",
+        "visibility": "private",
+        "power_level_content_override": {
+            "events_default": 50 if kind == "announcements" else 0,
+            "invite": 0,
+        },
+        "initial_state": [
+            {
+                "type": "m.space.parent",
+                "state_key": space_id,
+                "content": {"via": via, "canonical": True},
+            },
+            {
+                "type": "m.room.join_rules",
+                "state_key": "",
+                "content": {
+                    "join_rule": "restricted",
+                    "allow": [{"type": "m.room_membership", "room_id": space_id}],
+                },
+            },
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": "shared"},
+            },
+            {
+                "type": "m.room.guest_access",
+                "state_key": "",
+                "content": {"guest_access": "forbidden"},
+            },
+        ],  # fmt: skip
+    }
+
+
+async def _create_or_adopt(
+    client: AppserviceClient, alias: str, request: dict[str, Any]
+) -> tuple[str, bool]:
+    """(room id, created?) for ``alias``: an existing room is adopted."""
+    existing = await client.resolve_alias(alias)
+    if existing:
+        return existing, False
+    try:
+        created = await client.request("POST", "v3/createRoom", request)
+    except MatrixError as exc:
+        if exc.errcode != "M_ROOM_IN_USE":
+            raise
+        adopted = await client.resolve_alias(alias)  # another worker won the race
+        if not adopted:
+            raise
+        return adopted, False
+    return str(created["room_id"]), True
+
+
+async def ensure_group_rooms(
+    client: AppserviceClient, pool: asyncpg.Pool, ids: MatrixIds, group: Group, now: datetime
+) -> dict[str, str]:
+    """The group's room ids by kind ('space' and CHILD_KINDS), creating what is missing."""
+    assert group.id is not None
+    known = await store.rooms_of(pool, group.id)
+    if "space" not in known:
+        space_id, created = await _create_or_adopt(
+            client, ids.space_alias(group.slug), _space_request(group, ids)
+        )
+        await store.save_room(pool, group.id, "space", space_id, ids.space_alias(group.slug), now)
+        known["space"] = space_id
+        log.info("group space ready", extra={"group": group.slug, "created": created})
+    space_id = known["space"]
+    for order, kind in enumerate(CHILD_KINDS):
+        if kind in known:
+            continue
+        alias = ids.room_alias(group.slug, kind)
+        room_id, _ = await _create_or_adopt(
+            client, alias, _room_request(group, kind, space_id, ids)
+        )
+        await client.send_state(
+            space_id,
+            "m.space.child",
+            room_id,
+            {"via": [ids.server_name], "order": f"{order:02d}", "suggested": kind == "general"},
+        )
+        await store.save_room(pool, group.id, kind, room_id, alias, now)
+        known[kind] = room_id
+    return known
+
+
+async def update_space_profile(
+    client: AppserviceClient, rooms: dict[str, str], group: Group
+) -> None:
+    """Name and topic follow the group's."""
+    await client.send_state(rooms["space"], "m.room.name", "", {"name": group.name})
+    await client.send_state(rooms["space"], "m.room.topic", "", {"topic": group.summary})

@@ -1,0 +1,189 @@
+"""The group event log and its readers' cursors (see domain/events.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import asyncpg
+
+from imago_fed.domain.events import GroupEvent
+
+__all__ = ["CHANNEL", "GroupEventReader", "PgGroupEventLog", "advance", "read_after", "record"]
+
+log = logging.getLogger(__name__)
+
+Db = asyncpg.Pool | asyncpg.Connection
+CHANNEL = "imago_group_events"
+
+
+async def record(conn: Db, event: GroupEvent, now: datetime) -> bool:
+    """Append an event (in the caller's transaction); False if already recorded."""
+    status = await conn.execute(
+        """
+        INSERT INTO group_events (group_id, kind, source, dedupe_key, payload, created_at)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (dedupe_key) DO NOTHING
+        """,
+        event.group_id, event.kind, event.source, event.dedupe_key,
+        json.dumps(event.payload), now,
+    )  # fmt: skip
+    inserted = status.endswith(" 1")
+    if inserted:
+        await conn.execute(f"NOTIFY {CHANNEL}")
+    return inserted
+
+
+async def read_after(conn: Db, consumer: str, *, limit: int) -> list[GroupEvent]:
+    """Events after the consumer's cursor, oldest first (its own included: it
+    skips those, and advances past them like past any other)."""
+    rows = await conn.fetch(
+        """
+        SELECT id, group_id, kind, source, dedupe_key, payload FROM group_events
+        WHERE id > coalesce((SELECT last_id FROM event_cursors WHERE consumer = $1), 0)
+        ORDER BY id LIMIT $2
+        """,
+        consumer,
+        limit,
+    )
+    return [
+        GroupEvent(
+            id=r["id"],
+            group_id=r["group_id"],
+            kind=r["kind"],
+            source=r["source"],
+            dedupe_key=r["dedupe_key"],
+            payload=json.loads(r["payload"]),
+        )  # fmt: skip
+        for r in rows
+    ]
+
+
+async def advance(conn: Db, consumer: str, last_id: int) -> None:
+    await conn.execute(
+        """
+        INSERT INTO event_cursors (consumer, last_id) VALUES ($1, $2)
+        ON CONFLICT (consumer) DO UPDATE SET last_id = greatest(event_cursors.last_id, $2)
+        """,
+        consumer,
+        last_id,
+    )
+
+
+class PgGroupEventLog:
+    """The ``GroupEventLog`` port over the pool (each record its own transaction)."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime]) -> None:
+        self._pool, self._now = pool, clock
+
+    async def record(self, event: GroupEvent) -> None:
+        await record(self._pool, event, self._now())
+
+
+Handler = Callable[[GroupEvent], Awaitable[None]]
+
+
+class GroupEventReader:
+    """Reads the log for one consumer and hands each event to ``handler``, in order.
+
+    The cursor advances only after the handler returns, so a crash means the
+    event is handled again: handlers are idempotent (derived ids, mapping
+    tables). A handler that keeps failing is retried with a capped backoff;
+    after ``max_attempts`` the event is skipped with an error in the log, so
+    one poisoned event cannot stop a group's bridge for good.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        consumer: str,
+        source: str,
+        handler: Handler,
+        *,
+        poll_interval: float = 2.0,
+        max_attempts: int = 8,
+    ) -> None:
+        self._pool, self._consumer, self._source, self._handler = pool, consumer, source, handler
+        self._poll_interval = poll_interval
+        self._max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._failures = 0
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            self._listener = await self._pool.acquire()
+            await self._listener.add_listener(CHANNEL, self._on_notify)
+        self._task = asyncio.create_task(self._run(), name=f"events-{self._consumer}")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, timeout)
+        if self._listener is not None:
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                await self._listener.remove_listener(CHANNEL, self._on_notify)
+            await self._pool.release(self._listener)
+            self._listener = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                progressed = await self.run_once()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("event reader: database error", extra={"error": str(exc)})
+                progressed = False
+            if not progressed:
+                delay = min(300.0, self._poll_interval * 2 ** min(self._failures, 8))
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def run_once(self, limit: int = 50) -> bool:
+        """Handle the next events; True if the cursor moved.
+
+        One reader per consumer at a time, across processes (an advisory
+        lock), or two workers would both handle the same events.
+        """
+        async with self._pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self._consumer):
+                return False
+            try:
+                return await self._handle_next(limit)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._consumer)
+
+    async def _handle_next(self, limit: int) -> bool:
+        events = await read_after(self._pool, self._consumer, limit=limit)
+        moved = False
+        for event in events:
+            assert event.id is not None
+            if event.source != self._source:
+                try:
+                    await self._handler(event)
+                except Exception:
+                    self._failures += 1
+                    if self._failures < self._max_attempts:
+                        log.warning(
+                            "event handling failed; will retry",
+                            exc_info=True,
+                            extra={"consumer": self._consumer, "event": event.id},
+                        )
+                        return moved
+                    log.error(
+                        "event handling failed for good; skipped",
+                        exc_info=True,
+                        extra={"consumer": self._consumer, "event": event.id},
+                    )
+            self._failures = 0
+            await advance(self._pool, self._consumer, event.id)
+            moved = True
+        return moved

@@ -1,0 +1,215 @@
+"""Matrix bridge state in PostgreSQL: transactions, events, rooms, users, mappings.
+
+An appservice transaction is stored whole, and each of its events as a row,
+in one database transaction before the homeserver gets its 200; a replayed
+transaction id inserts nothing. Events are then processed per room in
+arrival order:
+
+    queued ──claim (oldest of its room, lease)──> done | ignored
+       └── failure: retried with backoff, 'failed' after MAX_ATTEMPTS
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+__all__ = ["CHANNEL", "MatrixEventRow", "store_transaction"]
+
+Db = asyncpg.Pool | asyncpg.Connection
+CHANNEL = "imago_matrix_events"
+MAX_ATTEMPTS = 8
+
+
+# ----------------------------------------------------------- transactions
+async def store_transaction(
+    pool: asyncpg.Pool, txn_id: str, body: dict[str, Any], now: datetime
+) -> bool:
+    """Persist a transaction and its events; False when it was a replay."""
+    events = [e for e in body.get("events", []) if isinstance(e, dict)]
+    async with pool.acquire() as conn, conn.transaction():
+        status = await conn.execute(
+            """
+            INSERT INTO matrix_transactions (txn_id, body, received_at)
+            VALUES ($1, $2::jsonb, $3) ON CONFLICT (txn_id) DO NOTHING
+            """,
+            txn_id, json.dumps(body), now,
+        )  # fmt: skip
+        if not status.endswith(" 1"):
+            return False
+        rows = [
+            (e["event_id"], e["room_id"], json.dumps(e), now)
+            for e in events
+            if isinstance(e.get("event_id"), str) and isinstance(e.get("room_id"), str)
+        ]
+        if rows:
+            await conn.executemany(
+                """
+                INSERT INTO matrix_events (event_id, room_id, body, received_at)
+                VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (event_id) DO NOTHING
+                """,
+                rows,
+            )
+            await conn.execute(f"NOTIFY {CHANNEL}")
+    return True
+
+
+@dataclass(frozen=True)
+class MatrixEventRow:
+    id: int
+    room_id: str
+    event: dict[str, Any]
+    attempts: int
+
+
+async def claim_events(
+    db: Db, *, limit: int, lease: timedelta, now: datetime
+) -> list[MatrixEventRow]:
+    """The oldest due event of each room not being worked on (per-room order)."""
+    rows = await db.fetch(
+        """
+        UPDATE matrix_events SET locked_until = $2, attempts = attempts + 1
+        WHERE id IN (
+            SELECT e.id FROM matrix_events e
+            WHERE e.state = 'queued' AND e.next_attempt <= $1
+              AND (e.locked_until IS NULL OR e.locked_until < $1)
+              AND e.id = (SELECT min(f.id) FROM matrix_events f
+                          WHERE f.room_id = e.room_id AND f.state = 'queued')
+            ORDER BY e.id LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING id, room_id, body, attempts
+        """,
+        now, now + lease, limit,
+    )  # fmt: skip
+    return sorted(
+        (MatrixEventRow(r["id"], r["room_id"], json.loads(r["body"]), r["attempts"]) for r in rows),
+        key=lambda row: row.id,
+    )
+
+
+async def finish_event(db: Db, row_id: int, state: str, error: str | None = None) -> None:
+    await db.execute(
+        "UPDATE matrix_events SET state = $2, error = $3, locked_until = NULL WHERE id = $1",
+        row_id, state, error,
+    )  # fmt: skip
+
+
+async def retry_event(db: Db, row: MatrixEventRow, error: str, now: datetime) -> None:
+    if row.attempts >= MAX_ATTEMPTS:
+        await finish_event(db, row.id, "failed", error)
+        return
+    await db.execute(
+        """
+        UPDATE matrix_events SET next_attempt = $2, error = $3, locked_until = NULL
+        WHERE id = $1
+        """,
+        row.id, now + timedelta(seconds=min(600, 2 * 2 ** row.attempts)), error,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ rooms
+async def rooms_of(db: Db, group_id: int) -> dict[str, str]:
+    rows = await db.fetch("SELECT kind, room_id FROM matrix_rooms WHERE group_id = $1", group_id)
+    return {r["kind"]: r["room_id"] for r in rows}
+
+
+async def save_room(
+    db: Db, group_id: int, kind: str, room_id: str, alias: str, now: datetime
+) -> None:
+    await db.execute(
+        """
+        INSERT INTO matrix_rooms (group_id, kind, room_id, alias, created_at)
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_id, kind) DO NOTHING
+        """,
+        group_id, kind, room_id, alias, now,
+    )  # fmt: skip
+
+
+async def room(db: Db, room_id: str) -> tuple[int, str, bool] | None:
+    """(group id, kind, encrypted) of one of our rooms."""
+    row = await db.fetchrow(
+        "SELECT group_id, kind, encrypted FROM matrix_rooms WHERE room_id = $1", room_id
+    )
+    return (row["group_id"], row["kind"], row["encrypted"]) if row else None
+
+
+async def mark_encrypted(db: Db, room_id: str) -> bool:
+    status = await db.execute(
+        "UPDATE matrix_rooms SET encrypted = true WHERE room_id = $1 AND NOT encrypted", room_id
+    )
+    return status.endswith(" 1")
+
+
+# ---------------------------------------------------------------- members
+async def set_member(db: Db, group_id: int, user_id: str, joined: bool, now: datetime) -> bool:
+    if joined:
+        status = await db.execute(
+            """
+            INSERT INTO matrix_members (group_id, user_id, joined_at) VALUES ($1, $2, $3)
+            ON CONFLICT DO NOTHING
+            """,
+            group_id, user_id, now,
+        )  # fmt: skip
+    else:
+        status = await db.execute(
+            "DELETE FROM matrix_members WHERE group_id = $1 AND user_id = $2", group_id, user_id
+        )
+    return status.endswith(" 1")
+
+
+async def members(db: Db, group_id: int) -> list[str]:
+    rows = await db.fetch(
+        "SELECT user_id FROM matrix_members WHERE group_id = $1 ORDER BY joined_at", group_id
+    )
+    return [r["user_id"] for r in rows]
+
+
+# ---------------------------------------------------------------- puppets
+async def puppet_registered(db: Db, user_id: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM matrix_puppets WHERE user_id = $1", user_id))
+
+
+async def save_puppet(
+    db: Db, user_id: str, actor_uri: str, display_name: str, now: datetime
+) -> None:
+    await db.execute(
+        """
+        INSERT INTO matrix_puppets (user_id, actor_uri, display_name, registered_at)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name
+        """,
+        user_id, actor_uri, display_name, now,
+    )  # fmt: skip
+
+
+# ----------------------------------------------------- bridged messages
+async def bridge(
+    db: Db, *, event_id: str, room_id: str, object_id: str, group_id: int, origin: str,
+    now: datetime,
+) -> bool:  # fmt: skip
+    status = await db.execute(
+        """
+        INSERT INTO bridged_messages (event_id, room_id, object_id, group_id, origin, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+        """,
+        event_id, room_id, object_id, group_id, origin, now,
+    )  # fmt: skip
+    return status.endswith(" 1")
+
+
+async def event_for_object(db: Db, object_id: str, room_id: str) -> str | None:
+    return await db.fetchval(
+        "SELECT event_id FROM bridged_messages WHERE object_id = $1 AND room_id = $2",
+        object_id, room_id,
+    )  # fmt: skip
+
+
+async def object_for_event(db: Db, event_id: str) -> tuple[str, str] | None:
+    """(object id, origin) of a bridged Matrix event."""
+    row = await db.fetchrow(
+        "SELECT object_id, origin FROM bridged_messages WHERE event_id = $1", event_id
+    )
+    return (row["object_id"], row["origin"]) if row else None

@@ -1,0 +1,52 @@
+"""Local Person actors standing for Matrix members (see activitypub/people.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+__all__ = ["by_username", "create", "get"]
+
+Db = asyncpg.Pool | asyncpg.Connection
+
+
+async def get(db: Db, user_id: str) -> dict[str, Any] | None:
+    row = await db.fetchrow("SELECT * FROM matrix_people WHERE user_id = $1", user_id)
+    return dict(row) if row else None
+
+
+async def by_username(db: Db, username: str) -> dict[str, Any] | None:
+    row = await db.fetchrow("SELECT * FROM matrix_people WHERE username = $1", username)
+    return dict(row) if row else None
+
+
+async def create(
+    db: Db,
+    *,
+    user_id: str,
+    base: str,
+    display_name: str,
+    public_pem: str,
+    sealed_private: bytes,
+    now: datetime,
+) -> str:
+    """Store a new person under ``base`` (or base_2, base_3 ...); return the username."""
+    for n in range(1, 1000):
+        username = base if n == 1 else f"{base}_{n}"
+        row = await db.fetchrow(
+            """
+            INSERT INTO matrix_people (user_id, username, display_name, public_key_pem,
+                                       private_key_sealed, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT DO NOTHING RETURNING username
+            """,
+            user_id, username, display_name, public_pem, sealed_private, now,
+        )  # fmt: skip
+        if row is not None:
+            return row["username"]
+        existing = await get(db, user_id)
+        if existing is not None:  # created concurrently under some name
+            return existing["username"]
+    raise RuntimeError("no free username")  # pragma: no cover

@@ -1,0 +1,1 @@
+"""A real Synapse homeserver for tests (see :mod:`tests.matrix_hs.synapse`)."""
