@@ -134,10 +134,10 @@ class MemberPosts:
                     room_id=payload.get("conversation_id", ""), object_id=note,
                     group_id=group.id, origin="matrix", now=now,
                 )  # fmt: skip
+            announce = outbound.announce(self._ids, group.slug, activity)
             await publish_to_followers(
-                conn, group_id=group.id, activity=outbound.announce(self._ids, group.slug, activity),
-                object_id=note, now=now,
-            )  # fmt: skip
+                conn, group_id=group.id, activity=announce, object_id=note, now=now
+            )
             if event.kind == Kind.MEMBER_POSTED:
                 await publish_to_followers(
                     conn, group_id=group.id,

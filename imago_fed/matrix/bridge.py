@@ -46,6 +46,12 @@ HELP = (
 )
 
 
+ENCRYPTED_NOTICE = (
+    "This room is now encrypted: the bridge cannot read it, so bridging with the "
+    "fediverse stops for this room."
+)
+
+
 def _txn(*parts: str) -> str:
     return "imago-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
@@ -178,8 +184,7 @@ class MatrixBridge:
             return meaning.reason
         if meaning.kind == "encrypted":
             if await store.mark_encrypted(self.pool, room_id):
-                await self._notice(room_id, "This room is now encrypted: the bridge cannot read "
-                                   "it, so bridging with the fediverse stops for this room.")  # fmt: skip
+                await self._notice(room_id, ENCRYPTED_NOTICE)
             return "done"
         if meaning.kind in ("joined", "left"):
             await store.set_member(
@@ -247,8 +252,8 @@ class MatrixBridge:
         await self._notice(room_id, text)
 
     async def _notice(self, room_id: str, text: str) -> None:
-        await self.client.send_message(room_id, _txn("notice", room_id, text, str(self.clock.now())),
-                                       outbound.notice(text))  # fmt: skip
+        txn = _txn("notice", room_id, text, str(self.clock.now()))
+        await self.client.send_message(room_id, txn, outbound.notice(text))
 
     # --------------------------------------------- the group -> Matrix
     async def on_group_event(self, event: GroupEvent) -> None:

@@ -102,7 +102,7 @@ class AppserviceClient:
                     "type": "m.login.application_service",
                     "username": localpart,
                     "inhibit_login": True,
-                },  # fmt: skip
+                },
             )
         except MatrixError as exc:
             if exc.errcode != "M_USER_IN_USE":

@@ -59,7 +59,7 @@ def _space_request(group: Group, ids: MatrixIds) -> dict[str, Any]:
                 "state_key": "",
                 "content": {"guest_access": "forbidden"},
             },
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -99,7 +99,7 @@ def _room_request(group: Group, kind: str, space_id: str, ids: MatrixIds) -> dic
                 "state_key": "",
                 "content": {"guest_access": "forbidden"},
             },
-        ],  # fmt: skip
+        ],
     }
 
 

@@ -57,7 +57,7 @@ async def read_after(conn: Db, consumer: str, *, limit: int) -> list[GroupEvent]
             source=r["source"],
             dedupe_key=r["dedupe_key"],
             payload=json.loads(r["payload"]),
-        )  # fmt: skip
+        )
         for r in rows
     ]
 

@@ -168,7 +168,8 @@ async def person(username: str) -> Response:
 @federation.get("/people/<username>/notes/<token>")
 async def person_note(username: str, token: str) -> Response:
     rt = runtime()
-    note = await outbox.created_object(rt.pool, f"{people.person_url(rt.ids, username)}/notes/{token}")
+    note_uri = f"{people.person_url(rt.ids, username)}/notes/{token}"
+    note = await outbox.created_object(rt.pool, note_uri)
     if note is None:
         return _problem(404, "no such note")
     return _json({"@context": documents.CONTEXT, **note})
