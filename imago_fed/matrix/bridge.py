@@ -80,6 +80,7 @@ class MatrixBridge:
         self._listener: asyncpg.Connection | None = None
         self.reader = GroupEventReader(pool, "matrix", SOURCE, self.on_group_event)
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
+        self._room_locks: dict[int, asyncio.Lock] = {}
 
     # ---------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -134,7 +135,14 @@ class MatrixBridge:
             after = page[-1].slug
 
     async def rooms(self, group: Group) -> dict[str, str]:
-        return await ensure_group_rooms(self.client, self.pool, self.ids, group, self.clock.now())
+        """The group's rooms, made once even when several tasks ask at the same time
+        (another process racing us is handled by alias uniqueness: we adopt its room)."""
+        assert group.id is not None
+        lock = self._room_locks.setdefault(group.id, asyncio.Lock())
+        async with lock:
+            return await ensure_group_rooms(
+                self.client, self.pool, self.ids, group, self.clock.now()
+            )
 
     # ------------------------------------------- homeserver -> the group
     async def _run_events(self) -> None:

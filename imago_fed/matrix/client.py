@@ -47,6 +47,13 @@ class AppserviceClient:
         )
         self._nio.access_token = as_token
         self._token = as_token
+        # Aliases we are looking up right now: the homeserver asks *us* about
+        # an unknown alias in our namespace, and must get "no" then, not wait
+        # on a lookup that waits on it (a deadlock).
+        self._resolving: set[str] = set()
+
+    def resolving(self, alias: str) -> bool:
+        return alias in self._resolving
 
     async def close(self) -> None:
         await self._nio.close()
@@ -114,12 +121,15 @@ class AppserviceClient:
         )
 
     async def resolve_alias(self, alias: str) -> str | None:
+        self._resolving.add(alias)
         try:
             found = await self.request("GET", f"v3/directory/room/{path(alias)}")
         except MatrixError as exc:
             if exc.errcode == "M_NOT_FOUND" or exc.status == 404:
                 return None
             raise
+        finally:
+            self._resolving.discard(alias)
         return found.get("room_id")
 
     async def send_state(

@@ -79,7 +79,8 @@ async def query_room(alias: str) -> Response:
     rt = runtime()
     assert rt.matrix is not None
     parsed = rt.matrix.ids.parse_alias(alias)
-    if parsed is None:
+    if parsed is None or rt.matrix.client.resolving(alias):
+        # (While we look an alias up ourselves, the homeserver asks us: "no".)
         return _error(404, "M_NOT_FOUND", "not one of our aliases")
     try:
         group = await rt.groups.get(parsed[0])
