@@ -16,6 +16,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from quart import Quart, Response, g, request
@@ -24,6 +25,7 @@ from imago_fed.activitypub import people
 from imago_fed.activitypub.actors import ActorResolver
 from imago_fed.activitypub.delivery import DeliveryWorker
 from imago_fed.activitypub.following import Following
+from imago_fed.activitypub.group_profile import GroupProfile
 from imago_fed.activitypub.http import ACCEPT_JRD, FediClient
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.instance_actor import InstanceActor
@@ -32,6 +34,7 @@ from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
+from imago_fed.domain.events import GroupEvent
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.logs import request_id_var
@@ -99,10 +102,23 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             pool,
             "activitypub",
             people.SOURCE,
-            MemberPosts(pool, ids, repository, keys, clock).on_group_event,
+            _fanout(
+                MemberPosts(pool, ids, repository, keys, clock).on_group_event,
+                GroupProfile(pool, ids, repository, clock).on_group_event,
+            ),
         ),
         matrix=_matrix_bridge(settings, pool, repository, clock),
     )
+
+
+def _fanout(*handlers: Callable[[GroupEvent], Awaitable[None]]):
+    """One reader, several handlers, in order (each ignores kinds it does not know)."""
+
+    async def handle(event: GroupEvent) -> None:
+        for handler in handlers:
+            await handler(event)
+
+    return handle
 
 
 def _matrix_bridge(

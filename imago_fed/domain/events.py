@@ -17,6 +17,7 @@ Payload keys per kind (all strings unless said):
     member_edited  member_id, message_id, text, html
     member_removed member_id, message_id
     group_changed  (none: readers reload the group)
+    group_deleted  slug, name (the group is gone: readers cannot load it)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Kind:
     MEMBER_EDITED = "member_edited"
     MEMBER_REMOVED = "member_removed"
     GROUP_CHANGED = "group_changed"
+    GROUP_DELETED = "group_deleted"
 
 
 @dataclass(frozen=True)

@@ -157,11 +157,8 @@ class GroupDirectory:
             raise Conflict(f"a group with slug {slug!r} already exists", field="slug")
         group = replace(group, keys=await self._keys.new_keypair())
         group = await self._repo.add(group)
-        if self._events is not None and group.id is not None:
-            # Other networks set the group up (a Matrix space) when they read this.
-            await self._events.record(
-                GroupEvent(group.id, Kind.GROUP_CHANGED, "directory", f"created|{group.id}")
-            )
+        # Other networks set the group up (a Matrix space) when they read this.
+        await self._record(group, Kind.GROUP_CHANGED, "created")
         return group
 
     async def get_by_id(self, group_id: int) -> Group | None:
@@ -181,6 +178,31 @@ class GroupDirectory:
     async def count(self) -> int:
         return await self._repo.count()
 
+    async def update(
+        self, slug: str, *, name: str | None = None, summary: str | None = None
+    ) -> Group:
+        """Rename or re-describe a group; every network is told (a group event)."""
+        group = await self.get(slug)
+        changed = replace(
+            group,
+            name=validate_name(name) if name is not None else group.name,
+            summary=validate_summary(summary) if summary is not None else group.summary,
+        )
+        if changed == group:
+            return group
+        await self._repo.update_profile(changed)
+        await self._record(changed, Kind.GROUP_CHANGED, f"changed|{self._clock.now().isoformat()}")
+        return changed
+
     async def delete(self, slug: str) -> None:
+        group = await self.get(slug)
         if not await self._repo.mark_deleted(slug, self._clock.now()):
             raise NotFound(f"no group with slug {slug!r}")
+        await self._record(group, Kind.GROUP_DELETED, "deleted", {"slug": slug, "name": group.name})
+
+    async def _record(
+        self, group: Group, kind: str, key: str, payload: dict[str, str] | None = None
+    ) -> None:
+        if self._events is not None and group.id is not None:
+            event = GroupEvent(group.id, kind, "directory", f"{key}|{group.id}", payload or {})
+            await self._events.record(event)

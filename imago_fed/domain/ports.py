@@ -49,6 +49,10 @@ class GroupRepository(Protocol):
         """How many live groups there are."""
         ...
 
+    async def update_profile(self, group: Group) -> None:
+        """Store the group's new name and summary."""
+        ...
+
     async def mark_deleted(self, slug: str, when: datetime) -> bool:
         """Tombstone the group; False if there was no live group with this slug."""
         ...

@@ -265,6 +265,9 @@ class MatrixBridge:
 
     # --------------------------------------------- the group -> Matrix
     async def on_group_event(self, event: GroupEvent) -> None:
+        if event.kind == Kind.GROUP_DELETED:
+            await self._close_rooms(event)
+            return
         group = await self.groups.get_by_id(event.group_id)
         if group is None:
             return
@@ -305,6 +308,19 @@ class MatrixBridge:
                     {"reason": "deleted by its author"},
                     as_user=puppet,
                 )
+
+    async def _close_rooms(self, event: GroupEvent) -> None:
+        """A deleted group: say so in each room, unlink the rooms, close them to joins."""
+        rooms = await store.rooms_of(self.pool, event.group_id)
+        space = rooms.get("space")
+        text = f"The group {event.payload.get('name', '')} was deleted: this room is closed."
+        for kind, room_id in rooms.items():
+            await self.client.send_message(
+                room_id, _txn(event.dedupe_key, room_id), outbound.notice(text)
+            )
+            if space and kind != "space":
+                await self.client.send_state(space, "m.space.child", room_id, {})
+            await self.client.send_state(room_id, "m.room.join_rules", "", {"join_rule": "invite"})
 
     async def _puppet(self, actor_uri: str, display_name: str, room_id: str) -> str:
         """The actor's virtual user, registered, named, and in the room."""

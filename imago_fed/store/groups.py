@@ -89,6 +89,14 @@ class PgGroupRepository:
     async def count(self) -> int:
         return await self._pool.fetchval("SELECT count(*) FROM groups WHERE deleted_at IS NULL")
 
+    async def update_profile(self, group: Group) -> None:
+        await self._pool.execute(
+            "UPDATE groups SET name = $2, summary = $3 WHERE slug = $1 AND deleted_at IS NULL",
+            group.slug,
+            group.name,
+            group.summary,
+        )
+
     async def mark_deleted(self, slug: str, when: datetime) -> bool:
         status = await self._pool.execute(
             "UPDATE groups SET deleted_at = $2 WHERE slug = $1 AND deleted_at IS NULL", slug, when

@@ -126,6 +126,33 @@ async def get_group(slug: str) -> Response:
     return jsonify(group_json(await runtime().groups.get(slug)))
 
 
+UPDATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+        "summary": {"type": "string", "maxLength": MAX_SUMMARY_LENGTH},
+    },
+}
+
+
+@api.route(
+    admin,
+    "/groups/<slug>",
+    "PATCH",
+    summary="Rename or re-describe a group (the Matrix space and followers are told)",
+    request_schema=UPDATE_SCHEMA,
+    responses={
+        200: ("the group", GROUP_SCHEMA),
+        404: ("no such group", ERROR_REF),
+        422: ("invalid input", ERROR_REF),
+    },
+)
+async def update_group(slug: str) -> Response:
+    body = check_body(await request.get_json(force=True, silent=True), UPDATE_SCHEMA)
+    group = await runtime().groups.update(slug, name=body.get("name"), summary=body.get("summary"))
+    return jsonify(group_json(group))
+
+
 @api.route(
     admin,
     "/groups/<slug>",

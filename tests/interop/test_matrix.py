@@ -160,6 +160,33 @@ async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
 
         await appservice_transport(server, registration, general, dsn)
 
+        # The bot answers commands in the room.
+        await human.put(
+            f"/_matrix/client/v3/rooms/{quote(general)}/send/m.room.message/t2",
+            json={"msgtype": "m.text", "body": "!imago info"},
+        )
+
+        async def bot_said() -> list[dict]:
+            return [
+                m for m in await messages(human, general)
+                if m["sender"] == "@imago:localhost" and "@garden@" in m["content"]["body"]
+            ]  # fmt: skip
+
+        [info] = await poll(bot_said, what="!imago info answered")
+        assert "1 fediverse followers, 1 Matrix members" in info["content"]["body"]
+
+        # Renaming the group renames the space.
+        renamed = await server.api("PATCH", "/groups/garden", json={"name": "Community garden"})
+        assert renamed.status_code == 200, renamed.text
+
+        async def space_name() -> bool:
+            response = await human.get(
+                f"/_matrix/client/v3/rooms/{quote(space)}/state/m.room.name/"
+            )
+            return response.json().get("name") == "Community garden"
+
+        await poll(space_name, what="space renamed")
+
         # A restart creates no room twice.
         server.stop()
         server.start()
@@ -170,6 +197,30 @@ async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
             assert await conn.fetchval("SELECT count(*) FROM matrix_rooms") == 5
         finally:
             await conn.close()
+
+        # Leaving the space leaves the group.
+        left = await human.post(f"/_matrix/client/v3/rooms/{quote(space)}/leave", json={})
+        assert left.is_success
+
+        async def not_member() -> bool:
+            items = (await server.api("GET", "/groups/garden/members")).json()["items"]
+            return {"network": "matrix", "id": user_id} not in items
+
+        await poll(not_member, what="member removed after leaving")
+
+        # Deleting the group closes its rooms with a notice.
+        assert (await server.api("DELETE", "/groups/garden")).status_code == 204
+
+        async def closed() -> bool:
+            notices = [
+                m for m in await messages(human, general) if "was deleted" in m["content"]["body"]
+            ]
+            rules = await human.get(
+                f"/_matrix/client/v3/rooms/{quote(general)}/state/m.room.join_rules/"
+            )
+            return bool(notices) and rules.json().get("join_rule") == "invite"
+
+        await poll(closed, what="rooms closed after deletion")
 
 
 async def appservice_transport(server: Instance, registration: dict, room: str, dsn: str) -> None:

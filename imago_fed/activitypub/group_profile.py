@@ -1,0 +1,56 @@
+"""Telling followers that the group itself changed: ``Update`` or ``Delete`` of the actor.
+
+Mastodon refreshes a remote actor when it receives ``Update`` with the actor
+document, and removes it on ``Delete`` of the actor; both come from the
+group, signed with its key (still in the database after a soft delete).
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from imago_fed.activitypub import documents, outbound
+from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.publish import publish_to_followers
+from imago_fed.activitypub.vocab import AS_PUBLIC
+from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.ports import Clock, GroupRepository
+
+__all__ = ["GroupProfile"]
+
+
+class GroupProfile:
+    def __init__(self, pool: asyncpg.Pool, ids: Ids, groups: GroupRepository, clock: Clock) -> None:
+        self._pool, self._ids, self._groups, self._clock = pool, ids, groups, clock
+
+    async def on_group_event(self, event: GroupEvent) -> None:
+        if event.kind == Kind.GROUP_CHANGED and event.dedupe_key.startswith("changed|"):
+            group = await self._groups.get_by_id(event.group_id)
+            if group is None:
+                return
+            slug = group.slug
+            body = documents.actor_document(
+                group, self._ids, manually_approves=group.manually_approves_followers,
+                discoverable=group.discoverable,
+            )  # fmt: skip
+            body.pop("@context")
+            kind, obj = "Update", body
+        elif event.kind == Kind.GROUP_DELETED:
+            slug = event.payload["slug"]
+            kind, obj = "Delete", self._ids.group(slug)
+        else:
+            return
+        activity = {
+            "@context": documents.CONTEXT,
+            "id": outbound.derived_id(self._ids, slug, kind, event.dedupe_key),
+            "type": kind,
+            "actor": self._ids.group(slug),
+            "object": obj,
+            "to": [AS_PUBLIC],
+            "cc": [self._ids.group_collection(slug, "followers")],
+        }
+        async with self._pool.acquire() as conn:
+            await publish_to_followers(
+                conn, group_id=event.group_id, activity=activity, object_id=None,
+                now=self._clock.now(),
+            )  # fmt: skip

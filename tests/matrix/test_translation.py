@@ -1,0 +1,111 @@
+"""Matrix adapter, pure parts: ids, classification, converters, registration."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from imago_fed.matrix import outbound
+from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.inbound import classify
+from imago_fed.matrix.registration import registration, to_yaml
+
+IDS = MatrixIds("example.org")
+slugs = st.from_regex(r"[a-z0-9][a-z0-9_]{0,29}", fullmatch=True)
+
+
+@given(slugs, st.sampled_from([None, "general", "decisions", "resources", "announcements"]))
+def test_aliases_round_trip(slug: str, kind: str | None) -> None:
+    alias = IDS.space_alias(slug) if kind is None else IDS.room_alias(slug, kind)
+    assert IDS.parse_alias(alias) == (slug, kind)
+
+
+def test_puppets_are_ours_and_stable_and_humans_are_not() -> None:
+    puppet = IDS.puppet("https://social.example/users/alice")
+    assert puppet == IDS.puppet("https://social.example/users/alice")
+    assert puppet != IDS.puppet("https://social.example/users/bob")
+    assert IDS.is_ours(puppet) and IDS.is_ours(IDS.bot)
+    assert not IDS.is_ours("@alice:example.org")
+    assert not IDS.is_ours("@_imago_x:other.example")  # same prefix, other server
+    assert IDS.parse_alias("#_imago_garden:other.example") is None
+
+
+def message(body: str, sender: str = "@hazel:example.org", **content: object) -> dict:
+    return {"type": "m.room.message", "sender": sender, "event_id": "$1", "room_id": "!r",
+            "content": {"msgtype": "m.text", "body": body, **content}}  # fmt: skip
+
+
+def test_classification() -> None:
+    assert classify(message("hi"), room_kind="general", ids=IDS).kind == "posted"
+    assert classify(message("hi"), room_kind="decisions", ids=IDS).kind == "ignored"
+    assert classify(message("!imago info"), room_kind="decisions", ids=IDS).kind == "command"
+    own = message("echo", sender=IDS.puppet("https://x/y"))
+    assert classify(own, room_kind="general", ids=IDS).reason == "our own event"
+    edit = message("* fixed", **{"m.new_content": {"msgtype": "m.text", "body": "fixed"},
+                                 "m.relates_to": {"rel_type": "m.replace", "event_id": "$0"}})  # fmt: skip
+    meaning = classify(edit, room_kind="general", ids=IDS)
+    assert (meaning.kind, meaning.text, meaning.target_event) == ("edited", "fixed", "$0")
+    join = {"type": "m.room.member", "state_key": "@hazel:example.org",
+            "sender": "@hazel:example.org", "content": {"membership": "join"}}  # fmt: skip
+    assert classify(join, room_kind="space", ids=IDS).kind == "joined"
+    leave = {**join, "content": {"membership": "leave"}}
+    assert classify(leave, room_kind="space", ids=IDS).kind == "left"
+    encryption = {"type": "m.room.encryption", "state_key": "", "sender": "@hazel:example.org",
+                  "content": {"algorithm": "m.megolm.v1.aes-sha2"}}  # fmt: skip
+    assert classify(encryption, room_kind="general", ids=IDS).kind == "encrypted"
+    redaction = {"type": "m.room.redaction", "redacts": "$1", "sender": "@hazel:example.org",
+                 "content": {}}  # fmt: skip
+    assert classify(redaction, room_kind="general", ids=IDS).target_event == "$1"
+    html = classify(message("<b>x</b>"), room_kind="general", ids=IDS).html
+    assert html == "<p>&lt;b&gt;x&lt;/b&gt;</p>"  # plain text is escaped, never trusted as HTML
+
+
+def test_post_content_links_the_original_and_replies() -> None:
+    payload = {"author_name": "Alice", "url": "https://s.example/@alice/1",
+               "content_html": "<p>Seeds &amp; soil</p>"}  # fmt: skip
+    content = outbound.post_content(payload, reply_to_event="$parent")
+    assert content["body"].startswith("Seeds & soil")
+    assert "https://s.example/@alice/1" in content["body"]
+    assert content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$parent"}}
+    edit = outbound.edit_content("$orig", {"content_html": "<p>new</p>"})
+    assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$orig"}
+
+
+def test_registration_is_valid_yaml_with_exclusive_namespaces() -> None:
+    document = registration(
+        id="imago", url="https://groups.example", as_token="a", hs_token="h",
+        sender_localpart="imago", prefix="_imago_", server_name="example.org",
+    )  # fmt: skip
+    parsed = yaml.safe_load(to_yaml(document))
+    assert parsed == document
+    assert parsed["rate_limited"] is False
+    assert parsed["namespaces"]["users"] == [
+        {"exclusive": True, "regex": "@_imago_.*:example\\.org"}
+    ]
+
+
+def test_registration_command_saves_tokens_in_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "imago.toml"
+    example = Path(__file__).resolve().parents[2] / "config" / "imago.example.toml"
+    config.write_text(
+        example.read_text()
+        .replace('admin_token = ""', 'admin_token = "0123456789abcdef0123"')
+        .replace('server_name = ""', 'server_name = "example.org"')
+    )
+    output = tmp_path / "registration.yaml"
+    run = subprocess.run(
+        [sys.executable, "-m", "imago_fed.cli", "--config", str(config), "matrix",
+         "registration", "--output", str(output)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    parsed = yaml.safe_load(output.read_text())
+    saved = config.read_text()
+    assert f'as_token = "{parsed["as_token"]}"' in saved
+    assert f'hs_token = "{parsed["hs_token"]}"' in saved
+    assert oct(output.stat().st_mode & 0o777) == "0o600"
