@@ -46,8 +46,11 @@ def test_classification() -> None:
     assert classify(message("!imago info"), room_kind="decisions", ids=IDS).kind == "command"
     own = message("echo", sender=IDS.puppet("https://x/y"))
     assert classify(own, room_kind="general", ids=IDS).reason == "our own event"
-    edit = message("* fixed", **{"m.new_content": {"msgtype": "m.text", "body": "fixed"},
-                                 "m.relates_to": {"rel_type": "m.replace", "event_id": "$0"}})  # fmt: skip
+    replaces = {
+        "m.new_content": {"msgtype": "m.text", "body": "fixed"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": "$0"},
+    }
+    edit = message("* fixed", **replaces)
     meaning = classify(edit, room_kind="general", ids=IDS)
     assert (meaning.kind, meaning.text, meaning.target_event) == ("edited", "fixed", "$0")
     join = {"type": "m.room.member", "state_key": "@hazel:example.org",
