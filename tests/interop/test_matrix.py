@@ -120,7 +120,8 @@ async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
                 return [
                     m
                     for m in await messages(human, general)
-                    if m["sender"].startswith("@_imago_") and "Seed swap" in m["content"]["body"]
+                    if m["sender"].startswith("@_imago_")
+                    and "Seed swap" in m["content"].get("body", "")
                 ]
 
             [message] = await poll(bridged_in, what="fediverse post in Matrix")
@@ -152,6 +153,38 @@ async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
                 )
             assert fetched.status_code == 200 and fetched.json()["content"] == note["content"]
 
+            # An edit and a redaction in Matrix become Update and Delete, re-shared.
+            original = sent.json()["event_id"]
+            edited = await human.put(
+                f"/_matrix/client/v3/rooms/{quote(general)}/send/m.room.message/t3",
+                json={
+                    "msgtype": "m.text", "body": "* Count me in twice!",
+                    "m.new_content": {"msgtype": "m.text", "body": "Count me in twice!"},
+                    "m.relates_to": {"rel_type": "m.replace", "event_id": original},
+                },
+            )  # fmt: skip
+            assert edited.is_success, edited.text
+
+            def wrapped(kind: str):
+                def match(record: dict) -> bool:
+                    obj = record["activity"].get("object")
+                    return (
+                        record["type"] == "Announce" and isinstance(obj, dict)
+                        and obj.get("type") == kind and record["actor"] == news
+                    )  # fmt: skip
+
+                return match
+
+            update = await alice.await_for(wrapped("Update"), timeout=30)
+            assert update["activity"]["object"]["object"]["id"] == note["id"]
+            assert "twice" in update["activity"]["object"]["object"]["content"]
+            redacted = await human.put(
+                f"/_matrix/client/v3/rooms/{quote(general)}/redact/{quote(original)}/t4", json={}
+            )
+            assert redacted.is_success, redacted.text
+            delete = await alice.await_for(wrapped("Delete"), timeout=30)
+            assert delete["activity"]["object"]["object"] == note["id"]
+
             # Nothing we sent came back: one bridged message in Matrix, one Note out.
             await asyncio.sleep(2)
             assert len(await bridged_in()) == 1
@@ -169,7 +202,7 @@ async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
         async def bot_said() -> list[dict]:
             return [
                 m for m in await messages(human, general)
-                if m["sender"] == "@imago:localhost" and "@garden@" in m["content"]["body"]
+                if m["sender"] == "@imago:localhost" and "@garden@" in m["content"].get("body", "")
             ]  # fmt: skip
 
         [info] = await poll(bot_said, what="!imago info answered")
@@ -213,7 +246,9 @@ async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
 
         async def closed() -> bool:
             notices = [
-                m for m in await messages(human, general) if "was deleted" in m["content"]["body"]
+                m
+                for m in await messages(human, general)
+                if "was deleted" in m["content"].get("body", "")
             ]
             rules = await human.get(
                 f"/_matrix/client/v3/rooms/{quote(general)}/state/m.room.join_rules/"
