@@ -8,8 +8,6 @@ find theirs (``tests/pg.py``).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import statistics
 import tempfile
 import time
@@ -19,7 +17,6 @@ from pathlib import Path
 from imago_fed.app import create_app
 from imago_fed.config import load_settings
 from imago_fed.store import migrations
-from tests.pg import admin_dsn, scratch_database
 
 TOKEN = "bench-admin-token-0123456789"
 
@@ -69,14 +66,7 @@ async def groups_api(dsn: str, rounds: int) -> None:
     )
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--rounds", type=int, default=30)
-    args = parser.parse_args()
-    with admin_dsn() as admin:
-        async with scratch_database(admin, prefix="imago_bench") as dsn:
-            await groups_api(dsn, args.rounds)
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    from bench.all import cli
+
+    cli()  # every benchmark, this one included (see bench/all.py)

@@ -37,6 +37,7 @@ class Signers:
         self._groups: OrderedDict[int, Signer] = OrderedDict()
         self._instance: Signer | None = None
         self._instance_lock = asyncio.Lock()
+        self._group_locks: dict[int, asyncio.Lock] = {}
 
     async def for_group(self, group_id: int | None) -> Signer:
         """The group's signer; the instance actor's for ``None``."""
@@ -46,14 +47,22 @@ class Signers:
         if signer is not None:
             self._groups.move_to_end(group_id)
             return signer
-        found = await deliveries.group_signing_key(self._pool, group_id)
-        if found is None:
-            raise UnknownGroup(f"no group with id {group_id}")
-        slug, sealed = found
-        signer = Signer(self._ids.group_key(slug), self._vault.unseal(sealed))
-        self._groups[group_id] = signer
-        if len(self._groups) > _CACHED:
-            self._groups.popitem(last=False)
+        # One unsealing per group even when a fan-out asks 32 times at once:
+        # unsealing (AES + RSA key checks) costs tens of ms, off the event loop.
+        async with self._group_locks.setdefault(group_id, asyncio.Lock()):
+            signer = self._groups.get(group_id)
+            if signer is not None:
+                return signer
+            found = await deliveries.group_signing_key(self._pool, group_id)
+            if found is None:
+                raise UnknownGroup(f"no group with id {group_id}")
+            slug, sealed = found
+            key = await asyncio.to_thread(self._vault.unseal, sealed)
+            signer = Signer(self._ids.group_key(slug), key)
+            self._groups[group_id] = signer
+            if len(self._groups) > _CACHED:
+                evicted, _ = self._groups.popitem(last=False)
+                self._group_locks.pop(evicted, None)
         return signer
 
     async def instance(self) -> Signer:

@@ -1,0 +1,230 @@
+"""Inbound throughput: signed ``Create(Note)`` POSTs to a group's inbox.
+
+    python -m bench.inbox [--count 3000] [--concurrency 32] [--duration 60]
+
+A real ``imago-fed serve`` (its own scratch database, workers running as in
+production, log level info) hosts a group with posting policy "anyone". An
+actor host on loopback serves a few remote actors and their keys. Every
+activity is built and signed (cavage, RSA-2048) before the clock starts,
+with distinct ids. Then a load generator keeps ``--concurrency`` POSTs in
+flight until ``--count`` are sent or ``--duration`` seconds pass.
+
+Reported: activities verified *and stored* per second (rows in
+``inbox_activities``, which must equal the 202 answers), p50/p99 latency,
+where the CPU went, and how long the background processor took to work
+through what was stored. Baseline, same server, same generator, same run:
+``GET /healthz``. Ratio = inbox throughput / healthz throughput. Target (the
+issue): more than 1,000 inbound activities/s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from bench._support import CpuMeter, LoadResult, PreparedRequest, Profiler, drive, machine
+from imago_fed.activitypub.vocab import AS_PUBLIC
+from tests.activitypub.actor_host import ActorHost, RemoteActor, actor_host
+from tests.interop.instance import Instance, running_instance
+from tests.pg import admin_dsn
+
+SLUG = "bench"
+TARGET_PER_SECOND = 1000
+
+
+def signed_creates(
+    actors: list[RemoteActor], instance: Instance, count: int, tag: str
+) -> list[PreparedRequest]:
+    """``count`` distinct Create(Note) activities, signed now (valid for an hour)."""
+    group = instance.actor(SLUG)
+    inbox = f"{group}/inbox"
+    prepared = []
+    for i in range(count):
+        actor = actors[i % len(actors)]
+        note = {
+            "id": f"{actor.id}/notes/{tag}-{i}",
+            "type": "Note",
+            "attributedTo": actor.id,
+            "content": f"<p>benchmark post {tag}-{i}: seed swap on Saturday</p>",
+            "to": [AS_PUBLIC, group],
+            "cc": [f"{actor.id}/followers"],
+            "audience": group,
+        }
+        activity = actor.activity(
+            "Create", note, to=[AS_PUBLIC, group], cc=[f"{actor.id}/followers"]
+        )
+        body = json.dumps(activity).encode()
+        prepared.append(PreparedRequest("POST", inbox, actor.sign(inbox, body), body))
+    return prepared
+
+
+async def _counts(conn: asyncpg.Connection) -> tuple[int, int]:
+    row = await conn.fetchrow(
+        "SELECT count(*) AS stored, count(*) FILTER (WHERE state <> 'queued') AS processed"
+        " FROM inbox_activities"
+    )
+    return row["stored"], row["processed"]
+
+
+@dataclass(frozen=True)
+class Options:
+    count: int = 3000
+    concurrency: int = 32
+    duration: float = 60.0
+    client: str = "raw"
+    actors: int = 4
+    workers: bool = True  # the inbox processor and delivery worker run inside serve
+    profile: Path | None = None  # py-spy collapsed stacks of the server, inbox phase
+
+
+async def run(options: Options) -> float:
+    """Run the benchmark, print the figures; return the inbox/healthz ratio."""
+    env = {"IMAGO_LOG_LEVEL": "info"}
+    if not options.workers:
+        env["IMAGO_FEDERATION_WORKERS_IN_SERVE"] = "false"
+    with admin_dsn() as admin, tempfile.TemporaryDirectory(prefix="imago-bench-") as work:
+        async with (
+            running_instance("bench_inbox", Path(work), admin, **env) as instance,
+            actor_host() as host,
+        ):
+            conn = await asyncpg.connect(instance.dsn)
+            try:
+                return await _measure(instance, host, conn, options)
+            finally:
+                await conn.close()
+
+
+async def _measure(
+    instance: Instance, host: ActorHost, conn: asyncpg.Connection, options: Options
+) -> float:
+    print(machine(await conn.fetchval("SHOW server_version")))
+    await instance.create_group(SLUG, posting_policy="anyone")
+    actors = [host.add(f"member{i}", key_index=i) for i in range(options.actors)]
+    assert instance.process is not None
+    pid = instance.process.pid
+    count, concurrency = options.count, options.concurrency
+    load_options = {
+        "concurrency": concurrency,
+        "duration": options.duration,
+        "client": options.client,
+    }
+
+    # Warm-up: the server fetches each actor's key once (then it is cached),
+    # and every code path runs once before anything is timed.
+    warm = signed_creates(actors, instance, options.actors * 5, "warm")
+    warmed = await drive(warm, concurrency=options.actors, duration=30)
+    assert warmed.ok(202) == len(warm), f"warm-up failed: {warmed.statuses}\n{instance.log_tail()}"
+    health = [PreparedRequest("GET", f"{instance.base_url}/healthz")] * count
+    await drive(health[:200], concurrency=concurrency, duration=10)
+
+    started = time.perf_counter()
+    creates = signed_creates(actors, instance, count, "run")
+    signing = time.perf_counter() - started
+    print(f"inbox: {count} activities signed ahead in {signing:.1f} s (not timed)")
+    if options.workers:  # the warm-up's processing must not overlap the measures
+        await _wait_drained(conn, timeout=30)
+
+    async with CpuMeter(pid, conn) as base_cpu:
+        base = await drive(health, **load_options)
+    stored_before, _ = await _counts(conn)
+    with Profiler(pid, options.profile):
+        async with CpuMeter(pid, conn) as inbox_cpu:
+            load = await drive(creates, **load_options)
+    stored_after, processed_at_end = await _counts(conn)
+    stored = stored_after - stored_before
+
+    _report(base, load, stored, concurrency, base_cpu, inbox_cpu)
+    if options.workers:
+        drain_started = time.perf_counter()
+        drained = await _wait_drained(conn, timeout=60)
+        drain = time.perf_counter() - drain_started
+        backlog = stored_after - processed_at_end
+        print(
+            f"inbox: background processing (same process): {backlog} of {stored_after} rows still "
+            "queued when the load stopped; "
+            + (
+                f"drained {drain:.1f} s later ({backlog / drain:,.0f} activities/s processed)"
+                if drained and drain > 0
+                else "NOT drained within 60 s"
+            )
+        )
+    return (stored / load.elapsed) / base.per_second if base.per_second else 0.0
+
+
+def _report(
+    base: LoadResult,
+    load: LoadResult,
+    stored: int,
+    concurrency: int,
+    base_cpu: CpuMeter,
+    inbox_cpu: CpuMeter,
+) -> None:
+    accepted = load.ok(202)
+    rate = stored / load.elapsed if load.elapsed else 0.0
+    print(f"inbox: baseline GET /healthz (concurrency {concurrency}): {base.summary()}")
+    print(f"inbox:   {base_cpu.summary()}")
+    print(f"inbox: POST signed Create(Note) (concurrency {concurrency}): {load.summary()}")
+    print(f"inbox:   {inbox_cpu.summary()}")
+    if stored != accepted:
+        print(f"inbox: WARNING: {accepted} answers 202 but {stored} rows stored")
+    ratio = rate / base.per_second if base.per_second else 0.0
+    verdict = "met" if rate > TARGET_PER_SECOND else "NOT met"
+    print(
+        f"inbox: {stored} verified+stored activities at {rate:,.0f}/s vs healthz "
+        f"{base.per_second:,.0f}/s: ratio {ratio:.2f}; target > {TARGET_PER_SECOND}/s {verdict}"
+    )
+
+
+async def _wait_drained(conn: asyncpg.Connection, timeout: float) -> bool:
+    """Wait (bounded) until the processor has handled every stored row."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stored, processed = await _counts(conn)
+        if processed >= stored:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.inbox", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--count", type=int, default=3000, help="activities to send (3000)")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (32)")
+    parser.add_argument("--duration", type=float, default=60, help="time cap per phase, s (60)")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: raw keep-alive connections (default) or one httpx.AsyncClient",
+    )
+    parser.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="serve without the inbox processor and delivery worker (receiving alone)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy collapsed stacks of the server's inbox phase"
+    )
+    args = parser.parse_args(argv)
+    options = Options(
+        count=args.count,
+        concurrency=args.concurrency,
+        duration=args.duration,
+        client=args.client,
+        workers=not args.no_workers,
+        profile=args.profile,
+    )
+    asyncio.run(run(options))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""How a group decides: actions, the control table, protocols, proposals, delegation."""
