@@ -11,6 +11,8 @@ The database itself (embedded or not) and migrations are the caller's job
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -35,19 +37,24 @@ from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.events import GroupEvent
+from imago_fed.domain.governance.counting import count_choices
+from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
+from imago_fed.execution import Executor
 from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.logs import request_id_var
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.store.database import create_pool
+from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.peer_hosts import PgPeerHosts
 from imago_fed.web import (  # noqa: F401  (register routes)
     admin_delivery,
     admin_federation,
+    admin_governance,
     admin_groups,
 )
 from imago_fed.web.admin import admin
@@ -78,24 +85,35 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     signers = Signers(pool, vault, ids, keys)
     instance_actor = InstanceActor(signers, http)
     resolver = ActorResolver(pool, instance_actor.fetch_json, clock)
+    following = Following(
+        pool,
+        resolver,
+        functools.partial(http.get_json, accept=ACCEPT_JRD),
+        ids,
+        clock,
+        allow_http=settings.federation.allow_http,
+    )
+    governance_store = PgGovernanceStore(pool)
+    event_log = PgGroupEventLog(pool, clock.now)
     return Runtime(
         settings=settings,
         pool=pool,
         vault=vault,
         clock=clock,
         ids=ids,
-        groups=GroupDirectory(repository, keys, clock, PgGroupEventLog(pool, clock.now)),
+        groups=GroupDirectory(repository, keys, clock, event_log),
         http=http,
         signers=signers,
         instance_actor=instance_actor,
         resolver=resolver,
-        following=Following(
-            pool,
-            resolver,
-            functools.partial(http.get_json, accept=ACCEPT_JRD),
-            ids,
+        following=following,
+        governance_store=governance_store,
+        governance=Governance(
+            governance_store,
+            event_log,
+            Executor(pool, governance_store, clock, following, repository),
             clock,
-            allow_http=settings.federation.allow_http,
+            count_choices,
         ),
         inbox_processor=InboxProcessor(pool, resolver, repository, ids, clock),
         member_posts=GroupEventReader(
@@ -138,8 +156,24 @@ def _matrix_bridge(
     )
 
 
+async def _decide_forever(rt: Runtime, interval: float = 1.0) -> None:
+    """Close proposals when their time comes (one process at a time decides)."""
+    while True:
+        try:
+            async with rt.pool.acquire() as conn:
+                if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('governance'))"):
+                    try:
+                        await rt.governance.tick()
+                    finally:
+                        await conn.execute("SELECT pg_advisory_unlock(hashtext('governance'))")
+        except Exception:  # keep deciding; the error is in the log
+            logging.getLogger(__name__).exception("deciding proposals failed")
+        await asyncio.sleep(interval)
+
+
 async def start_workers(rt: Runtime) -> None:
-    """The background work of a server process: inbox, deliveries, bridges."""
+    """The background work of a server process: inbox, deliveries, bridges, decisions."""
+    rt.tasks.append(asyncio.create_task(_decide_forever(rt), name="governance"))
     await rt.inbox_processor.start()
     rt.delivery = DeliveryWorker(rt.pool, rt.http, rt.signers)
     rt.delivery.start()
@@ -150,6 +184,11 @@ async def start_workers(rt: Runtime) -> None:
 
 async def stop_workers(rt: Runtime) -> None:
     """Stop in reverse order; in-flight work finishes before the pool closes."""
+    for task in rt.tasks:
+        task.cancel()
+    for task in rt.tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     if rt.matrix is not None:
         await rt.matrix.stop()
     await rt.member_posts.stop()

@@ -18,6 +18,9 @@ Payload keys per kind (all strings unless said):
     member_removed member_id, message_id
     group_changed  (none: readers reload the group)
     group_deleted  slug, name (the group is gone: readers cannot load it)
+    proposal_opened / proposal_counts / proposal_closed
+                   proposal_id, title, options, state, closes_at, method,
+                   protocol, counts (direct votes per option), voters, result_text
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ class Kind:
     MEMBER_REMOVED = "member_removed"
     GROUP_CHANGED = "group_changed"
     GROUP_DELETED = "group_deleted"
+    PROPOSAL_OPENED = "proposal_opened"
+    PROPOSAL_COUNTS = "proposal_counts"
+    PROPOSAL_CLOSED = "proposal_closed"
 
 
 @dataclass(frozen=True)

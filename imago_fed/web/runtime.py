@@ -7,7 +7,8 @@ server starts serving (the CLI builds one too); handlers get it with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -21,10 +22,12 @@ from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
+from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.domain.ports import Clock
 from imago_fed.keys import KeyVault
 from imago_fed.matrix.bridge import MatrixBridge
+from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader
 
 __all__ = ["Runtime", "runtime"]
@@ -47,8 +50,11 @@ class Runtime:
     inbox_processor: InboxProcessor
     instance_actor: InstanceActor
     member_posts: GroupEventReader
+    governance: Governance
+    governance_store: PgGovernanceStore
     matrix: MatrixBridge | None = None  # when [matrix] enabled
     delivery: Any = None  # the delivery worker, when this process runs one
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)  # periodic work
 
 
 def runtime() -> Runtime:

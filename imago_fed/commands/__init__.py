@@ -1,0 +1,1 @@
+"""Subcommands of ``imago-fed`` that live outside cli.py."""

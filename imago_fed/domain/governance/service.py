@@ -1,0 +1,337 @@
+"""The governance use cases: proposals opened, voted on, decided, executed.
+
+Every network reaches the same rules through these calls: the admin API and
+CLI, the Matrix bot and polls, fediverse replies and poll votes. What each
+network must show (a Question, a Matrix poll, the result) is told through
+the group event log (proposal_opened / proposal_counts / proposal_closed).
+
+    create ──> open (closes_at = now + duration/window)
+      doocracy: adopted and executed at once; a challenge opens a new
+                proposal under the fallback protocol
+    vote   ──> validated (open, member, valid ballot) ──> counted or logged
+               with the reason it was not
+    tick   ──> decide() each open proposal ──> closed / adopted / rejected /
+               expired ──> executed when adopted ──> proposal_closed event
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, Protocol
+
+from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.governance.actions import ActionKind
+from imago_fed.domain.governance.delegation import (
+    Delegation,
+    ResolvedBallot,
+    check_new_delegation,
+)
+from imago_fed.domain.governance.proposals import Outcome, Proposal, decide, options_for, transition
+from imago_fed.domain.governance.protocols import Consensus, Democracy, Doocracy, Oligarchy
+from imago_fed.domain.governance.table import ControlTable, default_table, parse_changes
+from imago_fed.domain.ports import Clock, GroupEventLog
+
+__all__ = ["ActionExecutor", "Governance", "GovernanceStore"]
+
+log = logging.getLogger(__name__)
+SOURCE = "governance"
+CountChoices = Callable[[str, Sequence[str], Sequence[ResolvedBallot]], tuple[int | None, Any]]
+
+
+class GovernanceStore(Protocol):
+    async def table(self, group_id: int) -> ControlTable | None: ...
+    async def save_table(self, group_id: int, table: ControlTable, now: Any) -> None: ...
+    async def add(self, proposal: Proposal) -> Proposal: ...
+    async def save(self, proposal: Proposal, transition: Any) -> None: ...
+    async def get(self, proposal_id: int) -> Proposal | None: ...
+    async def open_proposals(self) -> list[Proposal]: ...
+    async def record_vote(
+        self,
+        proposal_id: int,
+        voter: str,
+        ballot: tuple[int, ...],
+        network: str,
+        *,
+        counted: bool,
+        reason: str,
+        at: Any,
+    ) -> None: ...
+    async def ballots(self, proposal_id: int) -> dict[str, tuple[int, ...]]: ...
+    async def delegations(self, group_id: int) -> list[Delegation]: ...
+    async def set_delegation(self, group_id: int, delegation: Delegation, now: Any) -> None: ...
+    async def revoke_delegation(self, group_id: int, delegator: str, scope: str) -> bool: ...
+    async def members(self, group_id: int) -> list[str]: ...
+    async def canonical(self, voter: str) -> str: ...
+
+
+class ActionExecutor(Protocol):
+    async def execute(self, proposal: Proposal) -> str:
+        """Carry out an adopted proposal's action; return what was done."""
+        ...
+
+
+class Governance:
+    def __init__(
+        self,
+        store: GovernanceStore,
+        events: GroupEventLog,
+        executor: ActionExecutor,
+        clock: Clock,
+        count_choices: CountChoices,
+    ) -> None:
+        self._store, self._events, self._executor = store, events, executor
+        self._clock, self._count = clock, count_choices
+
+    # ------------------------------------------------------------- table
+    async def table(self, group_id: int) -> ControlTable:
+        return await self._store.table(group_id) or default_table()
+
+    # --------------------------------------------------------- proposals
+    async def propose(
+        self,
+        group_id: int,
+        *,
+        action: ActionKind,
+        title: str,
+        author: str,
+        options: Sequence[str] = (),
+        params: Mapping[str, Any] | None = None,
+        topics: Sequence[str] = (),
+        duration: timedelta | None = None,
+    ) -> Proposal:
+        """Open a proposal under the protocol the table names for ``action``."""
+        title = title.strip()
+        if not title or len(title) > 300:
+            raise InvalidInput("title must be 1 to 300 characters", field="title")
+        params = dict(params or {})
+        if action == ActionKind.AMEND_TABLE:
+            try:
+                parse_changes(params.get("changes", {}))
+            except ValueError as exc:
+                raise InvalidInput(str(exc), field="params") from exc
+            if not params.get("changes"):
+                raise InvalidInput("amend_table needs params.changes", field="params")
+        protocol = (await self.table(group_id)).protocol(action)
+        if options and not isinstance(protocol, Democracy):
+            raise InvalidInput("only a democratic vote chooses among options", field="options")
+        if len(set(options)) != len(options) or len(options) == 1 or len(options) > 20:
+            raise InvalidInput("options must be 2 to 20 distinct names", field="options")
+        if duration is not None and not timedelta(0) < duration <= timedelta(days=60):
+            raise InvalidInput("duration must be positive and at most 60 days", field="duration")
+        now = self._clock.now()
+        span = duration or _span(protocol)
+        draft = Proposal(
+            group_id=group_id, action=action, title=title, protocol=protocol,
+            options=options_for(protocol, options), author=author, created_at=now,
+            params=params, topics=tuple(topics),
+        )  # fmt: skip
+        stored = await self._store.add(draft)
+        opened, record = transition(
+            stored, "open", by=author, at=now, opened_at=now, closes_at=now + span
+        )
+        await self._store.save(opened, record)
+        await self._tell(opened, Kind.PROPOSAL_OPENED)
+        if isinstance(protocol, Doocracy):  # the act happens now, open to challenge
+            return await self._conclude(opened, Outcome("adopted", {"doocracy": True}), now)
+        return opened
+
+    async def get(self, proposal_id: int) -> Proposal:
+        proposal = await self._store.get(proposal_id)
+        if proposal is None:
+            raise NotFound(f"no proposal {proposal_id}")
+        return proposal
+
+    # ------------------------------------------------------------- votes
+    async def vote(
+        self, proposal_id: int, voter: str, ballot: Sequence[int], *, network: str
+    ) -> str:
+        """Record a vote; the answer says whether it counts, and if not, why."""
+        proposal = await self.get(proposal_id)
+        voter = await self._store.canonical(voter)
+        ballot = tuple(int(b) for b in ballot)
+        now = self._clock.now()
+        reason = await self._refusal(proposal, voter, ballot, now)
+        await self._store.record_vote(
+            proposal_id, voter, ballot, network, counted=reason is None, reason=reason or "",
+            at=now,
+        )  # fmt: skip
+        if reason is not None:
+            return reason
+        if proposal.state == "executed" and isinstance(proposal.protocol, Doocracy):
+            await self._challenge(proposal, voter, now)
+            return "challenge recorded: the act goes to a vote"
+        await self._tell(proposal, Kind.PROPOSAL_COUNTS)
+        return "counted"
+
+    async def _refusal(
+        self, proposal: Proposal, voter: str, ballot: tuple[int, ...], now: Any
+    ) -> str | None:
+        doocracy_window = (
+            isinstance(proposal.protocol, Doocracy)
+            and proposal.state == "executed"
+            and proposal.opened_at is not None
+            and now < proposal.opened_at + proposal.protocol.window
+        )
+        if proposal.state != "open" and not doocracy_window:
+            return f"the proposal is {proposal.state}"
+        if proposal.closes_at is not None and now >= proposal.closes_at and not doocracy_window:
+            return "voting has ended"
+        if voter not in await self._store.members(proposal.group_id):
+            return "not a member of the group"
+        n = len(proposal.options)
+        method = proposal.protocol.method if isinstance(proposal.protocol, Democracy) else ""
+        if method in ("plurality", "") or proposal.yes_no:
+            if len(ballot) != 1 or not 0 <= ballot[0] < n:
+                return "a ballot names exactly one of the options"
+        elif method == "approval":
+            if any(not 0 <= b < n for b in ballot) or len(set(ballot)) != len(ballot):
+                return "approve each option at most once"
+        elif len(ballot) != n:
+            return f"give one grade or rank per option ({n})"
+        return None
+
+    # ---------------------------------------------------- decide + execute
+    async def tick(self) -> int:
+        """Decide every open proposal that can be decided now; return how many changed."""
+        changed = 0
+        for proposal in await self._store.open_proposals():
+            outcome = await self.outcome(proposal)
+            if outcome.verdict != "pending":
+                await self._conclude(proposal, outcome, self._clock.now())
+                changed += 1
+        return changed
+
+    async def outcome(self, proposal: Proposal) -> Outcome:
+        method = proposal.protocol.method if isinstance(proposal.protocol, Democracy) else ""
+        return decide(
+            proposal,
+            eligible=await self._eligible(proposal),
+            ballots=await self._store.ballots(proposal.id or 0),
+            delegations=await self._store.delegations(proposal.group_id),
+            count_choices=lambda options, ballots: self._count(method, options, ballots),
+            now=self._clock.now(),
+        )
+
+    async def _eligible(self, proposal: Proposal) -> list[str]:
+        members = await self._store.members(proposal.group_id)
+        if isinstance(proposal.protocol, Oligarchy):
+            return [m for m in members if m in proposal.protocol.deciders]
+        return members
+
+    async def _conclude(self, proposal: Proposal, outcome: Outcome, now: Any) -> Proposal:
+        result = {"verdict": outcome.verdict, "tally": outcome.tally}
+        if (proposal.state == "open" and outcome.verdict in ("expired",)) or (
+            proposal.state == "open" and isinstance(proposal.protocol, Democracy)
+        ):
+            proposal, record = transition(proposal, "closed", by="system", at=now)
+            await self._store.save(proposal, record)
+        verdict = "adopted" if outcome.verdict == "adopted" else outcome.verdict
+        proposal, record = transition(proposal, verdict, by="system", at=now, result=result)
+        await self._store.save(proposal, record)
+        if verdict == "adopted":
+            done = await self._executor.execute(proposal)
+            result = {**result, "executed": done}
+            proposal, record = transition(
+                proposal, "executed", by="system", at=now, note=done, result=result
+            )
+            await self._store.save(proposal, record)
+        await self._tell(proposal, Kind.PROPOSAL_CLOSED)
+        return proposal
+
+    async def _challenge(self, proposal: Proposal, voter: str, now: Any) -> None:
+        assert isinstance(proposal.protocol, Doocracy)
+        challenged, record = transition(proposal, "challenged", by=voter, at=now)
+        await self._store.save(challenged, record)
+        fallback = proposal.protocol.fallback
+        stored = await self._store.add(
+            replace(
+                proposal, id=None, protocol=fallback, options=options_for(fallback),
+                state="draft", author=voter, created_at=now, result={},
+                title=f"Challenged: {proposal.title}",
+                params={**proposal.params, "challenges": proposal.id},
+            )
+        )  # fmt: skip
+        opened, record = transition(
+            stored, "open", by=voter, at=now, opened_at=now, closes_at=now + _span(fallback)
+        )
+        await self._store.save(opened, record)
+        await self._tell(opened, Kind.PROPOSAL_OPENED)
+
+    # -------------------------------------------------------- delegation
+    async def delegate(self, group_id: int, delegation: Delegation) -> None:
+        members = set(await self._store.members(group_id))
+        delegator = await self._store.canonical(delegation.delegator)
+        delegation = replace(delegation, delegator=delegator)
+        if delegation.delegator not in members:
+            raise InvalidInput("only members delegate", field="delegator")
+        existing = [
+            d for d in await self._store.delegations(group_id)
+            if not (d.delegator == delegation.delegator and d.scope == delegation.scope)
+        ]  # fmt: skip
+        check_new_delegation(existing, delegation, members)
+        await self._store.set_delegation(group_id, delegation, self._clock.now())
+
+    async def revoke(self, group_id: int, delegator: str, scope: str = "*") -> None:
+        if not await self._store.revoke_delegation(group_id, delegator, scope):
+            raise NotFound("no such delegation")
+
+    # ------------------------------------------------------------ events
+    async def _tell(self, proposal: Proposal, kind: str) -> None:
+        counts = await self._counts(proposal)
+        payload = {
+            "proposal_id": proposal.id,
+            "title": proposal.title,
+            "options": list(proposal.options),
+            "state": proposal.state,
+            "closes_at": proposal.closes_at.isoformat() if proposal.closes_at else "",
+            "method": proposal.protocol.method if isinstance(proposal.protocol, Democracy) else "",
+            "protocol": proposal.protocol.name,
+            "counts": counts,
+            "voters": sum(counts),
+            "result_text": _result_text(proposal),
+        }
+        key = f"{kind}|{proposal.id}|{proposal.state}|{sum(counts)}|{counts}"
+        if kind == Kind.PROPOSAL_COUNTS:
+            key += f"|{self._clock.now().isoformat()}"
+        await self._events.record(GroupEvent(proposal.group_id, kind, SOURCE, key, payload))
+
+    async def _counts(self, proposal: Proposal) -> list[int]:
+        """Direct votes per option (shown live; the tally with delegation comes at the end)."""
+        counts = [0] * len(proposal.options)
+        for ballot in (await self._store.ballots(proposal.id or 0)).values():
+            for index in ballot if not _graded(proposal) else ():
+                if 0 <= index < len(counts):
+                    counts[index] += 1
+        return counts
+
+
+def _graded(proposal: Proposal) -> bool:
+    return isinstance(proposal.protocol, Democracy) and proposal.protocol.method in (
+        "majority_judgment", "schulze",
+    ) and not proposal.yes_no  # fmt: skip
+
+
+def _span(protocol: Any) -> timedelta:
+    if isinstance(protocol, Democracy):
+        return protocol.duration
+    if isinstance(protocol, (Consensus, Doocracy)):
+        return protocol.window
+    return timedelta(days=7)  # oligarchy: deciders have a week
+
+
+def _result_text(proposal: Proposal) -> str:
+    if not proposal.result:
+        return ""
+    verdict = proposal.result.get("verdict", proposal.state)
+    winner = proposal.result.get("tally", {}).get("winner")
+    done = proposal.result.get("executed")
+    parts = [f"{proposal.title}: {verdict}"]
+    if winner:
+        parts.append(f"winner: {winner}")
+    if done:
+        parts.append(done)
+    return " — ".join(parts)

@@ -1,0 +1,1 @@
+"""Group decisions: how ballots are cast, counted and published."""

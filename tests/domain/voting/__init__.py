@@ -1,0 +1,1 @@
+"""Tests of the counting methods for group decisions."""
