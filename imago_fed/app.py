@@ -33,6 +33,7 @@ from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.people import MemberPosts
 from imago_fed.activitypub.processing import InboxProcessor
+from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
@@ -95,6 +96,13 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     governance_store = PgGovernanceStore(pool)
     event_log = PgGroupEventLog(pool, clock.now)
+    governance = Governance(
+        governance_store,
+        event_log,
+        Executor(pool, governance_store, clock, following, repository),
+        clock,
+        count_choices,
+    )
     return Runtime(
         settings=settings,
         pool=pool,
@@ -108,14 +116,10 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         resolver=resolver,
         following=following,
         governance_store=governance_store,
-        governance=Governance(
-            governance_store,
-            event_log,
-            Executor(pool, governance_store, clock, following, repository),
-            clock,
-            count_choices,
+        governance=governance,
+        inbox_processor=InboxProcessor(
+            pool, resolver, repository, ids, clock, votes=VoteIntake(ids, governance)
         ),
-        inbox_processor=InboxProcessor(pool, resolver, repository, ids, clock),
         member_posts=GroupEventReader(
             pool,
             "activitypub",
@@ -123,9 +127,10 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             _fanout(
                 MemberPosts(pool, ids, repository, keys, clock).on_group_event,
                 GroupProfile(pool, ids, repository, clock).on_group_event,
+                QuestionPublisher(pool, ids, repository, clock).on_group_event,
             ),
         ),
-        matrix=_matrix_bridge(settings, pool, repository, clock),
+        matrix=_matrix_bridge(settings, pool, repository, clock, governance),
     )
 
 
@@ -140,7 +145,11 @@ def _fanout(*handlers: Callable[[GroupEvent], Awaitable[None]]):
 
 
 def _matrix_bridge(
-    settings: Settings, pool: asyncpg.Pool, groups: PgGroupRepository, clock: SystemClock
+    settings: Settings,
+    pool: asyncpg.Pool,
+    groups: PgGroupRepository,
+    clock: SystemClock,
+    governance: Governance,
 ) -> MatrixBridge | None:
     config = settings.matrix
     if not config.enabled:
@@ -153,6 +162,7 @@ def _matrix_bridge(
         clock,
         appservice_id=config.appservice_id,
         handle_domain=settings.instance.domain,
+        governance=governance,
     )
 
 

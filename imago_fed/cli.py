@@ -431,5 +431,14 @@ def matrix_registration(ctx: click.Context, output: Path | None, url: str | None
     click.echo(f"wrote {output}; add it to the homeserver's app_service_config_files")
 
 
+def _register_commands() -> None:
+    """Commands that live in their own modules (imago_fed/commands/)."""
+    from imago_fed.commands.tally import tally
+
+    main.add_command(tally)
+
+
+_register_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

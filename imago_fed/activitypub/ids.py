@@ -9,6 +9,7 @@ inverse (round-trip tested).
     {base}/groups/{slug}/inbox|outbox|followers|following|moderators
     {base}/inbox                         the shared inbox
     {base}/actor                         the instance actor (signs shared fetches)
+    {base}/groups/{slug}/proposals/{id}  a proposal, as a Question
     {base}/activities/{uuid}             activities our groups emit
 """
 
@@ -40,6 +41,16 @@ class Ids:
         if name not in COLLECTIONS:
             raise ValueError(f"unknown collection {name!r}")
         return f"{self.group(slug)}/{name}"
+
+    def proposal(self, slug: str, proposal_id: int) -> str:
+        """A proposal, published as a ``Question`` attributed to the group."""
+        return f"{self.group(slug)}/proposals/{proposal_id}"
+
+    def parse_proposal(self, uri: str) -> tuple[str, int] | None:
+        match = re.fullmatch(
+            re.escape(self.base_url) + r"/groups/([a-z0-9_]+)/proposals/([0-9]{1,18})", uri
+        )
+        return (match.group(1), int(match.group(2))) if match else None
 
     @property
     def shared_inbox(self) -> str:

@@ -68,12 +68,14 @@ class InboxProcessor:
         *,
         poll_interval: float = 2.0,
         batch: int = 20,
+        votes: Callable[[str, dict[str, Any]], Awaitable[str | None]] | None = None,
     ) -> None:
         self.pool, self.resolver, self.groups, self.ids, self.clock = (
             pool, resolver, groups, ids, clock,
         )  # fmt: skip
         self._poll_interval = poll_interval
         self._batch = batch
+        self.votes = votes  # fediverse votes on our questions go to governance
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
@@ -234,6 +236,10 @@ async def _create(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) ->
         return "create without an embedded object"
     if id_of(note.get("attributedTo")) not in (None, row.actor_uri):
         return "object not attributed to the actor"
+    if p.votes is not None:
+        outcome = await p.votes(row.actor_uri, note)
+        if outcome is not None:
+            return "done" if outcome == "counted" else f"vote not counted: {outcome}"
     targets = await p.addressed_groups(row.activity, note)
     reply_to = id_of(note.get("inReplyTo"))
     if reply_to:  # replies to what a group re-shared thread into that group

@@ -24,9 +24,10 @@ from typing import Any
 import asyncpg
 
 from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.governance.proposals import ballot_from_numbers
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports import Clock, GroupRepository
-from imago_fed.matrix import outbound
+from imago_fed.matrix import outbound, polls
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.matrix.inbound import Meaning, classify
@@ -67,6 +68,7 @@ class MatrixBridge:
         *,
         appservice_id: str,
         handle_domain: str,
+        governance: Any = None,
         poll_interval: float = 2.0,
     ) -> None:
         self.pool, self.client, self.ids, self.groups, self.clock = (
@@ -74,6 +76,7 @@ class MatrixBridge:
         )  # fmt: skip
         self._appservice_id = appservice_id
         self._handle_domain = handle_domain
+        self._governance = governance  # proposals: polls, votes
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -202,6 +205,8 @@ class MatrixBridge:
         if meaning.kind == "command":
             await self._command(group, room_id, meaning)
             return "done"
+        if meaning.kind == "poll_response":
+            return await self._poll_response(event, meaning)
         if encrypted:
             return "room is encrypted"
         return await self._record_member_event(group, room_id, event, meaning)
@@ -236,6 +241,19 @@ class MatrixBridge:
         await group_events.record(self.pool, event_obj, self.clock.now())
         return "done"
 
+    async def _poll_response(self, event: dict[str, Any], meaning: Meaning) -> str:
+        proposal_id = await store.proposal_of_poll(self.pool, meaning.target_event)
+        if proposal_id is None or self._governance is None:
+            return "response to no poll of ours"
+        proposal = await self._governance.get(proposal_id)
+        content = event.get("content") if isinstance(event.get("content"), dict) else {}
+        indexes = polls.answer_indexes(content, len(proposal.options))
+        if indexes == ():
+            return "an empty response (no vote)"
+        ballot = indexes if indexes is not None else (-1,)  # spoiled: logged, not counted
+        outcome = await self._governance.vote(proposal_id, meaning.sender, ballot, network="matrix")
+        return "done" if outcome == "counted" else f"vote not counted: {outcome}"
+
     async def _display_name(self, user_id: str) -> str:
         try:
             profile = await self.client.request("GET", f"v3/profile/{path(user_id)}/displayname")
@@ -246,7 +264,9 @@ class MatrixBridge:
     async def _command(self, group: Group, room_id: str, meaning: Meaning) -> None:
         words = meaning.text.split()
         verb = words[1] if len(words) > 1 else "help"
-        if verb == "info":
+        if verb == "vote" and self._governance is not None:
+            text = await self._vote_command(meaning.sender, words[2:])
+        elif verb == "info":
             assert group.id is not None
             followers = await follows.count_followers(self.pool, group.id)
             members = len(await store.members(self.pool, group.id))
@@ -258,6 +278,18 @@ class MatrixBridge:
         else:
             text = HELP
         await self._notice(room_id, text)
+
+    async def _vote_command(self, sender: str, args: list[str]) -> str:
+        """``!imago vote <proposal> <numbers>``: option numbers (1-based), or for
+        Majority Judgment / Schulze one grade or rank per option."""
+        if not args or not all(a.isdigit() for a in args):
+            return "usage: !imago vote <proposal number> <numbers...>"
+        proposal = await self._governance.get(int(args[0]))
+        ballot = ballot_from_numbers(proposal, [int(a) for a in args[1:]])
+        outcome = await self._governance.vote(proposal.id, sender, ballot, network="matrix")
+        if outcome == "counted":
+            return f"{sender}: your vote on proposal {proposal.id} is counted."
+        return f"{sender}: your vote on proposal {proposal.id} was not counted: {outcome}."
 
     async def _notice(self, room_id: str, text: str) -> None:
         txn = _txn("notice", room_id, text, str(self.clock.now()))
@@ -276,6 +308,23 @@ class MatrixBridge:
         payload = event.payload
         if event.kind == Kind.GROUP_CHANGED:
             await update_space_profile(self.client, rooms, group)
+        elif event.kind == Kind.PROPOSAL_OPENED:
+            if await store.poll_of_proposal(self.pool, payload["proposal_id"]) is None:
+                event_id = await self.client.send_message(
+                    rooms["decisions"], _txn(event.dedupe_key), polls.poll_start(payload),
+                    event_type=polls.START,
+                )  # fmt: skip
+                await store.save_poll(
+                    self.pool, payload["proposal_id"], rooms["decisions"], event_id
+                )
+        elif event.kind == Kind.PROPOSAL_CLOSED:
+            poll = await store.poll_of_proposal(self.pool, payload["proposal_id"])
+            if poll is not None and await store.end_poll(self.pool, payload["proposal_id"]):
+                room_id, start_event, _ = poll
+                end = polls.poll_end(start_event, payload["result_text"])
+                await self.client.send_message(
+                    room_id, _txn(event.dedupe_key), end, event_type=polls.END
+                )
         elif event.kind == Kind.POST_SHARED:
             if await store.event_for_object(self.pool, payload["object_id"], general):
                 return  # already in the room

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.polls import RESPONSE_TYPES
 
 __all__ = ["Meaning", "classify"]
 
 
 @dataclass(frozen=True)
 class Meaning:
-    kind: str  # joined, left, posted, edited, redacted, command, encrypted, ignored
+    kind: str  # joined, left, posted, edited, redacted, command, poll_response, encrypted, ignored
     sender: str = ""
     text: str = ""
     html: str = ""
@@ -58,6 +59,11 @@ def classify(event: dict[str, Any], *, room_kind: str, ids: MatrixIds) -> Meanin
         redacts = event.get("redacts") or content.get("redacts")
         if isinstance(redacts, str):
             return Meaning("redacted", sender, target_event=redacts)
+    if kind in RESPONSE_TYPES:
+        relates = (
+            content.get("m.relates_to") if isinstance(content.get("m.relates_to"), dict) else {}
+        )
+        return Meaning("poll_response", sender, target_event=str(relates.get("event_id", "")))
     if kind == "m.room.message":
         text, markup = _text_and_html(content)
         if text.strip().startswith("!imago"):

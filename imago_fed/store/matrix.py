@@ -213,3 +213,32 @@ async def object_for_event(db: Db, event_id: str) -> tuple[str, str] | None:
         "SELECT object_id, origin FROM bridged_messages WHERE event_id = $1", event_id
     )
     return (row["object_id"], row["origin"]) if row else None
+
+
+# ------------------------------------------------------------------ polls
+async def save_poll(db: Db, proposal_id: int, room_id: str, event_id: str) -> None:
+    await db.execute(
+        """
+        INSERT INTO matrix_polls (proposal_id, room_id, event_id) VALUES ($1, $2, $3)
+        ON CONFLICT DO NOTHING
+        """,
+        proposal_id, room_id, event_id,
+    )  # fmt: skip
+
+
+async def poll_of_proposal(db: Db, proposal_id: int) -> tuple[str, str, bool] | None:
+    row = await db.fetchrow(
+        "SELECT room_id, event_id, ended FROM matrix_polls WHERE proposal_id = $1", proposal_id
+    )
+    return (row["room_id"], row["event_id"], row["ended"]) if row else None
+
+
+async def proposal_of_poll(db: Db, event_id: str) -> int | None:
+    return await db.fetchval("SELECT proposal_id FROM matrix_polls WHERE event_id = $1", event_id)
+
+
+async def end_poll(db: Db, proposal_id: int) -> bool:
+    status = await db.execute(
+        "UPDATE matrix_polls SET ended = true WHERE proposal_id = $1 AND NOT ended", proposal_id
+    )
+    return status.endswith(" 1")

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, request
 
-from imago_fed.activitypub import documents, people
+from imago_fed.activitypub import documents, people, questions
 from imago_fed.activitypub.inbox import authenticate, receive
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
@@ -266,6 +266,22 @@ async def group_moderators(slug: str) -> Response:
     document = documents.ordered_collection(collection, len(items), first=None)
     document["orderedItems"] = items
     return _json(document)
+
+
+@federation.get("/groups/<slug>/proposals/<int:proposal_id>")
+async def question(slug: str, proposal_id: int) -> Response:
+    """A proposal as a Question with live counts (Mastodon re-fetches viewed polls)."""
+    rt = runtime()
+    group = await _group_or_404(slug)
+    proposal = await rt.governance.get(proposal_id)
+    if proposal.group_id != group.id:
+        return _problem(404, "no such proposal")
+    payload = await rt.governance.describe(proposal)
+    closed = proposal.result and proposal.state not in ("open",)
+    document = questions.question_document(
+        rt.ids, slug, payload, closed_at=proposal.closes_at if closed else None
+    )
+    return _json({"@context": documents.CONTEXT, **document})
 
 
 @federation.get("/activities/<token>")

@@ -118,7 +118,7 @@ async def test_the_table_changes_only_through_the_table(setup) -> None:
 
 
 async def test_doocracy_acts_at_once_and_a_challenge_opens_a_vote(setup) -> None:
-    rt, client = setup
+    _rt, client = setup
     proposal = await propose(client, action="publish", title="Post the newsletter")
     assert proposal["state"] == "executed"
     challenged = await vote(client, proposal["id"], MEMBERS[4], [0])

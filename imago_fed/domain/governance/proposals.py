@@ -46,6 +46,7 @@ __all__ = [
     "Outcome",
     "Proposal",
     "Transition",
+    "ballot_from_numbers",
     "decide",
     "options_for",
     "transition",
@@ -233,3 +234,16 @@ def decide(
     if winner is None:
         return Outcome("rejected", {**tally, "reason": "tie"})
     return Outcome("adopted", {**tally, "winner": proposal.options[winner]})
+
+
+GRADED_METHODS = ("majority_judgment", "schulze")
+
+
+def ballot_from_numbers(proposal: Proposal, numbers: Sequence[int]) -> tuple[int, ...]:
+    """A ballot from numbers as a person types them (a bot command, a reply):
+    option numbers counted from 1, or one grade/rank per option for the
+    graded methods."""
+    method = getattr(proposal.protocol, "method", "")
+    if method in GRADED_METHODS and not proposal.yes_no:
+        return tuple(numbers)
+    return tuple(n - 1 for n in numbers)

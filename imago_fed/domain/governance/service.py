@@ -147,12 +147,25 @@ class Governance:
 
     # ------------------------------------------------------------- votes
     async def vote(
-        self, proposal_id: int, voter: str, ballot: Sequence[int], *, network: str
+        self,
+        proposal_id: int,
+        voter: str,
+        ballot: Sequence[int],
+        *,
+        network: str,
+        add_to_previous: bool = False,
     ) -> str:
-        """Record a vote; the answer says whether it counts, and if not, why."""
+        """Record a vote; the answer says whether it counts, and if not, why.
+
+        ``add_to_previous``: approval votes that arrive one option at a time
+        (Mastodon sends one activity per chosen option) add up.
+        """
         proposal = await self.get(proposal_id)
         voter = await self._store.canonical(voter)
         ballot = tuple(int(b) for b in ballot)
+        if add_to_previous:
+            previous = (await self._store.ballots(proposal_id)).get(voter, ())
+            ballot = tuple(sorted(set(previous) | set(ballot)))
         now = self._clock.now()
         reason = await self._refusal(proposal, voter, ballot, now)
         await self._store.record_vote(
@@ -280,9 +293,10 @@ class Governance:
             raise NotFound("no such delegation")
 
     # ------------------------------------------------------------ events
-    async def _tell(self, proposal: Proposal, kind: str) -> None:
+    async def describe(self, proposal: Proposal) -> dict[str, Any]:
+        """What every network shows of a proposal: options, live counts, result."""
         counts = await self._counts(proposal)
-        payload = {
+        return {
             "proposal_id": proposal.id,
             "title": proposal.title,
             "options": list(proposal.options),
@@ -294,6 +308,10 @@ class Governance:
             "voters": sum(counts),
             "result_text": _result_text(proposal),
         }
+
+    async def _tell(self, proposal: Proposal, kind: str) -> None:
+        payload = await self.describe(proposal)
+        counts = payload["counts"]
         key = f"{kind}|{proposal.id}|{proposal.state}|{sum(counts)}|{counts}"
         if kind == Kind.PROPOSAL_COUNTS:
             key += f"|{self._clock.now().isoformat()}"

@@ -50,6 +50,13 @@ def test_plurality_weights_count_that_many_times() -> None:
     assert result.winners == ((0,), (1,), (2,))
 
 
+@pytest.mark.parametrize("option", [-1, 3, True, "0"])
+def test_choice_refuses_an_option_that_does_not_exist(option: object) -> None:
+    with pytest.raises(InvalidInput):
+        choice(option, nchoices=3)  # type: ignore[arg-type]
+    assert choice(None, nchoices=2).ballot == (0, 0)
+
+
 def test_rank_by_count_from_counts_alone() -> None:
     assert rank_by_count([3, 7, 3, 0]) == ((1,), (0, 2), (3,))
     assert rank_by_count([]) == ()
@@ -126,9 +133,7 @@ def test_mj_weights_equal_copies() -> None:
     weighted = majority_judgment(
         [Weighted((1, 3), 3), Weighted((3, 1), 2)], nchoices=2, ngrades=3, median="upper"
     )
-    copied = majority_judgment(
-        [[1, 3]] * 3 + [[3, 1]] * 2, nchoices=2, ngrades=3, median="upper"
-    )
+    copied = majority_judgment([[1, 3]] * 3 + [[3, 1]] * 2, nchoices=2, ngrades=3, median="upper")
     assert weighted.raw == copied.raw == ((3, 0, 2), (2, 0, 3))
     assert weighted.winners == copied.winners == ((0,), (1,))
     assert weighted.turnout.valid == 2 and copied.turnout.valid == 5

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from imago_fed.domain.errors import InvalidInput
 from imago_fed.domain.voting.counting.ballots import Ballot, BallotInput, Weighted, sort_out
 from imago_fed.domain.voting.counting.results import CountResult, rank_by_count
 
-__all__ = ["choice", "plurality"]
+__all__ = ["choice", "plurality", "sum_marks"]
 
 
 def _one_mark(ballot: Ballot) -> bool:
@@ -25,11 +26,15 @@ def choice(option: int | None, *, nchoices: int, weight: int = 1) -> Weighted:
     """The ballot for "I choose ``option``" (``None``: blank), for callers holding indices."""
     marks = [0] * nchoices
     if option is not None:
+        # A negative index would silently mark an option counted from the end.
+        if isinstance(option, bool) or not isinstance(option, int) or not 0 <= option < nchoices:
+            raise InvalidInput(f"no option {option!r} among {nchoices}", field="ballots")
         marks[option] = 1
     return Weighted(tuple(marks), weight)
 
 
 def sum_marks(valid: list[Weighted], nchoices: int) -> tuple[int, ...]:
+    """The weight behind each option's 1s (plurality and approval alike)."""
     counts = [0] * nchoices
     for item in valid:
         for option, mark in enumerate(item.ballot):

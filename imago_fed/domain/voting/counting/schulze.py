@@ -21,7 +21,7 @@ a member recounting with belenios-tool must get ours.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from imago_fed.domain.voting.counting.ballots import Ballot, BallotInput, Weighted, sort_out
 from imago_fed.domain.voting.counting.results import Beat, Ranking, SchulzeResult
@@ -87,7 +87,7 @@ def rank_pairwise(raw: Sequence[Sequence[int]]) -> tuple[list[list[Beat]], Ranki
     return p, tuple(groups)
 
 
-def _in_range(nchoices: int):
+def _in_range(nchoices: int) -> Callable[[Ballot], bool]:
     def ranks(ballot: Ballot) -> bool:
         return any(ballot) and all(0 <= r <= nchoices for r in ballot)
 

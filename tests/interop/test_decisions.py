@@ -1,0 +1,182 @@
+"""One proposal, voted from Mastodon's side and from Element's side, one tally.
+
+admin opens "Block spam.example" (moderate: democracy, yes/no)
+  -> a Question by the group reaches alice (Fedify), a poll opens in the
+     decisions room (MSC3381)
+alice votes "for" the Mastodon way (Create(Note{name, inReplyTo}) to the group)
+hazel votes "for" and ivy "against" with poll responses in Matrix
+at the end: 2 for, 1 against -> adopted -> executed (the domain is blocked)
+  -> alice gets Update(Question) with closed and the counts;
+     the poll gets poll.end with the result text
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from tests.interop.fedify_peer import FedifyPeer
+from tests.interop.instance import Instance
+from tests.interop.test_matrix import poll
+from tests.matrix_hs.synapse import make_registration
+from tests.pg import scratch_database
+
+START = "org.matrix.msc3381.poll.start"
+
+
+async def test_a_proposal_voted_from_both_networks_is_executed_and_announced(
+    tmp_path: Path, pg_admin_dsn: str, synapse_factory
+) -> None:
+    async with scratch_database(pg_admin_dsn, prefix="imago_decisions") as dsn:
+        server = Instance("d", tmp_path, dsn)
+        registration = make_registration(server.base_url)
+        with synapse_factory(registration, name="decisions") as hs:
+            server.env.update(
+                IMAGO_MATRIX_ENABLED="true",
+                IMAGO_MATRIX_HOMESERVER_URL=hs.base_url,
+                IMAGO_MATRIX_SERVER_NAME=hs.server_name,
+                IMAGO_MATRIX_AS_TOKEN=registration["as_token"],
+                IMAGO_MATRIX_HS_TOKEN=registration["hs_token"],
+            )
+            server.start()
+            try:
+                await scenario(server, hs)
+            finally:
+                server.stop()
+
+
+async def join(client, alias: str):
+    async def attempt():
+        response = await client.post(f"/_matrix/client/v3/join/{quote(alias)}", json={})
+        return response if response.is_success else None
+
+    return await poll(attempt, what=f"joining {alias}")
+
+
+async def scenario(server: Instance, hs) -> None:
+    await server.create_group("garden")
+    news = server.actor("garden")
+    hazel_id, hazel_token = await hs.aregister_user("hazel", "pw-hazel-123")
+    ivy_id, ivy_token = await hs.aregister_user("ivy", "pw-ivy-1234")
+    async with hs.async_client(hazel_token) as hazel, hs.async_client(ivy_token) as ivy:
+        decisions = None
+        for client in (hazel, ivy):
+            await join(client, "#_imago_garden:localhost")
+            joined = await join(client, "#_imago_garden_decisions:localhost")
+            decisions = joined.json()["room_id"]
+
+        async def members() -> bool:
+            items = (await server.api("GET", "/groups/garden/members")).json()["items"]
+            return {hazel_id, ivy_id} <= {i["id"] for i in items}
+
+        await poll(members, what="both Matrix users are members")
+
+        with FedifyPeer("alice") as alice:
+            await alice.afollow(news)
+            await alice.await_for_type("Accept", timeout=30)
+
+            created = await server.api(
+                "POST", "/groups/garden/proposals",
+                json={"action": "moderate", "title": "Block spam.example",
+                      "params": {"block_domain": "spam.example"}, "duration_s": 12},
+            )  # fmt: skip
+            assert created.status_code == 201, created.text
+            proposal = created.json()
+            question_id = f"{news}/proposals/{proposal['id']}"
+
+            # The fediverse side: a Question by the group, voted the Mastodon way.
+            def question_created(record: dict) -> bool:
+                obj = record["activity"].get("object")
+                return (
+                    record["type"] == "Create"
+                    and isinstance(obj, dict)
+                    and obj.get("id") == question_id
+                )
+
+            question = await alice.await_for(question_created, timeout=30)
+            options = [o["name"] for o in question["activity"]["object"]["oneOf"]]
+            assert options == ["for", "against", "abstain"]
+            assert question["activity"]["object"]["attributedTo"] == news
+            await alice.asend(
+                news,
+                {
+                    "type": "Create",
+                    "to": news,
+                    "object": {
+                        "id": f"{alice.actor_url}#votes/1",
+                        "type": "Note",
+                        "name": "for",
+                        "attributedTo": alice.actor_url,
+                        "inReplyTo": question_id,
+                        "to": news,
+                    },
+                },
+            )
+
+            # The Matrix side: a poll in the decisions room.
+            async def poll_started() -> str | None:
+                response = await hazel.get(
+                    f"/_matrix/client/v3/rooms/{quote(decisions)}/messages",
+                    params={"dir": "b", "limit": 50},
+                )
+                for event in response.json()["chunk"]:
+                    if event["type"] == START:
+                        return event["event_id"]
+                return None
+
+            start = await poll(poll_started, what="poll in the decisions room")
+            for n, (client, answer) in enumerate(((hazel, "o0"), (ivy, "o1"))):
+                sent = await client.put(
+                    f"/_matrix/client/v3/rooms/{quote(decisions)}/send/"
+                    f"org.matrix.msc3381.poll.response/r{n}",
+                    json={
+                        "m.relates_to": {"rel_type": "m.reference", "event_id": start},
+                        "org.matrix.msc3381.poll.response": {"answers": [answer]},
+                    },
+                )
+                assert sent.is_success, sent.text
+
+            async def tally() -> dict | None:
+                detail = (await server.api("GET", f"/proposals/{proposal['id']}")).json()
+                counted = [v for v in detail["votes"] if v["counted"]]
+                return detail if len(counted) == 3 else None
+
+            detail = await poll(tally, what="three votes counted", timeout=20)
+            assert {v["network"] for v in detail["votes"]} == {"fediverse", "matrix"}
+
+            # The end: adopted, executed, and told on both sides.
+            async def executed() -> dict | None:
+                detail = (await server.api("GET", f"/proposals/{proposal['id']}")).json()
+                return detail if detail["state"] == "executed" else None
+
+            final = await poll(executed, what="proposal executed", timeout=30)
+            assert final["result"]["tally"]["direct"] == {"for": 2, "against": 1, "abstain": 0}
+            assert final["result"]["executed"] == "blocked domain spam.example"
+            blocks = (await server.api("GET", "/blocks")).json()["items"]
+            assert [b["value"] for b in blocks] == ["spam.example"]
+
+            def closed_update(record: dict) -> bool:
+                obj = record["activity"].get("object")
+                return (
+                    record["type"] == "Update" and isinstance(obj, dict)
+                    and obj.get("id") == question_id and bool(obj.get("closed"))
+                )  # fmt: skip
+
+            update = await alice.await_for(closed_update, timeout=30)
+            counts = {
+                o["name"]: o["replies"]["totalItems"] for o in update["activity"]["object"]["oneOf"]
+            }
+            assert counts == {"for": 2, "against": 1, "abstain": 0}
+            assert update["http_signature"]["verified"] is True
+
+            async def poll_ended() -> list[dict]:
+                response = await hazel.get(
+                    f"/_matrix/client/v3/rooms/{quote(decisions)}/messages",
+                    params={"dir": "b", "limit": 50},
+                )
+                return [e for e in response.json()["chunk"]
+                        if e["type"] == "org.matrix.msc3381.poll.end"]  # fmt: skip
+
+            [end] = await poll(poll_ended, what="poll.end in Matrix")
+            text = end["content"]["org.matrix.msc1767.text"]
+            assert "adopted" in text and "spam.example" in text
