@@ -1,9 +1,4 @@
-"""The ``imago-fed`` command.
-
-Every subcommand loads and validates the configuration first, so a mistake
-is reported the same way everywhere: one line per problem, naming the key,
-and exit status 2.
-"""
+"""The ``imago-fed`` command (shared plumbing in :mod:`imago_fed.commands.common`)."""
 
 from __future__ import annotations
 
@@ -13,34 +8,17 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from imago_fed import __version__
-from imago_fed.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
-from imago_fed.logs import configure_logging
+from imago_fed.commands.common import run, settings_of, with_runtime
+from imago_fed.config import DEFAULT_CONFIG_PATH, Settings
 
 log = logging.getLogger("imago_fed")
 T = TypeVar("T")
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        settings = load_settings(ctx.obj.get("config_path"))
-    except ConfigError as exc:
-        click.echo("imago-fed: invalid configuration:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        ctx.exit(2)
-    configure_logging(settings.log.level, settings.log.format)
-    return settings
-
-
-def _run(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
 
 
 @click.group()
@@ -101,9 +79,9 @@ def init(ctx: click.Context, domain: str, scheme: str | None) -> None:
 @click.pass_context
 def serve(ctx: click.Context) -> None:
     """Run the server: database (embedded if none configured), migrations, HTTP."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
-        _run(_serve(settings))
+        run(_serve(settings))
     except OSError as exc:
         log.error("cannot serve: %s", exc)
         ctx.exit(1)
@@ -149,9 +127,9 @@ async def _serve(settings: Settings) -> None:
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run the inbox and delivery workers (no HTTP) until SIGTERM; see workers_in_serve."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
-        problem = _run(_worker(settings))
+        problem = run(_worker(settings))
     except OSError as exc:
         problem = f"cannot run the worker: {exc}"
     if problem:
@@ -203,9 +181,9 @@ async def _work(settings: Settings, pool: Any, stop: asyncio.Event) -> str | Non
 @click.pass_context
 def migrate(ctx: click.Context, revision: str, down: bool) -> None:
     """Bring the database schema to a revision (the latest by default)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
-    async def run() -> None:
+    async def act() -> None:
         from imago_fed.store import migrations
         from imago_fed.store.database import database_dsn
 
@@ -216,7 +194,7 @@ def migrate(ctx: click.Context, revision: str, down: bool) -> None:
                 await migrations.upgrade(dsn, revision)
             click.echo(f"database at {'base' if revision == 'base' else revision}")
 
-    _run(run())
+    run(act())
 
 
 # ------------------------------------------------------------------ check
@@ -224,10 +202,10 @@ def migrate(ctx: click.Context, revision: str, down: bool) -> None:
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Validate the configuration and reach the database; say what is wrong."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     click.echo(f"configuration: ok ({settings.source or 'defaults and environment'})")
 
-    async def run() -> list[str]:
+    async def act() -> list[str]:
         import asyncpg
 
         from imago_fed.store import migrations
@@ -255,7 +233,7 @@ def check(ctx: click.Context) -> None:
             problems.append(f"database: unreachable ({type(exc).__name__}: {exc})")
         return problems
 
-    problems = _run(run())
+    problems = run(act())
     for problem in problems:
         click.echo(problem, err=True)
     ctx.exit(1 if problems else 0)
@@ -267,22 +245,6 @@ def group() -> None:
     """Manage groups."""
 
 
-async def _with_groups(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
-    from imago_fed.app import build_runtime
-    from imago_fed.store import migrations
-    from imago_fed.store.database import create_pool, database_dsn
-
-    async with database_dsn(settings) as dsn:
-        await migrations.upgrade(dsn)
-        pool = await create_pool(dsn, settings)
-        rt = build_runtime(settings, pool)
-        try:
-            return await action(rt)
-        finally:
-            await rt.http.aclose()
-            await pool.close()
-
-
 @group.command("create")
 @click.argument("slug")
 @click.option("--name", required=True, help="display name")
@@ -292,9 +254,9 @@ def group_create(ctx: click.Context, slug: str, name: str, summary: str) -> None
     """Create a group with handle @SLUG@domain."""
     from imago_fed.domain.errors import DomainError
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
-        created = _run(_with_groups(settings, lambda rt: rt.groups.create(slug, name, summary)))
+        created = run(with_runtime(settings, lambda rt: rt.groups.create(slug, name, summary)))
     except DomainError as exc:
         click.echo(f"imago-fed: {exc.message}", err=True)
         ctx.exit(1)
@@ -305,7 +267,7 @@ def group_create(ctx: click.Context, slug: str, name: str, summary: str) -> None
 @click.pass_context
 def group_list(ctx: click.Context) -> None:
     """List groups."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def all_groups(rt: Any) -> list[Any]:
         found: list[Any] = []
@@ -317,7 +279,7 @@ def group_list(ctx: click.Context) -> None:
                 break
         return found
 
-    for item in _run(_with_groups(settings, all_groups)):
+    for item in run(with_runtime(settings, all_groups)):
         click.echo(f"{item.slug}\t{item.name}\t{item.created_at:%Y-%m-%d}")
 
 
@@ -332,13 +294,13 @@ def group_follow(ctx: click.Context, slug: str, actor: str) -> None:
     """
     from imago_fed.domain.errors import DomainError
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def follow(rt: Any) -> dict[str, Any]:
         return await rt.following.follow(await rt.groups.get(slug), actor)
 
     try:
-        result = _run(_with_groups(settings, follow))
+        result = run(with_runtime(settings, follow))
     except DomainError as exc:
         click.echo(f"imago-fed: {exc.message}", err=True)
         ctx.exit(1)
@@ -353,13 +315,13 @@ def group_unfollow(ctx: click.Context, slug: str, actor: str) -> None:
     """Make group SLUG stop following ACTOR (an actor URL or @name@host)."""
     from imago_fed.domain.errors import DomainError
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def unfollow(rt: Any) -> None:
         await rt.following.unfollow(await rt.groups.get(slug), await rt.following.resolve(actor))
 
     try:
-        _run(_with_groups(settings, unfollow))
+        run(with_runtime(settings, unfollow))
     except DomainError as exc:
         click.echo(f"imago-fed: {exc.message}", err=True)
         ctx.exit(1)
@@ -387,7 +349,7 @@ def matrix_registration(ctx: click.Context, output: Path | None, url: str | None
 
     from imago_fed.matrix.registration import new_token, registration, to_yaml
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     config = settings.matrix
     as_token, hs_token = config.as_token.value, config.hs_token.value
     if not (as_token and hs_token):
@@ -433,9 +395,11 @@ def matrix_registration(ctx: click.Context, output: Path | None, url: str | None
 
 def _register_commands() -> None:
     """Commands that live in their own modules (imago_fed/commands/)."""
+    from imago_fed.commands.governance import delegate, proposal, table
     from imago_fed.commands.tally import tally
 
-    main.add_command(tally)
+    for command in (tally, proposal, table, delegate):
+        main.add_command(command)
 
 
 _register_commands()

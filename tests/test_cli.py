@@ -102,3 +102,53 @@ def test_init_writes_a_private_config_once(tmp_path: Path) -> None:
         env={**env, "IMAGO_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
     )
     assert "configuration: ok" in checked.stdout
+
+
+def test_decisions_from_the_command_line(tmp_path: Path, empty_db: str) -> None:
+    assert (
+        imago(
+            tmp_path, "group", "create", "garden", "--name", "G", database_url=empty_db
+        ).returncode
+        == 0
+    )
+    import asyncio
+
+    import asyncpg
+
+    async def add_members() -> None:
+        conn = await asyncpg.connect(empty_db)
+        try:
+            for n in (1, 2):
+                await conn.execute(
+                    """
+                    INSERT INTO group_followers (group_id, actor_uri, follow_id, state, created_at)
+                    SELECT id, $1, $1 || '#f', 'accepted', now() FROM groups WHERE slug = 'garden'
+                    """,
+                    f"https://s.example/u{n}",
+                )
+        finally:
+            await conn.close()
+
+    asyncio.run(add_members())
+    table = imago(tmp_path, "table", "garden", database_url=empty_db)
+    assert table.returncode == 0 and '"amend_table"' in table.stdout
+    delegated = imago(
+        tmp_path, "delegate", "garden", "https://s.example/u1", "https://s.example/u2",
+        database_url=empty_db,
+    )  # fmt: skip
+    assert delegated.returncode == 0, delegated.stderr
+    cycle = imago(
+        tmp_path, "delegate", "garden", "https://s.example/u2", "https://s.example/u1",
+        database_url=empty_db,
+    )  # fmt: skip
+    assert cycle.returncode == 1 and "cycle" in cycle.stderr
+    created = imago(
+        tmp_path, "proposal", "create", "garden", "--action", "moderate", "--title", "Block x",
+        "--params", '{"block_domain": "x.example"}', database_url=empty_db,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("proposal 1 open")
+    listed = imago(tmp_path, "proposal", "list", "garden", database_url=empty_db)
+    assert listed.stdout.splitlines() == ["1\topen\tmoderate\tBlock x"]
+    shown = imago(tmp_path, "proposal", "show", "1", database_url=empty_db)
+    assert '"verdict": "pending"' in shown.stdout

@@ -23,7 +23,10 @@ from typing import Any
 
 import asyncpg
 
+from imago_fed.domain.errors import DomainError
 from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.governance.actions import ActionKind
+from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.proposals import ballot_from_numbers
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports import Clock, GroupRepository
@@ -43,10 +46,17 @@ SOURCE = "matrix"
 HELP = (
     "Imago bridges this group between Matrix and the fediverse.\n"
     "!imago help: this message\n"
-    "!imago info: the group's handle, followers and members"
+    "!imago info: the group's handle, followers and members\n"
+    "!imago table: how this group decides each kind of action\n"
+    "!imago proposals: the open proposals\n"
+    "!imago propose <action> <title>: open a proposal (actions: see !imago table)\n"
+    "!imago vote <proposal> <numbers>: vote (option numbers, or grades/ranks)\n"
+    "!imago delegate <@user:server | group:slug> [scope]: delegate your vote\n"
+    "!imago revoke [scope]: take your delegation back"
 )
 
 
+GOVERNANCE_VERBS = ("vote", "table", "proposals", "propose", "delegate", "revoke")
 ENCRYPTED_NOTICE = (
     "This room is now encrypted: the bridge cannot read it, so bridging with the "
     "fediverse stops for this room."
@@ -264,8 +274,13 @@ class MatrixBridge:
     async def _command(self, group: Group, room_id: str, meaning: Meaning) -> None:
         words = meaning.text.split()
         verb = words[1] if len(words) > 1 else "help"
-        if verb == "vote" and self._governance is not None:
-            text = await self._vote_command(meaning.sender, words[2:])
+        if verb in GOVERNANCE_VERBS and self._governance is not None:
+            try:
+                text = await self._governance_command(
+                    group, meaning.sender, verb, words[2:], meaning.text
+                )
+            except DomainError as exc:
+                text = f"{meaning.sender}: {exc.message}"
         elif verb == "info":
             assert group.id is not None
             followers = await follows.count_followers(self.pool, group.id)
@@ -278,6 +293,43 @@ class MatrixBridge:
         else:
             text = HELP
         await self._notice(room_id, text)
+
+    async def _governance_command(
+        self, group: Group, sender: str, verb: str, args: list[str], text: str
+    ) -> str:
+        assert group.id is not None and self._governance is not None
+        if verb == "vote":
+            return await self._vote_command(sender, args)
+        if verb == "table":
+            table = await self._governance.table(group.id)
+            return "\n".join(f"{k}: {v['protocol']}" for k, v in table.to_dict().items())
+        if verb == "proposals":
+            found = await self._governance.open_proposals(group.id)
+            lines = [
+                f"{p.id}. {p.title} ({p.action.value}, until {p.closes_at:%Y-%m-%d %H:%M} UTC)"
+                for p in found
+            ]
+            return "\n".join(lines) or "No open proposal."
+        if verb == "propose":
+            if len(args) < 2:
+                return "usage: !imago propose <action> <title>"
+            try:
+                action = ActionKind(args[0])
+            except ValueError:
+                return f"unknown action {args[0]!r}; see !imago table"
+            title = text.split(None, 3)[3] if len(text.split(None, 3)) > 3 else ""
+            proposal = await self._governance.propose(
+                group.id, action=action, title=title, author=sender
+            )
+            return f"Proposal {proposal.id} is {proposal.state}: {proposal.title}"
+        if verb == "delegate":
+            if not args:
+                return "usage: !imago delegate <@user:server | group:slug> [scope]"
+            scope = args[1] if len(args) > 1 else "*"
+            await self._governance.delegate(group.id, Delegation(sender, args[0], scope))
+            return f"{sender}: your vote ({scope}) now follows {args[0]}."
+        await self._governance.revoke(group.id, sender, args[0] if args else "*")
+        return f"{sender}: delegation revoked."
 
     async def _vote_command(self, sender: str, args: list[str]) -> str:
         """``!imago vote <proposal> <numbers>``: option numbers (1-based), or for

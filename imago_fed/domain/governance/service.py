@@ -145,6 +145,9 @@ class Governance:
             raise NotFound(f"no proposal {proposal_id}")
         return proposal
 
+    async def open_proposals(self, group_id: int) -> list[Proposal]:
+        return [p for p in await self._store.open_proposals() if p.group_id == group_id]
+
     # ------------------------------------------------------------- votes
     async def vote(
         self,

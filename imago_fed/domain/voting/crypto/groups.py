@@ -230,8 +230,13 @@ class FiniteFieldGroup:
 
     # ------------------------------------------------------------- strings
     def decode(self, text: str) -> mpz:
-        if not isinstance(text, str) or not text.isascii() or not text.isdigit():
-            raise InvalidElement(f"not a base-10 number: {str(text)[:40]!r}")
+        if (
+            not isinstance(text, str)
+            or not text.isascii()
+            or not text.isdigit()
+            or (text[0] == "0" and len(text) > 1)
+        ):
+            raise InvalidElement(f"not a canonical base-10 number: {str(text)[:40]!r}")
         x = mpz(text)
         if not 0 < x < self.p:
             raise InvalidElement("number out of range for the group")

@@ -191,7 +191,3 @@ def verify_or(
 
 def ciphertext_strings(group: Group, cs: Sequence[Ciphertext]) -> str:
     return ",".join(f"{group.encode(c.alpha)},{group.encode(c.beta)}" for c in cs)
-
-
-def check_number(text: Any) -> str:
-    return canonical_number(text)
