@@ -12,9 +12,14 @@ at the end: 2 for, 1 against -> adopted -> executed (the domain is blocked)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import quote
 
+import asyncpg
+import pytest
+
+from imago_fed.domain.governance.table import default_table
 from tests.interop.fedify_peer import FedifyPeer
 from tests.interop.instance import Instance
 from tests.interop.test_matrix import poll
@@ -24,8 +29,9 @@ from tests.pg import scratch_database
 START = "org.matrix.msc3381.poll.start"
 
 
+@pytest.mark.parametrize("protocol", ["democracy", "oligarchy", "consensus"])
 async def test_a_proposal_voted_from_both_networks_is_executed_and_announced(
-    tmp_path: Path, pg_admin_dsn: str, synapse_factory
+    tmp_path: Path, pg_admin_dsn: str, synapse_factory, protocol: str
 ) -> None:
     async with scratch_database(pg_admin_dsn, prefix="imago_decisions") as dsn:
         server = Instance("d", tmp_path, dsn)
@@ -40,7 +46,7 @@ async def test_a_proposal_voted_from_both_networks_is_executed_and_announced(
             )
             server.start()
             try:
-                await scenario(server, hs)
+                await scenario(server, hs, protocol, dsn)
             finally:
                 server.stop()
 
@@ -53,7 +59,22 @@ async def join(client, alias: str):
     return await poll(attempt, what=f"joining {alias}")
 
 
-async def scenario(server: Instance, hs) -> None:
+async def set_protocol(dsn: str, rules: dict) -> None:
+    """Put the case's protocol in the table (a test shortcut past amend_table)."""
+    table = default_table().to_dict()
+    table["moderate"] = rules
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO control_tables (group_id, rules, updated_at) "
+            "SELECT id, $1::jsonb, now() FROM groups WHERE slug = 'garden'",
+            json.dumps(table),
+        )
+    finally:
+        await conn.close()
+
+
+async def scenario(server: Instance, hs, protocol: str, dsn: str) -> None:
     await server.create_group("garden")
     news = server.actor("garden")
     hazel_id, hazel_token = await hs.aregister_user("hazel", "pw-hazel-123")
@@ -74,6 +95,30 @@ async def scenario(server: Instance, hs) -> None:
         with FedifyPeer("alice") as alice:
             await alice.afollow(news)
             await alice.await_for_type("Accept", timeout=30)
+            options, alice_choice, answers = {
+                "democracy": (["for", "against", "abstain"], "for", {"hazel": "o0"}),
+                "oligarchy": (["approve", "refuse"], "approve", {"hazel": "o0", "ivy": "o1"}),
+                "consensus": (["agree", "stand aside", "block"], "agree",
+                              {"hazel": "o0", "ivy": "o1"}),
+            }[protocol]  # fmt: skip
+            if protocol == "oligarchy":
+                rules = {"protocol": "oligarchy", "deciders": [alice.actor_url, hazel_id], "k": 2}
+                await set_protocol(dsn, rules)
+            elif protocol == "consensus":
+                await set_protocol(dsn, {"protocol": "consensus", "window_s": 12})
+            else:  # ivy's vote follows alice's, by a command in the room
+                said = await ivy.put(
+                    f"/_matrix/client/v3/rooms/{quote(decisions)}/send/m.room.message/d1",
+                    json={"msgtype": "m.text",
+                          "body": f"!imago delegate {alice.actor_url} moderate"},
+                )  # fmt: skip
+                assert said.is_success
+
+                async def delegated() -> bool:
+                    found = (await server.api("GET", "/groups/garden/delegations")).json()
+                    return bool(found["items"])
+
+                await poll(delegated, what="ivy's delegation recorded")
 
             created = await server.api(
                 "POST", "/groups/garden/proposals",
@@ -94,8 +139,7 @@ async def scenario(server: Instance, hs) -> None:
                 )
 
             question = await alice.await_for(question_created, timeout=30)
-            options = [o["name"] for o in question["activity"]["object"]["oneOf"]]
-            assert options == ["for", "against", "abstain"]
+            assert [o["name"] for o in question["activity"]["object"]["oneOf"]] == options
             assert question["activity"]["object"]["attributedTo"] == news
             await alice.asend(
                 news,
@@ -105,7 +149,7 @@ async def scenario(server: Instance, hs) -> None:
                     "object": {
                         "id": f"{alice.actor_url}#votes/1",
                         "type": "Note",
-                        "name": "for",
+                        "name": alice_choice,
                         "attributedTo": alice.actor_url,
                         "inReplyTo": question_id,
                         "to": news,
@@ -125,7 +169,9 @@ async def scenario(server: Instance, hs) -> None:
                 return None
 
             start = await poll(poll_started, what="poll in the decisions room")
-            for n, (client, answer) in enumerate(((hazel, "o0"), (ivy, "o1"))):
+            clients = {"hazel": hazel, "ivy": ivy}
+            for n, (who, answer) in enumerate(answers.items()):
+                client = clients[who]
                 sent = await client.put(
                     f"/_matrix/client/v3/rooms/{quote(decisions)}/send/"
                     f"org.matrix.msc3381.poll.response/r{n}",
@@ -139,7 +185,7 @@ async def scenario(server: Instance, hs) -> None:
             async def tally() -> dict | None:
                 detail = (await server.api("GET", f"/proposals/{proposal['id']}")).json()
                 counted = [v for v in detail["votes"] if v["counted"]]
-                return detail if len(counted) == 3 else None
+                return detail if len(counted) == 1 + len(answers) else None
 
             detail = await poll(tally, what="three votes counted", timeout=20)
             assert {v["network"] for v in detail["votes"]} == {"fediverse", "matrix"}
@@ -150,7 +196,15 @@ async def scenario(server: Instance, hs) -> None:
                 return detail if detail["state"] == "executed" else None
 
             final = await poll(executed, what="proposal executed", timeout=30)
-            assert final["result"]["tally"]["direct"] == {"for": 2, "against": 1, "abstain": 0}
+            tally = final["result"]["tally"]
+            if protocol == "democracy":
+                assert tally["direct"] == {"for": 2, "against": 0, "abstain": 0}
+                assert tally["delegated"] == {"for": 1, "against": 0, "abstain": 0}
+            elif protocol == "oligarchy":
+                assert sorted(tally["approve"]) == sorted([alice.actor_url, hazel_id])
+                assert tally["refuse"] == []  # ivy is not a decider
+            else:
+                assert tally["stand_aside"] == [ivy_id] and tally["block"] == []
             assert final["result"]["executed"] == "blocked domain spam.example"
             blocks = (await server.api("GET", "/blocks")).json()["items"]
             assert [b["value"] for b in blocks] == ["spam.example"]
@@ -163,10 +217,14 @@ async def scenario(server: Instance, hs) -> None:
                 )  # fmt: skip
 
             update = await alice.await_for(closed_update, timeout=30)
-            counts = {
-                o["name"]: o["replies"]["totalItems"] for o in update["activity"]["object"]["oneOf"]
-            }
-            assert counts == {"for": 2, "against": 1, "abstain": 0}
+            question_options = update["activity"]["object"]["oneOf"]
+            counts = {o["name"]: o["replies"]["totalItems"] for o in question_options}
+            expected = {
+                "democracy": {"for": 2, "against": 0, "abstain": 0},
+                "oligarchy": {"approve": 2, "refuse": 1},
+                "consensus": {"agree": 2, "stand aside": 1, "block": 0},
+            }[protocol]
+            assert counts == expected
             assert update["http_signature"]["verified"] is True
 
             async def poll_ended() -> list[dict]:
