@@ -18,6 +18,7 @@ Payload keys per kind (all strings unless said):
     member_removed member_id, message_id
     group_changed  (none: readers reload the group)
     group_deleted  slug, name (the group is gone: readers cannot load it)
+    moderators_changed  (none: readers reload the moderators)
     proposal_opened / proposal_counts / proposal_closed
                    proposal_id, title, options, state, closes_at, method,
                    protocol, counts (direct votes per option), voters, result_text
@@ -40,6 +41,7 @@ class Kind:
     MEMBER_REMOVED = "member_removed"
     GROUP_CHANGED = "group_changed"
     GROUP_DELETED = "group_deleted"
+    MODERATORS_CHANGED = "moderators_changed"
     PROPOSAL_OPENED = "proposal_opened"
     PROPOSAL_COUNTS = "proposal_counts"
     PROPOSAL_CLOSED = "proposal_closed"

@@ -34,8 +34,8 @@ from imago_fed.matrix import outbound, polls
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.matrix.inbound import Meaning, classify
-from imago_fed.matrix.rooms import ensure_group_rooms, update_space_profile
-from imago_fed.store import follows, group_events
+from imago_fed.matrix.rooms import ensure_group_rooms, sync_power_levels, update_space_profile
+from imago_fed.store import follows, group_events, moderation
 from imago_fed.store import matrix as store
 from imago_fed.store.group_events import GroupEventReader
 
@@ -360,6 +360,11 @@ class MatrixBridge:
         payload = event.payload
         if event.kind == Kind.GROUP_CHANGED:
             await update_space_profile(self.client, rooms, group)
+        elif event.kind == Kind.MODERATORS_CHANGED:
+            moderators = [m for m in await moderation.moderators(self.pool, group.id or 0)
+                          if not self.ids.is_ours(m) and m.startswith("@")]  # fmt: skip
+            for room_id in rooms.values():
+                await sync_power_levels(self.client, room_id, moderators)
         elif event.kind == Kind.PROPOSAL_OPENED:
             if await store.poll_of_proposal(self.pool, payload["proposal_id"]) is None:
                 event_id = await self.client.send_message(

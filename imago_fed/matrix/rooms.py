@@ -22,11 +22,11 @@ from typing import Any
 import asyncpg
 
 from imago_fed.domain.groups import Group
-from imago_fed.matrix.client import AppserviceClient, MatrixError
+from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.store import matrix as store
 
-__all__ = ["CHILD_KINDS", "ensure_group_rooms"]
+__all__ = ["CHILD_KINDS", "ensure_group_rooms", "sync_power_levels", "update_space_profile"]
 
 log = logging.getLogger(__name__)
 CHILD_KINDS = ("general", "decisions", "resources", "announcements")
@@ -160,3 +160,27 @@ async def update_space_profile(
     """Name and topic follow the group's."""
     await client.send_state(rooms["space"], "m.room.name", "", {"name": group.name})
     await client.send_state(rooms["space"], "m.room.topic", "", {"topic": group.summary})
+
+
+MODERATOR_LEVEL = 50
+
+
+async def sync_power_levels(client: AppserviceClient, room_id: str, moderators: list[str]) -> None:
+    """Group moderators get power level 50 in a room, former ones lose it.
+
+    Levels other than 50 (admins at 100, anyone set by hand) are left alone,
+    and the bot, the room's creator, is never listed (room version 12).
+    """
+    levels = await client.request("GET", f"v3/rooms/{path(room_id)}/state/m.room.power_levels/")
+    users = dict(levels.get("users", {}))
+    changed = False
+    for user, level in list(users.items()):
+        if level == MODERATOR_LEVEL and user not in moderators:
+            del users[user]
+            changed = True
+    for user in moderators:
+        if users.get(user, 0) < MODERATOR_LEVEL:
+            users[user] = MODERATOR_LEVEL
+            changed = True
+    if changed:
+        await client.send_state(room_id, "m.room.power_levels", "", {**levels, "users": users})

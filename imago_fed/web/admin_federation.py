@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from quart import Response, jsonify, request
 
-from imago_fed.domain.errors import InvalidInput, NotFound
-from imago_fed.store import follows, moderation
+from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
+from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.store import follows, group_events, moderation
 from imago_fed.store import inbox as inbox_store
 from imago_fed.store import matrix as matrix_store
 from imago_fed.web.admin import admin, api
@@ -195,8 +198,26 @@ async def list_moderators(slug: str) -> Response:
 async def add_moderator(slug: str) -> tuple[Response, int]:
     body = check_body(await request.get_json(force=True, silent=True), ACTOR_BODY)
     rt = runtime()
-    actor = await rt.following.set_moderator(await rt.groups.get(slug), body["actor"], present=True)
+    group = await rt.groups.get(slug)
+    if MATRIX_ID.fullmatch(body["actor"]):
+        await _matrix_moderator(group.id or 0, body["actor"], present=True)
+        return jsonify({"actor": body["actor"]}), 201
+    actor = await rt.following.set_moderator(group, body["actor"], present=True)
     return jsonify({"actor": actor}), 201
+
+
+MATRIX_ID = re.compile(r"@[^:\s]+:[^\s]+")
+
+
+async def _matrix_moderator(group_id: int, user_id: str, *, present: bool) -> None:
+    """A Matrix member as moderator: the rooms' power levels follow (see matrix/bridge.py)."""
+    rt = runtime()
+    now = rt.clock.now()
+    if not await moderation.set_moderator(rt.pool, group_id, user_id, present, now):
+        raise Conflict(f"{user_id} is {'already' if present else 'not'} a moderator")
+    event = GroupEvent(group_id, Kind.MODERATORS_CHANGED, "directory",
+                       f"moderators|{group_id}|{user_id}|{present}|{now.isoformat()}")  # fmt: skip
+    await group_events.record(rt.pool, event, now)
 
 
 @api.route(
@@ -210,7 +231,11 @@ async def remove_moderator(slug: str) -> tuple[str, int]:
     if not actor:
         raise ApiError(422, "invalid_input", "actor: is required")
     rt = runtime()
-    await rt.following.set_moderator(await rt.groups.get(slug), actor, present=False)
+    group = await rt.groups.get(slug)
+    if MATRIX_ID.fullmatch(actor):
+        await _matrix_moderator(group.id or 0, actor, present=False)
+    else:
+        await rt.following.set_moderator(group, actor, present=False)
     return "", 204
 
 

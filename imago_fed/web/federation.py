@@ -261,7 +261,14 @@ async def group_moderators(slug: str) -> Response:
     rt = runtime()
     group = await _group_or_404(slug)
     assert group.id is not None
-    items = await moderation.moderators(rt.pool, group.id)
+    items = []
+    for member in await moderation.moderators(rt.pool, group.id):
+        if member.startswith("@"):  # a Matrix moderator appears as their Person, if any
+            person = await people_store.get(rt.pool, member)
+            if person is not None:
+                items.append(people.person_url(rt.ids, person["username"]))
+        else:
+            items.append(member)
     collection = rt.ids.group_collection(slug, "moderators")
     document = documents.ordered_collection(collection, len(items), first=None)
     document["orderedItems"] = items

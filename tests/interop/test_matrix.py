@@ -220,6 +220,21 @@ async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
 
         await poll(space_name, what="space renamed")
 
+        # A Matrix moderator of the group gets power level 50 in its rooms.
+        made = await server.api("POST", "/groups/garden/moderators", json={"actor": user_id})
+        assert made.status_code == 201, made.text
+
+        async def level(expected: int | None) -> bool:
+            response = await human.get(
+                f"/_matrix/client/v3/rooms/{quote(general)}/state/m.room.power_levels/"
+            )
+            return response.json().get("users", {}).get(user_id) == expected
+
+        await poll(lambda: level(50), what="moderator power level")
+        unmade = await server.api("DELETE", f"/groups/garden/moderators?actor={quote(user_id)}")
+        assert unmade.status_code == 204
+        await poll(lambda: level(None), what="moderator power level removed")
+
         # A restart creates no room twice.
         server.stop()
         server.start()
