@@ -428,6 +428,15 @@ class MatrixBridge:
                 await self.client.send_state(space, "m.space.child", room_id, {})
             await self.client.send_state(room_id, "m.room.join_rules", "", {"join_rule": "invite"})
 
+    async def admit(self, group: Group, user_id: str) -> None:
+        """Let a knocking Matrix user in: the bot invites them to the space."""
+        assert group.id is not None
+        rooms = await self.rooms(group)
+        await self.client.invite(rooms["space"], user_id)
+        await store.set_member(
+            self.pool, group.id, user_id, True, self.clock.now(), state="invited"
+        )
+
     async def _puppet(self, actor_uri: str, display_name: str, room_id: str) -> str:
         """The actor's virtual user, registered, named, and in the room."""
         user_id = self.ids.puppet(actor_uri)

@@ -19,7 +19,8 @@ __all__ = ["Meaning", "classify"]
 
 @dataclass(frozen=True)
 class Meaning:
-    kind: str  # joined, left, posted, edited, redacted, command, poll_response, encrypted, ignored
+    kind: str  # joined, knocked, left, posted, edited, redacted, command, poll_response,
+    # encrypted, ignored
     sender: str = ""
     text: str = ""
     html: str = ""
@@ -52,6 +53,8 @@ def classify(event: dict[str, Any], *, room_kind: str, ids: MatrixIds) -> Meanin
         membership = content.get("membership")
         if membership == "join":
             return Meaning("joined", target)
+        if membership == "knock":
+            return Meaning("knocked", target)
         if membership in ("leave", "ban"):
             return Meaning("left", target)
         return Meaning("ignored", reason=f"membership {membership}")

@@ -40,7 +40,7 @@ TITLES = {
 
 def _space_request(group: Group, ids: MatrixIds) -> dict[str, Any]:
     public = not group.manually_approves_followers
-    return {
+    request: dict[str, Any] = {
         "name": group.name,
         "topic": group.summary,
         "room_alias_name": ids.space_alias_localpart(group.slug),
@@ -61,6 +61,11 @@ def _space_request(group: Group, ids: MatrixIds) -> dict[str, Any]:
             },
         ],
     }
+    if not public:  # invite-only groups: people knock, a moderator lets them in
+        request["initial_state"].append(
+            {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}
+        )
+    return request
 
 
 def _room_request(group: Group, kind: str, space_id: str, ids: MatrixIds) -> dict[str, Any]:

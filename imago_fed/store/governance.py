@@ -205,7 +205,7 @@ class PgGovernanceStore:
             UNION
             SELECT coalesce(l.actor_uri, m.user_id) FROM matrix_members m
                 LEFT JOIN identity_links l ON l.matrix_user = m.user_id
-            WHERE m.group_id = $1
+            WHERE m.group_id = $1 AND m.state = 'joined'
             ORDER BY 1
             """,
             group_id,

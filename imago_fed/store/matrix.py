@@ -144,14 +144,18 @@ async def mark_encrypted(db: Db, room_id: str) -> bool:
 
 
 # ---------------------------------------------------------------- members
-async def set_member(db: Db, group_id: int, user_id: str, joined: bool, now: datetime) -> bool:
+async def set_member(
+    db: Db, group_id: int, user_id: str, joined: bool, now: datetime, *, state: str = "joined"
+) -> bool:
+    """Record a membership (``state``: joined, knocked, invited) or its end."""
     if joined:
         status = await db.execute(
             """
-            INSERT INTO matrix_members (group_id, user_id, joined_at) VALUES ($1, $2, $3)
-            ON CONFLICT DO NOTHING
+            INSERT INTO matrix_members (group_id, user_id, joined_at, state) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (group_id, user_id) DO UPDATE SET state = EXCLUDED.state
+                WHERE matrix_members.state <> EXCLUDED.state
             """,
-            group_id, user_id, now,
+            group_id, user_id, now, state,
         )  # fmt: skip
     else:
         status = await db.execute(
@@ -160,9 +164,14 @@ async def set_member(db: Db, group_id: int, user_id: str, joined: bool, now: dat
     return status.endswith(" 1")
 
 
-async def members(db: Db, group_id: int) -> list[str]:
+async def members(db: Db, group_id: int, state: str = "joined") -> list[str]:
     rows = await db.fetch(
-        "SELECT user_id FROM matrix_members WHERE group_id = $1 ORDER BY joined_at", group_id
+        """
+        SELECT user_id FROM matrix_members WHERE group_id = $1 AND state = $2
+        ORDER BY joined_at
+        """,
+        group_id,
+        state,
     )
     return [r["user_id"] for r in rows]
 

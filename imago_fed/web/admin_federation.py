@@ -241,15 +241,45 @@ async def remove_moderator(slug: str) -> tuple[str, int]:
 
 @api.route(
     admin, "/groups/<slug>/members", "GET",
-    summary="Members on every network: fediverse followers and Matrix space members",
+    summary="Members on every network (state=pending: follow requests and Matrix knocks)",
+    query={"state": {"type": "string", "enum": ["pending"]}},
     responses={200: ("members", {"type": "object"}), 404: NOT_FOUND},
 )  # fmt: skip
 async def list_members(slug: str) -> Response:
     rt = runtime()
     group_id = await _group_id(slug)
-    fediverse = await follows.followers(rt.pool, group_id, limit=10_000)
-    matrix = await matrix_store.members(rt.pool, group_id)
+    pending = request.args.get("state") == "pending"
+    state = "pending" if pending else "accepted"
+    fediverse = await follows.followers(rt.pool, group_id, state=state, limit=10_000)
+    matrix = await matrix_store.members(rt.pool, group_id, "knocked" if pending else "joined")
     items = [{"network": "fediverse", "id": a} for a in fediverse] + [
         {"network": "matrix", "id": u} for u in matrix
     ]
     return jsonify({"items": items, "total": len(items)})
+
+
+MEMBER_BODY = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {"id": {"type": "string", "maxLength": 2048}},
+}
+
+
+@api.route(
+    admin, "/groups/<slug>/members/accept", "POST",
+    summary="Admit a pending member: a fediverse follow request or a Matrix knock",
+    request_schema=MEMBER_BODY,
+    responses={204: ("admitted", None), 404: NOT_FOUND, 409: ("nothing pending", ERROR_REF)},
+)  # fmt: skip
+async def accept_member(slug: str) -> tuple[str, int]:
+    body = check_body(await request.get_json(force=True, silent=True), MEMBER_BODY)
+    rt = runtime()
+    group = await rt.groups.get(slug)
+    if not MATRIX_ID.fullmatch(body["id"]):
+        await rt.following.answer_follower(group, body["id"], accept=True)
+        return "", 204
+    knocked = await matrix_store.members(rt.pool, group.id or 0, "knocked")
+    if body["id"] not in knocked or rt.matrix is None:
+        raise Conflict(f"{body['id']} has not asked to join")
+    await rt.matrix.admit(group, body["id"])
+    return "", 204

@@ -56,6 +56,8 @@ def test_classification() -> None:
     join = {"type": "m.room.member", "state_key": "@hazel:example.org",
             "sender": "@hazel:example.org", "content": {"membership": "join"}}  # fmt: skip
     assert classify(join, room_kind="space", ids=IDS).kind == "joined"
+    knock = {**join, "content": {"membership": "knock"}}
+    assert classify(knock, room_kind="space", ids=IDS).kind == "knocked"
     leave = {**join, "content": {"membership": "leave"}}
     assert classify(leave, room_kind="space", ids=IDS).kind == "left"
     encryption = {"type": "m.room.encryption", "state_key": "", "sender": "@hazel:example.org",
