@@ -37,6 +37,7 @@ from imago_fed.domain.posting import refusal_to_forward, refusal_to_reshare
 from imago_fed.store import follows, group_events, moderation, outbox
 from imago_fed.store import inbox as inbox_store
 from imago_fed.store.inbox import InboxRow
+from imago_fed.store.notify import Wakeup, run_until_cancelled
 
 __all__ = ["InboxProcessor"]
 
@@ -76,42 +77,25 @@ class InboxProcessor:
         self._poll_interval = poll_interval
         self._batch = batch
         self.votes = votes  # fediverse votes on our questions go to governance
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup(pool, inbox_store.CHANNEL)
         self._task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
 
     # ---------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
-            self._listener = await self.pool.acquire()
-            await self._listener.add_listener(inbox_store.CHANNEL, self._on_notify)
-        self._task = asyncio.create_task(self._run(), name="inbox-processor")
+        await self._wakeup.start()
+        self._task = asyncio.create_task(
+            run_until_cancelled(
+                "inbox processor", self.run_once, self._wakeup, lambda: self._poll_interval
+            ),
+            name="inbox-processor",
+        )
 
     async def stop(self, timeout: float = 10.0) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, timeout)
-        if self._listener is not None:
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
-                await self._listener.remove_listener(inbox_store.CHANNEL, self._on_notify)
-            await self.pool.release(self._listener)
-            self._listener = None
-
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                worked = await self.run_once()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("inbox processor: database error", extra={"error": str(exc)})
-                worked = 0
-            if not worked:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+        await self._wakeup.stop()
 
     async def run_once(self) -> int:
         """Process one batch of due activities; return how many were claimed."""

@@ -38,6 +38,7 @@ from imago_fed.matrix.rooms import ensure_group_rooms, sync_power_levels, update
 from imago_fed.store import follows, group_events, moderation
 from imago_fed.store import matrix as store
 from imago_fed.store.group_events import GroupEventReader
+from imago_fed.store.notify import Wakeup, run_until_cancelled
 
 __all__ = ["SOURCE", "MatrixBridge"]
 
@@ -88,26 +89,23 @@ class MatrixBridge:
         self._handle_domain = handle_domain
         self._governance = governance  # proposals: polls, votes
         self._poll_interval = poll_interval
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup(pool, store.CHANNEL)
         self._tasks: list[asyncio.Task[None]] = []
-        self._listener: asyncpg.Connection | None = None
         self.reader = GroupEventReader(pool, "matrix", SOURCE, self.on_group_event)
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
 
     # ---------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
-            self._listener = await self.pool.acquire()
-            await self._listener.add_listener(store.CHANNEL, self._on_notify)
+        await self._wakeup.start()
+        events = run_until_cancelled(
+            "matrix events", self.run_events_once, self._wakeup, lambda: self._poll_interval
+        )
         self._tasks = [
             asyncio.create_task(self._startup(), name="matrix-startup"),
-            asyncio.create_task(self._run_events(), name="matrix-events"),
+            asyncio.create_task(events, name="matrix-events"),
         ]
         await self.reader.start()
-
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
 
     async def stop(self) -> None:
         await self.reader.stop()
@@ -116,11 +114,7 @@ class MatrixBridge:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10)
-        if self._listener is not None:
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
-                await self._listener.remove_listener(store.CHANNEL, self._on_notify)
-            await self.pool.release(self._listener)
-            self._listener = None
+        await self._wakeup.stop()
 
     async def _startup(self) -> None:
         """Ping the homeserver (it then retries pending transactions at once) and
@@ -158,18 +152,6 @@ class MatrixBridge:
             )
 
     # ------------------------------------------- homeserver -> the group
-    async def _run_events(self) -> None:
-        while True:
-            try:
-                worked = await self.run_events_once()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("matrix events: database error", extra={"error": str(exc)})
-                worked = 0
-            if not worked:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-
     async def run_events_once(self) -> int:
         rows = await store.claim_events(
             self.pool, limit=20, lease=timedelta(minutes=2), now=self.clock.now()

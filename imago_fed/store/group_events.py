@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from imago_fed.domain.events import GroupEvent
+from imago_fed.store.notify import Wakeup, run_until_cancelled
 
 __all__ = ["CHANNEL", "GroupEventReader", "PgGroupEventLog", "advance", "read_after", "record"]
 
@@ -109,43 +110,29 @@ class GroupEventReader:
         self._pool, self._consumer, self._source, self._handler = pool, consumer, source, handler
         self._poll_interval = poll_interval
         self._max_attempts = max_attempts
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup(pool, CHANNEL)
         self._task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
         self._failures = 0
 
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
-
     async def start(self) -> None:
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
-            self._listener = await self._pool.acquire()
-            await self._listener.add_listener(CHANNEL, self._on_notify)
-        self._task = asyncio.create_task(self._run(), name=f"events-{self._consumer}")
+        await self._wakeup.start()
+        self._task = asyncio.create_task(
+            run_until_cancelled(
+                f"events for {self._consumer}", self.run_once, self._wakeup, self._idle_wait
+            ),
+            name=f"events-{self._consumer}",
+        )
+
+    def _idle_wait(self) -> float:
+        """Longer and longer while a handler keeps failing (capped at 5 minutes)."""
+        return min(300.0, self._poll_interval * 2 ** min(self._failures, 8))
 
     async def stop(self, timeout: float = 10.0) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, timeout)
-        if self._listener is not None:
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
-                await self._listener.remove_listener(CHANNEL, self._on_notify)
-            await self._pool.release(self._listener)
-            self._listener = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                progressed = await self.run_once()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("event reader: database error", extra={"error": str(exc)})
-                progressed = False
-            if not progressed:
-                delay = min(300.0, self._poll_interval * 2 ** min(self._failures, 8))
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+        await self._wakeup.stop()
 
     async def run_once(self, limit: int = 50) -> bool:
         """Handle the next events; True if the cursor moved.

@@ -205,3 +205,32 @@ async def running_instance(
             yield instance
         finally:
             instance.stop()
+
+
+@contextlib.asynccontextmanager
+async def bridged_instance(
+    name: str, workdir: Path, admin_dsn: str, synapse_factory: Any
+) -> AsyncIterator[tuple[Instance, Any, dict[str, Any], str]]:
+    """Our server with the Matrix bridge on, registered with a fresh Synapse.
+
+    Yields (instance, homeserver, registration, dsn). Our port is picked
+    first: the registration must name it before Synapse starts.
+    """
+    from tests.matrix_hs.synapse import make_registration
+
+    async with scratch_database(admin_dsn, prefix=f"imago_{name}") as dsn:
+        server = Instance(name, workdir, dsn)
+        registration = make_registration(server.base_url)
+        with synapse_factory(registration, name=f"hs-{name}") as hs:
+            server.env.update(
+                IMAGO_MATRIX_ENABLED="true",
+                IMAGO_MATRIX_HOMESERVER_URL=hs.base_url,
+                IMAGO_MATRIX_SERVER_NAME=hs.server_name,
+                IMAGO_MATRIX_AS_TOKEN=registration["as_token"],
+                IMAGO_MATRIX_HS_TOKEN=registration["hs_token"],
+            )
+            server.start()
+            try:
+                yield server, hs, registration, dsn
+            finally:
+                server.stop()

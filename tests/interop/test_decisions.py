@@ -21,10 +21,8 @@ import pytest
 
 from imago_fed.domain.governance.table import default_table
 from tests.interop.fedify_peer import FedifyPeer
-from tests.interop.instance import Instance
+from tests.interop.instance import Instance, bridged_instance
 from tests.interop.test_matrix import poll
-from tests.matrix_hs.synapse import make_registration
-from tests.pg import scratch_database
 
 START = "org.matrix.msc3381.poll.start"
 
@@ -33,22 +31,9 @@ START = "org.matrix.msc3381.poll.start"
 async def test_a_proposal_voted_from_both_networks_is_executed_and_announced(
     tmp_path: Path, pg_admin_dsn: str, synapse_factory, protocol: str
 ) -> None:
-    async with scratch_database(pg_admin_dsn, prefix="imago_decisions") as dsn:
-        server = Instance("d", tmp_path, dsn)
-        registration = make_registration(server.base_url)
-        with synapse_factory(registration, name="decisions") as hs:
-            server.env.update(
-                IMAGO_MATRIX_ENABLED="true",
-                IMAGO_MATRIX_HOMESERVER_URL=hs.base_url,
-                IMAGO_MATRIX_SERVER_NAME=hs.server_name,
-                IMAGO_MATRIX_AS_TOKEN=registration["as_token"],
-                IMAGO_MATRIX_HS_TOKEN=registration["hs_token"],
-            )
-            server.start()
-            try:
-                await scenario(server, hs, protocol, dsn)
-            finally:
-                server.stop()
+    async with bridged_instance("d", tmp_path, pg_admin_dsn, synapse_factory) as running:
+        server, hs, _, dsn = running
+        await scenario(server, hs, protocol, dsn)
 
 
 async def join(client, alias: str):

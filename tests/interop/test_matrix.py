@@ -19,9 +19,7 @@ import asyncpg
 import httpx
 
 from tests.interop.fedify_peer import FedifyPeer
-from tests.interop.instance import Instance
-from tests.matrix_hs.synapse import make_registration
-from tests.pg import scratch_database
+from tests.interop.instance import Instance, bridged_instance
 
 SPACE = "#_imago_garden:localhost"
 GENERAL = "#_imago_garden_general:localhost"
@@ -54,22 +52,8 @@ async def messages(client: httpx.AsyncClient, room_id: str) -> list[dict[str, An
 async def test_group_space_membership_and_messages_both_ways(
     tmp_path: Path, pg_admin_dsn: str, synapse_factory
 ) -> None:
-    async with scratch_database(pg_admin_dsn, prefix="imago_matrix") as dsn:
-        server = Instance("m", tmp_path, dsn)
-        registration = make_registration(server.base_url)
-        with synapse_factory(registration, name="matrix-bridge") as hs:
-            server.env.update(
-                IMAGO_MATRIX_ENABLED="true",
-                IMAGO_MATRIX_HOMESERVER_URL=hs.base_url,
-                IMAGO_MATRIX_SERVER_NAME=hs.server_name,
-                IMAGO_MATRIX_AS_TOKEN=registration["as_token"],
-                IMAGO_MATRIX_HS_TOKEN=registration["hs_token"],
-            )
-            server.start()
-            try:
-                await scenario(server, hs, registration, dsn)
-            finally:
-                server.stop()
+    async with bridged_instance("m", tmp_path, pg_admin_dsn, synapse_factory) as running:
+        await scenario(*running)
 
 
 async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
