@@ -244,7 +244,7 @@ class MatrixBridge:
             return "an empty response (no vote)"
         ballot = indexes if indexes is not None else (-1,)  # spoiled: logged, not counted
         outcome = await self._governance.vote(proposal_id, meaning.sender, ballot, network="matrix")
-        return "done" if outcome == "counted" else f"vote not counted: {outcome}"
+        return "done" if outcome == "counted" else f"not counted: {outcome}"
 
     async def _display_name(self, user_id: str) -> str:
         try:
