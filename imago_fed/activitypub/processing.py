@@ -69,7 +69,7 @@ class InboxProcessor:
         *,
         poll_interval: float = 2.0,
         batch: int = 20,
-        votes: Callable[[str, dict[str, Any]], Awaitable[str | None]] | None = None,
+        votes: Callable[..., Awaitable[str | None]] | None = None,
     ) -> None:
         self.pool, self.resolver, self.groups, self.ids, self.clock = (
             pool, resolver, groups, ids, clock,
@@ -220,11 +220,11 @@ async def _create(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) ->
         return "create without an embedded object"
     if id_of(note.get("attributedTo")) not in (None, row.actor_uri):
         return "object not attributed to the actor"
-    if p.votes is not None:
-        outcome = await p.votes(row.actor_uri, note)
-        if outcome is not None:
-            return "done" if outcome == "counted" else f"vote not counted: {outcome}"
     targets = await p.addressed_groups(row.activity, note)
+    if p.votes is not None:  # a vote on a question, or "!propose ..." to a group
+        outcome = await p.votes(row.actor_uri, note, targets[0] if targets else None)
+        if outcome is not None:
+            return "done" if outcome == "counted" else f"not counted: {outcome}"
     reply_to = id_of(note.get("inReplyTo"))
     if reply_to:  # replies to what a group re-shared thread into that group
         for group_id in await outbox.groups_that_announced(conn, reply_to):

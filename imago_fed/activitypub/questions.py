@@ -151,16 +151,31 @@ class QuestionPublisher:
                 )
 
 
+_PROPOSE = re.compile(r"!propose\s+([a-z_]+)\s+(.+)", re.IGNORECASE | re.DOTALL)
+
+
 class VoteIntake:
-    """Fediverse votes on our questions, handed to the group's governance."""
+    """Fediverse votes on our questions, and proposals posted to a group, handed to
+    the group's governance.
+
+    A member opens a proposal by posting to the group (mentioning it) a text
+    that starts with ``!propose <action> <title>``, e.g.
+    ``!propose moderate Block spam.example``.
+    """
 
     def __init__(self, ids: Ids, governance: Any) -> None:
         self._ids, self._governance = ids, governance
 
-    async def __call__(self, actor_uri: str, note: dict[str, Any]) -> str | None:
-        """The vote's outcome, or None when ``note`` is not a vote on our proposals."""
+    async def __call__(self, actor_uri: str, note: dict[str, Any], group: Any = None) -> str | None:
+        """The outcome, or None when ``note`` is neither a vote nor a proposal."""
         from imago_fed.activitypub.vocab import id_of
 
+        if group is not None:
+            text = re.sub(r"<[^>]+>", " ", str(note.get("content", ""))).strip()
+            text = re.sub(r"^(@\S+\s+)+", "", text)  # the mention that addresses the group
+            match = _PROPOSE.match(text)
+            if match:
+                return await self._propose(group, actor_uri, match.group(1), match.group(2))
         parsed = self._ids.parse_proposal(id_of(note.get("inReplyTo")) or "")
         if parsed is None:
             return None
@@ -178,3 +193,21 @@ class VoteIntake:
             return None  # an ordinary reply to the question: not a vote
         ballot = ballot_from_numbers(proposal, numbers)
         return await self._governance.vote(proposal.id, actor_uri, ballot, network="fediverse")
+
+    async def _propose(self, group: Any, author: str, action: str, title: str) -> str:
+        from imago_fed.domain.errors import DomainError
+        from imago_fed.domain.governance.actions import ActionKind
+
+        try:
+            kind = ActionKind(action.lower())
+        except ValueError:
+            return f"unknown action {action!r}"
+        if author not in await self._governance.members(group.id):
+            return "only members open proposals"
+        try:
+            await self._governance.propose(
+                group.id, action=kind, title=title.strip()[:300], author=author
+            )
+        except DomainError as exc:
+            return exc.message
+        return "counted"

@@ -218,3 +218,54 @@ async def test_moderators_are_listed_announced_and_see_the_followers(world: Worl
     )
     assert removed.status_code == 204
     assert len(await world.emitted("Remove")) == 1
+
+
+async def test_a_member_opens_a_proposal_by_post_and_votes_the_mastodon_way(world: World) -> None:
+    alice, bob = world.host.add("alice", 0), world.host.add("bob", 1)
+    await world.follow(alice)
+    post = alice.activity(
+        "Create",
+        world.note(
+            alice,
+            content='<p><span class="h-card">@garden</span> !propose moderate '
+            "Block spam.example</p>",
+        ),
+        to=[world.group],
+    )
+    await world.send(alice, post)
+    assert await world.outcome(post["id"]) == ("done", None)
+    group = await world.rt.groups.get("garden")
+    [proposal] = await world.rt.governance_store.list(group.id)
+    assert (proposal.title, proposal.action.value, proposal.author) == (
+        "Block spam.example", "moderate", alice.id,
+    )  # fmt: skip
+    assert await world.emitted("Announce") == []  # a command, not a post to re-share
+    question = world.rt.ids.proposal("garden", proposal.id)
+    vote = alice.activity(
+        "Create",
+        {"id": f"{alice.id}#votes/1", "type": "Note", "name": "against",
+         "attributedTo": alice.id, "inReplyTo": question, "to": world.group},
+        to=world.group,
+    )  # fmt: skip
+    await world.send(alice, vote, "/groups/garden/inbox")
+    assert await world.outcome(vote["id"]) == ("done", None)
+    assert await world.rt.governance_store.ballots(proposal.id) == {alice.id: (1,)}
+    unknown = alice.activity(
+        "Create",
+        {"id": f"{alice.id}#votes/2", "type": "Note", "name": "maybe",
+         "attributedTo": alice.id, "inReplyTo": question, "to": world.group},
+        to=world.group,
+    )  # fmt: skip
+    await world.send(alice, unknown, "/groups/garden/inbox")
+    state, reason = await world.outcome(unknown["id"])
+    assert state == "ignored" and "exactly one of the options" in reason
+    stranger = bob.activity(
+        "Create",
+        {"id": f"{bob.id}#votes/1", "type": "Note", "name": "for",
+         "attributedTo": bob.id, "inReplyTo": question, "to": world.group},
+        to=world.group,
+    )  # fmt: skip
+    await world.send(bob, stranger, "/groups/garden/inbox")
+    assert await world.outcome(stranger["id"]) == (
+        "ignored", "not counted: not a member of the group",
+    )  # fmt: skip

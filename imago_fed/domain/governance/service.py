@@ -145,6 +145,10 @@ class Governance:
             raise NotFound(f"no proposal {proposal_id}")
         return proposal
 
+    async def members(self, group_id: int) -> list[str]:
+        """Who may vote and propose: members on every network, linked accounts once."""
+        return await self._store.members(group_id)
+
     async def open_proposals(self, group_id: int) -> list[Proposal]:
         return [p for p in await self._store.open_proposals() if p.group_id == group_id]
 
