@@ -151,6 +151,7 @@ class QuestionPublisher:
                 )
 
 
+_LINK = re.compile(r"!link\s+(@[^:\s]+:\S+)", re.IGNORECASE)
 _PROPOSE = re.compile(r"!propose\s+([a-z_]+)\s+(.+)", re.IGNORECASE | re.DOTALL)
 
 
@@ -160,7 +161,8 @@ class VoteIntake:
 
     A member opens a proposal by posting to the group (mentioning it) a text
     that starts with ``!propose <action> <title>``, e.g.
-    ``!propose moderate Block spam.example``.
+    ``!propose moderate Block spam.example``. ``!link @me:matrix.example``
+    claims a Matrix account (confirmed there with ``!imago link <actor URL>``).
     """
 
     def __init__(self, ids: Ids, governance: Any) -> None:
@@ -176,6 +178,10 @@ class VoteIntake:
             match = _PROPOSE.match(text)
             if match:
                 return await self._propose(group, actor_uri, match.group(1), match.group(2))
+            link = _LINK.match(text)
+            if link:
+                await self._governance.claim_identity("fediverse", link.group(1), actor_uri)
+                return "counted"
         parsed = self._ids.parse_proposal(id_of(note.get("inReplyTo")) or "")
         if parsed is None:
             return None

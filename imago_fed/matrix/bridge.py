@@ -53,11 +53,13 @@ HELP = (
     "!imago propose <action> <title>: open a proposal (actions: see !imago table)\n"
     "!imago vote <proposal> <numbers>: vote (option numbers, or grades/ranks)\n"
     "!imago delegate <@user:server | group:slug> [scope]: delegate your vote\n"
-    "!imago revoke [scope]: take your delegation back"
+    "!imago revoke [scope]: take your delegation back\n"
+    "!imago link <fediverse actor URL>: the same person on both sides votes once\n"
+    "   (then post '!link @you:server' to the group from that fediverse account)"
 )
 
 
-GOVERNANCE_VERBS = ("vote", "table", "proposals", "propose", "delegate", "revoke")
+GOVERNANCE_VERBS = ("vote", "table", "proposals", "propose", "delegate", "revoke", "link")
 ENCRYPTED_NOTICE = (
     "This room is now encrypted: the bridge cannot read it, so bridging with the "
     "fediverse stops for this room."
@@ -304,6 +306,10 @@ class MatrixBridge:
                 group.id, action=action, title=title, author=sender
             )
             return f"Proposal {proposal.id} is {proposal.state}: {proposal.title}"
+        if verb == "link":
+            if not args or not args[0].startswith(("https://", "http://")):
+                return "usage: !imago link <your fediverse actor URL>"
+            return await self._governance.claim_identity("matrix", sender, args[0])
         if verb == "delegate":
             if not args:
                 return "usage: !imago delegate <@user:server | group:slug> [scope]"

@@ -227,3 +227,32 @@ class PgGovernanceStore:
             """,
             matrix_user, actor_uri, now,
         )  # fmt: skip
+
+    async def claim(self, side: str, matrix_user: str, actor_uri: str, now: datetime) -> bool:
+        """Record one side's claim; True when both sides now agree (and link them)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """
+                INSERT INTO identity_claims (side, matrix_user, actor_uri, claimed_at)
+                VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING
+                """,
+                side, matrix_user, actor_uri, now,
+            )  # fmt: skip
+            both = await conn.fetchval(
+                """
+                SELECT count(DISTINCT side) = 2 FROM identity_claims
+                WHERE matrix_user = $1 AND actor_uri = $2
+                """,
+                matrix_user,
+                actor_uri,
+            )
+            if both:
+                await conn.execute(
+                    """
+                    INSERT INTO identity_links (matrix_user, actor_uri, linked_at)
+                    VALUES ($1, $2, $3)
+                    ON CONFLICT (matrix_user) DO UPDATE SET actor_uri = EXCLUDED.actor_uri
+                    """,
+                    matrix_user, actor_uri, now,
+                )  # fmt: skip
+        return bool(both)

@@ -150,3 +150,22 @@ async def test_multi_option_schulze(setup) -> None:
     ).get_json()
     assert detail["result"]["tally"]["winner"] == "saw"
     assert detail["result"]["tally"]["count"]["winners"][0] == [0]
+
+
+async def test_linked_accounts_vote_once(setup) -> None:
+    rt, client = setup
+    group = await rt.groups.get("garden")
+    await rt.pool.execute(
+        "INSERT INTO matrix_members (group_id, user_id, joined_at) VALUES ($1, '@m0:hs', now())",
+        group.id,
+    )
+    first = await rt.governance.claim_identity("matrix", "@m0:hs", MEMBERS[0])
+    assert first.startswith("claim recorded")
+    assert await rt.governance.claim_identity("fediverse", "@m0:hs", MEMBERS[0]) == (
+        f"@m0:hs and {MEMBERS[0]} are now linked: they vote as one."
+    )
+    assert "@m0:hs" not in await rt.governance.members(group.id)  # one person, one voter
+    proposal = await propose(client, action="moderate", title="x", duration_s=60)
+    await vote(client, proposal["id"], MEMBERS[0], [0])
+    await vote(client, proposal["id"], "@m0:hs", [1])  # the same person changes their mind
+    assert await rt.governance_store.ballots(proposal["id"]) == {MEMBERS[0]: (1,)}

@@ -64,8 +64,17 @@ class GovernanceStore(Protocol):
     async def delegations(self, group_id: int) -> list[Delegation]: ...
     async def set_delegation(self, group_id: int, delegation: Delegation, now: Any) -> None: ...
     async def revoke_delegation(self, group_id: int, delegator: str, scope: str) -> bool: ...
+    async def claim_identity(self, side: str, matrix_user: str, actor_uri: str) -> str:
+        """One person, two accounts: each side claims the other; both claims link them,
+        so they vote once (their latest vote, from either side, counts)."""
+        if await self._store.claim(side, matrix_user, actor_uri, self._clock.now()):
+            return f"{matrix_user} and {actor_uri} are now linked: they vote as one."
+        other = "fediverse" if side == "matrix" else "Matrix"
+        return f"claim recorded; confirm it from the {other} account to link them."
+
     async def members(self, group_id: int) -> list[str]: ...
     async def canonical(self, voter: str) -> str: ...
+    async def claim(self, side: str, matrix_user: str, actor_uri: str, now: Any) -> bool: ...
 
 
 class ActionExecutor(Protocol):
@@ -144,6 +153,14 @@ class Governance:
         if proposal is None:
             raise NotFound(f"no proposal {proposal_id}")
         return proposal
+
+    async def claim_identity(self, side: str, matrix_user: str, actor_uri: str) -> str:
+        """One person, two accounts: each side claims the other; both claims link them,
+        so they vote once (their latest vote, from either side, counts)."""
+        if await self._store.claim(side, matrix_user, actor_uri, self._clock.now()):
+            return f"{matrix_user} and {actor_uri} are now linked: they vote as one."
+        other = "fediverse" if side == "matrix" else "Matrix"
+        return f"claim recorded; confirm it from the {other} account to link them."
 
     async def members(self, group_id: int) -> list[str]:
         """Who may vote and propose: members on every network, linked accounts once."""
