@@ -65,6 +65,18 @@ async def _ensure_database(admin_dsn: str, name: str) -> None:
         await conn.close()
 
 
+async def _reset(conn: asyncpg.Connection) -> None:
+    """What a connection needs when it goes back to the pool: no open transaction.
+
+    asyncpg's default reset sends a query on every release (unlisten, reset all,
+    unlock advisory locks), a round trip that cost a fifth of the server's CPU
+    per inbound activity. Our code sets no session state, releases its advisory
+    locks itself (in ``finally``), and removes its listeners before releasing.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
     """An asyncpg pool sized from the settings; raises if the server is unreachable."""
     return await asyncpg.create_pool(
@@ -72,5 +84,6 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
         min_size=settings.database.pool_min,
         max_size=settings.database.pool_max,
         command_timeout=60,
+        reset=_reset,
         server_settings={"application_name": "imago-fed"},
     )

@@ -33,6 +33,7 @@ from imago_fed.domain.voting.crypto.encoding import FormatError, compact, sha256
 __all__ = [
     "EVENT_TYPES",
     "Archive",
+    "ArchiveError",
     "ArchiveWriter",
     "Event",
     "Member",
@@ -50,6 +51,14 @@ EVENT_TYPES = (
     "PartialDecryption",
     "Result",
 )
+
+
+class ArchiveError(FormatError):
+    """The board itself is broken; ``check`` is archive.format or archive.hashes."""
+
+    def __init__(self, check: str, detail: str) -> None:
+        super().__init__(f"{check}: {detail}")
+        self.check, self.detail = check, detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +119,7 @@ def _octal(field: bytes) -> int:
     try:
         return int(text or b"0", 8)
     except ValueError as exc:
-        raise FormatError(f"bad octal field in tar header: {field!r}") from exc
+        raise ArchiveError("archive.format", f"bad octal field in tar header: {field!r}") from exc
 
 
 def _read_tar(data: bytes) -> list[Member]:
@@ -123,18 +132,18 @@ def _read_tar(data: bytes) -> list[Member]:
         stored = _octal(header[148:156])
         computed = sum(header[:148]) + 8 * 32 + sum(header[156:])
         if stored != computed:
-            raise FormatError(f"tar header checksum mismatch at offset {pos}")
+            raise ArchiveError("archive.format", f"tar header checksum mismatch at offset {pos}")
         if header[156:157] not in (b"0", b"\0"):
-            raise FormatError("tar member is not a regular file")
+            raise ArchiveError("archive.format", "tar member is not a regular file")
         name = header[:100].split(b"\0", 1)[0].decode("ascii", "replace")
         size = _octal(header[124:136])
         start = pos + BLOCK
         if start + size > len(data):
-            raise FormatError(f"truncated tar member {name}")
+            raise ArchiveError("archive.format", f"truncated tar member {name}")
         members.append(Member(name, data[start : start + size]))
         pos = start + (size + BLOCK - 1) // BLOCK * BLOCK
     if pos < len(data) and data[pos:].strip(b"\0"):
-        raise FormatError("trailing garbage after the tar members")
+        raise ArchiveError("archive.format", "trailing garbage after the tar members")
     return members
 
 
@@ -142,26 +151,29 @@ def parse_archive(data: bytes) -> Archive:
     """Tar structure, header and member names; no cryptography yet."""
     members = _read_tar(data)
     if not members or members[0].name != "BELENIOS":
-        raise FormatError("first member is not BELENIOS")
+        raise ArchiveError("archive.format", "first member is not BELENIOS")
     try:
         header = json.loads(members[0].body)
         version = header["version"]
         timestamp = int(header["timestamp"])  # a string in 2.0, an int in the spec
     except (ValueError, KeyError, TypeError) as exc:
-        raise FormatError(f"malformed BELENIOS header: {exc}") from exc
+        raise ArchiveError("archive.format", f"malformed BELENIOS header: {exc}") from exc
     if version != 1:
-        raise FormatError(f"archive header version {version!r} (expected 1)")
+        raise ArchiveError("archive.format", f"archive header version {version!r} (expected 1)")
     store: dict[str, bytes] = {}
     events: list[tuple[str, Event]] = []
     for member in members[1:]:
         digest, _, kind = member.name.partition(".")
         if kind not in ("data.json", "event.json"):
-            raise FormatError(f"unexpected member {member.name}")
+            raise ArchiveError("archive.format", f"unexpected member {member.name}")
         if sha256_hex(member.body) != digest:
-            raise FormatError(f"member {member.name} does not hash to its name")
+            raise ArchiveError("archive.hashes", f"member {member.name} does not hash to its name")
         store[digest] = member.body
         if kind == "event.json":
-            events.append((digest, Event.parse(member.body)))
+            try:
+                events.append((digest, Event.parse(member.body)))
+            except FormatError as exc:
+                raise ArchiveError("archive.format", str(exc)) from exc
     return Archive(version, timestamp, tuple(members), store, tuple(events))
 
 

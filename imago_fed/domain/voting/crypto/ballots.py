@@ -212,6 +212,18 @@ class BallotChecker:
         self.election, self.key, self.credentials = election, key, credentials
         self.group = election.group
 
+    def check_many(self, raws: Sequence[str]) -> list[CheckedBallot | tuple[str, str]]:
+        """``check`` each; a rejection becomes (check, "tracker …: detail")."""
+        out: list[CheckedBallot | tuple[str, str]] = []
+        for raw in raws:
+            try:
+                out.append(self.check(raw))
+            except BallotRejected as exc:
+                out.append((exc.check, f"tracker {sha256_b64(raw)}: {exc.detail}"))
+            except (ValueError, KeyError, TypeError, IndexError) as exc:  # shapes check() missed
+                out.append(("ballot.format", f"tracker {sha256_b64(raw)}: {exc!r}"))
+        return out
+
     def check(self, raw: str) -> CheckedBallot:
         group, election = self.group, self.election
         try:

@@ -24,6 +24,7 @@ from imago_fed.domain.voting.crypto.encoding import FormatError, parse_weight
 from imago_fed.domain.voting.crypto.groups import Group, InvalidElement
 
 __all__ = [
+    "MembershipCheck",
     "PublicCredentials",
     "credential_is_valid",
     "derive_secret",
@@ -79,11 +80,12 @@ def format_public_credential(group: Group, public: Any, weight: int | None = Non
 class PublicCredentials:
     """The published list: canonical element string -> weight.
 
-    Every element is checked for membership once, here, so a ballot only has
-    to show a credential string that is in the list.
+    Every element is checked for membership once, here (or by the caller,
+    who may spread the checks over processes: ``check_members=False`` and
+    :func:`non_members`), so a ballot only has to show a listed string.
     """
 
-    def __init__(self, group: Group, lines: Iterable[Any]) -> None:
+    def __init__(self, group: Group, lines: Iterable[Any], *, check_members: bool = True) -> None:
         self.weights: dict[str, int] = {}
         self.has_weights = False
         for line in lines:
@@ -98,7 +100,7 @@ class PublicCredentials:
                 element = group.decode(text)
             except InvalidElement as exc:
                 raise FormatError(f"public credential: {exc}") from exc
-            if not group.is_member(element):
+            if check_members and not group.is_member(element):
                 raise FormatError(f"public credential not in the group: {text[:20]}...")
             key = group.encode(element)
             if key in self.weights:
@@ -114,3 +116,13 @@ class PublicCredentials:
     @property
     def total_weight(self) -> int:
         return sum(self.weights.values())
+
+
+class MembershipCheck:
+    """``non_members(texts)``: the encoded elements that are not in the group."""
+
+    def __init__(self, group: Group) -> None:
+        self.group = group
+
+    def non_members(self, texts: list[str]) -> list[str]:
+        return [t for t in texts if not self.group.is_member(self.group.decode(t))]

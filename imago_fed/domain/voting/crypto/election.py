@@ -19,6 +19,7 @@ writes a new one in canonical form.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "Question",
     "Unsupported",
     "check_uuid",
+    "new_uuid",
 ]
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -46,6 +48,11 @@ def check_uuid(uuid: Any) -> str:
     if not isinstance(uuid, str) or len(uuid) < 14 or not set(uuid) <= set(BASE58):
         raise FormatError(f"not a Belenios uuid (>= 14 base58 characters): {uuid!r}")
     return uuid
+
+
+def new_uuid() -> str:
+    """A fresh election id, like ``belenios-tool setup generate-token`` (14 base58)."""
+    return "".join(secrets.choice(BASE58) for _ in range(14))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ commitment.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,16 +45,29 @@ class PublicKey:
     def __init__(self, group: Group, y: Any) -> None:
         self.group, self.y = group, y
         self._table: FixedBase | None = None
+        self._pair: Callable[[int], tuple[Any, Any]] | None = None
 
     def y_pow(self, e: int) -> Any:
         if self._table is None:
             self._table = self.group.fixed_base(self.y)
         return self._table.pow(e % self.group.q)
 
+    def gy_pow(self, e: int) -> tuple[Any, Any]:
+        """(g^e, y^e): every commitment pair needs both for the same e."""
+        e %= self.group.q
+        if self._pair is None:
+            self.y_pow(0)
+            joint = getattr(self._table, "pow_pair", None)
+            g_table = self.group.fixed_base(self.group.g)
+            if joint is not None:
+                self._pair = lambda x: joint(g_table, x)[::-1]
+            else:
+                self._pair = lambda x: (self.group.g_pow(x), self.y_pow(x))
+        return self._pair(e)
+
     def warm(self) -> PublicKey:
         """Build the tables now (before forking workers that will share them)."""
-        self.y_pow(1)
-        self.group.g_pow(1)
+        self.gy_pow(1)
         return self
 
 

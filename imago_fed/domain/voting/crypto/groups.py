@@ -148,6 +148,22 @@ class _Comb:
                 break
         return mpz(1) if acc is None else acc
 
+    def pow_pair(self, other: _Comb, e: int) -> tuple[mpz, mpz]:
+        """(x^e, z^e) for another comb of the same shape: one pass over the digits."""
+        p, w, mask = self._p, self._w, self._mask
+        a = b = None
+        for row, other_row in zip(self._rows, other._rows, strict=True):
+            d = e & mask
+            if d:
+                if a is None:
+                    a, b = row[d], other_row[d]
+                else:
+                    a, b = a * row[d] % p, b * other_row[d] % p
+            e >>= w
+            if not e:
+                break
+        return (mpz(1), mpz(1)) if a is None or b is None else (a, b)
+
 
 class _Chain:
     """Yao's method with 4-bit digits over the chain x^(16^i)."""

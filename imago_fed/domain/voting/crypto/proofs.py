@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from imago_fed.domain.voting.crypto.elgamal import Ciphertext, PublicKey
+from imago_fed.domain.voting.crypto.elgamal import PublicKey
 from imago_fed.domain.voting.crypto.encoding import FormatError, canonical_number
 from imago_fed.domain.voting.crypto.groups import Group, Prepared
 
@@ -155,16 +155,13 @@ def prove_or(
             continue
         c, s = group.random_scalar(), group.random_scalar()
         proofs[j] = Proof(c, s)
-        e = (s + clause.r * c) % q
-        commitments[2 * j] = group.g_pow(e)
-        commitments[2 * j + 1] = group.mul(
-            key.y_pow(e), group.g_pow((clause.plain - clause.m) * c % q)
-        )
+        g_e, y_e = key.gy_pow((s + clause.r * c) % q)
+        commitments[2 * j] = g_e
+        commitments[2 * j + 1] = group.mul(y_e, group.g_pow((clause.plain - clause.m) * c % q))
         total += c
     true = clauses[true_index]
     w = group.random_scalar()
-    commitments[2 * true_index] = group.g_pow(w)
-    commitments[2 * true_index + 1] = key.y_pow(w)
+    commitments[2 * true_index], commitments[2 * true_index + 1] = key.gy_pow(w)
     c = (group.hash_to_scalar(prefix, commitments) - total) % q
     proofs[true_index] = Proof(c, (w - true.r * c) % q)
     return proofs  # type: ignore[return-value]
@@ -180,14 +177,11 @@ def verify_or(
     total = 0
     for clause, proof in zip(clauses, proofs, strict=True):
         c, r = proof.challenge, proof.response
-        commitments.append(group.mul(group.g_pow(r), clause.alpha.pow(c)))
-        b = group.mul(key.y_pow(r), clause.beta.pow(c))
+        g_r, y_r = key.gy_pow(r)
+        commitments.append(group.mul(g_r, clause.alpha.pow(c)))
+        b = group.mul(y_r, clause.beta.pow(c))
         if clause.m:
             b = group.mul(b, group.g_pow(-clause.m * c % q))
         commitments.append(b)
         total += c
     return group.hash_to_scalar(prefix, commitments) == total % q
-
-
-def ciphertext_strings(group: Group, cs: Sequence[Ciphertext]) -> str:
-    return ",".join(f"{group.encode(c.alpha)},{group.encode(c.beta)}" for c in cs)

@@ -1,0 +1,249 @@
+"""Verifying a Belenios board: belenios-tool 2.0 against ours, same file, same run.
+
+    python -m bench.ballots [--ballots 1000] [--jobs 2] [--ed25519-ballots 1000]
+
+1. Makes one BELENIOS-2048 board of N ballots with our code (belenios's own
+   demo template: a 2-answer question, and a 2-answer question that allows
+   blank votes, so 5 ciphertexts and 13 proofs a ballot), tallied, decrypted
+   by one trustee, with a result. Not timed.
+2. Times ``belenios-tool election verify`` on it, then ``imago-fed election
+   verify`` (``python -m imago_fed.commands.election verify``) with one
+   process and with ``--jobs``: whole processes both, start-up included, and
+   each must report success. The ratio is belenios-tool's time over ours.
+3. The same for an Ed25519 board (belenios-tool 2.0 does not know the group:
+   it is run once to show that it refuses), and ballot creation per ballot
+   for both groups.
+
+Where the speed comes from (see groups.py): comb tables for g and the
+election key, Yao's method sharing one squaring chain per alpha/beta between
+its two challenges and the membership check, chains of homomorphic sums
+multiplied from their parts, and the ballots spread over processes.
+
+Measured (2 vCPU AMD EPYC VM shared with other test suites, 1,000 ballots):
+belenios-tool 39-42 ms/ballot; ours 15-16 ms CPU/ballot (2.5x less CPU),
+8.6-11 ms/ballot wall with 2 processes (3.8x-4.5x, depending on what else
+ran). The 5x target was not reached: a 2048-bit modular multiplication costs
+~1.7 us from Python (GMP's own powmod ~1.25 us per step), and a ballot needs
+~6,900 of them even with the precomputation, so one process cannot go below
+~12 ms; 5x needs two otherwise idle cores. Ed25519 (libsodium through PyNaCl,
+no multi-scalar or fixed-base API for y): ~8.5 ms/ballot in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from imago_fed.commands.election import process_mapper
+from imago_fed.domain.voting.crypto import (
+    BELENIOS_2048,
+    ED25519,
+    CheckedBallot,
+    Ciphertext,
+    Election,
+    Group,
+    PublicKey,
+    Question,
+    combine_factors,
+    compute_result,
+    create_ballot,
+    generate_credential,
+    generate_single,
+    partial_decrypt,
+    public_credential,
+    tally,
+)
+from imago_fed.domain.voting.crypto.board import BoardWriter
+from imago_fed.domain.voting.crypto.election import new_uuid
+from imago_fed.domain.voting.crypto.encoding import sha256_b64
+from imago_fed.domain.voting.crypto.trustees import SingleTrustee
+
+QUESTIONS = (
+    Question("Question 1?", ("Answer 1", "Answer 2"), 0, 1),
+    Question("Question 2?", ("Answer 1", "Answer 2"), 1, 1, True),
+)
+PATTERNS = ([[1, 0], [0, 1, 0]], [[0, 1], [0, 0, 1]], [[0, 0], [1, 0, 0]])
+TIME_CAP = 900  # seconds for any one verifier run
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"machine: {os.cpu_count()} CPU ({model}), Python {platform.python_version()}"
+
+
+class _Maker:
+    """Everything a worker needs to make ballots (inherited through fork)."""
+
+    def __init__(self, election: Election, key: PublicKey, credentials: list[str]) -> None:
+        self.election, self.key, self.credentials = election, key, credentials
+
+    def make(self, indexes: list[int]) -> list[str]:
+        return [
+            create_ballot(self.election, self.key, self.credentials[i], PATTERNS[i % 3])
+            for i in indexes
+        ]
+
+
+def _ciphertexts(group: Group, raw: str) -> CheckedBallot:
+    """Our own fresh ballots, read back for the tally without re-checking them."""
+    value = json.loads(raw)
+    rows = tuple(
+        tuple(Ciphertext(group.decode(c["alpha"]), group.decode(c["beta"])) for c in a["choices"])
+        for a in value["answers"]
+    )
+    return CheckedBallot(value["credential"], 1, sha256_b64(raw), rows)
+
+
+def make_board(group: Group, n: int, jobs: int, directory: Path) -> tuple[Path, float]:
+    """A tallied board of n ballots; returns its path and seconds per ballot made."""
+    x, trustee = generate_single(group)
+    key = PublicKey(group, trustee.public_key).warm()
+    election = Election.build(
+        uuid=new_uuid(),
+        name="Benchmark",
+        description="",
+        group=group,
+        public_key=trustee.public_key,
+        questions=QUESTIONS,
+    )
+    credentials = [generate_credential() for _ in range(n)]
+    publics = [group.encode(public_credential(group, election.uuid, c)) for c in credentials]
+    maker = _Maker(election, key, credentials)
+    chunks = [list(range(i, min(i + 50, n))) for i in range(0, n, 50)]
+    start = time.perf_counter()
+    raws = [raw for part in process_mapper(jobs)(maker.make, chunks) for raw in part]
+    made = (time.perf_counter() - start) / n * jobs  # CPU-seconds per ballot
+    board = BoardWriter(election, [SingleTrustee(trustee)], publics, timestamp=int(time.time()))
+    for raw in raws:
+        board.add_ballot(raw)
+    board.end_ballots()
+    encrypted = tally(group, [q.width for q in QUESTIONS], [_ciphertexts(group, r) for r in raws])
+    board.add_encrypted_tally(encrypted)
+    share = partial_decrypt(group, election.fingerprint, x, encrypted.ciphertexts)
+    board.add_partial_decryption(1, share)
+    factors = combine_factors(group, [SingleTrustee(trustee)], {1: share})
+    board.add_result(compute_result(group, encrypted.ciphertexts, factors, encrypted.total_weight))
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{election.uuid}.bel"
+    path.write_bytes(board.to_bytes())
+    return path, made
+
+
+@dataclass(frozen=True)
+class Timing:
+    wall: float  # seconds, whole process
+    cpu: float  # user + system seconds of the process and its children
+
+    def line(self, label: str, n: int, baseline: Timing | None = None) -> str:
+        text = (
+            f"{label:<32}: {self.wall:7.2f} s wall {self.wall / n * 1e3:7.2f} ms/ballot"
+            f" | CPU {self.cpu / n * 1e3:7.2f} ms/ballot"
+        )
+        if baseline is not None:
+            text += f" | {baseline.wall / self.wall:.2f}x wall, {baseline.cpu / self.cpu:.2f}x CPU"
+        return text
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path, expect: str) -> Timing:
+    env = dict(os.environ, BELENIOS_USE_URANDOM="1")
+    cpu, start = _children_cpu(), time.perf_counter()
+    proc = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=TIME_CAP, check=False
+    )
+    elapsed, cpu = time.perf_counter() - start, _children_cpu() - cpu
+    if proc.returncode != 0 or expect not in proc.stdout + proc.stderr:
+        sys.exit(
+            f"{' '.join(cmd)} failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-500:]}"
+        )
+    return Timing(elapsed, cpu)
+
+
+def load() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def ours(path: Path, jobs: int) -> Timing:
+    cmd = [sys.executable, "-m", "imago_fed.commands.election", "verify", str(path)]
+    return timed([*cmd, "--jobs", str(jobs)], path.parent, "VERIFIED")
+
+
+def main(n: int, jobs: int, n_ed: int) -> None:
+    print(machine())
+    tool = shutil.which("belenios-tool")
+    if tool is None:
+        sys.exit("belenios-tool is not installed (apt-get install belenios-tool)")
+    version = subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.strip()
+    print(
+        f"belenios-tool {version}; {n} ballots, BELENIOS-2048, belenios demo template "
+        "(5 ciphertexts, 13 disjunctive proofs a ballot)"
+    )
+    with tempfile.TemporaryDirectory(prefix="imago-bench-ballots-") as tmp:
+        path, made = make_board(BELENIOS_2048, n, jobs, Path(tmp) / "ff")
+        print(
+            f"board: {path.stat().st_size / 1e6:.1f} MB; our ballot creation "
+            f"{made * 1e3:.1f} ms CPU a ballot; load average before timing: {load()}"
+        )
+        theirs = timed([tool, "election", "verify"], path.parent, "all checks passed")
+        single = ours(path, 1)
+        multi = ours(path, jobs)
+        print(theirs.line("belenios-tool election verify", n))
+        print(single.line("ours, 1 process", n, theirs))
+        print(multi.line(f"ours, {jobs} processes", n, theirs))
+        print(f"load average after: {load()} (other work on the machine slows the wall figures)")
+
+        ed_path, ed_made = make_board(ED25519, n_ed, jobs, Path(tmp) / "ed")
+        refusal = subprocess.run(
+            [tool, "election", "verify"],
+            cwd=ed_path.parent,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, BELENIOS_USE_URANDOM="1"),
+        )
+        reason = (refusal.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"Ed25519, {n_ed} ballots (belenios-tool 2.0 refuses: {reason!r}):")
+        print(f"  our ballot creation {ed_made * 1e3:.1f} ms CPU a ballot")
+        print(ours(ed_path, 1).line("  ours, 1 process", n_ed))
+        print(ours(ed_path, jobs).line(f"  ours, {jobs} processes", n_ed))
+        print(
+            f"summary: verification, belenios-tool / ours: {theirs.wall / multi.wall:.2f}x wall "
+            f"with {jobs} processes, {theirs.cpu / single.cpu:.2f}x CPU per ballot "
+            "(target: >= 5x wall)"
+        )
+
+
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ballots")
+    parser.add_argument("--ballots", type=int, default=1000, help="BELENIOS-2048 ballots (1000)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="processes (CPUs)")
+    parser.add_argument("--ed25519-ballots", type=int, default=1000, help="Ed25519 ballots (1000)")
+    args = parser.parse_args(argv)
+    main(args.ballots, args.jobs, args.ed25519_ballots)
+
+
+if __name__ == "__main__":
+    cli()

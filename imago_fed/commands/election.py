@@ -1,0 +1,219 @@
+"""``imago-fed election verify`` and ``imago-fed trustee keygen|decrypt``.
+
+    election verify BOARD.bel      every check of verify.py, one line each,
+                                   then the result; exit 1 if any failed
+    trustee keygen                 ID.privkey (stays here, mode 0600) and
+                                   ID.pubkey (send it to the administrator);
+                                   belenios-tool's file formats
+    trustee decrypt BOARD.bel      verifies the board first, then prints this
+                                   trustee's partial decryption and its
+                                   ``{"owner","payload"}`` line, as
+                                   ``belenios-tool election decrypt`` does
+                                   (``archive add-event --type=PartialDecryption``
+                                   takes either)
+
+A trustee's private key is read from a local file and never printed: what
+leaves the machine is the partial decryption, with its proofs.
+
+Verification spreads ballots over processes (``--jobs``; fork, so the comb
+tables built for g and y are shared rather than rebuilt). No configuration
+is read: these commands work on files only. Register with
+``main.add_command(election)`` and ``main.add_command(trustee)``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from imago_fed.domain.voting.crypto import (
+    FormatError,
+    Report,
+    generate_single,
+    group_by_name,
+    partial_decrypt,
+    verify_archive,
+    verify_archive_bytes,
+)
+from imago_fed.domain.voting.crypto.encoding import compact, sha256_hex
+from imago_fed.domain.voting.crypto.trustees import owner_keys
+
+__all__ = ["election", "process_mapper", "trustee"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+_WORK: Callable[[Any], Any] | None = None
+
+
+def _call(item: Any) -> Any:
+    assert _WORK is not None
+    return _WORK(item)
+
+
+def process_mapper(jobs: int) -> Callable[[Callable[[T], R], Sequence[T]], Iterable[R]]:
+    """A ``map`` over ``jobs`` forked processes that inherit the work function.
+
+    The function (a bound method holding the election and its tables) is set
+    in a module global before forking, so it is never pickled; only the
+    chunks of ballots and the results cross the process boundary.
+    """
+
+    def mapper(fn: Callable[[T], R], items: Sequence[T]) -> Iterable[R]:
+        global _WORK
+        if jobs <= 1 or len(items) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return list(map(fn, items))
+        _WORK = fn
+        try:
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(items))) as pool:
+                return pool.map(_call, items, chunksize=1)
+        finally:
+            _WORK = None
+
+    return mapper
+
+
+def _print_report(report: Report, path: str) -> None:
+    click.echo(f"Archive: {path}")
+    election = report.election
+    if election is not None:
+        click.echo(
+            f"Election: {election.name!r} (uuid {election.uuid}), group {election.group.name}, "
+            f"{len(election.questions)} question(s)"
+        )
+    width = max((len(c.name) for c in report.checks), default=0)
+    for check in report.checks:
+        mark = "ok    " if check.ok else "FAILED"
+        click.echo(f"  {mark} {check.name.ljust(width)}  {check.detail}")
+    if election is not None:
+        click.echo(
+            f"Ballots: {report.ballots} on the board, {report.counted} counted "
+            f"(last per credential), total weight {report.total_weight}"
+        )
+    if report.result is not None and election is not None:
+        click.echo("Result:")
+        for question, row in zip(election.questions, report.result, strict=True):
+            answers = (["(blank)"] if question.blank_allowed else []) + list(question.answers)
+            counts = ", ".join(f"{a}: {n}" for a, n in zip(answers, row, strict=True))
+            click.echo(f"  {question.question} {counts}")
+    if report.result is None and election is not None:
+        click.echo("No result on the board yet (checked as far as it goes).")
+    if report.ok:
+        click.echo("VERIFIED: every check passed.")
+    else:
+        first = report.failures[0]
+        click.echo(f"NOT VERIFIED: {first.name} failed: {first.detail}")
+
+
+@click.group()
+def election() -> None:
+    """Belenios-compatible elections: audit a public board."""
+
+
+@election.command("verify")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=lambda: os.cpu_count() or 1,
+    show_default="CPU count",
+    help="processes for ballot checks",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the report as one JSON object")
+def verify(archive: Path, jobs: int, as_json: bool) -> None:
+    """Verify ARCHIVE (a Belenios .bel board): proofs, signatures, tally, result."""
+    report = verify_archive(archive, mapper=process_mapper(jobs))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "checks": [
+                        {"name": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks
+                    ],
+                    "ballots": report.ballots,
+                    "counted": report.counted,
+                    "total_weight": report.total_weight,
+                    "result": report.result,
+                }
+            )
+        )
+    else:
+        _print_report(report, str(archive))
+    sys.exit(0 if report.ok else 1)
+
+
+@click.group()
+def trustee() -> None:
+    """Trustee side of a Belenios-compatible election (files only)."""
+
+
+@trustee.command("keygen")
+@click.option("--group", "group_name", default="BELENIOS-2048", show_default=True)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+)
+def keygen(group_name: str, directory: Path) -> None:
+    """Generate a trustee key pair: ID.privkey (keep) and ID.pubkey (publish)."""
+    try:
+        group = group_by_name(group_name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--group") from exc
+    x, public = generate_single(group)
+    pub = compact(public.to_json(group)) + "\n"
+    ident = sha256_hex(pub)[:8].upper()
+    directory.mkdir(parents=True, exist_ok=True)
+    private_path = directory / f"{ident}.privkey"
+    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(str(x)))
+    (directory / f"{ident}.pubkey").write_text(pub)
+    click.echo(
+        f"keypair {ident}: public key in {directory / (ident + '.pubkey')}, "
+        f"private key in {private_path} (never send it)"
+    )
+
+
+@trustee.command("decrypt")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--privkey", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
+@click.option("--trustee-id", type=click.IntRange(min=1), required=True, help="owner number")
+@click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1)
+def decrypt(archive: Path, privkey: Path, trustee_id: int, jobs: int) -> None:
+    """Check ARCHIVE, then print this trustee's partial decryption of its tally."""
+    report = verify_archive_bytes(archive.read_bytes(), mapper=process_mapper(jobs))
+    if not report.ok:
+        first = report.failures[0]
+        raise click.ClickException(f"the board does not verify ({first.name}: {first.detail})")
+    if report.election is None or report.encrypted_tally is None or report.trustees is None:
+        raise click.ClickException("the board has no encrypted tally yet")
+    group = report.election.group
+    try:
+        x = int(json.loads(privkey.read_text())) % group.q
+    except (ValueError, TypeError, FormatError) as exc:
+        raise click.ClickException(f"{privkey}: not a private key") from exc
+    keys = owner_keys(report.trustees)
+    if trustee_id > len(keys) or keys[trustee_id - 1] != group.g_pow(x):
+        raise click.ClickException(
+            f"this private key is not trustee {trustee_id}'s in the board's trustees"
+        )
+    share = partial_decrypt(group, report.election.fingerprint, x, report.encrypted_tally)
+    text = share.to_json(group)
+    click.echo(text)
+    click.echo(compact({"owner": trustee_id, "payload": sha256_hex(text)}))
+
+
+if __name__ == "__main__":  # python -m imago_fed.commands.election, until cli.py registers it
+    election()

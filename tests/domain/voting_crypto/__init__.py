@@ -1,0 +1,1 @@
+"""Tests of the Belenios-compatible cryptography (and interop with belenios-tool)."""
