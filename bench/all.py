@@ -3,6 +3,7 @@
     groups_api  (bench/__main__.py)  admin API create+get vs SELECT 1
     inbox       (bench/inbox.py)     signed Create POSTs/s vs GET /healthz
     fanout      (bench/fanout.py)    10,000 followers on 1,000 hosts vs a raw POST loop
+    ballots     (bench/ballots.py)   Belenios archive verification vs belenios-tool
 
 Each prints its own figures (and the machine); a summary of the ratios
 comes last. Each is bounded (about a minute, two at most).
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import fanout, inbox
+from bench import ballots, fanout, inbox
 from bench.__main__ import groups_api
 from bench._support import machine
 from tests.pg import admin_dsn, scratch_database
@@ -28,6 +29,9 @@ async def main(rounds: int) -> None:
     inbox_ratio = await inbox.run(inbox.Options())
     print()
     fanout_ratio = await fanout.run(fanout.Options())
+    print()
+    print()
+    ballots.cli([])
     print()
     print(f"summary: inbox/healthz throughput ratio {inbox_ratio:.2f} (higher is better)")
     print(f"summary: fan-out/raw POST time ratio {fanout_ratio:.1f}x (lower is better)")
