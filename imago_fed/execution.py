@@ -57,3 +57,19 @@ class Executor:
             result = await self._following.follow(group, str(params["follow"]))
             return f"follow requested: {result['actor']}"
         return f"decided ({proposal.action.value}: carried out by the members)"
+
+    async def undo(self, proposal: Proposal) -> str:
+        """A challenged do-ocracy act the vote did not uphold: take it back where we can."""
+        params = proposal.params
+        if proposal.action == ActionKind.MODERATE:
+            for key, kind in (("block_domain", "domain"), ("block_actor", "actor")):
+                value = params.get(key)
+                if isinstance(value, str) and value:
+                    value = value.strip().lower() if kind == "domain" else value.strip()
+                    removed = await self._pool.execute(
+                        "DELETE FROM blocks WHERE group_id = $1 AND kind = $2 AND value = $3",
+                        proposal.group_id, kind, value,
+                    )  # fmt: skip
+                    if removed.endswith(" 1"):
+                        return f"unblocked {kind} {value}"
+        return f"nothing to undo automatically ({proposal.action.value})"

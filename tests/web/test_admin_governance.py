@@ -169,3 +169,29 @@ async def test_linked_accounts_vote_once(setup) -> None:
     await vote(client, proposal["id"], MEMBERS[0], [0])
     await vote(client, proposal["id"], "@m0:hs", [1])  # the same person changes their mind
     assert await rt.governance_store.ballots(proposal["id"]) == {MEMBERS[0]: (1,)}
+
+
+async def test_a_challenged_act_the_members_reject_is_undone(setup) -> None:
+    rt, client = setup
+    group_id = (await rt.groups.get("garden")).id
+    doocracy = {"protocol": "doocracy", "window_s": 3600,
+                "fallback": {"protocol": "democracy", "quorum": "0", "duration_s": 1}}  # fmt: skip
+    table = (await rt.governance.table(group_id)).amended(parse_changes({"moderate": doocracy}))
+    await rt.governance_store.save_table(group_id, table, datetime.now(UTC))
+    act = await propose(
+        client, action="moderate", title="Block x.example", params={"block_domain": "x.example"}
+    )
+    assert act["state"] == "executed" and act["result"]["executed"] == "blocked domain x.example"
+    assert (await vote(client, act["id"], MEMBERS[1], [0]))["outcome"].startswith("challenge")
+    listed = await (await client.get("/api/v1/groups/garden/proposals", headers=AUTH)).get_json()
+    challenge = listed["items"][0]
+    await vote(client, challenge["id"], MEMBERS[1], [1])  # against upholding the act
+    await asyncio.sleep(1.1)
+    await rt.governance.tick()
+    detail = await (
+        await client.get(f"/api/v1/proposals/{challenge['id']}", headers=AUTH)
+    ).get_json()
+    assert detail["state"] == "rejected"
+    assert detail["result"]["undone"] == "unblocked domain x.example"
+    blocks = await (await client.get("/api/v1/blocks", headers=AUTH)).get_json()
+    assert blocks["items"] == []

@@ -82,6 +82,10 @@ class ActionExecutor(Protocol):
         """Carry out an adopted proposal's action; return what was done."""
         ...
 
+    async def undo(self, proposal: Proposal) -> str:
+        """Reverse an act the members did not uphold; return what was undone."""
+        ...
+
 
 class Governance:
     def __init__(
@@ -260,13 +264,16 @@ class Governance:
         return members
 
     async def _conclude(self, proposal: Proposal, outcome: Outcome, now: Any) -> Proposal:
-        result = {"verdict": outcome.verdict, "tally": outcome.tally}
-        if (proposal.state == "open" and outcome.verdict in ("expired",)) or (
-            proposal.state == "open" and isinstance(proposal.protocol, Democracy)
-        ):
+        result: dict[str, Any] = {"verdict": outcome.verdict, "tally": outcome.tally}
+        verdict = outcome.verdict
+        # A vote closes before it is counted; early decisions (k approvals, a
+        # block, a do-ocracy act) go straight from open to their verdict.
+        if verdict == "expired" or isinstance(proposal.protocol, Democracy):
             proposal, record = transition(proposal, "closed", by="system", at=now)
             await self._store.save(proposal, record)
-        verdict = "adopted" if outcome.verdict == "adopted" else outcome.verdict
+        if verdict != "adopted" and proposal.params.get("challenges"):
+            # The members did not uphold a do-ocracy act: it is undone.
+            result["undone"] = await self._executor.undo(proposal)
         proposal, record = transition(proposal, verdict, by="system", at=now, result=result)
         await self._store.save(proposal, record)
         if verdict == "adopted":
