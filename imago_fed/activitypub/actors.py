@@ -10,6 +10,7 @@ only ever speak for the actor that publishes it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
@@ -26,6 +27,8 @@ from imago_fed.store.remote_actors import RemoteActor
 __all__ = ["ACTOR_TYPES", "ActorError", "ActorResolver", "parse_actor"]
 
 log = logging.getLogger(__name__)
+KEY_CACHE_SECONDS = 300.0
+KEY_CACHE_SIZE = 10_000
 ACTOR_TYPES = frozenset({"Application", "Group", "Organization", "Person", "Service"})
 FetchJson = Callable[[str], Awaitable[dict[str, Any]]]
 
@@ -78,6 +81,9 @@ class ActorResolver:
         self._pool = pool
         self._fetch = fetch_json
         self._clock = clock
+        # Parsed keys by key id: verifying a busy peer's requests would otherwise
+        # read and parse the same PEM for each one. A refresh replaces the entry.
+        self._keys: dict[str, tuple[float, RemoteActor, PublicKeyTypes]] = {}
 
     async def actor(self, uri: str, *, refresh: bool = False) -> RemoteActor:
         if not refresh:
@@ -111,6 +117,9 @@ class ActorResolver:
             public = serialization.load_pem_public_key(actor.public_key_pem.encode())
         except ValueError as exc:
             raise ActorError("the actor's public key is not valid PEM") from exc
+        if len(self._keys) >= KEY_CACHE_SIZE:
+            self._keys.pop(next(iter(self._keys)))
+        self._keys[key_id] = (time.monotonic(), actor, public)
         return actor, public
 
     async def _actor_for_key(self, key_id: str) -> RemoteActor:

@@ -43,19 +43,23 @@ async def store(
     state: str = "queued",
 ) -> bool:
     """Queue a verified activity; False when its id was seen before (a redelivery)."""
-    status = await conn.execute(
-        """
-        INSERT INTO inbox_activities (activity_id, actor_uri, group_id, type, body, state,
-                                      received_at)
-        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT (activity_id) DO NOTHING
+    # One round trip: the insert, and the wake-up only when a row was added.
+    inserted = await conn.fetchval(
+        f"""
+        WITH added AS (
+            INSERT INTO inbox_activities (activity_id, actor_uri, group_id, type, body, state,
+                                          received_at)
+            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT (activity_id) DO NOTHING
+            RETURNING state
+        )
+        SELECT count(*) FROM (
+            SELECT CASE WHEN state = 'queued' THEN pg_notify('{CHANNEL}', '') END FROM added
+        ) AS told
         """,
         activity["id"], actor_uri, group_id, str(activity.get("type")), json.dumps(activity),
         state, now,
     )  # fmt: skip
-    inserted = status.endswith(" 1")
-    if inserted and state == "queued":
-        await conn.execute(f"NOTIFY {CHANNEL}")
-    return inserted
+    return bool(inserted)
 
 
 async def claim(conn: Db, *, limit: int, lease: timedelta, now: datetime) -> list[InboxRow]:
