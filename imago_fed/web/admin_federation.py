@@ -14,7 +14,7 @@ from imago_fed.store import matrix as matrix_store
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, check_body
-from imago_fed.web.runtime import runtime
+from imago_fed.web.runtime import group_id_of, runtime
 
 ACTOR_BODY = {
     "type": "object",
@@ -35,12 +35,6 @@ LIST = {"type": "object", "properties": {"items": {"type": "array"}}}
 NOT_FOUND = ("no such group", ERROR_REF)
 
 
-async def _group_id(slug: str) -> int:
-    group = await runtime().groups.get(slug)
-    assert group.id is not None
-    return group.id
-
-
 @api.route(
     admin, "/groups/<slug>/followers", "GET",
     summary="Followers of a group (state=accepted|pending)",
@@ -51,7 +45,9 @@ async def list_followers(slug: str) -> Response:
     state = request.args.get("state", "accepted")
     if state not in ("accepted", "pending"):
         raise ApiError(422, "invalid_input", "state: must be accepted or pending")
-    items = await follows.followers(runtime().pool, await _group_id(slug), state=state, limit=1000)
+    items = await follows.followers(
+        runtime().pool, await group_id_of(slug), state=state, limit=1000
+    )
     return jsonify({"items": items})
 
 
@@ -86,7 +82,7 @@ async def reject_follower(slug: str) -> tuple[str, int]:
     responses={200: ("follows", LIST), 404: NOT_FOUND},
 )  # fmt: skip
 async def list_following(slug: str) -> Response:
-    rows = await follows.following(runtime().pool, await _group_id(slug))
+    rows = await follows.following(runtime().pool, await group_id_of(slug))
     return jsonify({"items": [{"actor": a, "state": s, "follow_id": f} for a, s, f in rows]})
 
 
@@ -128,7 +124,7 @@ async def unfollow_remote(slug: str) -> tuple[str, int]:
     responses={200: ("activities, newest first", LIST), 404: NOT_FOUND},
 )  # fmt: skip
 async def received(slug: str) -> Response:
-    items = await inbox_store.received(runtime().pool, await _group_id(slug))
+    items = await inbox_store.received(runtime().pool, await group_id_of(slug))
     return jsonify({"items": items})
 
 
@@ -151,7 +147,7 @@ async def add_block() -> tuple[Response, int]:
     if body["kind"] not in ("actor", "domain"):
         raise InvalidInput("kind must be actor or domain", field="kind")
     value = body["value"].strip().lower() if body["kind"] == "domain" else body["value"].strip()
-    group_id = await _group_id(body["group"]) if body.get("group") else None
+    group_id = await group_id_of(body["group"]) if body.get("group") else None
     block_id = await moderation.add_block(
         runtime().pool, group_id=group_id, kind=body["kind"], value=value,
         reason=body.get("reason", ""), now=runtime().clock.now(),
@@ -182,7 +178,7 @@ async def list_reports() -> Response:
     responses={200: ("actor ids", LIST), 404: NOT_FOUND},
 )  # fmt: skip
 async def list_moderators(slug: str) -> Response:
-    return jsonify({"items": await moderation.moderators(runtime().pool, await _group_id(slug))})
+    return jsonify({"items": await moderation.moderators(runtime().pool, await group_id_of(slug))})
 
 
 @api.route(
@@ -247,7 +243,7 @@ async def remove_moderator(slug: str) -> tuple[str, int]:
 )  # fmt: skip
 async def list_members(slug: str) -> Response:
     rt = runtime()
-    group_id = await _group_id(slug)
+    group_id = await group_id_of(slug)
     pending = request.args.get("state") == "pending"
     state = "pending" if pending else "accepted"
     fediverse = await follows.followers(rt.pool, group_id, state=state, limit=10_000)

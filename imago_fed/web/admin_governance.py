@@ -14,7 +14,7 @@ from imago_fed.domain.governance.protocols import protocol_to_dict
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, check_body
-from imago_fed.web.runtime import runtime
+from imago_fed.web.runtime import group_id_of, runtime
 
 OBJ = {"type": "object"}
 LIST = {"type": "object", "properties": {"items": {"type": "array"}}}
@@ -76,19 +76,13 @@ def proposal_json(p: Proposal) -> dict[str, object]:
     }
 
 
-async def _group_id(slug: str) -> int:
-    group = await runtime().groups.get(slug)
-    assert group.id is not None
-    return group.id
-
-
 @api.route(
     admin, "/groups/<slug>/table", "GET", summary="The group's control table",
     responses={200: ("action kind -> protocol", OBJ), 404: NOT_FOUND},
 )  # fmt: skip
 async def get_table(slug: str) -> Response:
     rt = runtime()
-    return jsonify((await rt.governance.table(await _group_id(slug))).to_dict())
+    return jsonify((await rt.governance.table(await group_id_of(slug))).to_dict())
 
 
 @api.route(
@@ -102,7 +96,7 @@ async def create_proposal(slug: str) -> tuple[Response, int]:
     duration = body.get("duration_s")
     rt = runtime()
     proposal = await rt.governance.propose(
-        await _group_id(slug),
+        await group_id_of(slug),
         action=ActionKind(body["action"]),
         title=body["title"],
         author=body.get("author", "admin"),
@@ -121,7 +115,7 @@ async def create_proposal(slug: str) -> tuple[Response, int]:
 )  # fmt: skip
 async def list_proposals(slug: str) -> Response:
     rt = runtime()
-    found = await rt.governance_store.list(await _group_id(slug), request.args.get("state"))
+    found = await rt.governance_store.list(await group_id_of(slug), request.args.get("state"))
     return jsonify({"items": [proposal_json(p) for p in found]})
 
 
@@ -163,7 +157,7 @@ async def cast_vote(proposal_id: int) -> Response:
     responses={200: ("delegations", LIST), 404: NOT_FOUND},
 )  # fmt: skip
 async def list_delegations(slug: str) -> Response:
-    found = await runtime().governance_store.delegations(await _group_id(slug))
+    found = await runtime().governance_store.delegations(await group_id_of(slug))
     return jsonify(
         {
             "items": [
@@ -189,7 +183,7 @@ async def delegate(slug: str) -> tuple[str, int]:
     ):
         raise InvalidInput("scope must be *, an action kind, or topic:<name>", field="scope")
     await runtime().governance.delegate(
-        await _group_id(slug), Delegation(body["delegator"], body["delegate"], scope)
+        await group_id_of(slug), Delegation(body["delegator"], body["delegate"], scope)
     )
     return "", 204
 
@@ -205,7 +199,7 @@ async def revoke(slug: str) -> tuple[str, int]:
     if not delegator:
         raise ApiError(422, "invalid_input", "delegator: is required")
     await runtime().governance.revoke(
-        await _group_id(slug), delegator, request.args.get("scope", "*")
+        await group_id_of(slug), delegator, request.args.get("scope", "*")
     )
     return "", 204
 

@@ -30,7 +30,7 @@ from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader
 
-__all__ = ["Runtime", "runtime"]
+__all__ = ["Runtime", "group_id_of", "runtime"]
 
 EXTENSION_KEY = "imago_fed"
 
@@ -59,3 +59,10 @@ class Runtime:
 
 def runtime() -> Runtime:
     return current_app.extensions[EXTENSION_KEY]
+
+
+async def group_id_of(slug: str) -> int:
+    """The storage id of a live group (NotFound, hence 404, otherwise)."""
+    group = await runtime().groups.get(slug)
+    assert group.id is not None
+    return group.id
