@@ -212,8 +212,9 @@ async def group_followers(slug: str) -> Response:
     collection = rt.ids.group_collection(slug, "followers")
     total = await follows.count_followers(rt.pool, group.id)
     page = _page_number()
-    if page is None or not await _is_moderator(group):
-        first = f"{collection}?page=1" if await _is_moderator(group) else None
+    moderator = await _is_moderator(group)  # a signature check: do it once
+    if page is None or not moderator:
+        first = f"{collection}?page=1" if moderator else None
         return _json(documents.ordered_collection(collection, total, first=first))
     items = await follows.followers(
         rt.pool, group.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
