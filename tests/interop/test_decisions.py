@@ -223,3 +223,85 @@ async def scenario(server: Instance, hs, protocol: str, dsn: str) -> None:
             [end] = await poll(poll_ended, what="poll.end in Matrix")
             text = end["content"]["org.matrix.msc1767.text"]
             assert "adopted" in text and "spam.example" in text
+
+
+async def test_a_doocracy_act_challenged_from_the_fediverse_is_undone_by_a_matrix_vote(
+    tmp_path: Path, pg_admin_dsn: str, synapse_factory
+) -> None:
+    """Do-ocracy: the block happens at once; alice challenges it from her Mastodon-like
+    client; the fallback vote opens on both sides; hazel (Matrix) and alice vote it
+    down; the block is undone and the result told on both sides."""
+    async with bridged_instance("o", tmp_path, pg_admin_dsn, synapse_factory) as running:
+        server, hs, _, dsn = running
+        await server.create_group("garden")
+        news = server.actor("garden")
+        _hazel_id, hazel_token = await hs.aregister_user("hazel", "pw-hazel-123")
+        async with hs.async_client(hazel_token) as hazel:
+            await join(hazel, "#_imago_garden:localhost")
+            decisions = (await join(hazel, "#_imago_garden_decisions:localhost")).json()["room_id"]
+            with FedifyPeer("alice") as alice:
+                await alice.afollow(news)
+                await alice.await_for_type("Accept", timeout=30)
+                await set_protocol(dsn, {
+                    "protocol": "doocracy", "window_s": 3600,
+                    "fallback": {"protocol": "democracy", "quorum": "0", "duration_s": 12},
+                })  # fmt: skip
+                act = (await server.api(
+                    "POST", "/groups/garden/proposals",
+                    json={"action": "moderate", "title": "Block spam.example",
+                          "params": {"block_domain": "spam.example"}},
+                )).json()  # fmt: skip
+                assert act["state"] == "executed"
+                assert [
+                    b["value"] for b in (await server.api("GET", "/blocks")).json()["items"]
+                ] == ["spam.example"]
+                # alice challenges, voting "challenge" on the act's question
+                await alice.asend(news, {
+                    "type": "Create", "to": news,
+                    "object": {"id": f"{alice.actor_url}#votes/c", "type": "Note",
+                               "name": "challenge", "attributedTo": alice.actor_url,
+                               "inReplyTo": f"{news}/proposals/{act['id']}", "to": news},
+                })  # fmt: skip
+
+                async def fallback() -> dict | None:
+                    items = (await server.api("GET", "/groups/garden/proposals")).json()["items"]
+                    return items[0] if items[0]["id"] != act["id"] else None
+
+                vote = await poll(fallback, what="the challenge opens a vote")
+                assert vote["title"] == "Challenged: Block spam.example"
+                question_id = f"{news}/proposals/{vote['id']}"
+                await alice.asend(news, {
+                    "type": "Create", "to": news,
+                    "object": {"id": f"{alice.actor_url}#votes/v", "type": "Note",
+                               "name": "against", "attributedTo": alice.actor_url,
+                               "inReplyTo": question_id, "to": news},
+                })  # fmt: skip
+
+                async def new_poll() -> str | None:
+                    response = await hazel.get(
+                        f"/_matrix/client/v3/rooms/{quote(decisions)}/messages",
+                        params={"dir": "b", "limit": 50},
+                    )
+                    for event in response.json()["chunk"]:
+                        text = str(event["content"])
+                        if event["type"] == START and f"(proposal {vote['id']})" in text:
+                            return event["event_id"]
+                    return None
+
+                start = await poll(new_poll, what="the fallback vote's poll")
+                sent = await hazel.put(
+                    f"/_matrix/client/v3/rooms/{quote(decisions)}/send/"
+                    "org.matrix.msc3381.poll.response/v1",
+                    json={"m.relates_to": {"rel_type": "m.reference", "event_id": start},
+                          "org.matrix.msc3381.poll.response": {"answers": ["o1"]}},
+                )  # fmt: skip
+                assert sent.is_success
+
+                async def decided() -> dict | None:
+                    detail = (await server.api("GET", f"/proposals/{vote['id']}")).json()
+                    return detail if detail["state"] == "rejected" else None
+
+                final = await poll(decided, what="the act not upheld", timeout=40)
+                assert final["result"]["tally"]["direct"]["against"] == 2
+                assert final["result"]["undone"] == "unblocked domain spam.example"
+                assert (await server.api("GET", "/blocks")).json()["items"] == []
