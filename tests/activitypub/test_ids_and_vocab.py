@@ -83,3 +83,26 @@ def test_group_emissions_carry_audience_and_stable_ids() -> None:
         assert AS_PUBLIC in doc["to"]
     accept = outbound.accept(IDS, "garden", {**create, "type": "Follow", "@context": "x"})
     assert "@context" not in accept["object"] and accept["to"] == ["https://m.example/u"]
+
+
+def test_reply_votes_for_graded_methods() -> None:
+    from datetime import UTC, datetime
+
+    from imago_fed.activitypub.questions import parse_reply_vote
+    from imago_fed.domain.governance.actions import ActionKind
+    from imago_fed.domain.governance.proposals import Proposal, ballot_from_numbers
+    from imago_fed.domain.governance.protocols import Democracy
+
+    assert parse_reply_vote('<p><span class="h-card">@garden</span> vote: 1 3, 2</p>') == (1, 3, 2)
+    assert parse_reply_vote("I agree with this") is None
+
+    def proposal(method: str, options: tuple[str, ...]) -> Proposal:
+        return Proposal(
+            group_id=1, action=ActionKind.SPEND, title="t", protocol=Democracy(method=method),
+            options=options, author="a", created_at=datetime.now(UTC),
+        )  # fmt: skip
+
+    graded = proposal("majority_judgment", ("saw", "drill", "lathe"))
+    assert ballot_from_numbers(graded, (1, 3, 2)) == (1, 3, 2)  # grades as typed
+    single = proposal("plurality", ("saw", "drill"))
+    assert ballot_from_numbers(single, (2,)) == (1,)  # option numbers count from 1
