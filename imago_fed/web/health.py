@@ -35,7 +35,7 @@ async def readyz() -> tuple[Response, int]:
     try:
         async with asyncio.timeout(READY_TIMEOUT_S), runtime().pool.acquire() as conn:
             current = await current_revision(conn)
-    except (OSError, TimeoutError, Exception) as exc:  # any failure means "not ready"
+    except Exception as exc:  # any failure (refused, timeout, auth) means "not ready"
         log.warning("readiness: database unreachable", extra={"error": type(exc).__name__})
         checks["database"] = f"unreachable: {type(exc).__name__}"
         return jsonify({"status": "unavailable", "checks": checks}), 503
