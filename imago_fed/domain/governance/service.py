@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol
 
-from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
+from imago_fed.domain.errors import InvalidInput, NotFound
 from imago_fed.domain.events import GroupEvent, Kind
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import (
@@ -240,8 +240,6 @@ class Governance:
         """Decide every open proposal that can be decided now; return how many changed."""
         changed = 0
         for proposal in await self._store.open_proposals():
-            if isinstance(proposal.protocol, Democracy) and proposal.protocol.secret:
-                continue  # decided by its election's verified result (conclude_external)
             outcome = await self.outcome(proposal)
             if outcome.verdict != "pending":
                 await self._conclude(proposal, outcome, self._clock.now())
@@ -258,15 +256,6 @@ class Governance:
             count_choices=lambda options, ballots: self._count(method, options, ballots),
             now=self._clock.now(),
         )
-
-    async def conclude_external(self, proposal_id: int, outcome: Outcome) -> Proposal:
-        """Conclude an open proposal with an outcome counted elsewhere: a secret
-        vote's result comes from its election (imago_fed/elections.py), as the
-        store holds no ballot of it to count."""
-        proposal = await self.get(proposal_id)
-        if proposal.state != "open":
-            raise Conflict(f"the proposal is {proposal.state}")
-        return await self._conclude(proposal, outcome, self._clock.now())
 
     async def _eligible(self, proposal: Proposal) -> list[str]:
         members = await self._store.members(proposal.group_id)
