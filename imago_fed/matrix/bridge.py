@@ -196,6 +196,9 @@ class MatrixBridge:
                 self.pool, group_id, meaning.sender, meaning.kind == "joined", now
             )
             return "done"
+        if meaning.kind == "knocked":  # waits for a moderator (admin API: members/accept)
+            await store.set_member(self.pool, group_id, meaning.sender, True, now, state="knocked")
+            return "done"
         if meaning.kind == "command":
             await self._command(group, room_id, meaning)
             return "done"

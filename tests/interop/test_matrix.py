@@ -177,6 +177,32 @@ async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
 
         await appservice_transport(server, registration, general, dsn)
 
+        # An invite-only group: a Matrix user knocks, an admin lets them in.
+        await server.create_group("circle", manually_approves_followers=True)
+        circle = "#_imago_circle:localhost"
+        await poll(lambda: resolve(human, circle), what="invite-only space")
+
+        async def knock() -> httpx.Response | None:
+            response = await human.post(f"/_matrix/client/v3/knock/{quote(circle)}", json={})
+            return response if response.is_success else None
+
+        await poll(knock, what="knocking")
+
+        async def pending() -> bool:
+            response = await server.api("GET", "/groups/circle/members?state=pending")
+            return {"network": "matrix", "id": user_id} in response.json()["items"]
+
+        await poll(pending, what="knock listed as pending")
+        admitted = await server.api("POST", "/groups/circle/members/accept", json={"id": user_id})
+        assert admitted.status_code == 204, admitted.text
+        await poll(lambda: join(circle), what="joining after the invite")
+
+        async def circle_member() -> bool:
+            items = (await server.api("GET", "/groups/circle/members")).json()["items"]
+            return {"network": "matrix", "id": user_id} in items
+
+        await poll(circle_member, what="admitted member")
+
         # The bot answers commands in the room.
         await human.put(
             f"/_matrix/client/v3/rooms/{quote(general)}/send/m.room.message/t2",
@@ -226,7 +252,7 @@ async def scenario(server: Instance, hs, registration: dict, dsn: str) -> None:
         assert len(await hierarchy()) == 5
         conn = await asyncpg.connect(dsn)
         try:
-            assert await conn.fetchval("SELECT count(*) FROM matrix_rooms") == 5
+            assert await conn.fetchval("SELECT count(*) FROM matrix_rooms") == 10  # 2 groups
         finally:
             await conn.close()
 
