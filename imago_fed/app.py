@@ -54,12 +54,14 @@ from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.peer_hosts import PgPeerHosts
 from imago_fed.web import (  # noqa: F401  (register routes)
     admin_delivery,
+    admin_elections,
     admin_federation,
     admin_governance,
     admin_groups,
 )
 from imago_fed.web.admin import admin
 from imago_fed.web.appservice import appservice
+from imago_fed.web.elections import elections
 from imago_fed.web.errors import register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
@@ -265,4 +267,5 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     app.register_blueprint(admin)
     app.register_blueprint(federation)
     app.register_blueprint(appservice)
+    app.register_blueprint(elections)
     return app

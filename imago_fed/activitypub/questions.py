@@ -103,6 +103,8 @@ class QuestionPublisher:
         if group is None or group.id is None:
             return
         payload = event.payload
+        if payload.get("secret") and event.kind != Kind.PROPOSAL_CLOSED:
+            return  # a secret ballot is cast with credentials, not in a public poll
         proposal_id = int(payload["proposal_id"])
         question = self._ids.proposal(group.slug, proposal_id)
         now = self._clock.now()
@@ -125,9 +127,10 @@ class QuestionPublisher:
             "audience": self._ids.group(group.slug),
         }
         async with self._pool.acquire() as conn, conn.transaction():
-            await publish_to_followers(
-                conn, group_id=group.id, activity=activity, object_id=question, now=now
-            )
+            if not payload.get("secret"):
+                await publish_to_followers(
+                    conn, group_id=group.id, activity=activity, object_id=question, now=now
+                )
             if event.kind == Kind.PROPOSAL_CLOSED and payload.get("result_text"):
                 note = {
                     "@context": CONTEXT,

@@ -356,6 +356,19 @@ class MatrixBridge:
                           if not self.ids.is_ours(m) and m.startswith("@")]  # fmt: skip
             for room_id in rooms.values():
                 await sync_power_levels(self.client, room_id, moderators)
+        elif event.kind == Kind.PROPOSAL_CLOSED and payload.get("secret"):
+            text = payload["result_text"] or f"{payload['title']}: {payload['state']}"
+            await self.client.send_message(
+                rooms["decisions"], _txn(event.dedupe_key), outbound.notice(text)
+            )
+        elif event.kind == Kind.PROPOSAL_OPENED and payload.get("secret"):
+            text = (
+                f"Secret ballot {payload['proposal_id']}: {payload['title']}. Vote with the "
+                "credential you received: imago-fed ballot --election <url> --credential <file>"
+            )
+            await self.client.send_message(
+                rooms["decisions"], _txn(event.dedupe_key), outbound.notice(text)
+            )
         elif event.kind == Kind.PROPOSAL_OPENED:
             if await store.poll_of_proposal(self.pool, payload["proposal_id"]) is None:
                 event_id = await self.client.send_message(

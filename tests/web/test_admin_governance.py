@@ -195,3 +195,14 @@ async def test_a_challenged_act_the_members_reject_is_undone(setup) -> None:
     assert detail["result"]["undone"] == "unblocked domain x.example"
     blocks = await (await client.get("/api/v1/blocks", headers=AUTH)).get_json()
     assert blocks["items"] == []
+
+
+async def test_open_votes_on_a_secret_ballot_are_refused(setup) -> None:
+    rt, client = setup
+    group_id = (await rt.groups.get("garden")).id
+    secret = {"protocol": "democracy", "secret": True, "method": "majority_judgment"}
+    table = (await rt.governance.table(group_id)).amended(parse_changes({"spend": secret}))
+    await rt.governance_store.save_table(group_id, table, datetime.now(UTC))
+    proposal = await propose(client, action="spend", title="Which tool?", options=["saw", "drill"])
+    refused = await vote(client, proposal["id"], MEMBERS[0], [1, 2])
+    assert refused["counted"] is False and "secret ballot" in refused["outcome"]

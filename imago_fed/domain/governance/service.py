@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol
 
-from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.events import GroupEvent, Kind
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import (
@@ -217,6 +217,8 @@ class Governance:
             and proposal.opened_at is not None
             and now < proposal.opened_at + proposal.protocol.window
         )
+        if isinstance(proposal.protocol, Democracy) and proposal.protocol.secret:
+            return "this is a secret ballot: vote with your credential (imago-fed ballot)"
         if proposal.state != "open" and not doocracy_window:
             return f"the proposal is {proposal.state}"
         if proposal.closes_at is not None and now >= proposal.closes_at and not doocracy_window:
@@ -240,6 +242,8 @@ class Governance:
         """Decide every open proposal that can be decided now; return how many changed."""
         changed = 0
         for proposal in await self._store.open_proposals():
+            if isinstance(proposal.protocol, Democracy) and proposal.protocol.secret:
+                continue  # decided by its election's verified result (conclude_external)
             outcome = await self.outcome(proposal)
             if outcome.verdict != "pending":
                 await self._conclude(proposal, outcome, self._clock.now())
@@ -256,6 +260,15 @@ class Governance:
             count_choices=lambda options, ballots: self._count(method, options, ballots),
             now=self._clock.now(),
         )
+
+    async def conclude_external(self, proposal_id: int, outcome: Outcome) -> Proposal:
+        """Conclude an open proposal with an outcome counted elsewhere: a secret
+        vote's result comes from its election (imago_fed/elections.py), as the
+        store holds no ballot of it to count."""
+        proposal = await self.get(proposal_id)
+        if proposal.state != "open":
+            raise Conflict(f"the proposal is {proposal.state}")
+        return await self._conclude(proposal, outcome, self._clock.now())
 
     async def _eligible(self, proposal: Proposal) -> list[str]:
         members = await self._store.members(proposal.group_id)
@@ -335,6 +348,7 @@ class Governance:
             "closes_at": proposal.closes_at.isoformat() if proposal.closes_at else "",
             "method": proposal.protocol.method if isinstance(proposal.protocol, Democracy) else "",
             "protocol": proposal.protocol.name,
+            "secret": isinstance(proposal.protocol, Democracy) and proposal.protocol.secret,
             "counts": counts,
             "voters": sum(counts),
             "result_text": _result_text(proposal),

@@ -1,0 +1,68 @@
+"""``imago-fed ballot``: vote in a secret election from the voter's own machine.
+
+    GET  <election URL>            the election parameters (public)
+    encrypt here                   create_ballot with the private credential,
+                                   read from a local file: it never leaves
+    POST <election URL>/ballots    prints the tracker, to look up on the board
+
+``--choices`` is the ballot as for an open vote: one grade 1..5 per option
+(majority judgment), the approved option indexes (approval), or one option
+index (plurality), counted from 0. No configuration is read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from imago_fed.domain.errors import InvalidInput
+from imago_fed.domain.voting.crypto import Election, FormatError, PublicKey, create_ballot
+from imago_fed.domain.voting.elections import choices_for
+
+__all__ = ["ballot", "encrypt_ballot"]
+
+
+def encrypt_ballot(params: dict[str, Any], credential: str, choices: Sequence[int]) -> str:
+    """The ballot JSON for ``params`` (what ``GET /elections/<id>`` returns)."""
+    if params.get("state") != "open" or not params.get("election"):
+        raise ValueError(f"the ballot box is not open (state {params.get('state')})")
+    election = Election.parse(params["election"])
+    plaintexts = choices_for(params["method"], params["options"], list(choices))
+    key = PublicKey(election.group, election.public_key)
+    return create_ballot(election, key, credential.strip(), plaintexts)
+
+
+@click.command("ballot")
+@click.option("--election", "url", required=True, help="https://host/elections/<id>")
+@click.option(
+    "--credential", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
+@click.option("--choices", required=True, help="JSON array, e.g. [1, 3, 2]")
+def ballot(url: str, credential: Path, choices: str) -> None:
+    """Encrypt a ballot locally and cast it; print its tracker."""
+    try:
+        wanted = json.loads(choices)
+        if not isinstance(wanted, list) or not all(isinstance(c, int) for c in wanted):
+            raise ValueError("a JSON array of integers")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--choices") from exc
+    url = url.rstrip("/")
+    with httpx.Client(timeout=60, follow_redirects=True) as client:
+        fetched = client.get(url)
+        if fetched.status_code != 200:
+            raise click.ClickException(f"{url}: HTTP {fetched.status_code}")
+        try:
+            raw = encrypt_ballot(fetched.json(), credential.read_text(), wanted)
+        except (ValueError, FormatError, InvalidInput) as exc:
+            raise click.ClickException(str(exc)) from exc
+        sent = client.post(
+            url + "/ballots", content=raw, headers={"Content-Type": "application/json"}
+        )
+    if sent.status_code != 201:
+        raise click.ClickException(f"ballot refused: HTTP {sent.status_code} {sent.text[:300]}")
+    click.echo(f"ballot cast; tracker {sent.json()['tracker']}")

@@ -1,0 +1,338 @@
+"""Secret ballots for proposals: the server's side of a Belenios election.
+
+    setup      electorate snapshot (the group's members now), one private
+               credential each (returned once, never stored: the server is
+               the credential authority but keeps only g^s), trustees named
+    keys       each trustee uploads the ID.pubkey of ``imago-fed trustee
+               keygen``; with every key in, the election is built (y = the
+               product of the keys) and the ballot box opens
+    ballots    checked in full (proofs, credential, signature) before they
+               are stored; the last ballot per credential counts
+    close      EndBallots and the encrypted tally go on the board
+    decrypt    each trustee runs ``imago-fed trustee decrypt`` on the
+               board and uploads the partial decryption; its proofs are
+               checked on arrival; with all of them the result is computed,
+               the whole board is verified, and the proposal concluded
+
+Trustees are n Single trustees: every one of them must decrypt. The crypto
+core has t-of-n Pedersen, but only as a ceremony run in one process
+(``pedersen_ceremony``); a t-of-n key made on separate machines needs the
+exchange rounds of ``belenios-tool setup`` and is not offered yet.
+
+The board is rebuilt from the stored rows on every request, in the order
+belenios-tool writes it; what is appended (ballots, then partial
+decryptions in order of arrival) never reorders what came before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
+from imago_fed.domain.governance.service import Governance
+from imago_fed.domain.ports import Clock
+from imago_fed.domain.voting.crypto import (
+    BELENIOS_2048,
+    BallotChecker,
+    BallotRejected,
+    BoardWriter,
+    Election,
+    EncryptedTally,
+    FormatError,
+    PartialDecryption,
+    PublicCredentials,
+    PublicKey,
+    SingleTrustee,
+    TrusteePublicKey,
+    combine_factors,
+    compute_result,
+    generate_credential,
+    public_credential,
+    tally,
+    verify_archive_bytes,
+)
+from imago_fed.domain.voting.crypto.credentials import format_public_credential
+from imago_fed.domain.voting.crypto.election import new_uuid
+from imago_fed.domain.voting.crypto.encoding import compact
+from imago_fed.domain.voting.elections import (
+    ElectionRecord,
+    ElectionStore,
+    method_of,
+    questions_for,
+    secret_outcome,
+)
+
+__all__ = ["Elections"]
+
+log = logging.getLogger(__name__)
+GROUP = BELENIOS_2048
+
+
+class Elections:
+    def __init__(self, store: ElectionStore, governance: Governance, clock: Clock) -> None:
+        self._store, self._governance, self._clock = store, governance, clock
+
+    async def get(self, election_id: int) -> ElectionRecord:
+        record = await self._store.get(election_id)
+        if record is None:
+            raise NotFound(f"no election {election_id}")
+        return record
+
+    # ------------------------------------------------------------- setup
+    async def setup(
+        self, proposal_id: int, trustees: Sequence[str]
+    ) -> tuple[ElectionRecord, dict[str, str]]:
+        """The election of a secret proposal, and each voter's private credential (once)."""
+        proposal = await self._governance.get(proposal_id)
+        method_of(proposal)
+        if proposal.state != "open":
+            raise Conflict(f"the proposal is {proposal.state}")
+        if getattr(proposal.protocol, "electorate", "members") != "members":
+            raise InvalidInput(
+                "secret votes of a sub-group are not supported yet", field="proposal"
+            )
+        if await self._store.by_proposal(proposal_id) is not None:
+            raise Conflict("this proposal already has an election")
+        members = await self._governance.members(proposal.group_id)
+        if not trustees or len(set(trustees)) != len(trustees) or len(trustees) > 10:
+            raise InvalidInput("name 1 to 10 distinct trustees", field="trustees")
+        strangers = [t for t in trustees if t not in members]
+        if strangers:
+            raise InvalidInput(f"trustees must be members: {strangers[0]}", field="trustees")
+        uuid = new_uuid()
+        privates = {member: generate_credential() for member in members}
+        publics = await asyncio.to_thread(
+            lambda: [
+                format_public_credential(GROUP, public_credential(GROUP, uuid, c))
+                for c in privates.values()
+            ]
+        )
+        now = self._clock.now()
+        election_id = await self._store.create(
+            proposal_id, uuid, members, publics, trustees, int(now.timestamp()), now
+        )
+        return await self.get(election_id), privates
+
+    async def add_trustee_key(self, election_id: int, position: int, text: str) -> ElectionRecord:
+        """Trustee ``position``'s ID.pubkey; the last one opens the ballot box."""
+        record = await self.get(election_id)
+        if record.state != "keys":
+            raise Conflict("the trustees' keys are already set")
+        if not any(s.position == position for s in record.trustees):
+            raise NotFound(f"no trustee {position}")
+        try:
+            key = TrusteePublicKey.parse(GROUP, json.loads(text))
+        except (ValueError, FormatError) as exc:
+            raise InvalidInput(f"not a trustee public key: {exc}", field="key") from exc
+        if not await asyncio.to_thread(key.check, GROUP):
+            raise InvalidInput("the key's proof of knowledge does not verify", field="key")
+        if not await self._store.set_trustee_key(
+            election_id, position, compact(key.to_json(GROUP))
+        ):
+            raise Conflict(f"trustee {position} already has a key")
+        record = await self.get(election_id)
+        if all(s.public_key for s in record.trustees):
+            await self._store.open(election_id, await self._build(record))
+            record = await self.get(election_id)
+        return record
+
+    async def _build(self, record: ElectionRecord) -> str:
+        proposal = await self._governance.get(record.proposal_id)
+        y = GROUP.one
+        for kind in _kinds(record):
+            y = GROUP.mul(y, kind.key.public_key)
+        election = Election.build(
+            uuid=record.uuid,
+            name=proposal.title,
+            description=f"Secret vote on proposal {proposal.id}",
+            group=GROUP,
+            public_key=y,
+            questions=questions_for(method_of(proposal), proposal.options),
+        )
+        return election.raw
+
+    # ----------------------------------------------------------- ballots
+    async def cast(self, election_id: int, raw: str) -> str:
+        """Check a ballot in full, store it, return its tracker (sha256 of the ballot)."""
+        record = await self.get(election_id)
+        if record.state != "open" or record.election is None:
+            raise Conflict("the ballot box is not open")
+        proposal = await self._governance.get(record.proposal_id)
+        now = self._clock.now()
+        if proposal.closes_at is not None and now >= proposal.closes_at:
+            raise Conflict("voting has ended")
+        election = Election.parse(record.election)
+        checker = BallotChecker(
+            election,
+            PublicKey(GROUP, election.public_key),
+            PublicCredentials(GROUP, record.credentials, check_members=False),
+        )
+        try:
+            checked = await asyncio.to_thread(checker.check, raw)
+        except BallotRejected as exc:
+            raise InvalidInput(
+                f"ballot refused ({exc.check}): {exc.detail}", field="ballot"
+            ) from exc
+        except (ValueError, KeyError, TypeError, IndexError) as exc:  # shapes check() missed
+            raise InvalidInput(f"ballot refused (ballot.format): {exc!r}", field="ballot") from exc
+        if not await self._store.add_ballot(
+            election_id, checked.credential, checked.tracker, raw, now
+        ):
+            raise Conflict("the ballot box is closed")
+        return checked.tracker
+
+    # ------------------------------------------------------------- tally
+    async def close(self, election_id: int) -> ElectionRecord:
+        """End the ballots and put the encrypted tally on the board."""
+        record = await self.get(election_id)
+        if record.state == "open":
+            if not await self._store.close(election_id):
+                raise Conflict("the election changed meanwhile; try again")
+        elif record.state != "tallied" or record.encrypted_tally is not None:
+            raise Conflict(f"the election is {record.state}")
+        assert record.election is not None
+        election = Election.parse(record.election)
+        raws = await self._store.ballots(election_id)
+        encrypted = await asyncio.to_thread(_tally, election, record, raws)
+        await self._store.set_tally(election_id, _tally_json(encrypted))
+        return await self.get(election_id)
+
+    async def add_decryption(self, election_id: int, position: int, text: str) -> ElectionRecord:
+        """A trustee's partial decryption, proofs checked; the last one decides."""
+        record = await self.get(election_id)
+        if record.state != "tallied" or record.encrypted_tally is None or record.election is None:
+            raise Conflict("there is no encrypted tally to decrypt")
+        slot = next((s for s in record.trustees if s.position == position), None)
+        if slot is None or slot.public_key is None:
+            raise NotFound(f"no trustee {position}")
+        election, encrypted = Election.parse(record.election), _parse_tally(record)
+        try:
+            share = PartialDecryption.parse(GROUP, text.strip().splitlines()[0])
+        except (IndexError, FormatError) as exc:
+            raise InvalidInput(f"not a partial decryption: {exc}", field="decryption") from exc
+        public = TrusteePublicKey.parse(GROUP, json.loads(slot.public_key)).public_key
+        failure = await asyncio.to_thread(
+            share.verify, GROUP, election.fingerprint, public, encrypted.ciphertexts
+        )
+        if failure is not None:
+            raise InvalidInput(f"decryption proof fails: {failure}", field="decryption")
+        now = self._clock.now()
+        if not await self._store.add_decryption(election_id, position, share.to_json(GROUP), now):
+            raise Conflict(f"trustee {position} has already decrypted")
+        record = await self.get(election_id)
+        if all(s.decryption for s in record.trustees):
+            await self._finish(record)
+            record = await self.get(election_id)
+        return record
+
+    async def _finish(self, record: ElectionRecord) -> None:
+        encrypted = _parse_tally(record)
+        shares = {
+            s.position: PartialDecryption.parse(GROUP, s.decryption or "") for s in record.trustees
+        }
+        factors = combine_factors(GROUP, _kinds(record), shares)
+        result = await asyncio.to_thread(
+            compute_result, GROUP, encrypted.ciphertexts, factors, encrypted.total_weight
+        )
+        if not await self._store.finish(record.id, result):
+            return  # another request finished it
+        report = await asyncio.to_thread(verify_archive_bytes, await self.archive(record.id))
+        if not report.ok:  # never expected: every part was checked on arrival
+            failure = report.failures[0]
+            log.error("election %s board fails %s: %s", record.id, failure.name, failure.detail)
+            return
+        proposal = await self._governance.get(record.proposal_id)
+        outcome = secret_outcome(
+            proposal, electorate=len(record.electorate), voters=encrypted.num_tallied,
+            result=result,
+        )  # fmt: skip
+        outcome.tally["election"] = record.id
+        await self._governance.conclude_external(record.proposal_id, outcome)
+
+    # ------------------------------------------------------------- board
+    async def archive(self, election_id: int) -> bytes:
+        """The public board as belenios-tool writes it (``election verify`` reads it)."""
+        record = await self.get(election_id)
+        if record.election is None:
+            raise NotFound("no board yet: trustee keys are missing")
+        election = Election.parse(record.election)
+        board = BoardWriter(
+            election, _kinds(record), record.credentials, timestamp=record.timestamp
+        )
+        for raw in await self._store.ballots(election_id):
+            board.add_ballot(raw)
+        if record.encrypted_tally is not None:
+            board.end_ballots()
+            board.add_encrypted_tally(_parse_tally(record))
+            slots = {s.position: s for s in record.trustees}
+            for position in await self._store.decryption_order(election_id):
+                text = slots[position].decryption or ""
+                board.add_partial_decryption(position, PartialDecryption.parse(GROUP, text))
+        if record.result is not None:
+            board.add_result(record.result)
+        return board.to_bytes()
+
+    async def describe(self, election_id: int) -> dict[str, Any]:
+        """What voters and trustees fetch: parameters, state, trustees, result."""
+        record = await self.get(election_id)
+        proposal = await self._governance.get(record.proposal_id)
+        return {
+            "id": record.id,
+            "proposal_id": record.proposal_id,
+            "uuid": record.uuid,
+            "state": record.state,
+            "method": method_of(proposal),
+            "options": list(proposal.options),
+            "election": record.election,
+            "voters": len(record.electorate),
+            "trustees": [
+                {
+                    "position": s.position,
+                    "member": s.member,
+                    "key": s.public_key is not None,
+                    "decrypted": s.decryption is not None,
+                }
+                for s in record.trustees
+            ],
+            "result": record.result,
+        }
+
+
+def _kinds(record: ElectionRecord) -> list[SingleTrustee]:
+    return [
+        SingleTrustee(TrusteePublicKey.parse(GROUP, json.loads(s.public_key or "null")))
+        for s in record.trustees
+    ]
+
+
+def _tally(election: Election, record: ElectionRecord, raws: Sequence[str]) -> EncryptedTally:
+    """Re-check the stored ballots (each passed on arrival) and multiply them."""
+    checker = BallotChecker(
+        election,
+        PublicKey(GROUP, election.public_key),
+        PublicCredentials(GROUP, record.credentials, check_members=False),
+    )
+    return tally(GROUP, [q.width for q in election.questions], [checker.check(r) for r in raws])
+
+
+def _tally_json(encrypted: EncryptedTally) -> str:
+    return compact(
+        {
+            "num_tallied": encrypted.num_tallied,
+            "total_weight": encrypted.total_weight,
+            "ciphertexts": json.loads(encrypted.to_json(GROUP)),
+        }
+    )
+
+
+def _parse_tally(record: ElectionRecord) -> EncryptedTally:
+    value = json.loads(record.encrypted_tally or "{}")
+    return EncryptedTally(
+        EncryptedTally.parse_ciphertexts(GROUP, json.dumps(value["ciphertexts"])),
+        int(value["num_tallied"]),
+        int(value["total_weight"]),
+    )

@@ -1,0 +1,155 @@
+"""Elections in PostgreSQL (implements ``domain.voting.elections.ElectionStore``).
+
+State changes are single guarded statements (``WHERE state = …``), so two
+requests racing (a ballot and the close, two uploads of a key) cannot both
+win. A ballot is inserted only while the election row, locked FOR SHARE,
+is still open: the close (an UPDATE of that row) waits for it or refuses it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from imago_fed.domain.voting.elections import ElectionRecord, TrusteeSlot
+
+__all__ = ["PgElectionStore"]
+
+
+class PgElectionStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create(
+        self, proposal_id: int, uuid: str, electorate: Sequence[str],
+        credentials: Sequence[str], trustees: Sequence[str], timestamp: int, now: datetime,
+    ) -> int:  # fmt: skip
+        async with self._pool.acquire() as conn, conn.transaction():
+            election_id: int = await conn.fetchval(
+                """
+                INSERT INTO elections (proposal_id, uuid, electorate, credentials, timestamp,
+                                       created_at)
+                VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6) RETURNING id
+                """,
+                proposal_id, uuid, json.dumps(list(electorate)),
+                json.dumps(sorted(credentials)), timestamp, now,
+            )  # fmt: skip
+            await conn.executemany(
+                "INSERT INTO election_trustees (election_id, position, member) VALUES ($1, $2, $3)",
+                [(election_id, i, member) for i, member in enumerate(trustees, 1)],
+            )
+        return election_id
+
+    async def get(self, election_id: int) -> ElectionRecord | None:
+        row = await self._pool.fetchrow("SELECT * FROM elections WHERE id = $1", election_id)
+        return await self._record(row) if row else None
+
+    async def by_proposal(self, proposal_id: int) -> ElectionRecord | None:
+        row = await self._pool.fetchrow(
+            "SELECT * FROM elections WHERE proposal_id = $1", proposal_id
+        )
+        return await self._record(row) if row else None
+
+    async def _record(self, row: asyncpg.Record) -> ElectionRecord:
+        slots = await self._pool.fetch(
+            "SELECT position, member, public_key, decryption FROM election_trustees"
+            " WHERE election_id = $1 ORDER BY position",
+            row["id"],
+        )
+        return ElectionRecord(
+            id=row["id"],
+            proposal_id=row["proposal_id"],
+            uuid=row["uuid"],
+            state=row["state"],
+            electorate=tuple(json.loads(row["electorate"])),
+            credentials=tuple(json.loads(row["credentials"])),
+            timestamp=row["timestamp"],
+            trustees=tuple(
+                TrusteeSlot(s["position"], s["member"], s["public_key"], s["decryption"])
+                for s in slots
+            ),
+            election=row["election"],
+            encrypted_tally=row["encrypted_tally"],
+            result=json.loads(row["result"]) if row["result"] else None,
+        )
+
+    async def set_trustee_key(self, election_id: int, position: int, key: str) -> bool:
+        status = await self._pool.execute(
+            """
+            UPDATE election_trustees t SET public_key = $3
+            FROM elections e
+            WHERE t.election_id = $1 AND t.position = $2 AND t.public_key IS NULL
+              AND e.id = t.election_id AND e.state = 'keys'
+            """,
+            election_id, position, key,
+        )  # fmt: skip
+        return status.endswith(" 1")
+
+    async def open(self, election_id: int, election: str) -> bool:
+        status = await self._pool.execute(
+            "UPDATE elections SET state = 'open', election = $2 WHERE id = $1 AND state = 'keys'",
+            election_id, election,
+        )  # fmt: skip
+        return status.endswith(" 1")
+
+    async def add_ballot(
+        self, election_id: int, credential: str, tracker: str, raw: str, now: datetime
+    ) -> bool:
+        status = await self._pool.execute(
+            """
+            INSERT INTO election_ballots (election_id, credential, tracker, raw, cast_at)
+            SELECT id, $2, $3, $4, $5 FROM elections WHERE id = $1 AND state = 'open' FOR SHARE
+            """,
+            election_id, credential, tracker, raw, now,
+        )  # fmt: skip
+        return status.endswith(" 1")
+
+    async def ballots(self, election_id: int) -> list[str]:
+        rows = await self._pool.fetch(
+            "SELECT raw FROM election_ballots WHERE election_id = $1 ORDER BY id", election_id
+        )
+        return [r["raw"] for r in rows]
+
+    async def close(self, election_id: int) -> bool:
+        status = await self._pool.execute(
+            "UPDATE elections SET state = 'tallied' WHERE id = $1 AND state = 'open'", election_id
+        )
+        return status.endswith(" 1")
+
+    async def set_tally(self, election_id: int, encrypted_tally: str) -> None:
+        await self._pool.execute(
+            "UPDATE elections SET encrypted_tally = $2 WHERE id = $1 AND state = 'tallied'",
+            election_id, encrypted_tally,
+        )  # fmt: skip
+
+    async def add_decryption(
+        self, election_id: int, position: int, text: str, now: datetime
+    ) -> bool:
+        status = await self._pool.execute(
+            """
+            UPDATE election_trustees SET decryption = $3, decrypted_at = $4
+            WHERE election_id = $1 AND position = $2 AND decryption IS NULL
+            """,
+            election_id, position, text, now,
+        )  # fmt: skip
+        return status.endswith(" 1")
+
+    async def decryption_order(self, election_id: int) -> list[int]:
+        """Positions in the order their partial decryptions arrived (the board's order)."""
+        rows = await self._pool.fetch(
+            "SELECT position FROM election_trustees WHERE election_id = $1"
+            " AND decryption IS NOT NULL ORDER BY decrypted_at, position",
+            election_id,
+        )
+        return [r["position"] for r in rows]
+
+    async def finish(self, election_id: int, result: list[list[int]]) -> bool:
+        status = await self._pool.execute(
+            "UPDATE elections SET state = 'done', result = $2::jsonb"
+            " WHERE id = $1 AND state = 'tallied'",
+            election_id, json.dumps(result),
+        )  # fmt: skip
+        return status.endswith(" 1")

@@ -1,0 +1,103 @@
+"""Admin API for secret votes: set up a proposal's election, trustee uploads, close.
+
+Trustee keys and partial decryptions are files the trustees made on their
+own machines (``imago-fed trustee keygen`` / ``decrypt``); the administrator
+relays them here as the request body, verbatim. Private keys never come here.
+"""
+
+from __future__ import annotations
+
+from quart import Response, jsonify, request
+
+from imago_fed.domain.voting.elections import ElectionRecord
+from imago_fed.web.admin import admin, api
+from imago_fed.web.elections import election_service
+from imago_fed.web.openapi import ERROR_REF, check_body
+
+OBJ = {"type": "object"}
+NOT_FOUND = ("no such proposal, election or trustee", ERROR_REF)
+CONFLICT = ("not in the right state for this", ERROR_REF)
+SETUP = {
+    "type": "object",
+    "required": ["trustees"],
+    "properties": {"trustees": {"type": "array", "items": {"type": "string"}}},
+}
+
+
+def election_json(record: ElectionRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "proposal_id": record.proposal_id,
+        "uuid": record.uuid,
+        "state": record.state,
+        "voters": len(record.electorate),
+        "trustees": [
+            {
+                "position": s.position,
+                "member": s.member,
+                "key": s.public_key is not None,
+                "decrypted": s.decryption is not None,
+            }
+            for s in record.trustees
+        ],
+        "result": record.result,
+    }
+
+
+@api.route(
+    admin, "/proposals/<int:proposal_id>/election", "POST",
+    summary="Set up the secret vote of a proposal; returns each voter's private credential "
+    "once (they are not stored)",
+    request_schema=SETUP,
+    responses={201: ("the election and the credentials", OBJ), 404: NOT_FOUND,
+               409: CONFLICT, 422: ("invalid", ERROR_REF)},
+)  # fmt: skip
+async def setup_election(proposal_id: int) -> tuple[Response, int]:
+    body = check_body(await request.get_json(force=True, silent=True), SETUP)
+    record, credentials = await election_service().setup(
+        proposal_id, [str(t) for t in body["trustees"]]
+    )
+    return jsonify({**election_json(record), "credentials": credentials}), 201
+
+
+@api.route(
+    admin, "/elections/<int:election_id>", "GET", summary="An election's state",
+    responses={200: ("the election", OBJ), 404: NOT_FOUND},
+)  # fmt: skip
+async def get_election_admin(election_id: int) -> Response:
+    return jsonify(election_json(await election_service().get(election_id)))
+
+
+@api.route(
+    admin, "/elections/<int:election_id>/trustees/<int:position>/key", "POST",
+    summary="A trustee's public key (the ID.pubkey file as the body); the last opens the box",
+    responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
+               422: ("not a valid key", ERROR_REF)},
+)  # fmt: skip
+async def add_trustee_key(election_id: int, position: int) -> Response:
+    text = await request.get_data(as_text=True)
+    return jsonify(
+        election_json(await election_service().add_trustee_key(election_id, position, text))
+    )
+
+
+@api.route(
+    admin, "/elections/<int:election_id>/close", "POST",
+    summary="Close the ballot box and put the encrypted tally on the board",
+    responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT},
+)  # fmt: skip
+async def close_election(election_id: int) -> Response:
+    return jsonify(election_json(await election_service().close(election_id)))
+
+
+@api.route(
+    admin, "/elections/<int:election_id>/trustees/<int:position>/decryption", "POST",
+    summary="A trustee's partial decryption (the output of trustee decrypt as the body); "
+    "the last one computes the result and concludes the proposal",
+    responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
+               422: ("proofs do not verify", ERROR_REF)},
+)  # fmt: skip
+async def add_decryption(election_id: int, position: int) -> Response:
+    text = await request.get_data(as_text=True)
+    record = await election_service().add_decryption(election_id, position, text)
+    return jsonify(election_json(record))
