@@ -256,3 +256,25 @@ class PgGovernanceStore:
                     matrix_user, actor_uri, now,
                 )  # fmt: skip
         return bool(both)
+
+    # --------------------------------------------------------- sub-groups
+    async def subgroups(self, group_id: int) -> dict[str, int]:
+        """Groups linked as sub-groups of this one: slug -> id."""
+        rows = await self._pool.fetch(
+            """
+            SELECT g.slug, g.id FROM group_links l JOIN groups g ON g.id = l.child_id
+            WHERE l.parent_id = $1 AND l.kind = 'subgroup' AND g.deleted_at IS NULL
+            """,
+            group_id,
+        )
+        return {r["slug"]: r["id"] for r in rows}
+
+    async def link_subgroup(self, parent_id: int, child_id: int, now: datetime) -> bool:
+        status = await self._pool.execute(
+            """
+            INSERT INTO group_links (parent_id, child_id, kind, created_at)
+            VALUES ($1, $2, 'subgroup', $3) ON CONFLICT DO NOTHING
+            """,
+            parent_id, child_id, now,
+        )  # fmt: skip
+        return status.endswith(" 1")

@@ -215,3 +215,35 @@ async def link_identities() -> tuple[str, int]:
     rt = runtime()
     await rt.governance_store.link(body["matrix_user"], body["actor"], rt.clock.now())
     return "", 204
+
+
+SUBGROUP = {
+    "type": "object",
+    "required": ["slug"],
+    "properties": {"slug": {"type": "string", "maxLength": 30}},
+}
+
+
+@api.route(
+    admin, "/groups/<slug>/subgroups", "GET", summary="Groups linked as sub-groups",
+    responses={200: ("sub-groups", LIST), 404: NOT_FOUND},
+)  # fmt: skip
+async def list_subgroups(slug: str) -> Response:
+    found = await runtime().governance_store.subgroups(await group_id_of(slug))
+    return jsonify({"items": sorted(found)})
+
+
+@api.route(
+    admin, "/groups/<slug>/subgroups", "POST",
+    summary="Link another group of this instance as a sub-group (members can delegate to it)",
+    request_schema=SUBGROUP,
+    responses={204: ("linked", None), 404: NOT_FOUND, 422: ("invalid", ERROR_REF)},
+)  # fmt: skip
+async def link_subgroup(slug: str) -> tuple[str, int]:
+    body = check_body(await request.get_json(force=True, silent=True), SUBGROUP)
+    parent, child = await group_id_of(slug), await group_id_of(body["slug"])
+    if parent == child:
+        raise InvalidInput("a group cannot be its own sub-group", field="slug")
+    rt = runtime()
+    await rt.governance_store.link_subgroup(parent, child, rt.clock.now())
+    return "", 204

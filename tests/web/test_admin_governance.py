@@ -206,3 +206,34 @@ async def test_open_votes_on_a_secret_ballot_are_refused(setup) -> None:
     proposal = await propose(client, action="spend", title="Which tool?", options=["saw", "drill"])
     refused = await vote(client, proposal["id"], MEMBERS[0], [1, 2])
     assert refused["counted"] is False and "secret ballot" in refused["outcome"]
+
+
+async def test_a_vote_delegated_to_a_sub_group_follows_its_members_choice(setup) -> None:
+    rt, client = setup
+    youth = await rt.groups.create("youth", "Youth")
+    for member in MEMBERS[1:3]:  # m1 and m2 are also in the sub-group
+        await follows.add_follower(rt.pool, youth.id, member, member + "#y", "accepted",
+                                   datetime.now(UTC))  # fmt: skip
+    delegate = {"delegator": MEMBERS[4], "delegate": "group:youth"}
+    refused = await client.post("/api/v1/groups/garden/delegations", json=delegate, headers=AUTH)
+    assert refused.status_code == 422  # not linked yet
+    linked = await client.post(
+        "/api/v1/groups/garden/subgroups", json={"slug": "youth"}, headers=AUTH
+    )
+    assert linked.status_code == 204
+    response = await client.post("/api/v1/groups/garden/delegations", json=delegate, headers=AUTH)
+    assert response.status_code == 204
+    proposal = await propose(client, action="moderate", title="x", duration_s=1)
+    await vote(client, proposal["id"], MEMBERS[0], [1])  # against
+    await vote(client, proposal["id"], MEMBERS[1], [0])  # the sub-group's members: for
+    await vote(client, proposal["id"], MEMBERS[2], [0])
+    await asyncio.sleep(1.1)
+    await rt.governance.tick()
+    detail = await (
+        await client.get(f"/api/v1/proposals/{proposal['id']}", headers=AUTH)
+    ).get_json()
+    tally = detail["result"]["tally"]
+    assert tally["direct"] == {"for": 2, "against": 1, "abstain": 0}
+    assert tally["delegated"] == {"for": 1, "against": 0, "abstain": 0}  # m4 via youth
+    assert {"voter": "group:youth", "ballot": [0], "direct": 0,
+            "delegated_from": [MEMBERS[4]]} in tally["voters"]  # fmt: skip

@@ -75,6 +75,7 @@ class GovernanceStore(Protocol):
     async def members(self, group_id: int) -> list[str]: ...
     async def canonical(self, voter: str) -> str: ...
     async def claim(self, side: str, matrix_user: str, actor_uri: str, now: Any) -> bool: ...
+    async def subgroups(self, group_id: int) -> dict[str, int]: ...
 
 
 class ActionExecutor(Protocol):
@@ -252,11 +253,14 @@ class Governance:
 
     async def outcome(self, proposal: Proposal) -> Outcome:
         method = proposal.protocol.method if isinstance(proposal.protocol, Democracy) else ""
+        ballots = await self._store.ballots(proposal.id or 0)
+        delegations = await self._store.delegations(proposal.group_id)
         return decide(
             proposal,
             eligible=await self._eligible(proposal),
-            ballots=await self._store.ballots(proposal.id or 0),
-            delegations=await self._store.delegations(proposal.group_id),
+            ballots=ballots,
+            delegations=delegations,
+            subgroup_results=await self._subgroup_results(proposal, ballots, delegations),
             count_choices=lambda options, ballots: self._count(method, options, ballots),
             now=self._clock.now(),
         )
@@ -269,6 +273,39 @@ class Governance:
         if proposal.state != "open":
             raise Conflict(f"the proposal is {proposal.state}")
         return await self._conclude(proposal, outcome, self._clock.now())
+
+    async def _subgroup_results(
+        self,
+        proposal: Proposal,
+        ballots: Mapping[str, tuple[int, ...]],
+        delegations: Sequence[Delegation],
+    ) -> dict[str, tuple[int, ...] | None]:
+        """Each sub-group's result on this proposal: the option its own members chose.
+
+        The sub-group's members who voted here are counted among themselves
+        (one each); its winning option carries the weight delegated to it. A
+        tie, no vote, or a graded method (no single option to hand on): None,
+        and that weight abstains.
+        """
+        wanted = {d.delegate for d in delegations if d.delegate.startswith("group:")}
+        if not wanted:
+            return {}
+        linked = await self._store.subgroups(proposal.group_id)
+        results: dict[str, tuple[int, ...] | None] = {}
+        for target in wanted:
+            slug = target.removeprefix("group:")
+            if slug not in linked:
+                results[target] = None
+                continue
+            members = set(await self._store.members(linked[slug]))
+            counts = [0] * len(proposal.options)
+            for voter, ballot in ballots.items():
+                if voter in members and len(ballot) == 1 and 0 <= ballot[0] < len(counts):
+                    counts[ballot[0]] += 1
+            best = max(counts, default=0)
+            winners = [i for i, c in enumerate(counts) if c == best]
+            results[target] = (winners[0],) if best and len(winners) == 1 else None
+        return results
 
     async def _eligible(self, proposal: Proposal) -> list[str]:
         members = await self._store.members(proposal.group_id)
@@ -329,6 +366,10 @@ class Governance:
             d for d in await self._store.delegations(group_id)
             if not (d.delegator == delegation.delegator and d.scope == delegation.scope)
         ]  # fmt: skip
+        if delegation.delegate.startswith("group:"):
+            slug = delegation.delegate.removeprefix("group:")
+            if slug not in await self._store.subgroups(group_id):
+                raise InvalidInput(f"{slug} is not a sub-group of this group", field="delegate")
         check_new_delegation(existing, delegation, members)
         await self._store.set_delegation(group_id, delegation, self._clock.now())
 
