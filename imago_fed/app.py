@@ -41,6 +41,7 @@ from imago_fed.domain.events import GroupEvent
 from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
+from imago_fed.elections import Elections
 from imago_fed.execution import Executor
 from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.logs import request_id_var
@@ -48,6 +49,7 @@ from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.store.database import create_pool
+from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
@@ -176,6 +178,9 @@ async def _decide_forever(rt: Runtime, interval: float = 1.0) -> None:
                 if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('governance'))"):
                     try:
                         await rt.governance.tick()
+                        await Elections(
+                            PgElectionStore(rt.pool), rt.governance, rt.clock
+                        ).close_due()
                     finally:
                         await conn.execute("SELECT pg_advisory_unlock(hashtext('governance'))")
         except Exception:  # keep deciding; the error is in the log

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
+from imago_fed.domain.governance.proposals import Outcome
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.ports import Clock
 from imago_fed.domain.voting.crypto import (
@@ -200,6 +201,24 @@ class Elections:
         encrypted = await asyncio.to_thread(_tally, election, record, raws)
         await self._store.set_tally(election_id, _tally_json(encrypted))
         return await self.get(election_id)
+
+    async def close_due(self) -> int:
+        """At a secret proposal's end: close its ballot box (the trustees then decrypt);
+        a proposal whose election never opened (no election, or keys missing) expires."""
+        changed = 0
+        for proposal in await self._governance.due_secret_proposals():
+            assert proposal.id is not None
+            record = await self._store.by_proposal(proposal.id)
+            if record is not None and record.state == "open":
+                await self.close(record.id)
+                changed += 1
+            elif record is None or record.state == "keys":
+                reason = "no election was set up" if record is None else "trustee keys missing"
+                await self._governance.conclude_external(
+                    proposal.id, Outcome("expired", {"reason": reason})
+                )
+                changed += 1
+        return changed
 
     async def add_decryption(self, election_id: int, position: int, text: str) -> ElectionRecord:
         """A trustee's partial decryption, proofs checked; the last one decides."""

@@ -7,6 +7,7 @@ the server serves is verified by us and by belenios-tool.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -257,3 +258,34 @@ def test_schulze_and_open_votes_have_no_election() -> None:
     open_vote = replace(_proposal("approval", ("a", "b")), protocol=Democracy(method="approval"))
     with pytest.raises(InvalidInput):
         method_of(open_vote)
+
+
+async def test_at_the_end_the_box_closes_or_the_proposal_expires(setup, tmp_path: Path) -> None:
+    rt, client = setup
+    from imago_fed.elections import Elections
+    from imago_fed.store.elections import PgElectionStore
+
+    elections = Elections(PgElectionStore(rt.pool), rt.governance, rt.clock)
+    body = {"action": "spend", "title": "Which tool?", "options": ["saw", "drill"],
+            "duration_s": 1}  # fmt: skip
+    without = await ok(await client.post("/api/v1/groups/garden/proposals", headers=AUTH,
+                                         json=body), 201)  # fmt: skip
+    with_box = await ok(await client.post("/api/v1/groups/garden/proposals", headers=AUTH,
+                                          json=body), 201)  # fmt: skip
+    setup_body = await ok(
+        await client.post(f"/api/v1/proposals/{with_box['id']}/election", headers=AUTH,
+                          json={"trustees": MEMBERS[:1]}),
+        201,
+    )  # fmt: skip
+    _private, public = keygen(tmp_path / "trustee1")
+    await ok(await client.post(f"/api/v1/elections/{setup_body['id']}/trustees/1/key",
+                               headers=AUTH, data=public.read_text()))  # fmt: skip
+    await asyncio.sleep(1.1)
+    assert await elections.close_due() == 2
+    expired = await rt.governance.get(without["id"])
+    assert (
+        expired.state == "expired" and expired.result["tally"]["reason"] == "no election was set up"
+    )
+    record = await elections.get(setup_body["id"])
+    assert record.state == "tallied" and record.encrypted_tally is not None
+    assert await elections.close_due() == 0  # nothing more to do until the trustees decrypt

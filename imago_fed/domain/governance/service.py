@@ -265,6 +265,15 @@ class Governance:
             now=self._clock.now(),
         )
 
+    async def due_secret_proposals(self) -> list[Proposal]:
+        """Open secret-ballot proposals whose voting time is over (their election decides)."""
+        now = self._clock.now()
+        return [
+            p for p in await self._store.open_proposals()
+            if isinstance(p.protocol, Democracy) and p.protocol.secret
+            and p.closes_at is not None and p.closes_at <= now
+        ]  # fmt: skip
+
     async def conclude_external(self, proposal_id: int, outcome: Outcome) -> Proposal:
         """Conclude an open proposal with an outcome counted elsewhere: a secret
         vote's result comes from its election (imago_fed/elections.py), as the
