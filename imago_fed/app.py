@@ -249,6 +249,11 @@ def create_app(settings: Settings, dsn: str) -> Quart:
 
     @app.after_request
     async def _finish(response: Response) -> Response:
+        # Read what a refused request sent (a 401 answered before the body): an
+        # unread body makes the server drop the keep-alive connection, and a
+        # client reusing it (Synapse, other servers) sees its next request fail.
+        with contextlib.suppress(Exception):
+            await request.get_data(cache=False)
         request_id = request_id_var.get()
         if request_id:
             response.headers["X-Request-Id"] = request_id
