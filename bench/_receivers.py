@@ -32,6 +32,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.receiver import read_head
+
 _REPLY = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -109,17 +111,10 @@ async def _serve(state: State, reader: asyncio.StreamReader, writer: asyncio.Str
     state.max_connections = max(state.max_connections, state.connections)
     try:
         while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            parsed = await read_head(reader)
+            if parsed is None:
                 return
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                if line:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
+            method, target, headers = parsed
             state.in_flight[local] += 1
             state.max_in_flight[local] = max(state.max_in_flight[local], state.in_flight[local])
             try:

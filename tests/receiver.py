@@ -37,6 +37,22 @@ class Request:
         return signed.scheme, signed.key_id
 
 
+async def read_head(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
+    """The request line and headers (names lower-cased), or None at end of stream."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    return method, target, headers
+
+
 @dataclass
 class Reply:
     status: int = 202
@@ -69,17 +85,10 @@ class Receiver:
         self.connections.add(task)
         try:
             while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                parsed = await read_head(reader)
+                if parsed is None:
                     return
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers: dict[str, str] = {}
-                for line in lines[1:]:
-                    if line:
-                        name, _, value = line.partition(":")
-                        headers[name.strip().lower()] = value.strip()
+                method, target, headers = parsed
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 authority = headers.get("host", f"127.0.0.1:{self.port}")
                 request = Request(method, target, headers, body, f"http://{authority}{target}")

@@ -146,17 +146,12 @@ class MemberPosts:
                 )  # fmt: skip
 
     def _create_id(self, message_id: str) -> str:
-        return self._ids.activity(hashlib.sha256(f"create|{message_id}".encode()).hexdigest()[:32])
+        return outbound.derived_id(self._ids, "person", "Create", message_id)
 
     def _activity(self, kind: str, actor: str, obj: Any, key: str, now: datetime) -> dict[str, Any]:
-        activity_id = (
-            self._create_id(key)
-            if kind == "Create"
-            else self._ids.activity(hashlib.sha256(f"{kind}|{key}".encode()).hexdigest()[:32])
-        )
         return {
             "@context": CONTEXT,
-            "id": activity_id,
+            "id": outbound.derived_id(self._ids, "person", kind, key),
             "type": kind,
             "actor": actor,
             "object": obj,
