@@ -13,7 +13,14 @@ from typing import Protocol
 from imago_fed.domain.events import GroupEvent
 from imago_fed.domain.groups import Group, KeyPair
 
-__all__ = ["Clock", "GroupEventLog", "GroupRepository", "KeyPairFactory"]
+__all__ = [
+    "Clock",
+    "DirectMessageFailed",
+    "DirectMessenger",
+    "GroupEventLog",
+    "GroupRepository",
+    "KeyPairFactory",
+]
 
 
 class Clock(Protocol):
@@ -61,4 +68,26 @@ class GroupRepository(Protocol):
 class GroupEventLog(Protocol):
     async def record(self, event: GroupEvent) -> None:
         """Append an event for the other adapters to read (idempotent by dedupe key)."""
+        ...
+
+
+class DirectMessageFailed(Exception):
+    """A private message could not be handed over; the text says why, for the admin."""
+
+
+class DirectMessenger(Protocol):
+    """One private message to one member, sent now, with no copy kept anywhere.
+
+    Why no queue: what goes through here are secrets (voting credentials)
+    that the server must not keep. A failed send raises
+    :class:`DirectMessageFailed` and the caller decides what to do with the
+    secret it still holds in memory.
+    """
+
+    def accepts(self, recipient: str) -> bool:
+        """Whether this messenger can reach ``recipient`` (a member id)."""
+        ...
+
+    async def send(self, group_id: int, recipient: str, text: str) -> None:
+        """Deliver ``text`` privately from the group to ``recipient``."""
         ...
