@@ -14,10 +14,12 @@
                checked on arrival; with all of them the result is computed,
                the whole board is verified, and the proposal concluded
 
-Trustees are n Single trustees: every one of them must decrypt. The crypto
-core has t-of-n Pedersen, but only as a ceremony run in one process
-(``pedersen_ceremony``); a t-of-n key made on separate machines needs the
-exchange rounds of ``belenios-tool setup`` and is not offered yet.
+Trustees are either n Single trustees (every one of them must decrypt) or,
+when the setup names a ``threshold`` t, one t-of-n Pedersen key that the
+trustees make on their own machines in three rounds
+(``imago-fed trustee threshold cert|polynomial|verification``; see
+``domain/voting/crypto/ceremony.py``): the server relays their messages and
+checks each on arrival, and any t of them decrypt. It never holds a share.
 
 The board is rebuilt from the stored rows on every request, in the order
 belenios-tool writes it; what is appended (ballots, then partial
@@ -45,9 +47,11 @@ from imago_fed.domain.voting.crypto import (
     EncryptedTally,
     FormatError,
     PartialDecryption,
+    PedersenTrustees,
     PublicCredentials,
     PublicKey,
     SingleTrustee,
+    TrusteeError,
     TrusteePublicKey,
     combine_factors,
     compute_result,
@@ -56,9 +60,17 @@ from imago_fed.domain.voting.crypto import (
     tally,
     verify_archive_bytes,
 )
+from imago_fed.domain.voting.crypto.ceremony import (
+    assemble,
+    cert_fingerprint,
+    check_cert,
+    check_polynomial,
+    check_verification,
+)
 from imago_fed.domain.voting.crypto.credentials import format_public_credential
 from imago_fed.domain.voting.crypto.election import new_uuid
 from imago_fed.domain.voting.crypto.encoding import compact
+from imago_fed.domain.voting.crypto.trustees import combine_keys
 from imago_fed.domain.voting.elections import (
     ElectionRecord,
     ElectionStore,
@@ -85,9 +97,13 @@ class Elections:
 
     # ------------------------------------------------------------- setup
     async def setup(
-        self, proposal_id: int, trustees: Sequence[str]
+        self, proposal_id: int, trustees: Sequence[str], threshold: int | None = None
     ) -> tuple[ElectionRecord, dict[str, str]]:
-        """The election of a secret proposal, and each voter's private credential (once)."""
+        """The election of a secret proposal, and each voter's private credential (once).
+
+        With ``threshold`` t the trustees make one t-of-n key between them
+        (any t decrypt, so a lost trustee does not lose the election).
+        """
         proposal = await self._governance.get(proposal_id)
         method_of(proposal)
         if proposal.state != "open":
@@ -104,6 +120,10 @@ class Elections:
         strangers = [t for t in trustees if t not in members]
         if strangers:
             raise InvalidInput(f"trustees must be members: {strangers[0]}", field="trustees")
+        if threshold is not None and not (len(trustees) >= 2 and 1 <= threshold <= len(trustees)):
+            raise InvalidInput(
+                f"a threshold is 1..{len(trustees)} of at least 2 trustees", field="threshold"
+            )
         uuid = new_uuid()
         privates = {member: generate_credential() for member in members}
         publics = await asyncio.to_thread(
@@ -114,7 +134,7 @@ class Elections:
         )
         now = self._clock.now()
         election_id = await self._store.create(
-            proposal_id, uuid, members, publics, trustees, int(now.timestamp()), now
+            proposal_id, uuid, members, publics, trustees, int(now.timestamp()), now, threshold
         )
         return await self.get(election_id), privates
 
@@ -123,6 +143,11 @@ class Elections:
         record = await self.get(election_id)
         if record.state != "keys":
             raise Conflict("the trustees' keys are already set")
+        if record.threshold is not None:
+            raise Conflict(
+                "these trustees make a threshold key: upload their cert, polynomial "
+                "and verification rounds"
+            )
         if not any(s.position == position for s in record.trustees):
             raise NotFound(f"no trustee {position}")
         try:
@@ -141,11 +166,82 @@ class Elections:
             record = await self.get(election_id)
         return record
 
+    async def add_ceremony(
+        self, election_id: int, position: int, step: str, text: str
+    ) -> ElectionRecord:
+        """Trustee ``position``'s message for round ``step`` of a t-of-n key.
+
+        Each is checked before it is stored (signatures, proofs, shapes); the
+        last verification assembles the key and opens the ballot box.
+        """
+        record = await self.get(election_id)
+        if record.threshold is None:
+            raise Conflict("these trustees upload single keys, not threshold rounds")
+        if record.ceremony_step != step:
+            now = record.ceremony_step or record.state
+            raise Conflict(f"the key ceremony is not at the {step} round (it is at {now})")
+        slot = next((s for s in record.trustees if s.position == position), None)
+        if slot is None:
+            raise NotFound(f"no trustee {position}")
+        try:
+            message = json.loads(text)
+        except ValueError as exc:
+            raise InvalidInput(f"not JSON: {exc}", field=step) from exc
+        public_key = None
+        try:
+            if step == "cert":
+                others = [json.loads(s.cert) for s in record.trustees if s.cert]
+                await asyncio.to_thread(check_cert, GROUP, message, others)
+            elif step == "polynomial":
+                certs = [json.loads(s.cert or "null") for s in record.trustees]
+                await asyncio.to_thread(
+                    check_polynomial, GROUP, certs, position, message, record.threshold
+                )
+            else:
+                polys = [json.loads(s.polynomial or "null") for s in record.trustees]
+                key = await asyncio.to_thread(check_verification, GROUP, polys, position, message)
+                public_key = compact(key.to_json(GROUP))
+        except TrusteeError as exc:
+            raise InvalidInput(f"{exc.check}: {exc.detail}", field=step) from exc
+        stored = await self._store.set_ceremony(
+            election_id, position, step, compact(message), public_key
+        )
+        if not stored:
+            raise Conflict(f"trustee {position} has already sent its {step}")
+        record = await self.get(election_id)
+        if record.state == "keys" and all(s.verification for s in record.trustees):
+            await self._store.open(election_id, await self._build(record))
+            record = await self.get(election_id)
+        return record
+
+    async def ceremony(self, election_id: int) -> dict[str, Any]:
+        """Everything a trustee's machine needs for its next round (all of it public)."""
+        record = await self.get(election_id)
+        if record.threshold is None:
+            raise NotFound("this election has no threshold key ceremony")
+        return {
+            "uuid": record.uuid,
+            "group": GROUP.name,
+            "threshold": record.threshold,
+            "step": record.ceremony_step,
+            "state": record.state,
+            "trustees": [
+                {
+                    "position": s.position,
+                    "member": s.member,
+                    "cert": json.loads(s.cert) if s.cert else None,
+                    "fingerprint": cert_fingerprint(json.loads(s.cert)) if s.cert else None,
+                    "polynomial": json.loads(s.polynomial) if s.polynomial else None,
+                    "verification": json.loads(s.verification) if s.verification else None,
+                }
+                for s in record.trustees
+            ],
+        }
+
     async def _build(self, record: ElectionRecord) -> str:
         proposal = await self._governance.get(record.proposal_id)
-        y = GROUP.one
-        for kind in _kinds(record):
-            y = GROUP.mul(y, kind.key.public_key)
+        kinds = await asyncio.to_thread(_kinds, record, check=True)
+        y = combine_keys(GROUP, kinds)
         election = Election.build(
             uuid=record.uuid,
             name=proposal.title,
@@ -223,6 +319,8 @@ class Elections:
     async def add_decryption(self, election_id: int, position: int, text: str) -> ElectionRecord:
         """A trustee's partial decryption, proofs checked; the last one decides."""
         record = await self.get(election_id)
+        if record.state == "done":
+            raise Conflict("the tally is already decrypted")
         if record.state != "tallied" or record.encrypted_tally is None or record.election is None:
             raise Conflict("there is no encrypted tally to decrypt")
         slot = next((s for s in record.trustees if s.position == position), None)
@@ -243,7 +341,8 @@ class Elections:
         if not await self._store.add_decryption(election_id, position, share.to_json(GROUP), now):
             raise Conflict(f"trustee {position} has already decrypted")
         record = await self.get(election_id)
-        if all(s.decryption for s in record.trustees):
+        needed = record.threshold or len(record.trustees)
+        if sum(1 for s in record.trustees if s.decryption) >= needed:
             await self._finish(record)
             record = await self.get(election_id)
         return record
@@ -251,7 +350,9 @@ class Elections:
     async def _finish(self, record: ElectionRecord) -> None:
         encrypted = _parse_tally(record)
         shares = {
-            s.position: PartialDecryption.parse(GROUP, s.decryption or "") for s in record.trustees
+            s.position: PartialDecryption.parse(GROUP, s.decryption)
+            for s in record.trustees
+            if s.decryption
         }
         factors = combine_factors(GROUP, _kinds(record), shares)
         result = await asyncio.to_thread(
@@ -308,6 +409,8 @@ class Elections:
             "options": list(proposal.options),
             "election": record.election,
             "voters": len(record.electorate),
+            "threshold": record.threshold,
+            "ceremony_step": record.ceremony_step,
             "trustees": [
                 {
                     "position": s.position,
@@ -321,10 +424,28 @@ class Elections:
         }
 
 
-def _kinds(record: ElectionRecord) -> list[SingleTrustee]:
+def _kinds(record: ElectionRecord, *, check: bool = False) -> list[Any]:
+    """The board's trustees: n Single keys, or one Pedersen item (checked in full
+    when ``check``; once built into the election it is only read back)."""
+    if record.threshold is None:
+        return [
+            SingleTrustee(TrusteePublicKey.parse(GROUP, json.loads(s.public_key or "null")))
+            for s in record.trustees
+        ]
+    parts = [
+        [json.loads(getattr(s, step) or "null") for s in record.trustees]
+        for step in ("cert", "polynomial", "verification")
+    ]
+    if check:
+        return [assemble(GROUP, record.threshold, *parts)]
+    certs, polys, verifications = parts
     return [
-        SingleTrustee(TrusteePublicKey.parse(GROUP, json.loads(s.public_key or "null")))
-        for s in record.trustees
+        PedersenTrustees(
+            record.threshold,
+            tuple(certs),
+            tuple(p["coefexps"] for p in polys),
+            tuple(TrusteePublicKey.parse(GROUP, v["verification_key"]) for v in verifications),
+        )
     ]
 
 

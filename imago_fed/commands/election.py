@@ -10,7 +10,17 @@
                                    ``{"owner","payload"}`` line, as
                                    ``belenios-tool election decrypt`` does
                                    (``archive add-event --type=PartialDecryption``
-                                   takes either)
+                                   takes either); with ``--seed`` and
+                                   ``--ceremony`` for a threshold trustee
+    trustee threshold cert         round 1 of a t-of-n key: ID.seed (stays
+                                   here, mode 0600) and ID.cert (send it)
+    trustee threshold polynomial   round 3, from the seed and the ceremony
+    trustee threshold verification round 5, likewise; each prints what to send
+
+``--ceremony`` is the election's ``/elections/<id>/ceremony`` URL or a saved
+copy of it. The rounds print every trustee's certificate fingerprint: the
+trustees compare them with each other (by phone, in person) to be sure the
+server relayed their own certificates and not someone else's.
 
 A trustee's private key is read from a local file and never printed: what
 leaves the machine is the partial decryption, with its proofs.
@@ -32,6 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import httpx
 
 from imago_fed.domain.voting.crypto import (
     FormatError,
@@ -42,8 +53,9 @@ from imago_fed.domain.voting.crypto import (
     verify_archive,
     verify_archive_bytes,
 )
+from imago_fed.domain.voting.crypto.ceremony import CeremonyTrustee, cert_fingerprint
 from imago_fed.domain.voting.crypto.encoding import compact, sha256_hex
-from imago_fed.domain.voting.crypto.trustees import owner_keys
+from imago_fed.domain.voting.crypto.trustees import TrusteeError, owner_keys
 
 __all__ = ["election", "process_mapper", "trustee"]
 
@@ -184,14 +196,50 @@ def keygen(group_name: str, directory: Path) -> None:
     )
 
 
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _private_key(
+    group: Any, privkey: Path | None, seed: Path | None, ceremony: str | None,
+    trustee_id: int | None,
+) -> tuple[int, int]:  # fmt: skip
+    """(x, owner number) from an ID.privkey, or from a seed and the ceremony's sealed x_j."""
+    if privkey is not None:
+        if trustee_id is None:
+            raise click.UsageError("--trustee-id is needed with --privkey")
+        try:
+            return int(json.loads(privkey.read_text())) % group.q, trustee_id
+        except (ValueError, TypeError, FormatError) as exc:
+            raise click.ClickException(f"{privkey}: not a private key") from exc
+    if seed is None or ceremony is None:
+        raise click.UsageError("give --privkey, or --seed with --ceremony")
+    me = _ceremony_trustee(seed, group.name)
+    state = _load_ceremony(ceremony)
+    certs = [t["cert"] for t in state["trustees"]]
+    try:
+        position = me.position(certs)
+        verification = state["trustees"][position - 1]["verification"]
+        if verification is None:
+            raise click.ClickException("this trustee's key was never completed (round 5)")
+        x = me.private_key(state["uuid"], position, verification)
+    except TrusteeError as exc:
+        raise click.ClickException(f"{exc.check}: {exc.detail}") from exc
+    if trustee_id is not None and trustee_id != position:
+        raise click.ClickException(f"this seed is trustee {position}, not {trustee_id}")
+    return x, position
+
+
 @trustee.command("decrypt")
-@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--privkey", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
-)
-@click.option("--trustee-id", type=click.IntRange(min=1), required=True, help="owner number")
+@click.argument("archive", type=EXISTING_FILE)
+@click.option("--privkey", type=EXISTING_FILE, help="a single trustee's ID.privkey")
+@click.option("--seed", type=EXISTING_FILE, help="a threshold trustee's ID.seed")
+@click.option("--ceremony", help="with --seed: the ceremony URL or file")
+@click.option("--trustee-id", type=click.IntRange(min=1), help="owner number")
 @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1)
-def decrypt(archive: Path, privkey: Path, trustee_id: int, jobs: int) -> None:
+def decrypt(
+    archive: Path, privkey: Path | None, seed: Path | None, ceremony: str | None,
+    trustee_id: int | None, jobs: int,
+) -> None:  # fmt: skip
     """Check ARCHIVE, then print this trustee's partial decryption of its tally."""
     report = verify_archive_bytes(archive.read_bytes(), mapper=process_mapper(jobs))
     if not report.ok:
@@ -200,10 +248,7 @@ def decrypt(archive: Path, privkey: Path, trustee_id: int, jobs: int) -> None:
     if report.election is None or report.encrypted_tally is None or report.trustees is None:
         raise click.ClickException("the board has no encrypted tally yet")
     group = report.election.group
-    try:
-        x = int(json.loads(privkey.read_text())) % group.q
-    except (ValueError, TypeError, FormatError) as exc:
-        raise click.ClickException(f"{privkey}: not a private key") from exc
+    x, trustee_id = _private_key(group, privkey, seed, ceremony, trustee_id)
     keys = owner_keys(report.trustees)
     if trustee_id > len(keys) or keys[trustee_id - 1] != group.g_pow(x):
         raise click.ClickException(
@@ -213,6 +258,106 @@ def decrypt(archive: Path, privkey: Path, trustee_id: int, jobs: int) -> None:
     text = share.to_json(group)
     click.echo(text)
     click.echo(compact({"owner": trustee_id, "payload": sha256_hex(text)}))
+
+
+# --------------------------------------------------------- threshold rounds
+def _load_ceremony(source: str) -> dict[str, Any]:
+    """The ceremony document, from the server (a URL) or from a saved copy."""
+    try:
+        if source.startswith(("https://", "http://")):
+            with httpx.Client(timeout=30, follow_redirects=False) as client:
+                response = client.get(source, headers={"Accept": "application/json"})
+                response.raise_for_status()
+                value = response.json()
+        else:
+            value = json.loads(Path(source).read_text())
+    except (httpx.HTTPError, OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read the ceremony from {source}: {exc}") from exc
+    if not isinstance(value, dict) or "trustees" not in value or "uuid" not in value:
+        raise click.ClickException(f"{source}: not an election's key ceremony")
+    return value
+
+
+def _ceremony_trustee(seed: Path, group_name: str) -> CeremonyTrustee:
+    try:
+        group = group_by_name(group_name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return CeremonyTrustee.from_seed(group, seed.read_text())
+
+
+def _round_inputs(seed: Path, source: str, needs: str) -> tuple[CeremonyTrustee, dict, list]:
+    """Seed, ceremony and certs, once every trustee has sent round ``needs``."""
+    state = _load_ceremony(source)
+    me = _ceremony_trustee(seed, state.get("group", "BELENIOS-2048"))
+    missing = [t["position"] for t in state["trustees"] if t.get(needs) is None]
+    if missing:
+        raise click.ClickException(
+            f"trustee(s) {', '.join(map(str, missing))} have not sent their {needs} yet"
+        )
+    for t in state["trustees"]:
+        click.echo(
+            f"trustee {t['position']} ({t['member']}): certificate {cert_fingerprint(t['cert'])}",
+            err=True,
+        )
+    return me, state, [t["cert"] for t in state["trustees"]]
+
+
+@trustee.group("threshold")
+def threshold() -> None:
+    """Make a t-of-n trustee key with the other trustees, round by round."""
+
+
+@threshold.command("cert")
+@click.option("--group", "group_name", default="BELENIOS-2048", show_default=True)
+@click.option(
+    "--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."), show_default=True,
+)  # fmt: skip
+def threshold_cert(group_name: str, directory: Path) -> None:
+    """Round 1: ID.seed (keep it: it is all you need later) and ID.cert (send it)."""
+    try:
+        me = CeremonyTrustee.create(group_by_name(group_name))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--group") from exc
+    cert = me.cert()
+    ident = cert_fingerprint(cert)[:8].upper()
+    directory.mkdir(parents=True, exist_ok=True)
+    seed_path = directory / f"{ident}.seed"
+    fd = os.open(seed_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(me.trustee.seed + "\n")
+    (directory / f"{ident}.cert").write_text(compact(cert) + "\n")
+    click.echo(
+        f"certificate {cert_fingerprint(cert)} in {directory / (ident + '.cert')}; "
+        f"seed in {seed_path} (never send it, do not lose it)"
+    )
+
+
+@threshold.command("polynomial")
+@click.option("--seed", type=EXISTING_FILE, required=True)
+@click.option("--ceremony", "source", required=True, help="the ceremony URL or file")
+def threshold_polynomial(seed: Path, source: str) -> None:
+    """Round 3: print the signed coefficients and the shares sealed to each trustee."""
+    me, state, certs = _round_inputs(seed, source, "cert")
+    try:
+        click.echo(compact(me.polynomial(state["uuid"], certs, int(state["threshold"]))))
+    except TrusteeError as exc:
+        raise click.ClickException(f"{exc.check}: {exc.detail}") from exc
+
+
+@threshold.command("verification")
+@click.option("--seed", type=EXISTING_FILE, required=True)
+@click.option("--ceremony", "source", required=True, help="the ceremony URL or file")
+def threshold_verification(seed: Path, source: str) -> None:
+    """Round 5: check the shares sent to you; print your verification key."""
+    me, state, certs = _round_inputs(seed, source, "polynomial")
+    polys = [t["polynomial"] for t in state["trustees"]]
+    try:
+        message = me.verification(state["uuid"], certs, polys, int(state["threshold"]))
+    except TrusteeError as exc:
+        raise click.ClickException(f"{exc.check}: {exc.detail}") from exc
+    click.echo(compact(message))
 
 
 if __name__ == "__main__":  # python -m imago_fed.commands.election, until cli.py registers it

@@ -26,16 +26,17 @@ class PgElectionStore:
     async def create(
         self, proposal_id: int, uuid: str, electorate: Sequence[str],
         credentials: Sequence[str], trustees: Sequence[str], timestamp: int, now: datetime,
+        threshold: int | None = None,
     ) -> int:  # fmt: skip
         async with self._pool.acquire() as conn, conn.transaction():
             election_id: int = await conn.fetchval(
                 """
                 INSERT INTO elections (proposal_id, uuid, electorate, credentials, timestamp,
-                                       created_at)
-                VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6) RETURNING id
+                                       created_at, threshold)
+                VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7) RETURNING id
                 """,
                 proposal_id, uuid, json.dumps(list(electorate)),
-                json.dumps(sorted(credentials)), timestamp, now,
+                json.dumps(sorted(credentials)), timestamp, now, threshold,
             )  # fmt: skip
             await conn.executemany(
                 "INSERT INTO election_trustees (election_id, position, member) VALUES ($1, $2, $3)",
@@ -55,8 +56,8 @@ class PgElectionStore:
 
     async def _record(self, row: asyncpg.Record) -> ElectionRecord:
         slots = await self._pool.fetch(
-            "SELECT position, member, public_key, decryption FROM election_trustees"
-            " WHERE election_id = $1 ORDER BY position",
+            "SELECT position, member, public_key, decryption, cert, polynomial, verification"
+            " FROM election_trustees WHERE election_id = $1 ORDER BY position",
             row["id"],
         )
         return ElectionRecord(
@@ -68,12 +69,21 @@ class PgElectionStore:
             credentials=tuple(json.loads(row["credentials"])),
             timestamp=row["timestamp"],
             trustees=tuple(
-                TrusteeSlot(s["position"], s["member"], s["public_key"], s["decryption"])
+                TrusteeSlot(
+                    s["position"],
+                    s["member"],
+                    s["public_key"],
+                    s["decryption"],
+                    s["cert"],
+                    s["polynomial"],
+                    s["verification"],
+                )
                 for s in slots
             ),
             election=row["election"],
             encrypted_tally=row["encrypted_tally"],
             result=json.loads(row["result"]) if row["result"] else None,
+            threshold=row["threshold"],
         )
 
     async def set_trustee_key(self, election_id: int, position: int, key: str) -> bool:
@@ -85,6 +95,34 @@ class PgElectionStore:
               AND e.id = t.election_id AND e.state = 'keys'
             """,
             election_id, position, key,
+        )  # fmt: skip
+        return status.endswith(" 1")
+
+    async def set_ceremony(
+        self, election_id: int, position: int, step: str, text: str, public_key: str | None = None
+    ) -> bool:
+        """A round's message of a t-of-n ceremony, once per trustee and round.
+
+        ``step`` is a column name from a fixed list, never user input. The
+        previous round must be complete for every trustee (checked in the
+        same statement, so two uploads racing cannot skip a round).
+        """
+        previous = {"cert": None, "polynomial": "cert", "verification": "polynomial"}[step]
+        complete = (
+            f"AND NOT EXISTS (SELECT 1 FROM election_trustees o WHERE o.election_id = $1"
+            f" AND o.{previous} IS NULL)"
+            if previous
+            else ""
+        )
+        status = await self._pool.execute(
+            f"""
+            UPDATE election_trustees t SET {step} = $3, public_key = coalesce($4, t.public_key)
+            FROM elections e
+            WHERE t.election_id = $1 AND t.position = $2 AND t.{step} IS NULL
+              AND e.id = t.election_id AND e.state = 'keys' AND e.threshold IS NOT NULL
+              {complete}
+            """,
+            election_id, position, text, public_key,
         )  # fmt: skip
         return status.endswith(" 1")
 

@@ -1,7 +1,8 @@
 """Admin API for secret votes: set up a proposal's election, trustee uploads, close.
 
 Trustee keys and partial decryptions are files the trustees made on their
-own machines (``imago-fed trustee keygen`` / ``decrypt``); the administrator
+own machines (``imago-fed trustee keygen`` / ``decrypt``, or for a t-of-n
+key the three rounds of ``imago-fed trustee threshold``); the administrator
 relays them here as the request body, verbatim. Private keys never come here.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from quart import Response, jsonify, request
 
+from imago_fed.domain.errors import NotFound
 from imago_fed.domain.voting.elections import ElectionRecord
 from imago_fed.web.admin import admin, api
 from imago_fed.web.elections import election_service
@@ -20,8 +22,12 @@ CONFLICT = ("not in the right state for this", ERROR_REF)
 SETUP = {
     "type": "object",
     "required": ["trustees"],
-    "properties": {"trustees": {"type": "array", "items": {"type": "string"}}},
+    "properties": {
+        "trustees": {"type": "array", "items": {"type": "string"}},
+        "threshold": {"type": "integer", "minimum": 1},
+    },
 }
+STEPS = ("cert", "polynomial", "verification")
 
 
 def election_json(record: ElectionRecord) -> dict[str, object]:
@@ -31,11 +37,18 @@ def election_json(record: ElectionRecord) -> dict[str, object]:
         "uuid": record.uuid,
         "state": record.state,
         "voters": len(record.electorate),
+        "threshold": record.threshold,
+        "ceremony_step": record.ceremony_step,
         "trustees": [
             {
                 "position": s.position,
                 "member": s.member,
                 "key": s.public_key is not None,
+                **(
+                    {step: getattr(s, step) is not None for step in STEPS}
+                    if record.threshold
+                    else {}
+                ),
                 "decrypted": s.decryption is not None,
             }
             for s in record.trustees
@@ -54,9 +67,11 @@ def election_json(record: ElectionRecord) -> dict[str, object]:
 )  # fmt: skip
 async def setup_election(proposal_id: int) -> tuple[Response, int]:
     body = check_body(await request.get_json(force=True, silent=True), SETUP)
+    threshold = body.get("threshold")
     record, credentials = await election_service().setup(
-        proposal_id, [str(t) for t in body["trustees"]]
-    )
+        proposal_id, [str(t) for t in body["trustees"]],
+        threshold if isinstance(threshold, int) else None,
+    )  # fmt: skip
     return jsonify({**election_json(record), "credentials": credentials}), 201
 
 
@@ -79,6 +94,22 @@ async def add_trustee_key(election_id: int, position: int) -> Response:
     return jsonify(
         election_json(await election_service().add_trustee_key(election_id, position, text))
     )
+
+
+@api.route(
+    admin, "/elections/<int:election_id>/trustees/<int:position>/ceremony/<step>", "POST",
+    summary="A threshold trustee's message for round `step` (cert, polynomial or "
+    "verification: the output of `imago-fed trustee threshold STEP` as the body); "
+    "the last verification opens the box",
+    responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
+               422: ("the message does not check", ERROR_REF)},
+)  # fmt: skip
+async def add_ceremony_message(election_id: int, position: int, step: str) -> Response:
+    if step not in STEPS:
+        raise NotFound(f"no ceremony round {step!r} (rounds: {', '.join(STEPS)})")
+    text = await request.get_data(as_text=True)
+    record = await election_service().add_ceremony(election_id, position, step, text)
+    return jsonify(election_json(record))
 
 
 @api.route(
