@@ -5,9 +5,19 @@
                                    read from a local file: it never leaves
     POST <election URL>/ballots    prints the tracker, to look up on the board
 
-``--choices`` is the ballot as for an open vote: one grade 1..5 per option
-(majority judgment), the approved option indexes (approval), or one option
-index (plurality), counted from 0. No configuration is read.
+``--choices`` is the ballot as for an open vote, a JSON array of integers:
+
+    majority_judgment   one grade 1..5 per option            [1, 3, 2]
+    approval            the approved option indexes, from 0  [0, 2]
+    plurality, yes/no   one option index, from 0             [1]
+    schulze             one rank per option: 1 = first,      [1, 3, 2]
+                        equal ranks tie, 0 = unranked        [2, 1, 0]
+
+For Schulze, ``[2, 1, 0]`` puts option 1 first, option 0 second and leaves
+option 2 out (below both); this client turns the ranks into one preference
+per pair of options, so its ballot is always a consistent ranking. A wrong
+shape (a rank per option missing, a rank above the number of options) is
+refused before anything is encrypted. No configuration is read.
 """
 
 from __future__ import annotations
@@ -42,12 +52,19 @@ def encrypt_ballot(params: dict[str, Any], credential: str, choices: Sequence[in
 @click.option(
     "--credential", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
 )
-@click.option("--choices", required=True, help="JSON array, e.g. [1, 3, 2]")
+@click.option(
+    "--choices",
+    required=True,
+    help="JSON array: MJ grades or Schulze ranks per option (e.g. [1, 3, 2]), "
+    "approved indexes, or one index",
+)
 def ballot(url: str, credential: Path, choices: str) -> None:
     """Encrypt a ballot locally and cast it; print its tracker."""
     try:
         wanted = json.loads(choices)
-        if not isinstance(wanted, list) or not all(isinstance(c, int) for c in wanted):
+        if not isinstance(wanted, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in wanted
+        ):
             raise ValueError("a JSON array of integers")
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--choices") from exc

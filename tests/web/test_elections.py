@@ -232,6 +232,7 @@ def _proposal(method: str, options: tuple[str, ...]) -> Proposal:
         ("plurality", ("a", "b"), [[0], [1], [1]], "b"),
         ("plurality", (), [[0], [0], [1]], None),  # yes/no: 2 for, 1 against -> adopted
         ("majority_judgment", ("a", "b"), [[1, 3], [2, 2], [1, 4]], "a"),
+        ("schulze", ("a", "b", "c"), [[1, 3, 2], [2, 1, 3], [1, 2, 0]], "a"),
     ],
 )
 def test_secret_results_are_counted_by_the_proposal_method(
@@ -252,9 +253,10 @@ def test_secret_results_are_counted_by_the_proposal_method(
     assert secret_outcome(proposal, electorate=7, voters=3, result=result).verdict == "expired"
 
 
-def test_schulze_and_open_votes_have_no_election() -> None:
-    with pytest.raises(InvalidInput):
-        method_of(_proposal("schulze", ("a", "b")))
+def test_open_votes_and_big_schulze_votes_have_no_election() -> None:
+    assert method_of(_proposal("schulze", ("a", "b"))) == "schulze"  # pairwise encoding
+    with pytest.raises(InvalidInput, match="2 to 10 options"):
+        method_of(_proposal("schulze", tuple("abcdefghijk")))
     open_vote = replace(_proposal("approval", ("a", "b")), protocol=Democracy(method="approval"))
     with pytest.raises(InvalidInput):
         method_of(open_vote)

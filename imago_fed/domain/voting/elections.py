@@ -9,13 +9,35 @@ per-answer totals come back here to be counted by the proposal's method.
                         1 (best) .. MJ_GRADES, exactly one per question
     approval            one question, answers = options, 0..n of them
     plurality, yes/no   one question, answers = options, exactly one
+    schulze             one question per unordered pair {i, j}, i < j, in
+                        the order of ``itertools.combinations``: answers
+                        "i preferred to j", "j preferred to i", 0..1 of them
+                        (none = tied, or both unranked)
 
 The result never shows a single ballot, only totals per answer. Every
 method here is decided by those totals alone (MJ by each option's grade
 histogram, approval and plurality by counts), so ballots with the same
 totals are rebuilt (:func:`synthetic_ballots`) and counted by the same
-functions as an open vote. Schulze needs whole rankings: it cannot be
-tallied homomorphically and is refused.
+functions as an open vote.
+
+Schulze reads only the pairwise matrix d[i][j] (the weight ranking i
+strictly above j), and the pairwise encoding makes the decrypted tally that
+matrix: pair {i, j}'s totals are d[i][j] and d[j][i]. It is counted by
+``schulze_from_matrix``, the same beatpath code as an open vote. A voter
+gives ranks per option (1 = first, ties allowed, 0 = unranked, as for an open
+vote and ``belenios-tool method schulze``); :func:`choices_for` turns them
+into per-pair choices with the open count's own ``pairwise``. The ballot has
+n(n-1)/2 questions (45 for 10 options), so a secret Schulze vote takes at
+most :data:`MAX_SCHULZE_OPTIONS` options.
+
+What the proofs of a Schulze ballot do NOT prove: they show each cell is 0
+or 1 and each pair holds at most one preference, not that the preferences
+form a ranking. A voter can submit a cycle (a>b, b>c, c>a) and the box, the
+tally and ``belenios-tool election verify`` all accept it; it counts as the
+three pairwise preferences it states. A faithful client (``imago-fed
+ballot``) never makes one. Proving transitivity needs per-ballot ranking
+proofs or a verifiable mixnet that decrypts whole ballots; both are out of
+scope.
 
 Secret ballots ignore delegation: a delegate would have to see or cast
 another member's secret vote. Each member of the electorate snapshot
@@ -26,6 +48,7 @@ themself.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,28 +60,40 @@ from imago_fed.domain.governance.counting import MJ_GRADES
 from imago_fed.domain.governance.proposals import Outcome, Proposal
 from imago_fed.domain.governance.protocols import Democracy
 from imago_fed.domain.voting.counting import (
+    Turnout,
     Weighted,
     approval,
     choice,
     majority_judgment,
     plurality,
+    schulze_from_matrix,
 )
+from imago_fed.domain.voting.counting.schulze import pairwise
 from imago_fed.domain.voting.crypto import Question
+from imago_fed.domain.voting.crypto.encoding import sha256_b64
 
 __all__ = [
     "GRADE_NAMES",
+    "MAX_SCHULZE_OPTIONS",
     "SECRET_METHODS",
+    "BoardEntry",
     "ElectionRecord",
     "ElectionStore",
     "TrusteeSlot",
+    "board_entries",
     "choices_for",
     "method_of",
+    "pairs",
+    "pairwise_matrix",
     "questions_for",
+    "ranks_from_choices",
     "secret_outcome",
     "synthetic_ballots",
+    "tracker_status",
 ]
 
-SECRET_METHODS = ("majority_judgment", "approval", "plurality")
+SECRET_METHODS = ("majority_judgment", "approval", "plurality", "schulze")
+MAX_SCHULZE_OPTIONS = 10  # 45 questions, 90 ciphertexts per ballot
 GRADE_NAMES = ("Excellent", "Very good", "Good", "Fair", "Reject")[:MJ_GRADES]
 
 
@@ -112,6 +147,43 @@ class ElectionStore(Protocol):
     async def finish(self, election_id: int, result: list[list[int]]) -> bool: ...
 
 
+# ----------------------------------------------------------------- board
+@dataclass(frozen=True)
+class BoardEntry:
+    """One accepted ballot as a voter looks it up: its tracker, and whether it counts."""
+
+    tracker: str  # unpadded base64 SHA-256 of the ballot, as ``cast`` returned it
+    counted: bool  # False: the same credential cast a later ballot, which replaced it
+
+
+def board_entries(raws: Sequence[str]) -> list[BoardEntry]:
+    """The trackers of accepted ballots (raws in the order they were cast).
+
+    Only the last ballot per credential counts (spec 4.15); earlier ones stay
+    on the public board, marked replaced. The credential in each ballot is
+    public already (the archive carries it), so marking reveals nothing new.
+    """
+    credentials = [json.loads(raw)["credential"] for raw in raws]
+    last = {credential: index for index, credential in enumerate(credentials)}
+    return [
+        BoardEntry(sha256_b64(raw), last[credential] == index)
+        for index, (raw, credential) in enumerate(zip(raws, credentials, strict=True))
+    ]
+
+
+def tracker_status(entries: Sequence[BoardEntry], tracker: str) -> str:
+    """``counted``, ``replaced`` (a later ballot of the same credential counts) or ``not_found``.
+
+    A tracker typed into a URL loses its ``+`` to a space; trackers hold none,
+    so spaces are read back as ``+``.
+    """
+    wanted = tracker.strip().replace(" ", "+")
+    found = [e for e in entries if e.tracker == wanted]
+    if any(e.counted for e in found):
+        return "counted"
+    return "replaced" if found else "not_found"
+
+
 # ------------------------------------------------------------- questions
 def method_of(proposal: Proposal) -> str:
     """The counting method of a secret vote, or InvalidInput if it is not one."""
@@ -126,11 +198,30 @@ def method_of(proposal: Proposal) -> str:
             f"(secret votes use {', '.join(SECRET_METHODS)})",
             field="method",
         )
+    if protocol.method == "schulze":
+        _check_schulze_size(len(proposal.options))
     return protocol.method
+
+
+def _check_schulze_size(n: int) -> None:
+    if not 2 <= n <= MAX_SCHULZE_OPTIONS:
+        raise InvalidInput(
+            f"a secret Schulze vote takes 2 to {MAX_SCHULZE_OPTIONS} options, not {n}: "
+            f"its ballot asks one question per pair of options (n(n-1)/2 = {n * (n - 1) // 2})",
+            field="options",
+        )
+
+
+def pairs(n: int) -> list[tuple[int, int]]:
+    """The option pairs (i, j), i < j, of a secret Schulze ballot, question order."""
+    return list(itertools.combinations(range(n), 2))
 
 
 def questions_for(method: str, options: Sequence[str]) -> tuple[Question, ...]:
     n = len(options)
+    if method == "schulze":
+        _check_schulze_size(n)
+        return tuple(_pair_question(options[i], options[j]) for i, j in pairs(n))
     if method == "majority_judgment":
         return tuple(Question(option, GRADE_NAMES, 1, 1) for option in options)
     if method == "approval":
@@ -138,13 +229,33 @@ def questions_for(method: str, options: Sequence[str]) -> tuple[Question, ...]:
     return (Question("Which option do you choose?", tuple(options), 1, 1),)
 
 
+def _pair_question(first: str, second: str) -> Question:
+    answers = (f"{first} preferred to {second}", f"{second} preferred to {first}")
+    return Question(f"{first} / {second}", answers, 0, 1)
+
+
 def choices_for(method: str, options: Sequence[str], ballot: Sequence[int]) -> list[list[int]]:
     """The 0/1 plaintexts of a ballot given as for an open vote.
 
     majority_judgment: one grade (1..MJ_GRADES) per option; approval: the
-    approved option indexes; plurality: one option index.
+    approved option indexes; plurality: one option index; schulze: one rank
+    per option (1 = first, equal ranks tie, 0 = unranked, below every ranked
+    option), e.g. ``[1, 3, 2]``; ``[2, 1, 0]`` ranks option 1 first, then 0,
+    and leaves 2 out. All zeros is a blank ballot (no preference at all).
     """
     n = len(options)
+    if method == "schulze":
+        _check_schulze_size(n)
+        if len(ballot) != n or any(
+            isinstance(r, bool) or not isinstance(r, int) or not 0 <= r <= n for r in ballot
+        ):
+            raise InvalidInput(
+                f"give one rank per option ({n}): 1 = first, equal ranks tie, "
+                f"0 = unranked, at most {n}",
+                field="ballot",
+            )
+        d = pairwise([Weighted(tuple(ballot))], n)  # the open count's own reading of ranks
+        return [[d[i][j], d[j][i]] for i, j in pairs(n)]
     if method == "majority_judgment":
         if len(ballot) != n or any(not 1 <= g <= MJ_GRADES for g in ballot):
             raise InvalidInput(f"give one grade 1..{MJ_GRADES} per option ({n})", field="ballot")
@@ -156,13 +267,45 @@ def choices_for(method: str, options: Sequence[str], ballot: Sequence[int]) -> l
     return [[1 if i in set(ballot) else 0 for i in range(n)]]
 
 
+def ranks_from_choices(n: int, choices: Sequence[Sequence[int]]) -> tuple[int, ...] | None:
+    """The ranks a Schulze ballot's per-pair choices come from, or None for a cycle.
+
+    Ranks are normalised (option i gets 1 + the number of options preferred to
+    it), so ``choices_for`` of the answer gives ``choices`` back; preferences
+    that no ranking gives (a>b>c>a, or a>b with b, c and a, c tied) give None.
+    """
+    above = [0] * n
+    for (i, j), (i_first, j_first) in zip(pairs(n), choices, strict=True):
+        if i_first and j_first:
+            return None
+        above[j] += i_first
+        above[i] += j_first
+    ranks = tuple(1 + a for a in above)
+    d = pairwise([Weighted(ranks)], n)
+    same = all([d[i][j], d[j][i]] == list(c) for (i, j), c in zip(pairs(n), choices, strict=True))
+    return ranks if same else None
+
+
 # ---------------------------------------------------------------- result
+def pairwise_matrix(n: int, result: Sequence[Sequence[int]]) -> list[list[int]]:
+    """d[i][j] from a secret Schulze tally: pair {i, j}'s totals are d[i][j], d[j][i]."""
+    if len(result) != n * (n - 1) // 2 or any(len(row) != 2 for row in result):
+        raise ValueError(f"a Schulze result has one [i>j, j>i] row per pair of {n} options")
+    d = [[0] * n for _ in range(n)]
+    for (i, j), (i_first, j_first) in zip(pairs(n), result, strict=True):
+        d[i][j], d[j][i] = i_first, j_first
+    return d
+
+
 def synthetic_ballots(method: str, result: Sequence[Sequence[int]], voters: int) -> list[Weighted]:
     """Ballots with exactly the decrypted totals (see the module docstring).
 
     MJ: ballot k gives option i the k-th smallest grade it received: every
     option keeps its histogram, which is all Majority Judgment reads.
+    Schulze has none: it is counted from :func:`pairwise_matrix` directly.
     """
+    if method == "schulze":
+        raise ValueError("Schulze is counted from the pairwise matrix, not rebuilt ballots")
     if method == "majority_judgment":
         columns = [
             [grade for grade, count in enumerate(row, 1) for _ in range(count)] for row in result
@@ -196,14 +339,23 @@ def secret_outcome(
         tally["direct"] = dict(zip(proposal.options, result[0], strict=True))
         adopted = yes + no > 0 and Fraction(yes, yes + no) > protocol.threshold
         return Outcome("adopted" if adopted else "rejected", tally)
-    ballots = synthetic_ballots(method, result, voters)
     n = len(proposal.options)
+    if method == "schulze":
+        # Blank ballots cannot be told from all-tied ones: every tallied ballot is "valid".
+        turnout = Turnout(voters, voters, None, None, ())
+        counted: Any = schulze_from_matrix(pairwise_matrix(n, result), turnout=turnout)
+        return _verdict(proposal, tally, counted)
+    ballots = synthetic_ballots(method, result, voters)
     if method == "majority_judgment":
-        counted: Any = majority_judgment(ballots, nchoices=n, ngrades=MJ_GRADES)
+        counted = majority_judgment(ballots, nchoices=n, ngrades=MJ_GRADES)
     elif method == "approval":
         counted = approval(ballots, nchoices=n, blank_allowed=True)
     else:
         counted = plurality(ballots, nchoices=n, blank_allowed=True)
+    return _verdict(proposal, tally, counted)
+
+
+def _verdict(proposal: Proposal, tally: dict[str, Any], counted: Any) -> Outcome:
     tally["count"] = json.loads(json.dumps(dataclasses.asdict(counted)))  # tuples -> lists
     first = counted.winners[0] if counted.winners else ()
     if len(first) != 1 or not counted.turnout.valid:

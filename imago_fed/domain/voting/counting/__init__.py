@@ -9,6 +9,8 @@
        ├─ majority_judgment.majority_judgment
        │                                 grade histograms, medians, gauges
        └─ schulze.schulze                pairwise matrix, beatpaths
+          (schulze.schulze_from_matrix   the same from a matrix already summed:
+                                         a secret vote's decrypted tally)
        │
        └─> results.*Result: turnout, raw tallies, winners as tie groups
 
@@ -31,7 +33,11 @@ from imago_fed.domain.voting.counting.results import (
     SchulzeResult,
     rank_by_count,
 )
-from imago_fed.domain.voting.counting.schulze import rank_pairwise, schulze
+from imago_fed.domain.voting.counting.schulze import (
+    rank_pairwise,
+    schulze,
+    schulze_from_matrix,
+)
 
 __all__ = [
     "Ballot",
@@ -51,4 +57,5 @@ __all__ = [
     "rank_by_count",
     "rank_pairwise",
     "schulze",
+    "schulze_from_matrix",
 ]

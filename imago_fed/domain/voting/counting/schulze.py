@@ -17,16 +17,28 @@ Strengths compare as belenios and CIVS (beatpath2) do: more winning votes is
 stronger, and on equal winning votes, *fewer* losing votes is stronger. Using
 margins or winning votes alone would give other results on some profiles, and
 a member recounting with belenios-tool must get ours.
+
+A secret Schulze vote never sees a ranking: its homomorphic tally decrypts
+to the pairwise matrix itself (``domain/voting/elections.py``).
+:func:`schulze_from_matrix` counts from that matrix with the same code path
+as :func:`schulze` takes after building it from the ballots.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from imago_fed.domain.voting.counting.ballots import Ballot, BallotInput, Weighted, sort_out
+from imago_fed.domain.errors import InvalidInput
+from imago_fed.domain.voting.counting.ballots import (
+    Ballot,
+    BallotInput,
+    Turnout,
+    Weighted,
+    sort_out,
+)
 from imago_fed.domain.voting.counting.results import Beat, Ranking, SchulzeResult
 
-__all__ = ["beat_key", "pairwise", "rank_pairwise", "schulze"]
+__all__ = ["beat_key", "pairwise", "rank_pairwise", "schulze", "schulze_from_matrix"]
 
 NO_BEAT: Beat = (0, 0)
 
@@ -101,7 +113,23 @@ def schulze(
     valid, turnout = sort_out(
         ballots, nchoices=nchoices, blank_allowed=blank_allowed, is_valid=_in_range(nchoices)
     )
-    raw = pairwise(valid, nchoices)
+    return schulze_from_matrix(pairwise(valid, nchoices), turnout=turnout)
+
+
+def schulze_from_matrix(raw: Sequence[Sequence[int]], *, turnout: Turnout) -> SchulzeResult:
+    """Count from a pairwise matrix already summed (``raw[i][j]``: weight ranking
+    ``i`` strictly above ``j``), e.g. a decrypted homomorphic tally.
+
+    The matrix must be square with non-negative integers and a zero diagonal;
+    ``turnout`` is reported as given (a tally cannot tell blank ballots apart).
+    """
+    n = len(raw)
+    if n < 1 or any(len(row) != n for row in raw):
+        raise InvalidInput("the pairwise matrix must be square and non-empty", field="raw")
+    if any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for row in raw for x in row):
+        raise InvalidInput("pairwise counts must be integers >= 0", field="raw")
+    if any(raw[i][i] for i in range(n)):
+        raise InvalidInput("an option is never preferred to itself: the diagonal is 0", field="raw")
     beatpaths, winners = rank_pairwise(raw)
     return SchulzeResult(
         turnout=turnout,
