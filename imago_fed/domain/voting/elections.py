@@ -104,8 +104,11 @@ class TrusteeSlot:
 
     position: int
     member: str
-    public_key: str | None = None  # the ID.pubkey file, as uploaded
+    public_key: str | None = None  # the ID.pubkey file, or X_j of a threshold trustee
     decryption: str | None = None  # its partial decryption, once uploaded
+    cert: str | None = None  # threshold ceremony, round 1
+    polynomial: str | None = None  # round 3 (signed coefexps, sealed shares)
+    verification: str | None = None  # round 5 (X_j with proof, sealed x_j)
 
 
 @dataclass(frozen=True)
@@ -123,13 +126,28 @@ class ElectionRecord:
     election: str | None = None  # the election JSON, once every key is in
     encrypted_tally: str | None = None
     result: list[list[int]] | None = None
+    threshold: int | None = None  # t of a t-of-n ceremony; None: every trustee decrypts
+
+    @property
+    def ceremony_step(self) -> str | None:
+        """What the trustees of a t-of-n key owe next: cert, polynomial, verification."""
+        if self.threshold is None or self.state != "keys":
+            return None
+        for step in ("cert", "polynomial", "verification"):
+            if any(getattr(s, step) is None for s in self.trustees):
+                return step
+        return None
 
 
 class ElectionStore(Protocol):
     async def create(
         self, proposal_id: int, uuid: str, electorate: Sequence[str],
         credentials: Sequence[str], trustees: Sequence[str], timestamp: int, now: Any,
+        threshold: int | None = None,
     ) -> int: ...  # fmt: skip
+    async def set_ceremony(
+        self, election_id: int, position: int, step: str, text: str, public_key: str | None = None
+    ) -> bool: ...
     async def get(self, election_id: int) -> ElectionRecord | None: ...
     async def by_proposal(self, proposal_id: int) -> ElectionRecord | None: ...
     async def set_trustee_key(self, election_id: int, position: int, key: str) -> bool: ...
