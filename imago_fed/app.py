@@ -26,6 +26,7 @@ from quart import Quart, Response, g, request
 from imago_fed.activitypub import people
 from imago_fed.activitypub.actors import ActorResolver
 from imago_fed.activitypub.delivery import DeliveryWorker
+from imago_fed.activitypub.direct import FediverseDirectMessages
 from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.group_profile import GroupProfile
 from imago_fed.activitypub.http import ACCEPT_JRD, FediClient
@@ -41,15 +42,15 @@ from imago_fed.domain.events import GroupEvent
 from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
-from imago_fed.elections import Elections
+from imago_fed.domain.ports import DirectMessenger
 from imago_fed.execution import Executor
 from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.logs import request_id_var
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
+from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.store.database import create_pool
-from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
@@ -63,7 +64,7 @@ from imago_fed.web import (  # noqa: F401  (register routes)
 )
 from imago_fed.web.admin import admin
 from imago_fed.web.appservice import appservice
-from imago_fed.web.elections import elections
+from imago_fed.web.elections import elections, elections_of
 from imago_fed.web.errors import register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
@@ -107,6 +108,13 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         clock,
         count_choices,
     )
+    bridge = _matrix_bridge(settings, pool, repository, clock, governance)
+    messengers: list[DirectMessenger] = []
+    if bridge is not None:
+        messengers.append(MatrixDirectMessages(bridge.client, bridge.ids, repository))
+    messengers.append(
+        FediverseDirectMessages(pool, http, signers, resolver, repository, ids, clock)
+    )
     return Runtime(
         settings=settings,
         pool=pool,
@@ -134,7 +142,8 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
                 QuestionPublisher(pool, ids, repository, clock).on_group_event,
             ),
         ),
-        matrix=_matrix_bridge(settings, pool, repository, clock, governance),
+        matrix=bridge,
+        messengers=tuple(messengers),
     )
 
 
@@ -178,9 +187,7 @@ async def _decide_forever(rt: Runtime, interval: float = 1.0) -> None:
                 if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('governance'))"):
                     try:
                         await rt.governance.tick()
-                        await Elections(
-                            PgElectionStore(rt.pool), rt.governance, rt.clock
-                        ).close_due()
+                        await elections_of(rt).close_due()
                     finally:
                         await conn.execute("SELECT pg_advisory_unlock(hashtext('governance'))")
         except Exception:  # keep deciding; the error is in the log

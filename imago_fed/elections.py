@@ -1,8 +1,11 @@
 """Secret ballots for proposals: the server's side of a Belenios election.
 
     setup      electorate snapshot (the group's members now), one private
-               credential each (returned once, never stored: the server is
-               the credential authority but keeps only g^s), trustees named
+               credential each (never stored: the server is the credential
+               authority but keeps only g^s), trustees named; with
+               ``deliver`` each credential goes straight to its voter in a
+               private message (Matrix bot DM, fediverse direct Note) and
+               only the ones that could not be delivered are returned, once
     keys       each trustee uploads the ID.pubkey of ``imago-fed trustee
                keygen``; with every key in, the election is built (y = the
                product of the keys) and the ballot box opens
@@ -32,12 +35,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.governance.proposals import Outcome
 from imago_fed.domain.governance.service import Governance
-from imago_fed.domain.ports import Clock
+from imago_fed.domain.ports import Clock, DirectMessageFailed, DirectMessenger
 from imago_fed.domain.voting.crypto import (
     BELENIOS_2048,
     BallotChecker,
@@ -79,15 +83,41 @@ from imago_fed.domain.voting.elections import (
     secret_outcome,
 )
 
-__all__ = ["Elections"]
+__all__ = ["Delivery", "Elections", "credential_notice"]
 
 log = logging.getLogger(__name__)
 GROUP = BELENIOS_2048
+DELIVERY_CONCURRENCY = 8
+
+
+def credential_notice(title: str, election_url: str, credential: str) -> str:
+    """The private message that carries a voter's credential, with how to vote."""
+    return (
+        f"Your voting credential for the secret vote \u201c{title}\u201d:\n\n"
+        f"    {credential}\n\n"
+        "Keep it to yourself: anyone holding it can vote in your place, and the server "
+        "does not keep it, so it cannot be sent again. Save it to a file and vote with\n"
+        f"    imago-fed ballot --election {election_url} --credential FILE --choices '[...]'\n"
+        f"Your ballot is encrypted on your machine; check its tracker at {election_url}/trackers"
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to each voter's credential at setup."""
+
+    delivered: tuple[str, ...] = ()
+    failed: dict[str, str] = field(default_factory=dict)  # member -> reason
 
 
 class Elections:
-    def __init__(self, store: ElectionStore, governance: Governance, clock: Clock) -> None:
+    def __init__(
+        self, store: ElectionStore, governance: Governance, clock: Clock,
+        messengers: Sequence[DirectMessenger] = (), election_url: str = "",
+    ) -> None:  # fmt: skip
+        """``election_url`` is the public base of ``/elections/<id>`` (for the notices)."""
         self._store, self._governance, self._clock = store, governance, clock
+        self._messengers, self._election_url = tuple(messengers), election_url.rstrip("/")
 
     async def get(self, election_id: int) -> ElectionRecord:
         record = await self._store.get(election_id)
@@ -137,6 +167,44 @@ class Elections:
             proposal_id, uuid, members, publics, trustees, int(now.timestamp()), now, threshold
         )
         return await self.get(election_id), privates
+
+    async def deliver(
+        self, election_id: int, credentials: dict[str, str]
+    ) -> tuple[Delivery, dict[str, str]]:
+        """Send each credential privately to its voter, now; keep none.
+
+        Returns what happened and the credentials that could not be sent
+        (the caller hands those out another way, once). Which messenger is
+        tried: the first that accepts the member id (a Matrix user id, or a
+        fediverse actor, linked Matrix accounts voting as the latter).
+        """
+        record = await self.get(election_id)
+        proposal = await self._governance.get(record.proposal_id)
+        url = f"{self._election_url}/elections/{election_id}"
+        gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def one(member: str, credential: str) -> str | None:
+            messenger = next((m for m in self._messengers if m.accepts(member)), None)
+            if messenger is None:
+                return "no private channel reaches this member"
+            async with gate:
+                try:
+                    text = credential_notice(proposal.title, url, credential)
+                    await messenger.send(proposal.group_id, member, text)
+                except DirectMessageFailed as exc:
+                    return str(exc) or type(exc).__name__
+            return None
+
+        members = list(credentials)
+        reasons = await asyncio.gather(*(one(m, credentials[m]) for m in members))
+        failed = {m: r for m, r in zip(members, reasons, strict=True) if r is not None}
+        for member, reason in failed.items():
+            log.warning("election %s: credential not delivered to %s: %s",
+                        election_id, member, reason)  # fmt: skip
+        delivered = tuple(m for m in members if m not in failed)
+        log.info("election %s: %d credentials delivered privately, %d not",
+                 election_id, len(delivered), len(failed))  # fmt: skip
+        return Delivery(delivered, failed), {m: credentials[m] for m in failed}
 
     async def add_trustee_key(self, election_id: int, position: int, text: str) -> ElectionRecord:
         """Trustee ``position``'s ID.pubkey; the last one opens the ballot box."""

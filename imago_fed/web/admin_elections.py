@@ -25,6 +25,7 @@ SETUP = {
     "properties": {
         "trustees": {"type": "array", "items": {"type": "string"}},
         "threshold": {"type": "integer", "minimum": 1},
+        "deliver": {"type": "boolean"},
     },
 }
 STEPS = ("cert", "polynomial", "verification")
@@ -59,8 +60,9 @@ def election_json(record: ElectionRecord) -> dict[str, object]:
 
 @api.route(
     admin, "/proposals/<int:proposal_id>/election", "POST",
-    summary="Set up the secret vote of a proposal; returns each voter's private credential "
-    "once (they are not stored)",
+    summary="Set up the secret vote of a proposal. Each voter's private credential is "
+    "returned once (they are not stored); with `deliver`, each is first sent to its voter "
+    "in a private message and only the undelivered ones are returned",
     request_schema=SETUP,
     responses={201: ("the election and the credentials", OBJ), 404: NOT_FOUND,
                409: CONFLICT, 422: ("invalid", ERROR_REF)},
@@ -68,11 +70,17 @@ def election_json(record: ElectionRecord) -> dict[str, object]:
 async def setup_election(proposal_id: int) -> tuple[Response, int]:
     body = check_body(await request.get_json(force=True, silent=True), SETUP)
     threshold = body.get("threshold")
-    record, credentials = await election_service().setup(
+    service = election_service()
+    record, credentials = await service.setup(
         proposal_id, [str(t) for t in body["trustees"]],
         threshold if isinstance(threshold, int) else None,
     )  # fmt: skip
-    return jsonify({**election_json(record), "credentials": credentials}), 201
+    out: dict[str, object] = {}
+    if body.get("deliver"):
+        delivery, credentials = await service.deliver(record.id, credentials)
+        out["delivered"] = list(delivery.delivered)
+        out["undelivered"] = delivery.failed
+    return jsonify({**election_json(record), **out, "credentials": credentials}), 201
 
 
 @api.route(

@@ -40,18 +40,23 @@ from imago_fed.domain.voting.elections import (
 )
 from imago_fed.elections import Elections
 from imago_fed.store.elections import PgElectionStore
-from imago_fed.web.runtime import runtime
+from imago_fed.web.runtime import Runtime, runtime
 
-__all__ = ["election_service", "elections"]
+__all__ = ["election_service", "elections", "elections_of"]
 
 elections = Blueprint("elections", __name__, url_prefix="/elections")
 MAX_BALLOT_BYTES = 1_000_000
 
 
+def elections_of(rt: Runtime) -> Elections:
+    """Stateless over the pool: built when needed from the running app's services."""
+    return Elections(
+        PgElectionStore(rt.pool), rt.governance, rt.clock, rt.messengers, rt.ids.base_url
+    )
+
+
 def election_service() -> Elections:
-    """Stateless over the pool: built per request from the running app's services."""
-    rt = runtime()
-    return Elections(PgElectionStore(rt.pool), rt.governance, rt.clock)
+    return elections_of(runtime())
 
 
 @elections.get("/<int:election_id>")
@@ -86,9 +91,10 @@ async def get_archive(election_id: int) -> Response:
 # ------------------------------------------------------------ trackers
 STATES = {
     "keys": "waiting for the trustees' keys; the ballot box is not open yet",
-    "open": "open: ballots are accepted; a new ballot replaces the voter's earlier one",
-    "tallied": "closed: the encrypted tally is on the board, the trustees are decrypting it",
-    "done": "done: the result is decrypted and the whole board verified",
+    "open": "ballots are accepted; a new ballot replaces the voter's earlier one",
+    "tallied": "the box is closed, the encrypted tally is on the board, the trustees "
+    "are decrypting it",
+    "done": "the result is decrypted and the whole board verified",
 }
 LOOKUP = {
     "counted": "found, counted",
@@ -137,7 +143,7 @@ async def tracker_page(election_id: int) -> Response:
         f"<h1>Ballot box: {e(proposal.title)}</h1>",
         f"<p>Election {record.id} (uuid <code>{e(record.uuid)}</code>), secret vote on "
         f"proposal {record.proposal_id}.</p>",
-        f"<p>State: <strong>{e(record.state)}</strong>: {e(STATES.get(record.state, ''))}</p>",
+        f"<p>State: <strong>{e(record.state)}</strong> ({e(STATES.get(record.state, ''))}).</p>",
     ]
     if record.election is not None:
         parts.append(

@@ -24,7 +24,7 @@ from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
-from imago_fed.domain.ports import Clock
+from imago_fed.domain.ports import Clock, DirectMessenger
 from imago_fed.keys import KeyVault
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.store.governance import PgGovernanceStore
@@ -54,6 +54,7 @@ class Runtime:
     governance_store: PgGovernanceStore
     matrix: MatrixBridge | None = None  # when [matrix] enabled
     delivery: Any = None  # the delivery worker, when this process runs one
+    messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)  # periodic work
 
 
