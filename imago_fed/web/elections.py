@@ -40,18 +40,23 @@ from imago_fed.domain.voting.elections import (
 )
 from imago_fed.elections import Elections
 from imago_fed.store.elections import PgElectionStore
-from imago_fed.web.runtime import runtime
+from imago_fed.web.runtime import Runtime, runtime
 
-__all__ = ["election_service", "elections"]
+__all__ = ["election_service", "elections", "elections_of"]
 
 elections = Blueprint("elections", __name__, url_prefix="/elections")
 MAX_BALLOT_BYTES = 1_000_000
 
 
+def elections_of(rt: Runtime) -> Elections:
+    """Stateless over the pool: built when needed from the running app's services."""
+    return Elections(
+        PgElectionStore(rt.pool), rt.governance, rt.clock, rt.messengers, rt.ids.base_url
+    )
+
+
 def election_service() -> Elections:
-    """Stateless over the pool: built per request from the running app's services."""
-    rt = runtime()
-    return Elections(PgElectionStore(rt.pool), rt.governance, rt.clock)
+    return elections_of(runtime())
 
 
 @elections.get("/<int:election_id>")
