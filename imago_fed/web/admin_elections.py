@@ -61,8 +61,9 @@ def election_json(record: ElectionRecord) -> dict[str, object]:
 @api.route(
     admin, "/proposals/<int:proposal_id>/election", "POST",
     summary="Set up the secret vote of a proposal. Each voter's private credential is "
-    "returned once (they are not stored); with `deliver`, each is first sent to its voter "
-    "in a private message and only the undelivered ones are returned",
+    "sent to them in a private message (Matrix direct room, fediverse direct Note); the "
+    "ones that could not be sent (all of them with `deliver: false`) are returned once. "
+    "None is stored",
     request_schema=SETUP,
     responses={201: ("the election and the credentials", OBJ), 404: NOT_FOUND,
                409: CONFLICT, 422: ("invalid", ERROR_REF)},
@@ -76,7 +77,7 @@ async def setup_election(proposal_id: int) -> tuple[Response, int]:
         threshold if isinstance(threshold, int) else None,
     )  # fmt: skip
     out: dict[str, object] = {}
-    if body.get("deliver"):
+    if body.get("deliver", True):
         delivery, credentials = await service.deliver(record.id, credentials)
         out["delivered"] = list(delivery.delivered)
         out["undelivered"] = delivery.failed

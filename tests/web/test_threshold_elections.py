@@ -45,6 +45,9 @@ async def test_two_of_three_trustees_from_separate_machines(setup, tmp_path: Pat
     )  # fmt: skip
     eid, credentials = created["id"], created["credentials"]
     assert created["threshold"] == 2 and created["ceremony_step"] == "cert"
+    # these members' servers do not exist: nothing delivered, every credential returned once
+    assert created["delivered"] == [] and sorted(created["undelivered"]) == sorted(MEMBERS)
+    assert sorted(credentials) == sorted(MEMBERS)
     admin = f"/api/v1/elections/{eid}/trustees"
 
     async def send(position: int, step: str, body: str, status: int = 200) -> dict:
