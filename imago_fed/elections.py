@@ -1,11 +1,11 @@
 """Secret ballots for proposals: the server's side of a Belenios election.
 
-    setup      electorate snapshot (the group's members now), one private
-               credential each (never stored: the server is the credential
-               authority but keeps only g^s), trustees named; with
-               ``deliver`` each credential goes straight to its voter in a
-               private message (Matrix bot DM, fediverse direct Note) and
-               only the ones that could not be delivered are returned, once
+    setup      electorate snapshot (the members when the proposal opened),
+               one private credential each (never stored: the server is the
+               credential authority but keeps only g^s), trustees named;
+               ``deliver`` sends each credential straight to its voter in a
+               private message (Matrix bot DM, fediverse direct Note); only
+               the ones that could not be delivered are returned, once
     keys       each trustee uploads the ID.pubkey of ``imago-fed trustee
                keygen``; with every key in, the election is built (y = the
                product of the keys) and the ballot box opens
@@ -144,7 +144,9 @@ class Elections:
             )
         if await self._store.by_proposal(proposal_id) is not None:
             raise Conflict("this proposal already has an election")
-        members = await self._governance.members(proposal.group_id)
+        # the electorate: members when the proposal opened (who joined since cannot
+        # vote on it: joining to sway a vote in progress is what this prevents)
+        members = await self._governance.members(proposal.group_id, proposal.created_at)
         if not trustees or len(set(trustees)) != len(trustees) or len(trustees) > 10:
             raise InvalidInput("name 1 to 10 distinct trustees", field="trustees")
         strangers = [t for t in trustees if t not in members]

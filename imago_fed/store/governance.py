@@ -197,19 +197,25 @@ class PgGovernanceStore:
         return status.endswith(" 1")
 
     # ---------------------------------------------------------- members
-    async def members(self, group_id: int) -> list[str]:
-        """Eligible voters: accepted followers and Matrix members, a linked pair once."""
+    async def members(self, group_id: int, as_of: datetime | None = None) -> list[str]:
+        """Eligible voters: accepted followers and Matrix members, a linked pair once.
+
+        ``as_of``: only those who were already members then (and still are).
+        """
         rows = await self._pool.fetch(
             """
-            SELECT actor_uri AS id FROM group_followers WHERE group_id = $1 AND state = 'accepted'
+            SELECT actor_uri AS id FROM group_followers
+            WHERE group_id = $1 AND state = 'accepted' AND ($2::timestamptz IS NULL
+                                                            OR created_at <= $2)
             UNION
             SELECT coalesce(l.actor_uri, m.user_id) FROM matrix_members m
                 LEFT JOIN identity_links l ON l.matrix_user = m.user_id
             WHERE m.group_id = $1 AND m.state = 'joined'
+              AND ($2::timestamptz IS NULL OR m.joined_at <= $2)
             ORDER BY 1
             """,
-            group_id,
-        )
+            group_id, as_of,
+        )  # fmt: skip
         return [r["id"] for r in rows]
 
     async def canonical(self, voter: str) -> str:

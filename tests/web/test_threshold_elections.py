@@ -9,6 +9,7 @@ decrypt; the board passes our verifier and belenios-tool.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -17,6 +18,7 @@ from imago_fed.commands.ballot import encrypt_ballot
 from imago_fed.commands.election import trustee
 from imago_fed.domain.voting.crypto import BELENIOS_2048, verify_archive_bytes
 from imago_fed.domain.voting.crypto.ceremony import CeremonyTrustee
+from imago_fed.store import follows
 from tests.domain.voting_crypto.belenios import ToolElection, tool_path
 from tests.web.test_elections import AUTH, MEMBERS, ok, setup  # noqa: F401 (fixture)
 
@@ -158,3 +160,27 @@ async def test_a_threshold_needs_two_trustees_or_more(setup) -> None:  # noqa: F
         )  # fmt: skip
         assert response.status_code == 422, trustees
     assert (await client.get("/elections/999/ceremony")).status_code == 404
+
+
+async def test_the_electorate_is_who_was_a_member_when_the_proposal_opened(setup) -> None:  # noqa: F811
+    rt, client = setup
+    proposal = await ok(
+        await client.post(
+            "/api/v1/groups/garden/proposals", headers=AUTH,
+            json={"action": "spend", "title": "x", "options": ["a", "b"]},
+        ),
+        201,
+    )  # fmt: skip
+    newcomer = "https://social.example/users/late"
+    group = await rt.groups.get("garden")
+    await follows.add_follower(
+        rt.pool, group.id, newcomer, newcomer + "#f", "accepted", datetime.now(UTC)
+    )
+    url = f"/api/v1/proposals/{proposal['id']}/election"
+    refused = await client.post(url, headers=AUTH, json={"trustees": [newcomer]})
+    assert refused.status_code == 422  # not a member when the proposal opened
+    created = await ok(
+        await client.post(url, headers=AUTH, json={"trustees": MEMBERS[:1], "deliver": False}),
+        201,
+    )
+    assert sorted(created["credentials"]) == sorted(MEMBERS) and created["voters"] == 3

@@ -72,7 +72,7 @@ class GovernanceStore(Protocol):
         other = "fediverse" if side == "matrix" else "Matrix"
         return f"claim recorded; confirm it from the {other} account to link them."
 
-    async def members(self, group_id: int) -> list[str]: ...
+    async def members(self, group_id: int, as_of: Any = None) -> list[str]: ...
     async def canonical(self, voter: str) -> str: ...
     async def claim(self, side: str, matrix_user: str, actor_uri: str, now: Any) -> bool: ...
     async def subgroups(self, group_id: int) -> dict[str, int]: ...
@@ -167,9 +167,10 @@ class Governance:
         other = "fediverse" if side == "matrix" else "Matrix"
         return f"claim recorded; confirm it from the {other} account to link them."
 
-    async def members(self, group_id: int) -> list[str]:
-        """Who may vote and propose: members on every network, linked accounts once."""
-        return await self._store.members(group_id)
+    async def members(self, group_id: int, as_of: Any = None) -> list[str]:
+        """Who may vote and propose: members on every network, linked accounts once
+        (``as_of`` a time: those who were members already then)."""
+        return await self._store.members(group_id, as_of)
 
     async def open_proposals(self, group_id: int) -> list[Proposal]:
         return [p for p in await self._store.open_proposals() if p.group_id == group_id]
