@@ -1,4 +1,5 @@
-"""t-of-n trustees whose key is made across machines: the ceremony's messages.
+"""t-of-n trustees whose key is made across machines: the ceremony's messages;
+ballots append-only in the database itself.
 
 Revision ID: 0010_threshold_trustees
 Revises: 0009_group_links
@@ -17,9 +18,26 @@ def upgrade() -> None:
     op.execute("ALTER TABLE elections ADD COLUMN threshold integer CHECK (threshold >= 1)")
     for column in ("cert", "polynomial", "verification"):
         op.execute(f"ALTER TABLE election_trustees ADD COLUMN {column} text")
+    # A ballot once accepted is never changed or removed (a revote is a new row;
+    # the last per credential counts): the board is a log, and the database says so.
+    op.execute(
+        """
+        CREATE FUNCTION election_ballots_append_only() RETURNS trigger AS $$
+        BEGIN
+            RAISE EXCEPTION 'election ballots are append-only (% refused)', TG_OP;
+        END $$ LANGUAGE plpgsql
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER election_ballots_append_only BEFORE UPDATE OR DELETE ON election_ballots"
+        " FOR EACH ROW WHEN (pg_trigger_depth() = 0)"
+        " EXECUTE FUNCTION election_ballots_append_only()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER election_ballots_append_only ON election_ballots")
+    op.execute("DROP FUNCTION election_ballots_append_only()")
     for column in ("verification", "polynomial", "cert"):
         op.execute(f"ALTER TABLE election_trustees DROP COLUMN {column}")
     op.execute("ALTER TABLE elections DROP COLUMN threshold")

@@ -12,6 +12,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
+import pytest
 from click.testing import CliRunner
 
 from imago_fed.commands.ballot import encrypt_ballot
@@ -116,6 +118,9 @@ async def test_two_of_three_trustees_from_separate_machines(setup, tmp_path: Pat
         raw = encrypt_ballot(params, credentials[member], g)
         await ok(await client.post(f"/elections/{eid}/ballots", data=raw), 201)
     await ok(await client.post(f"/api/v1/elections/{eid}/close", headers=AUTH))
+    for statement in ("UPDATE election_ballots SET raw = 'x'", "DELETE FROM election_ballots"):
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await rt.pool.execute(statement)  # the database itself keeps the box a log
 
     # trustee 2 is unreachable: 1 and 3 decrypt
     board = tmp_path / "board.bel"
