@@ -51,7 +51,6 @@ from imago_fed.domain.voting.crypto import (
     EncryptedTally,
     FormatError,
     PartialDecryption,
-    PedersenTrustees,
     PublicCredentials,
     PublicKey,
     SingleTrustee,
@@ -506,17 +505,7 @@ def _kinds(record: ElectionRecord, *, check: bool = False) -> list[Any]:
         [json.loads(getattr(s, step) or "null") for s in record.trustees]
         for step in ("cert", "polynomial", "verification")
     ]
-    if check:
-        return [assemble(GROUP, record.threshold, *parts)]
-    certs, polys, verifications = parts
-    return [
-        PedersenTrustees(
-            record.threshold,
-            tuple(certs),
-            tuple(p["coefexps"] for p in polys),
-            tuple(TrusteePublicKey.parse(GROUP, v["verification_key"]) for v in verifications),
-        )
-    ]
+    return [assemble(GROUP, record.threshold, *parts, check=check)]
 
 
 def _tally(election: Election, record: ElectionRecord, raws: Sequence[str]) -> EncryptedTally:
