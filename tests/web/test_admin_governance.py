@@ -203,6 +203,8 @@ async def test_open_votes_on_a_secret_ballot_are_refused(setup) -> None:
     secret = {"protocol": "democracy", "secret": True, "method": "majority_judgment"}
     table = (await rt.governance.table(group_id)).amended(parse_changes({"spend": secret}))
     await rt.governance_store.save_table(group_id, table, datetime.now(UTC))
+    shown = await (await client.get("/api/v1/groups/garden/table", headers=AUTH)).get_json()
+    assert shown["spend"]["delegation"].startswith("not used")
     proposal = await propose(client, action="spend", title="Which tool?", options=["saw", "drill"])
     refused = await vote(client, proposal["id"], MEMBERS[0], [1, 2])
     assert refused["counted"] is False and "secret ballot" in refused["outcome"]

@@ -102,7 +102,11 @@ def protocol_to_dict(protocol: Protocol) -> dict[str, Any]:
             "method": protocol.method,
             "secret": protocol.secret,
             "electorate": protocol.electorate,
-        }
+            # said in the table itself, so nobody expects a delegate to vote for them:
+            # a delegate would have to see or cast another member's secret ballot
+            **({"delegation": "not used: each member casts their own secret ballot"}
+               if protocol.secret else {}),
+        }  # fmt: skip
     if isinstance(protocol, Consensus):
         return {"protocol": "consensus", "window_s": int(protocol.window.total_seconds())}
     return {
