@@ -396,11 +396,11 @@ def matrix_registration(ctx: click.Context, output: Path | None, url: str | None
 def _register_commands() -> None:
     """Commands that live in their own modules (imago_fed/commands/)."""
     from imago_fed.commands.ballot import ballot
-    from imago_fed.commands.election import election, trustee
+    from imago_fed.commands.election import credentials, election, trustee
     from imago_fed.commands.governance import delegate, proposal, table
     from imago_fed.commands.tally import tally
 
-    for command in (tally, proposal, table, delegate, election, trustee, ballot):
+    for command in (tally, proposal, table, delegate, election, trustee, credentials, ballot):
         main.add_command(command)
 
 

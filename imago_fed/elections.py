@@ -6,9 +6,14 @@
                ``deliver`` sends each credential straight to its voter in a
                private message (Matrix bot DM, fediverse direct Note); only
                the ones that could not be delivered are returned, once
+               With an external credential authority the server makes
+               none: the authority (``imago-fed credentials generate``, or
+               ``belenios-tool setup generate-credentials``) sends each
+               voter theirs and uploads only the public list
     keys       each trustee uploads the ID.pubkey of ``imago-fed trustee
-               keygen``; with every key in, the election is built (y = the
-               product of the keys) and the ballot box opens
+               keygen``; with every key (and the public credentials) in,
+               the election is built (y = the product of the keys) and the
+               ballot box opens
     ballots    checked in full (proofs, credential, signature) before they
                are stored; the last ballot per credential counts
     close      EndBallots and the encrypted tally go on the board
@@ -126,12 +131,15 @@ class Elections:
 
     # ------------------------------------------------------------- setup
     async def setup(
-        self, proposal_id: int, trustees: Sequence[str], threshold: int | None = None
-    ) -> tuple[ElectionRecord, dict[str, str]]:
+        self, proposal_id: int, trustees: Sequence[str], threshold: int | None = None,
+        *, external_credentials: bool = False,
+    ) -> tuple[ElectionRecord, dict[str, str]]:  # fmt: skip
         """The election of a secret proposal, and each voter's private credential (once).
 
         With ``threshold`` t the trustees make one t-of-n key between them
-        (any t decrypt, so a lost trustee does not lose the election).
+        (any t decrypt, so a lost trustee does not lose the election). With
+        ``external_credentials`` no credential is made here (none returned):
+        an outside authority uploads the public ones (:meth:`set_credentials`).
         """
         proposal = await self._governance.get(proposal_id)
         method_of(proposal)
@@ -156,7 +164,7 @@ class Elections:
                 f"a threshold is 1..{len(trustees)} of at least 2 trustees", field="threshold"
             )
         uuid = new_uuid()
-        privates = {member: generate_credential() for member in members}
+        privates = {} if external_credentials else {m: generate_credential() for m in members}
         publics = await asyncio.to_thread(
             lambda: [
                 format_public_credential(GROUP, public_credential(GROUP, uuid, c))
@@ -165,8 +173,9 @@ class Elections:
         )
         now = self._clock.now()
         election_id = await self._store.create(
-            proposal_id, uuid, members, publics, trustees, int(now.timestamp()), now, threshold
-        )
+            proposal_id, uuid, members, publics, trustees, int(now.timestamp()), now, threshold,
+            "external" if external_credentials else "server",
+        )  # fmt: skip
         return await self.get(election_id), privates
 
     async def deliver(
@@ -229,8 +238,46 @@ class Elections:
             election_id, position, compact(key.to_json(GROUP))
         ):
             raise Conflict(f"trustee {position} already has a key")
+        return await self._open_when_ready(election_id)
+
+    async def set_credentials(self, election_id: int, text: str) -> ElectionRecord:
+        """An external credential authority's public credentials (its ``.pubcreds``).
+
+        One per voter of the electorate snapshot, each in the group, none
+        repeated, weight 1 (a member's secret vote weighs one); the server
+        never learns which voter holds which.
+        """
         record = await self.get(election_id)
-        if all(s.public_key for s in record.trustees):
+        if record.credential_authority != "external":
+            raise Conflict("the server made this election's credentials itself")
+        if record.state != "keys" or record.credentials:
+            raise Conflict("the public credentials are already set")
+        try:
+            lines = json.loads(text)
+            if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+                raise FormatError("a JSON list of public credentials")
+            # belenios-tool 2.0 writes "g^s,weight,login" (weight possibly empty): the
+            # login is the authority's business (it ties a voter to a credential), so
+            # it is dropped here
+            lines = [",".join(p for p in line.split(",")[:2] if p) for line in lines]
+            publics = await asyncio.to_thread(PublicCredentials, GROUP, lines)
+        except (ValueError, FormatError) as exc:
+            raise InvalidInput(f"not public credentials: {exc}", field="credentials") from exc
+        if len(publics) != len(record.electorate):
+            raise InvalidInput(
+                f"{len(publics)} public credentials for {len(record.electorate)} voters",
+                field="credentials",
+            )
+        if any(w != 1 for w in publics.weights.values()):
+            raise InvalidInput("every credential weighs 1 in a secret vote", field="credentials")
+        if not await self._store.set_credentials(election_id, list(publics.weights)):
+            raise Conflict("the public credentials are already set")
+        return await self._open_when_ready(election_id)
+
+    async def _open_when_ready(self, election_id: int) -> ElectionRecord:
+        """Build the election and open the box once the key and the credentials are in."""
+        record = await self.get(election_id)
+        if record.state == "keys" and record.keys_complete and record.credentials:
             await self._store.open(election_id, await self._build(record))
             record = await self.get(election_id)
         return record
@@ -277,11 +324,7 @@ class Elections:
         )
         if not stored:
             raise Conflict(f"trustee {position} has already sent its {step}")
-        record = await self.get(election_id)
-        if record.state == "keys" and all(s.verification for s in record.trustees):
-            await self._store.open(election_id, await self._build(record))
-            record = await self.get(election_id)
-        return record
+        return await self._open_when_ready(election_id)
 
     async def ceremony(self, election_id: int) -> dict[str, Any]:
         """Everything a trustee's machine needs for its next round (all of it public)."""
@@ -480,6 +523,7 @@ class Elections:
             "voters": len(record.electorate),
             "threshold": record.threshold,
             "ceremony_step": record.ceremony_step,
+            "credential_authority": record.credential_authority,
             "trustees": [
                 {
                     "position": s.position,

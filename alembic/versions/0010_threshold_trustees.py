@@ -1,5 +1,5 @@
 """t-of-n trustees whose key is made across machines: the ceremony's messages;
-ballots append-only in the database itself.
+an external credential authority; ballots append-only in the database itself.
 
 Revision ID: 0010_threshold_trustees
 Revises: 0009_group_links
@@ -16,6 +16,10 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("ALTER TABLE elections ADD COLUMN threshold integer CHECK (threshold >= 1)")
+    op.execute(
+        "ALTER TABLE elections ADD COLUMN credential_authority text NOT NULL DEFAULT 'server'"
+        " CHECK (credential_authority IN ('server', 'external'))"
+    )
     for column in ("cert", "polynomial", "verification"):
         op.execute(f"ALTER TABLE election_trustees ADD COLUMN {column} text")
     # A ballot once accepted is never changed or removed (a revote is a new row;
@@ -40,4 +44,5 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION election_ballots_append_only()")
     for column in ("verification", "polynomial", "cert"):
         op.execute(f"ALTER TABLE election_trustees DROP COLUMN {column}")
+    op.execute("ALTER TABLE elections DROP COLUMN credential_authority")
     op.execute("ALTER TABLE elections DROP COLUMN threshold")

@@ -17,6 +17,13 @@
     trustee threshold polynomial   round 3, from the seed and the ceremony
     trustee threshold verification round 5, likewise; each prints what to send
 
+    credentials generate           an external credential authority's side:
+                                   UUID.privcreds (voter and credential per
+                                   line: send each voter theirs, privately)
+                                   and UUID.pubcreds (upload it); the same
+                                   files as ``belenios-tool setup
+                                   generate-credentials``
+
 ``--ceremony`` is the election's ``/elections/<id>/ceremony`` URL or a saved
 copy of it. The rounds print every trustee's certificate fingerprint: the
 trustees compare them with each other (by phone, in person) to be sure the
@@ -54,10 +61,15 @@ from imago_fed.domain.voting.crypto import (
     verify_archive_bytes,
 )
 from imago_fed.domain.voting.crypto.ceremony import CeremonyTrustee, cert_fingerprint
+from imago_fed.domain.voting.crypto.credentials import (
+    format_public_credential,
+    generate_credential,
+    public_credential,
+)
 from imago_fed.domain.voting.crypto.encoding import compact, sha256_hex
 from imago_fed.domain.voting.crypto.trustees import TrusteeError, owner_keys
 
-__all__ = ["election", "process_mapper", "trustee"]
+__all__ = ["credentials", "election", "process_mapper", "trustee"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -358,6 +370,45 @@ def threshold_verification(seed: Path, source: str) -> None:
     except TrusteeError as exc:
         raise click.ClickException(f"{exc.check}: {exc.detail}") from exc
     click.echo(compact(message))
+
+
+@click.group()
+def credentials() -> None:
+    """An external credential authority: voters' credentials made off the server."""
+
+
+@credentials.command("generate")
+@click.option("--uuid", "uuid", required=True, help="the election's uuid (from its setup)")
+@click.option("--voters", type=EXISTING_FILE, required=True, help="one voter per line")
+@click.option("--group", "group_name", default="BELENIOS-2048", show_default=True)
+@click.option(
+    "--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."), show_default=True,
+)  # fmt: skip
+def generate_credentials(uuid: str, voters: Path, group_name: str, directory: Path) -> None:
+    """One private credential per voter, and the public list the server takes."""
+    try:
+        group = group_by_name(group_name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--group") from exc
+    names = [line.strip() for line in voters.read_text().splitlines() if line.strip()]
+    if not names or len(set(names)) != len(names):
+        raise click.ClickException(f"{voters}: give each voter once, one per line")
+    privates = {name: generate_credential() for name in names}
+    publics = sorted(
+        format_public_credential(group, public_credential(group, uuid, c))
+        for c in privates.values()
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    private_path = directory / f"{uuid}.privcreds"
+    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.writelines(f"{name} {credential}\n" for name, credential in privates.items())
+    (directory / f"{uuid}.pubcreds").write_text(json.dumps(publics) + "\n")
+    click.echo(
+        f"{len(names)} credentials: private ones in {private_path} (send each voter theirs, "
+        f"then destroy the file), public ones in {directory / (uuid + '.pubcreds')} (upload it)"
+    )
 
 
 if __name__ == "__main__":  # python -m imago_fed.commands.election, until cli.py registers it

@@ -26,17 +26,17 @@ class PgElectionStore:
     async def create(
         self, proposal_id: int, uuid: str, electorate: Sequence[str],
         credentials: Sequence[str], trustees: Sequence[str], timestamp: int, now: datetime,
-        threshold: int | None = None,
+        threshold: int | None = None, credential_authority: str = "server",
     ) -> int:  # fmt: skip
         async with self._pool.acquire() as conn, conn.transaction():
             election_id: int = await conn.fetchval(
                 """
                 INSERT INTO elections (proposal_id, uuid, electorate, credentials, timestamp,
-                                       created_at, threshold)
-                VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7) RETURNING id
+                                       created_at, threshold, credential_authority)
+                VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8) RETURNING id
                 """,
                 proposal_id, uuid, json.dumps(list(electorate)),
-                json.dumps(sorted(credentials)), timestamp, now, threshold,
+                json.dumps(sorted(credentials)), timestamp, now, threshold, credential_authority,
             )  # fmt: skip
             await conn.executemany(
                 "INSERT INTO election_trustees (election_id, position, member) VALUES ($1, $2, $3)",
@@ -84,6 +84,7 @@ class PgElectionStore:
             encrypted_tally=row["encrypted_tally"],
             result=json.loads(row["result"]) if row["result"] else None,
             threshold=row["threshold"],
+            credential_authority=row["credential_authority"],
         )
 
     async def set_trustee_key(self, election_id: int, position: int, key: str) -> bool:
@@ -123,6 +124,18 @@ class PgElectionStore:
               {complete}
             """,
             election_id, position, text, public_key,
+        )  # fmt: skip
+        return status.endswith(" 1")
+
+    async def set_credentials(self, election_id: int, credentials: Sequence[str]) -> bool:
+        """An external authority's public credentials, once, before the box opens."""
+        status = await self._pool.execute(
+            """
+            UPDATE elections SET credentials = $2::jsonb
+            WHERE id = $1 AND state = 'keys' AND credential_authority = 'external'
+              AND credentials = '[]'::jsonb
+            """,
+            election_id, json.dumps(sorted(credentials)),
         )  # fmt: skip
         return status.endswith(" 1")
 

@@ -14,6 +14,7 @@ from imago_fed.domain.errors import NotFound
 from imago_fed.domain.voting.elections import ElectionRecord
 from imago_fed.web.admin import admin, api
 from imago_fed.web.elections import election_service
+from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, check_body
 
 OBJ = {"type": "object"}
@@ -26,6 +27,7 @@ SETUP = {
         "trustees": {"type": "array", "items": {"type": "string"}},
         "threshold": {"type": "integer", "minimum": 1},
         "deliver": {"type": "boolean"},
+        "credential_authority": {"type": "string", "enum": ["server", "external"]},
     },
 }
 STEPS = ("cert", "polynomial", "verification")
@@ -40,6 +42,8 @@ def election_json(record: ElectionRecord) -> dict[str, object]:
         "voters": len(record.electorate),
         "threshold": record.threshold,
         "ceremony_step": record.ceremony_step,
+        "credential_authority": record.credential_authority,
+        "public_credentials": len(record.credentials),
         "trustees": [
             {
                 "position": s.position,
@@ -71,13 +75,19 @@ def election_json(record: ElectionRecord) -> dict[str, object]:
 async def setup_election(proposal_id: int) -> tuple[Response, int]:
     body = check_body(await request.get_json(force=True, silent=True), SETUP)
     threshold = body.get("threshold")
+    authority = body.get("credential_authority", "server")
+    if authority not in ("server", "external"):
+        raise ApiError(422, "invalid_input", "credential_authority: server or external")
     service = election_service()
     record, credentials = await service.setup(
         proposal_id, [str(t) for t in body["trustees"]],
         threshold if isinstance(threshold, int) else None,
+        external_credentials=authority == "external",
     )  # fmt: skip
     out: dict[str, object] = {}
-    if body.get("deliver", True):
+    if authority == "external":  # what the authority needs: the uuid and who votes
+        out["electorate"] = list(record.electorate)
+    elif body.get("deliver", True):
         delivery, credentials = await service.deliver(record.id, credentials)
         out["delivered"] = list(delivery.delivered)
         out["undelivered"] = delivery.failed
@@ -119,6 +129,18 @@ async def add_ceremony_message(election_id: int, position: int, step: str) -> Re
     text = await request.get_data(as_text=True)
     record = await election_service().add_ceremony(election_id, position, step, text)
     return jsonify(election_json(record))
+
+
+@api.route(
+    admin, "/elections/<int:election_id>/credentials", "POST",
+    summary="An external credential authority's public credentials (its .pubcreds JSON list "
+    "as the body), one per voter; with the trustees' key also in, the box opens",
+    responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
+               422: ("not one valid public credential per voter", ERROR_REF)},
+)  # fmt: skip
+async def set_public_credentials(election_id: int) -> Response:
+    text = await request.get_data(as_text=True)
+    return jsonify(election_json(await election_service().set_credentials(election_id, text)))
 
 
 @api.route(

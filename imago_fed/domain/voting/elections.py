@@ -127,6 +127,14 @@ class ElectionRecord:
     encrypted_tally: str | None = None
     result: list[list[int]] | None = None
     threshold: int | None = None  # t of a t-of-n ceremony; None: every trustee decrypts
+    credential_authority: str = "server"  # or "external": public credentials uploaded
+
+    @property
+    def keys_complete(self) -> bool:
+        """Every trustee's part of the election key is in (and checked)."""
+        if self.threshold is None:
+            return all(s.public_key for s in self.trustees)
+        return all(s.verification for s in self.trustees)
 
     @property
     def ceremony_step(self) -> str | None:
@@ -143,8 +151,9 @@ class ElectionStore(Protocol):
     async def create(
         self, proposal_id: int, uuid: str, electorate: Sequence[str],
         credentials: Sequence[str], trustees: Sequence[str], timestamp: int, now: Any,
-        threshold: int | None = None,
+        threshold: int | None = None, credential_authority: str = "server",
     ) -> int: ...  # fmt: skip
+    async def set_credentials(self, election_id: int, credentials: Sequence[str]) -> bool: ...
     async def set_ceremony(
         self, election_id: int, position: int, step: str, text: str, public_key: str | None = None
     ) -> bool: ...
