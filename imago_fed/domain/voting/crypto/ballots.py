@@ -27,6 +27,7 @@ first failure and naming it (:class:`BallotRejected` ``.check``):
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from imago_fed.domain.voting.crypto.encoding import (
     compact,
     sha256_b64,
 )
-from imago_fed.domain.voting.crypto.groups import InvalidElement
+from imago_fed.domain.voting.crypto.groups import InvalidElement, Prepared
 from imago_fed.domain.voting.crypto.proofs import (
     Clause,
     Proof,
@@ -211,6 +212,42 @@ class BallotChecker:
     ) -> None:
         self.election, self.key, self.credentials = election, key, credentials
         self.group = election.group
+        # listed credentials whose squaring chain check_chunk has computed
+        self._chains: dict[str, Prepared] = {}
+
+    def check_chunk(
+        self, work: tuple[Sequence[str], Sequence[str]]
+    ) -> tuple[list[CheckedBallot | tuple[str, str]], list[str]]:
+        """(``check_many(raws)``, the listed ``credentials`` that are not in the group).
+
+        The auditor's split of the setup check: each listed credential is
+        tested (x^q = 1) in the chunk holding a ballot cast with it, on the
+        same squaring chain as that ballot's signature check (x^challenge),
+        instead of one exponentiation for each in a separate pass.
+        """
+        raws, credentials = work
+        group = self.group
+        outside: list[str] = []
+        # Checking allocates many small tuples and lists but makes no cycles:
+        # the cyclic collector would only walk them (about 2 % of the time).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for text in credentials:
+                try:
+                    prepared = group.prepare(group.decode(text))
+                except InvalidElement:
+                    outside.append(text)
+                    continue
+                if prepared.is_member():
+                    self._chains[text] = prepared
+                else:
+                    outside.append(text)
+            return self.check_many(raws), outside
+        finally:
+            self._chains.clear()
+            if collecting:
+                gc.enable()
 
     def check_many(self, raws: Sequence[str]) -> list[CheckedBallot | tuple[str, str]]:
         """``check`` each; a rejection becomes (check, "tracker …: detail")."""
@@ -229,9 +266,11 @@ class BallotChecker:
         try:
             value = json.loads(raw)
             body, signed = _canonical(value)
-            unsigned_text = compact(body)
             if compact(signed) != raw:
                 raise FormatError("not in canonical form")
+            # compact(signed) is compact(body) with ',"signature":{…}' before its
+            # closing brace; no string in canonical JSON holds an unescaped quote
+            unsigned_text = raw[: raw.rindex(',"signature":')] + "}"
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BallotRejected("ballot.format", str(exc) or type(exc).__name__) from exc
         if body["election_uuid"] != election.uuid or body["election_hash"] != election.fingerprint:
@@ -242,17 +281,26 @@ class BallotChecker:
             if credential_text not in self.credentials.weights:
                 raise BallotRejected("ballot.credential", "credential not in the published list")
             weight = self.credentials.weights[credential_text]
-        try:
-            credential = group.decode(credential_text)
-        except InvalidElement as exc:
-            raise BallotRejected("ballot.format", f"credential: {exc}") from exc
-        if self.credentials is None and not group.is_member(credential):
-            raise BallotRejected("ballot.membership", "credential not in the group")
+        prepared = self._chains.get(credential_text)
+        if prepared is None:
+            try:
+                credential = group.decode(credential_text)
+            except InvalidElement as exc:
+                raise BallotRejected("ballot.format", f"credential: {exc}") from exc
+            if self.credentials is None:
+                # unlisted: the membership test and the signature share a chain
+                prepared = group.prepare(credential)
+                if not prepared.is_member():
+                    raise BallotRejected("ballot.membership", "credential not in the group")
+        else:
+            credential = prepared.value
         signature = signed["signature"]
         proof = parse_proof(signature["proof"])
         if signature["hash"] != sha256_b64(unsigned_text):
             raise BallotRejected("ballot.signature", "signed hash is not the ballot's hash")
-        if not schnorr_verify(group, credential, proof, f"sig|{signature['hash']}|"):
+        if not schnorr_verify(
+            group, credential, proof, f"sig|{signature['hash']}|", prepared=prepared
+        ):
             raise BallotRejected("ballot.signature", "signature proof does not verify")
         if len(body["answers"]) != len(election.questions):
             raise BallotRejected("ballot.format", "not one answer per question")

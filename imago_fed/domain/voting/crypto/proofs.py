@@ -94,10 +94,14 @@ def schnorr_prove(group: Group, x: int, prefix: str) -> Proof:
     return Proof(challenge, (w - x * challenge) % group.q)
 
 
-def schnorr_verify(group: Group, public: Any, proof: Proof, prefix: str) -> bool:
+def schnorr_verify(
+    group: Group, public: Any, proof: Proof, prefix: str, *, prepared: Prepared | None = None
+) -> bool:
+    """``prepared``: ``public`` already prepared (its chain shared with a membership test)."""
     if not _in_range(group, [proof]):
         return False
-    commitment = group.mul(group.g_pow(proof.response), group.pow(public, proof.challenge))
+    x_c = group.pow(public, proof.challenge) if prepared is None else prepared.pow(proof.challenge)
+    commitment = group.mul(group.g_pow(proof.response), x_c)
     return group.hash_to_scalar(prefix, [commitment]) == proof.challenge
 
 

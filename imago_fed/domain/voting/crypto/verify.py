@@ -25,7 +25,10 @@
 
 ``verify_archive_bytes`` is pure; ``verify_archive(path)`` reads the file.
 Ballots are independent, so their checks can be spread over processes by
-passing ``mapper`` (any ``map``-like callable, see imago_fed.commands.election).
+passing ``mapper`` (any ``map``-like callable, see imago_fed.commands.election);
+the membership tests of the listed credentials ride in the same pass, each
+with the first ballot that shows it (``BallotChecker.check_chunk``), and
+are reported as ``setup.credentials`` before any ballot, as if run first.
 Shuffles (non-homomorphic questions) are not supported and say so.
 """
 
@@ -265,13 +268,11 @@ def _verify(data: bytes, report: Report, mapper: Mapper | None) -> None:
     except (FormatError, ValueError) as exc:
         report.fail("setup.credentials", str(exc))
         raise _Stop from exc
-    outside = [
-        text
-        for part in (mapper or map)(
-            MembershipCheck(group).non_members, _chunks(list(credentials.weights), 100)
-        )
-        for text in part
-    ]
+
+    key = PublicKey(group, election.public_key).warm()
+    checker = BallotChecker(election, key, credentials)
+    raws = [archive.get(e.payload).decode() for e in events if e.type == "Ballot"]
+    outside, outcomes = _check_credentials_and_ballots(group, credentials, checker, raws, mapper)
     if outside:
         report.fail(
             "setup.credentials", f"{len(outside)} not in the group, e.g. {outside[0][:20]}…"
@@ -281,12 +282,8 @@ def _verify(data: bytes, report: Report, mapper: Mapper | None) -> None:
         "setup.credentials",
         f"{len(credentials)} public credentials, total weight {credentials.total_weight}",
     )
-
-    key = PublicKey(group, election.public_key).warm()
-    checker = BallotChecker(election, key, credentials)
-    raws = [archive.get(e.payload).decode() for e in events if e.type == "Ballot"]
     report.ballots = len(raws)
-    valid = _check_ballots(checker, raws, report, mapper)
+    valid = _report_ballots(outcomes, raws, report)
 
     widths = [q.width for q in election.questions]
     computed = tally(group, widths, valid)
@@ -350,13 +347,82 @@ def _chunks(items: list[Any], n: int) -> list[list[Any]]:
     return [items[i : i + n] for i in range(0, len(items), n)]
 
 
-def _check_ballots(
-    checker: BallotChecker, raws: list[str], report: Report, mapper: Mapper | None
-) -> list[CheckedBallot]:
-    chunks = _chunks(raws, 25)
+# Ballots per work item: small enough that the last items keep both
+# processes busy, large enough that handing them out costs nothing.
+_BALLOT_CHUNK = 10
+_CREDENTIAL_CHUNK = 100
+_CREDENTIAL_FIELD = '"credential":"'
+
+
+def _credential_field(raw: str) -> str | None:
+    """The credential a ballot shows, read without parsing it (only a hint)."""
+    start = raw.find(_CREDENTIAL_FIELD)
+    if start < 0:
+        return None
+    start += len(_CREDENTIAL_FIELD)
+    end = raw.find('"', start)
+    return raw[start:end] if end > 0 else None
+
+
+class _Work:
+    """One work item for the mapper: ("credentials", texts) or ("ballots", (raws, texts))."""
+
+    def __init__(self, group: Any, checker: BallotChecker) -> None:
+        self.membership = MembershipCheck(group)
+        self.checker = checker
+
+    def __call__(self, item: tuple[str, Any]) -> Any:
+        kind, payload = item
+        if kind == "credentials":
+            return self.membership.non_members(payload)
+        return self.checker.check_chunk(payload)
+
+
+def _check_credentials_and_ballots(
+    group: Any,
+    credentials: PublicCredentials,
+    checker: BallotChecker,
+    raws: list[str],
+    mapper: Mapper | None,
+) -> tuple[list[str], list[Outcome]]:
+    """Membership of every listed credential, and every ballot, in one pass of the mapper.
+
+    Each listed credential is tested exactly once: with the first ballot
+    chunk that shows it (sharing the squaring chain of that ballot's
+    signature check), or, if no ballot shows it, in a credentials-only item.
+    Which ballot shows which credential is only a hint for the split: every
+    listed credential lands in exactly one item whatever the ballots hold.
+    """
+    listed = credentials.weights
+    seen: set[str] = set()
+    items: list[tuple[str, Any]] = []
+    for chunk in _chunks(raws, _BALLOT_CHUNK):
+        mine = []
+        for raw in chunk:
+            text = _credential_field(raw)
+            if text is not None and text in listed and text not in seen:
+                seen.add(text)
+                mine.append(text)
+        items.append(("ballots", (chunk, mine)))
+    unused = [text for text in listed if text not in seen]
+    items[:0] = [("credentials", part) for part in _chunks(unused, _CREDENTIAL_CHUNK)]
+    outside: list[str] = []
     outcomes: list[Outcome] = []
-    for part in (mapper or map)(checker.check_many, chunks):
-        outcomes.extend(part)
+    for (kind, _), result in zip(items, (mapper or map)(_Work(group, checker), items), strict=True):
+        if kind == "credentials":
+            outside.extend(result)
+        else:
+            checked, non_members = result
+            outcomes.extend(checked)
+            outside.extend(non_members)
+    order = {text: i for i, text in enumerate(listed)}
+    outside.sort(key=order.__getitem__)
+    return outside, outcomes
+
+
+def _report_ballots(
+    outcomes: list[Outcome], raws: list[str], report: Report
+) -> list[CheckedBallot]:
     valid: list[CheckedBallot] = []
     failures: dict[str, list[str]] = {}
     for number, outcome in enumerate(outcomes, 1):
