@@ -107,15 +107,16 @@ async def ok(response, status: int = 200) -> dict:
     return await response.get_json()
 
 
+async def spend_proposal(client: Client, title: str, options: list[str], **extra) -> dict:
+    """A "spend" proposal on garden (a secret vote in these tests' table)."""
+    body = {"action": "spend", "title": title, "options": options, **extra}
+    return await ok(await client.post("/api/v1/groups/garden/proposals", headers=AUTH,
+                                      json=body), 201)  # fmt: skip
+
+
 async def test_a_secret_majority_judgment_vote(setup, tmp_path: Path) -> None:
     rt, client = setup
-    proposal = await ok(
-        await client.post(
-            "/api/v1/groups/garden/proposals", headers=AUTH,
-            json={"action": "spend", "title": "Which tool?", "options": ["saw", "drill"]},
-        ),
-        201,
-    )  # fmt: skip
+    proposal = await spend_proposal(client, "Which tool?", ["saw", "drill"])
     pid = proposal["id"]
     trustees = MEMBERS[:2]
     setup_body = await ok(
@@ -202,13 +203,7 @@ async def test_setup_refuses_open_votes_and_strangers(setup) -> None:
     open_mj = {**SECRET_MJ, "secret": False}
     table = (await rt.governance.table(group_id)).amended(parse_changes({"spend": open_mj}))
     await rt.governance_store.save_table(group_id, table, datetime.now(UTC))
-    proposal = await ok(
-        await client.post(
-            "/api/v1/groups/garden/proposals", headers=AUTH,
-            json={"action": "spend", "title": "x", "options": ["a", "b"]},
-        ),
-        201,
-    )  # fmt: skip
+    proposal = await spend_proposal(client, "x", ["a", "b"])
     response = await client.post(
         f"/api/v1/proposals/{proposal['id']}/election", headers=AUTH,
         json={"trustees": [MEMBERS[0]]},

@@ -18,17 +18,19 @@ from imago_fed.commands.election import credentials as credentials_command
 from imago_fed.domain.voting.crypto import BELENIOS_2048, verify_archive_bytes
 from imago_fed.domain.voting.crypto.credentials import format_public_credential, public_credential
 from tests.domain.voting_crypto.belenios import ToolElection, tool_path
-from tests.web.test_elections import AUTH, MEMBERS, decrypt, keygen, ok, setup  # noqa: F401
+from tests.web.test_elections import (  # noqa: F401 (setup: a fixture)
+    AUTH,
+    MEMBERS,
+    decrypt,
+    keygen,
+    ok,
+    setup,
+    spend_proposal,
+)
 
 
 async def open_external(client, tmp_path: Path) -> tuple[dict, dict]:
-    proposal = await ok(
-        await client.post(
-            "/api/v1/groups/garden/proposals", headers=AUTH,
-            json={"action": "spend", "title": "Which tool?", "options": ["saw", "drill"]},
-        ),
-        201,
-    )  # fmt: skip
+    proposal = await spend_proposal(client, "Which tool?", ["saw", "drill"])
     created = await ok(
         await client.post(
             f"/api/v1/proposals/{proposal['id']}/election", headers=AUTH,

@@ -22,7 +22,13 @@ from imago_fed.domain.voting.crypto import BELENIOS_2048, verify_archive_bytes
 from imago_fed.domain.voting.crypto.ceremony import CeremonyTrustee
 from imago_fed.store import follows
 from tests.domain.voting_crypto.belenios import ToolElection, tool_path
-from tests.web.test_elections import AUTH, MEMBERS, ok, setup  # noqa: F401 (fixture)
+from tests.web.test_elections import (  # noqa: F401 (setup: a fixture)
+    AUTH,
+    MEMBERS,
+    ok,
+    setup,
+    spend_proposal,
+)
 
 
 def cli(*args: str) -> str:
@@ -33,13 +39,7 @@ def cli(*args: str) -> str:
 
 async def test_two_of_three_trustees_from_separate_machines(setup, tmp_path: Path) -> None:  # noqa: F811
     rt, client = setup
-    proposal = await ok(
-        await client.post(
-            "/api/v1/groups/garden/proposals", headers=AUTH,
-            json={"action": "spend", "title": "Which tool?", "options": ["saw", "drill"]},
-        ),
-        201,
-    )  # fmt: skip
+    proposal = await spend_proposal(client, "Which tool?", ["saw", "drill"])
     created = await ok(
         await client.post(
             f"/api/v1/proposals/{proposal['id']}/election", headers=AUTH,
@@ -151,13 +151,7 @@ async def test_two_of_three_trustees_from_separate_machines(setup, tmp_path: Pat
 
 async def test_a_threshold_needs_two_trustees_or_more(setup) -> None:  # noqa: F811
     _rt, client = setup
-    proposal = await ok(
-        await client.post(
-            "/api/v1/groups/garden/proposals", headers=AUTH,
-            json={"action": "spend", "title": "x", "options": ["a", "b"]},
-        ),
-        201,
-    )  # fmt: skip
+    proposal = await spend_proposal(client, "x", ["a", "b"])
     for trustees, threshold in ((MEMBERS[:1], 1), (MEMBERS, 4), (MEMBERS, 0)):
         response = await client.post(
             f"/api/v1/proposals/{proposal['id']}/election", headers=AUTH,
@@ -169,13 +163,7 @@ async def test_a_threshold_needs_two_trustees_or_more(setup) -> None:  # noqa: F
 
 async def test_the_electorate_is_who_was_a_member_when_the_proposal_opened(setup) -> None:  # noqa: F811
     rt, client = setup
-    proposal = await ok(
-        await client.post(
-            "/api/v1/groups/garden/proposals", headers=AUTH,
-            json={"action": "spend", "title": "x", "options": ["a", "b"]},
-        ),
-        201,
-    )  # fmt: skip
+    proposal = await spend_proposal(client, "x", ["a", "b"])
     newcomer = "https://social.example/users/late"
     group = await rt.groups.get("garden")
     await follows.add_follower(
