@@ -5,20 +5,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from quart.typing import TestClientProtocol as Client
 
-from imago_fed.app import create_app
 from imago_fed.commands.ballot import encrypt_ballot
-from imago_fed.domain.governance.table import parse_changes
 from imago_fed.domain.voting.elections import BoardEntry, board_entries, tracker_status
-from imago_fed.store import follows
-from imago_fed.web.runtime import EXTENSION_KEY, Runtime
-from tests.web.test_elections import AUTH, MEMBERS, decrypt, keygen, ok
+from imago_fed.web.runtime import Runtime
+from tests.web.test_elections import AUTH, MEMBERS, decrypt, garden, keygen, ok
 
 SECRET_PLURALITY = {"protocol": "democracy", "method": "plurality", "secret": True,
                     "quorum": "1/2", "duration_s": 3600}  # fmt: skip
@@ -27,19 +23,8 @@ TITLE = 'Saw <b>or</b> drill & "co"'
 
 @pytest.fixture
 async def setup(migrated_db: str, make_settings) -> AsyncIterator[tuple[Runtime, Client]]:
-    settings = make_settings(migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false")
-    app = create_app(settings, migrated_db)
-    async with app.test_app() as test_app:
-        rt: Runtime = app.extensions[EXTENSION_KEY]
-        group = await rt.groups.create("garden", "Garden")
-        for member in MEMBERS:
-            await follows.add_follower(
-                rt.pool, group.id, member, member + "#f", "accepted", datetime.now(UTC)
-            )
-        changes = parse_changes({"spend": SECRET_PLURALITY})
-        table = (await rt.governance.table(group.id)).amended(changes)
-        await rt.governance_store.save_table(group.id, table, datetime.now(UTC))
-        yield rt, test_app.test_client()
+    async with garden(migrated_db, make_settings, SECRET_PLURALITY) as running:
+        yield running
 
 
 def test_the_last_ballot_per_credential_counts() -> None:

@@ -8,6 +8,7 @@ the server serves is verified by us and by belenios-tool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -47,8 +48,11 @@ SECRET_MJ = {"protocol": "democracy", "method": "majority_judgment", "secret": T
              "quorum": "1/2", "duration_s": 3600}  # fmt: skip
 
 
-@pytest.fixture
-async def setup(migrated_db: str, make_settings) -> AsyncIterator[tuple[Runtime, Client]]:
+@contextlib.asynccontextmanager
+async def garden(
+    migrated_db: str, make_settings, spend_rule: dict
+) -> AsyncIterator[tuple[Runtime, Client]]:
+    """An app whose group garden has MEMBERS as followers and ``spend_rule`` in its table."""
     settings = make_settings(migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false")
     app = create_app(settings, migrated_db)
     async with app.test_app() as test_app:
@@ -58,9 +62,16 @@ async def setup(migrated_db: str, make_settings) -> AsyncIterator[tuple[Runtime,
             await follows.add_follower(
                 rt.pool, group.id, member, member + "#f", "accepted", datetime.now(UTC)
             )
-        table = (await rt.governance.table(group.id)).amended(parse_changes({"spend": SECRET_MJ}))
+        changes = parse_changes({"spend": spend_rule})
+        table = (await rt.governance.table(group.id)).amended(changes)
         await rt.governance_store.save_table(group.id, table, datetime.now(UTC))
         yield rt, test_app.test_client()
+
+
+@pytest.fixture
+async def setup(migrated_db: str, make_settings) -> AsyncIterator[tuple[Runtime, Client]]:
+    async with garden(migrated_db, make_settings, SECRET_MJ) as running:
+        yield running
 
 
 def keygen(directory: Path) -> tuple[Path, Path]:

@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from quart.typing import TestClientProtocol as Client
 
-from imago_fed.app import create_app
 from imago_fed.commands.ballot import encrypt_ballot
 from imago_fed.domain.errors import InvalidInput
-from imago_fed.domain.governance.table import parse_changes
 from imago_fed.domain.voting.counting import schulze
 from imago_fed.domain.voting.crypto import verify_archive_bytes
 from imago_fed.domain.voting.elections import pairwise_matrix
-from imago_fed.store import follows
-from imago_fed.web.runtime import EXTENSION_KEY, Runtime
+from imago_fed.web.runtime import Runtime
 from tests.domain.voting_crypto.belenios import ToolElection, tool_path
-from tests.web.test_elections import AUTH, MEMBERS, ballot_via_cli, decrypt, keygen, ok
+from tests.web.test_elections import AUTH, MEMBERS, ballot_via_cli, decrypt, garden, keygen, ok
 
 SECRET_SCHULZE = {"protocol": "democracy", "method": "schulze", "secret": True,
                   "quorum": "1/2", "duration_s": 3600}  # fmt: skip
@@ -34,19 +30,8 @@ OPTIONS = ["saw", "drill", "plane"]
 
 @pytest.fixture
 async def setup(migrated_db: str, make_settings) -> AsyncIterator[tuple[Runtime, Client]]:
-    settings = make_settings(migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false")
-    app = create_app(settings, migrated_db)
-    async with app.test_app() as test_app:
-        rt: Runtime = app.extensions[EXTENSION_KEY]
-        group = await rt.groups.create("garden", "Garden")
-        for member in MEMBERS:
-            await follows.add_follower(
-                rt.pool, group.id, member, member + "#f", "accepted", datetime.now(UTC)
-            )
-        changes = parse_changes({"spend": SECRET_SCHULZE})
-        table = (await rt.governance.table(group.id)).amended(changes)
-        await rt.governance_store.save_table(group.id, table, datetime.now(UTC))
-        yield rt, test_app.test_client()
+    async with garden(migrated_db, make_settings, SECRET_SCHULZE) as running:
+        yield running
 
 
 async def test_a_secret_schulze_vote(setup, tmp_path: Path) -> None:
