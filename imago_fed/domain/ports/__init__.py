@@ -1,4 +1,7 @@
-"""Ports: what the domain needs from the outside world, as Protocols.
+"""Ports: what the domain and the services need from outside, as Protocols.
+
+One module per area (groups, governance, elections, federation, bridge, ...);
+this package re-exports the common ones.
 
 Adapters (``imago_fed.store``, ``imago_fed.keys``, ...) implement these; the
 domain never imports an adapter, and a test checks that it does not.
