@@ -296,7 +296,8 @@ async def activity(token: str) -> Response:
 # ---------------------------------------------------------------- inboxes
 async def _inbox(group_id: int | None) -> Response:
     rt = runtime()
-    body = await request.get_data(cache=False)  # 413 past max_body_bytes
+    # 413 past max_body_bytes; read once (cache=False), as the raw bytes that were signed
+    body = await request.get_data(cache=False, as_text=False, parse_form_data=False)
     outcome = await rt.receive_activity(
         group_id=group_id,
         method=request.method,
