@@ -31,6 +31,7 @@ from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.group_profile import GroupProfile
 from imago_fed.activitypub.http import ACCEPT_JRD, FediClient
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.inbox import receive
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.people import MemberPosts
 from imago_fed.activitypub.processing import InboxProcessor
@@ -50,7 +51,15 @@ from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.services.moderation import Moderation
+from imago_fed.store.admin import (
+    PgDeliveryAdmin,
+    PgFederationAdminReads,
+    PgModerationRecords,
+    PgSchemaProbe,
+)
 from imago_fed.store.database import create_pool
+from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
@@ -142,6 +151,12 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
                 QuestionPublisher(pool, ids, repository, clock).on_group_event,
             ),
         ),
+        federation_reads=PgFederationReads(pool),
+        receive_activity=functools.partial(receive, pool, resolver),
+        moderation=Moderation(PgModerationRecords(pool), event_log, clock),
+        federation_admin=PgFederationAdminReads(pool),
+        delivery_admin=PgDeliveryAdmin(pool),
+        schema=PgSchemaProbe(pool),
         matrix=bridge,
         messengers=tuple(messengers),
     )

@@ -1,8 +1,10 @@
-"""The hexagon's walls: the domain imports no adapter, adapters not each other."""
+"""The hexagon's walls: the domain imports no adapter, adapters not each other,
+SQL and the database driver stay in ``store/``, and ``store/`` imports no adapter."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,129 @@ def test_the_check_itself_catches_a_forbidden_import(tmp_path: Path) -> None:
     sample = tmp_path / "bad.py"
     sample.write_text("from imago_fed.store.groups import PgGroupRepository\nimport quart\n")
     assert {"imago_fed.store.groups", "quart"} <= imports_of(sample)
+
+
+# ------------------------------------------------------------------ SQL and the pool
+# Only the store talks to PostgreSQL; app.py and commands/ wire it (they open
+# the pool and hand repositories out). Everyone else gets ports.
+DATABASE_PLACES = ("store/", "app.py", "commands/")
+DATABASE_IMPORTS = ("asyncpg", "imago_fed.store")
+SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b")
+
+# Modules that still reach the database themselves; each line goes when its
+# module moves to ports (the test fails on a line that is no longer needed).
+STILL_ON_THE_POOL = frozenset({
+    "activitypub/actors.py", "activitypub/delivery.py", "activitypub/direct.py",
+    "activitypub/following.py", "activitypub/group_profile.py", "activitypub/inbox.py",
+    "activitypub/people.py", "activitypub/processing.py", "activitypub/publish.py",
+    "activitypub/questions.py", "activitypub/signers.py",
+    "matrix/bridge.py", "matrix/rooms.py",
+    "web/appservice.py", "web/elections.py",
+    "cli.py", "execution.py",
+})  # fmt: skip
+
+ADAPTERS = ("imago_fed.activitypub", "imago_fed.matrix", "imago_fed.web")
+# store/ modules that still import an adapter (the signature scheme enum).
+STORE_STILL_IMPORTING_AN_ADAPTER = frozenset({"store/deliveries.py", "store/peer_hosts.py"})
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """Ids of the docstring nodes: prose may mention SQL, code may not."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def database_uses(path: Path) -> list[str]:
+    """What in this module talks to the database: driver/store imports, SQL literals."""
+    uses = sorted(
+        f"imports {name}"
+        for name in imports_of(path)
+        if any(name == f or name.startswith(f + ".") for f in DATABASE_IMPORTS)
+    )
+    tree = ast.parse(path.read_text(), str(path))
+    docstrings = _docstrings(tree)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and (match := SQL.search(node.value))
+        ):
+            uses.append(f"SQL at line {node.lineno}: {match.group(0)!r}")
+    return uses
+
+
+def _modules() -> dict[str, Path]:
+    return {path.relative_to(PACKAGE).as_posix(): path for path in PACKAGE.rglob("*.py")}
+
+
+def test_only_the_store_holds_sql_or_touches_the_database() -> None:
+    offenders, cleaned_up = [], []
+    for name, path in sorted(_modules().items()):
+        if name.startswith(DATABASE_PLACES):
+            continue
+        uses = database_uses(path)
+        if uses and name not in STILL_ON_THE_POOL:
+            offenders += [f"{name} {use}" for use in uses]
+        elif not uses and name in STILL_ON_THE_POOL:
+            cleaned_up.append(name)
+    assert offenders == [], "go through a port (domain/ports/) wired in app.py"
+    assert cleaned_up == [], "no longer on the pool: remove from STILL_ON_THE_POOL"
+
+
+def adapter_imports(path: Path) -> list[str]:
+    return sorted(
+        name
+        for name in imports_of(path)
+        if any(name == a or name.startswith(a + ".") for a in ADAPTERS)
+    )
+
+
+def test_the_store_imports_no_adapter() -> None:
+    offenders, cleaned_up = [], []
+    for name, path in sorted(_modules().items()):
+        if not name.startswith("store/"):
+            continue
+        found = [f"{name} imports {imported}" for imported in adapter_imports(path)]
+        if found and name not in STORE_STILL_IMPORTING_AN_ADAPTER:
+            offenders += found
+        elif not found and name in STORE_STILL_IMPORTING_AN_ADAPTER:
+            cleaned_up.append(name)
+    assert offenders == []
+    assert cleaned_up == [], "clean now: remove from STORE_STILL_IMPORTING_AN_ADAPTER"
+
+
+def test_the_check_itself_catches_sql_and_the_driver(tmp_path: Path) -> None:
+    sample = tmp_path / "bad.py"
+    sample.write_text(
+        '"""Claims rows with SELECT ... FOR UPDATE SKIP LOCKED (prose is fine)."""\n'
+        "import asyncpg\n"
+        "from imago_fed.store import follows\n"
+        "async def f(pool):\n"
+        '    """DELETE FROM in a docstring is prose too."""\n'
+        "    await pool.execute(\"UPDATE groups SET name = $1\", 'x')\n"
+        '    return await pool.fetch(f"SELECT * FROM t WHERE id = {1}")\n'
+        "label = 'Select a group'\n"
+    )
+    assert database_uses(sample) == [
+        "imports asyncpg",
+        "imports imago_fed.store",
+        "SQL at line 6: 'UPDATE groups SET'",
+        "SQL at line 7: 'SELECT'",
+    ]
+
+
+def test_the_check_itself_catches_the_store_importing_an_adapter(tmp_path: Path) -> None:
+    sample = tmp_path / "bad.py"
+    sample.write_text(
+        "from imago_fed.activitypub.signatures import SignatureScheme\n"
+        "import imago_fed.web.runtime\n"
+        "from imago_fed.domain.groups import Group\n"
+        "import imago_fed.matrixish\n"
+    )
+    assert adapter_imports(sample) == ["imago_fed.activitypub.signatures", "imago_fed.web.runtime"]

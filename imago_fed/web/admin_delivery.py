@@ -13,7 +13,6 @@ from typing import Any
 
 from quart import Response, jsonify, request
 
-from imago_fed.store import deliveries, peer_hosts
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF
@@ -91,7 +90,7 @@ def _limit() -> int:
     responses={200: ("queue statistics", STATS_SCHEMA)},
 )
 async def delivery_stats() -> Response:
-    return jsonify(_jsonable(await deliveries.stats(runtime().pool)))
+    return jsonify(_jsonable(await runtime().delivery_admin.stats()))
 
 
 @api.route(
@@ -109,8 +108,8 @@ async def dead_deliveries() -> Response:
     limit, after = _limit(), request.args.get("after")
     if after is not None and not after.isdigit():
         raise ApiError(422, "invalid_input", "after: must be a delivery id")
-    rows = await deliveries.dead_letters(
-        runtime().pool, limit=limit, after=int(after) if after else None
+    rows = await runtime().delivery_admin.dead_letters(
+        limit=limit, after=int(after) if after else None
     )
     return jsonify(
         {
@@ -133,7 +132,7 @@ async def dead_deliveries() -> Response:
 )
 async def retry_delivery(delivery_id: str) -> Response:
     valid = delivery_id.isdigit() and len(delivery_id) < 19  # fits a bigint
-    row = await deliveries.retry(runtime().pool, int(delivery_id)) if valid else None
+    row = await runtime().delivery_admin.retry(int(delivery_id)) if valid else None
     if row is None:
         raise ApiError(404, "not_found", f"no delivery {delivery_id}")
     if row["state"] == "delivered":
@@ -154,7 +153,7 @@ async def retry_delivery(delivery_id: str) -> Response:
 )
 async def list_peers() -> Response:
     limit = _limit()
-    rows = await peer_hosts.list_hosts(runtime().pool, limit=limit, after=request.args.get("after"))
+    rows = await runtime().delivery_admin.peers(limit=limit, after=request.args.get("after"))
     return jsonify(
         {
             "items": [_jsonable(row) for row in rows],
@@ -171,6 +170,6 @@ async def list_peers() -> Response:
     responses={204: ("reset", None), 404: ("unknown host", ERROR_REF)},
 )
 async def reset_peer(host: str) -> tuple[str, int]:
-    if not await peer_hosts.reset(runtime().pool, host):
+    if not await runtime().delivery_admin.reset_peer(host):
         raise ApiError(404, "not_found", f"no peer host {host!r}")
     return "", 204

@@ -6,11 +6,7 @@ import re
 
 from quart import Response, jsonify, request
 
-from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
-from imago_fed.domain.events import GroupEvent, Kind
-from imago_fed.store import follows, group_events, moderation
-from imago_fed.store import inbox as inbox_store
-from imago_fed.store import matrix as matrix_store
+from imago_fed.domain.errors import Conflict
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, check_body
@@ -45,8 +41,8 @@ async def list_followers(slug: str) -> Response:
     state = request.args.get("state", "accepted")
     if state not in ("accepted", "pending"):
         raise ApiError(422, "invalid_input", "state: must be accepted or pending")
-    items = await follows.followers(
-        runtime().pool, await group_id_of(slug), state=state, limit=1000
+    items = await runtime().federation_reads.followers(
+        await group_id_of(slug), state=state, limit=1000
     )
     return jsonify({"items": items})
 
@@ -82,8 +78,10 @@ async def reject_follower(slug: str) -> tuple[str, int]:
     responses={200: ("follows", LIST), 404: NOT_FOUND},
 )  # fmt: skip
 async def list_following(slug: str) -> Response:
-    rows = await follows.following(runtime().pool, await group_id_of(slug))
-    return jsonify({"items": [{"actor": a, "state": s, "follow_id": f} for a, s, f in rows]})
+    rows = await runtime().federation_reads.following(await group_id_of(slug))
+    return jsonify(
+        {"items": [{"actor": r.target, "state": r.state, "follow_id": r.follow_id} for r in rows]}
+    )
 
 
 @api.route(
@@ -124,7 +122,7 @@ async def unfollow_remote(slug: str) -> tuple[str, int]:
     responses={200: ("activities, newest first", LIST), 404: NOT_FOUND},
 )  # fmt: skip
 async def received(slug: str) -> Response:
-    items = await inbox_store.received(runtime().pool, await group_id_of(slug))
+    items = await runtime().federation_admin.received(await group_id_of(slug))
     return jsonify({"items": items})
 
 
@@ -133,7 +131,7 @@ async def received(slug: str) -> Response:
     responses={200: ("blocks", LIST)},
 )  # fmt: skip
 async def list_blocks() -> Response:
-    return jsonify({"items": await moderation.list_blocks(runtime().pool)})
+    return jsonify({"items": await runtime().moderation.blocks()})
 
 
 @api.route(
@@ -144,15 +142,11 @@ async def list_blocks() -> Response:
 )  # fmt: skip
 async def add_block() -> tuple[Response, int]:
     body = check_body(await request.get_json(force=True, silent=True), BLOCK_BODY)
-    if body["kind"] not in ("actor", "domain"):
-        raise InvalidInput("kind must be actor or domain", field="kind")
-    value = body["value"].strip().lower() if body["kind"] == "domain" else body["value"].strip()
     group_id = await group_id_of(body["group"]) if body.get("group") else None
-    block_id = await moderation.add_block(
-        runtime().pool, group_id=group_id, kind=body["kind"], value=value,
-        reason=body.get("reason", ""), now=runtime().clock.now(),
-    )  # fmt: skip
-    return jsonify({"id": block_id, "kind": body["kind"], "value": value}), 201
+    block = await runtime().moderation.block(
+        body["kind"], body["value"], reason=body.get("reason", ""), group_id=group_id
+    )
+    return jsonify({"id": block.id, "kind": block.kind, "value": block.value}), 201
 
 
 @api.route(
@@ -160,8 +154,7 @@ async def add_block() -> tuple[Response, int]:
     responses={204: ("lifted", None), 404: ("no such block", ERROR_REF)},
 )  # fmt: skip
 async def remove_block(block_id: int) -> tuple[str, int]:
-    if not await moderation.remove_block(runtime().pool, block_id):
-        raise NotFound(f"no block {block_id}")
+    await runtime().moderation.lift(block_id)
     return "", 204
 
 
@@ -170,7 +163,7 @@ async def remove_block(block_id: int) -> tuple[str, int]:
     responses={200: ("reports, newest first", LIST)},
 )  # fmt: skip
 async def list_reports() -> Response:
-    return jsonify({"items": await moderation.list_reports(runtime().pool)})
+    return jsonify({"items": await runtime().moderation.reports()})
 
 
 @api.route(
@@ -178,7 +171,8 @@ async def list_reports() -> Response:
     responses={200: ("actor ids", LIST), 404: NOT_FOUND},
 )  # fmt: skip
 async def list_moderators(slug: str) -> Response:
-    return jsonify({"items": await moderation.moderators(runtime().pool, await group_id_of(slug))})
+    moderators = await runtime().federation_reads.moderators(await group_id_of(slug))
+    return jsonify({"items": moderators})
 
 
 @api.route(
@@ -196,24 +190,13 @@ async def add_moderator(slug: str) -> tuple[Response, int]:
     rt = runtime()
     group = await rt.groups.get(slug)
     if MATRIX_ID.fullmatch(body["actor"]):
-        await _matrix_moderator(group.id or 0, body["actor"], present=True)
+        await rt.moderation.set_matrix_moderator(group.id or 0, body["actor"], present=True)
         return jsonify({"actor": body["actor"]}), 201
     actor = await rt.following.set_moderator(group, body["actor"], present=True)
     return jsonify({"actor": actor}), 201
 
 
 MATRIX_ID = re.compile(r"@[^:\s]+:[^\s]+")
-
-
-async def _matrix_moderator(group_id: int, user_id: str, *, present: bool) -> None:
-    """A Matrix member as moderator: the rooms' power levels follow (see matrix/bridge.py)."""
-    rt = runtime()
-    now = rt.clock.now()
-    if not await moderation.set_moderator(rt.pool, group_id, user_id, present, now):
-        raise Conflict(f"{user_id} is {'already' if present else 'not'} a moderator")
-    event = GroupEvent(group_id, Kind.MODERATORS_CHANGED, "directory",
-                       f"moderators|{group_id}|{user_id}|{present}|{now.isoformat()}")  # fmt: skip
-    await group_events.record(rt.pool, event, now)
 
 
 @api.route(
@@ -229,7 +212,7 @@ async def remove_moderator(slug: str) -> tuple[str, int]:
     rt = runtime()
     group = await rt.groups.get(slug)
     if MATRIX_ID.fullmatch(actor):
-        await _matrix_moderator(group.id or 0, actor, present=False)
+        await rt.moderation.set_matrix_moderator(group.id or 0, actor, present=False)
     else:
         await rt.following.set_moderator(group, actor, present=False)
     return "", 204
@@ -246,8 +229,8 @@ async def list_members(slug: str) -> Response:
     group_id = await group_id_of(slug)
     pending = request.args.get("state") == "pending"
     state = "pending" if pending else "accepted"
-    fediverse = await follows.followers(rt.pool, group_id, state=state, limit=10_000)
-    matrix = await matrix_store.members(rt.pool, group_id, "knocked" if pending else "joined")
+    fediverse = await rt.federation_reads.followers(group_id, state=state, limit=10_000)
+    matrix = await rt.federation_admin.matrix_members(group_id, "knocked" if pending else "joined")
     items = [{"network": "fediverse", "id": a} for a in fediverse] + [
         {"network": "matrix", "id": u} for u in matrix
     ]
@@ -274,7 +257,7 @@ async def accept_member(slug: str) -> tuple[str, int]:
     if not MATRIX_ID.fullmatch(body["id"]):
         await rt.following.answer_follower(group, body["id"], accept=True)
         return "", 204
-    knocked = await matrix_store.members(rt.pool, group.id or 0, "knocked")
+    knocked = await rt.federation_admin.matrix_members(group.id or 0, "knocked")
     if body["id"] not in knocked or rt.matrix is None:
         raise Conflict(f"{body['id']} has not asked to join")
     await rt.matrix.admit(group, body["id"])

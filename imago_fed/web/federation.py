@@ -17,12 +17,10 @@ from urllib.parse import urlsplit
 from quart import Blueprint, Response, request
 
 from imago_fed.activitypub import documents, people, questions
-from imago_fed.activitypub.inbox import authenticate, receive
+from imago_fed.activitypub.inbox import authenticate
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
-from imago_fed.store import follows, moderation, outbox
-from imago_fed.store import people as people_store
 from imago_fed.web.runtime import runtime
 
 __all__ = ["federation"]
@@ -72,7 +70,7 @@ async def webfinger() -> Response:
     try:
         group = await rt.groups.get(slug)
     except NotFound:
-        person = await people_store.by_username(rt.pool, slug)
+        person = await rt.federation_reads.person_by_username(slug)
         if person is None:
             return _problem(404, "no such group")
         url = people.person_url(rt.ids, slug)
@@ -103,21 +101,13 @@ async def nodeinfo_links() -> Response:
 async def nodeinfo() -> Response:
     rt = runtime()
     groups = await rt.groups.count()
-    active = await rt.pool.fetchrow(
-        """
-        SELECT count(DISTINCT group_id) FILTER (WHERE published_at > now() - interval '30 days')
-                   AS month,
-               count(DISTINCT group_id) FILTER (WHERE published_at > now() - interval '180 days')
-                   AS halfyear
-        FROM outbox
-        """
-    )
+    active = await rt.federation_reads.active_groups()
     return _json(
         documents.nodeinfo(
             groups=groups,
-            active_month=active["month"],
-            active_halfyear=active["halfyear"],
-            posts=await outbox.count(rt.pool),
+            active_month=active.month,
+            active_halfyear=active.halfyear,
+            posts=await rt.federation_reads.public_activity_count(),
         ),
         content_type='application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"',
     )
@@ -155,12 +145,12 @@ async def instance_actor() -> Response:
 @federation.get("/people/<username>")
 async def person(username: str) -> Response:
     rt = runtime()
-    found = await people_store.by_username(rt.pool, username)
+    found = await rt.federation_reads.person_by_username(username)
     if found is None:
         return _problem(404, "no such person")
     return _json(
         people.person_document(
-            rt.ids, username, found["display_name"] or username, found["public_key_pem"]
+            rt.ids, username, found.display_name or username, found.public_key_pem
         )
     )
 
@@ -169,7 +159,7 @@ async def person(username: str) -> Response:
 async def person_note(username: str, token: str) -> Response:
     rt = runtime()
     note_uri = f"{people.person_url(rt.ids, username)}/notes/{token}"
-    note = await outbox.created_object(rt.pool, note_uri)
+    note = await rt.federation_reads.created_object(note_uri)
     if note is None:
         return _problem(404, "no such note")
     return _json({"@context": documents.CONTEXT, **note})
@@ -191,12 +181,12 @@ async def group_outbox(slug: str) -> Response:
     collection = rt.ids.group_collection(slug, "outbox")
     max_id = request.args.get("max_id")
     if request.args.get("page") is None:
-        total = await outbox.count(rt.pool, group.id)
+        total = await rt.federation_reads.public_activity_count(group.id)
         return _json(
             documents.ordered_collection(collection, total, first=f"{collection}?page=true")
         )
     before = int(max_id) if max_id and max_id.isdigit() else None
-    rows = await outbox.page(rt.pool, group.id, before=before, limit=PAGE_SIZE)
+    rows = await rt.federation_reads.outbox_page(group.id, before=before, limit=PAGE_SIZE)
     next_page = f"{collection}?page=true&max_id={rows[-1][0]}" if len(rows) == PAGE_SIZE else None
     page_id = f"{collection}?page=true" + (f"&max_id={before}" if before else "")
     items = [{k: v for k, v in body.items() if k != "@context"} for _, body in rows]
@@ -210,14 +200,14 @@ async def group_followers(slug: str) -> Response:
     group = await _group_or_404(slug)
     assert group.id is not None
     collection = rt.ids.group_collection(slug, "followers")
-    total = await follows.count_followers(rt.pool, group.id)
+    total = await rt.federation_reads.follower_count(group.id)
     page = _page_number()
     moderator = await _is_moderator(group)  # a signature check: do it once
     if page is None or not moderator:
         first = f"{collection}?page=1" if moderator else None
         return _json(documents.ordered_collection(collection, total, first=first))
-    items = await follows.followers(
-        rt.pool, group.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    items = await rt.federation_reads.followers(
+        group.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     next_page = f"{collection}?page={page + 1}" if len(items) == PAGE_SIZE else None
     return _json(
@@ -242,7 +232,8 @@ async def _is_moderator(group: Group) -> bool:
         )
     except Exception:  # an unverifiable signature is simply "not a moderator"
         return False
-    return await moderation.is_moderator(rt.pool, group.id, actor)
+    assert group.id is not None
+    return await rt.federation_reads.is_moderator(group.id, actor)
 
 
 @federation.get("/groups/<slug>/following")
@@ -251,7 +242,8 @@ async def group_following(slug: str) -> Response:
     group = await _group_or_404(slug)
     assert group.id is not None
     collection = rt.ids.group_collection(slug, "following")
-    items = [t for t, state, _ in await follows.following(rt.pool, group.id) if state == "accepted"]
+    following = await rt.federation_reads.following(group.id)
+    items = [entry.target for entry in following if entry.state == "accepted"]
     document = documents.ordered_collection(collection, len(items), first=None)
     document["orderedItems"] = items
     return _json(document)
@@ -263,11 +255,11 @@ async def group_moderators(slug: str) -> Response:
     group = await _group_or_404(slug)
     assert group.id is not None
     items = []
-    for member in await moderation.moderators(rt.pool, group.id):
+    for member in await rt.federation_reads.moderators(group.id):
         if member.startswith("@"):  # a Matrix moderator appears as their Person, if any
-            person = await people_store.get(rt.pool, member)
+            person = await rt.federation_reads.person_of_member(member)
             if person is not None:
-                items.append(people.person_url(rt.ids, person["username"]))
+                items.append(people.person_url(rt.ids, person.username))
         else:
             items.append(member)
     collection = rt.ids.group_collection(slug, "moderators")
@@ -295,7 +287,7 @@ async def question(slug: str, proposal_id: int) -> Response:
 @federation.get("/activities/<token>")
 async def activity(token: str) -> Response:
     rt = runtime()
-    found = await outbox.get(rt.pool, rt.ids.activity(token))
+    found = await rt.federation_reads.activity(rt.ids.activity(token))
     if found is None or not found[1]:
         return _problem(404, "no such activity")
     return _json(found[0])
@@ -304,10 +296,9 @@ async def activity(token: str) -> Response:
 # ---------------------------------------------------------------- inboxes
 async def _inbox(group_id: int | None) -> Response:
     rt = runtime()
-    body = await request.get_data(cache=False)  # 413 past max_body_bytes
-    outcome = await receive(
-        rt.pool,
-        rt.resolver,
+    # 413 past max_body_bytes; read once (cache=False), as the raw bytes that were signed
+    body = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+    outcome = await rt.receive_activity(
         group_id=group_id,
         method=request.method,
         url=rt.settings.instance.base_url + request.full_path.rstrip("?"),

@@ -12,7 +12,6 @@ import logging
 
 from quart import Blueprint, Response, jsonify
 
-from imago_fed.store.migrations import current_revision, head_revision
 from imago_fed.web.runtime import runtime
 
 __all__ = ["health"]
@@ -30,11 +29,12 @@ async def healthz() -> Response:
 
 @health.get("/readyz")
 async def readyz() -> tuple[Response, int]:
-    expected = head_revision()
+    schema = runtime().schema
+    expected = schema.expected()
     checks: dict[str, object] = {"database": "ok", "migrations": {"expected": expected}}
     try:
-        async with asyncio.timeout(READY_TIMEOUT_S), runtime().pool.acquire() as conn:
-            current = await current_revision(conn)
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            current = await schema.current()
     except Exception as exc:  # any failure (refused, timeout, auth) means "not ready"
         log.warning("readiness: database unreachable", extra={"error": type(exc).__name__})
         checks["database"] = f"unreachable: {type(exc).__name__}"

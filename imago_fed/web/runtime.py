@@ -3,42 +3,92 @@
 :func:`imago_fed.app.build_runtime` builds one :class:`Runtime` when the
 server starts serving (the CLI builds one too); handlers get it with
 :func:`runtime`, never from globals.
+
+Every field is typed by a port (``domain/ports/``), a service, or an adapter
+class, never by a store class or the database driver: handlers read and
+write through repositories, and tests can build a Runtime over in-memory
+fakes. The pool is here only so ``app.py`` can close it (and, until they
+move to ports, a few handlers outside federation still use it).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
-import asyncpg
 from quart import current_app
 
 from imago_fed.activitypub.actors import ActorResolver
 from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.http import FediClient
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.inbox import Outcome
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.processing import InboxProcessor
+from imago_fed.activitypub.signatures.base import HeadersLike
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.domain.ports import Clock, DirectMessenger
+from imago_fed.domain.ports.admin import (
+    DeliveryAdmin,
+    FederationAdminReads,
+    GovernanceRecords,
+    SchemaProbe,
+)
+from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.keys import KeyVault
 from imago_fed.matrix.bridge import MatrixBridge
-from imago_fed.store.governance import PgGovernanceStore
-from imago_fed.store.group_events import GroupEventReader
+from imago_fed.services.moderation import Moderation
 
-__all__ = ["Runtime", "group_id_of", "runtime"]
+__all__ = [
+    "BackgroundReader",
+    "Database",
+    "ReceiveActivity",
+    "Runtime",
+    "group_id_of",
+    "runtime",
+]
 
 EXTENSION_KEY = "imago_fed"
+
+
+class Database(Protocol):
+    """The connection pool as the app's lifecycle sees it: something to close."""
+
+    async def close(self) -> None: ...
+
+
+class BackgroundReader(Protocol):
+    """A worker that starts with the server and drains when it stops."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class ReceiveActivity(Protocol):
+    """An inbox POST, verified and stored (``activitypub.inbox.receive``, wired)."""
+
+    async def __call__(
+        self,
+        *,
+        group_id: int | None,
+        method: str,
+        url: str,
+        headers: HeadersLike,
+        body: bytes,
+        now: datetime,
+    ) -> Outcome: ...
 
 
 @dataclass
 class Runtime:
     settings: Settings
-    pool: asyncpg.Pool
+    pool: Database
     vault: KeyVault
     clock: Clock
     ids: Ids
@@ -49,9 +99,15 @@ class Runtime:
     following: Following
     inbox_processor: InboxProcessor
     instance_actor: InstanceActor
-    member_posts: GroupEventReader
+    member_posts: BackgroundReader
     governance: Governance
-    governance_store: PgGovernanceStore
+    governance_store: GovernanceRecords
+    federation_reads: FederationReads  # actors, collections, objects
+    receive_activity: ReceiveActivity  # the inboxes
+    moderation: Moderation  # blocks, reports, Matrix moderators
+    federation_admin: FederationAdminReads  # inbox log, Matrix members
+    delivery_admin: DeliveryAdmin  # the outbound queue, peer hosts
+    schema: SchemaProbe  # readiness
     matrix: MatrixBridge | None = None  # when [matrix] enabled
     delivery: Any = None  # the delivery worker, when this process runs one
     messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)
