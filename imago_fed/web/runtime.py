@@ -7,7 +7,6 @@ server starts serving (the CLI builds one too); handlers get it with
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +26,7 @@ from imago_fed.domain.groups import GroupDirectory
 from imago_fed.domain.ports import Clock, DirectMessenger
 from imago_fed.keys import KeyVault
 from imago_fed.matrix.bridge import MatrixBridge
+from imago_fed.services.worker import Worker
 from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader
 
@@ -55,7 +55,7 @@ class Runtime:
     matrix: MatrixBridge | None = None  # when [matrix] enabled
     delivery: Any = None  # the delivery worker, when this process runs one
     messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)  # periodic work
+    workers: list[Worker] = field(default_factory=list)  # background work, when started
 
 
 def runtime() -> Runtime:
