@@ -140,12 +140,13 @@ async def set_following(
 
 async def set_following_state(conn: Db, follow_id: str, actor_uri: str, state: str) -> bool:
     """Apply an Accept/Reject to our Follow; only the followed actor may answer it."""
+    allowed = FOLLOWING.sources(state)  # raises before any SQL
     status = await conn.execute(
         """
         UPDATE group_following SET state = $3
         WHERE follow_id = $1 AND target_uri = $2 AND state = ANY($4::text[])
         """,
-        follow_id, actor_uri, state, FOLLOWING.sources(state),
+        follow_id, actor_uri, state, allowed,
     )  # fmt: skip
     return status.endswith(" 1")
 

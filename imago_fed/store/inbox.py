@@ -90,12 +90,13 @@ async def claim(conn: Db, *, limit: int, lease: timedelta, now: datetime) -> lis
 
 async def finish(conn: Db, row_id: int, state: str, error: str | None = None) -> None:
     """End a claimed row's work in ``state`` (done, ignored, failed: the graph says)."""
+    allowed = INBOUND_ACTIVITY.sources(state)  # raises before any SQL
     await conn.execute(
         """
         UPDATE inbox_activities SET state = $2, error = $3, locked_until = NULL
         WHERE id = $1 AND state = ANY($4::text[])
         """,
-        row_id, state, error, INBOUND_ACTIVITY.sources(state),
+        row_id, state, error, allowed,
     )  # fmt: skip
 
 

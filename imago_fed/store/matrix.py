@@ -95,12 +95,13 @@ async def claim_events(
 
 async def finish_event(db: Db, row_id: int, state: str, error: str | None = None) -> None:
     """End a claimed event's work in ``state`` (done, ignored, failed: the graph says)."""
+    allowed = MATRIX_EVENT.sources(state)  # raises before any SQL
     await db.execute(
         """
         UPDATE matrix_events SET state = $2, error = $3, locked_until = NULL
         WHERE id = $1 AND state = ANY($4::text[])
         """,
-        row_id, state, error, MATRIX_EVENT.sources(state),
+        row_id, state, error, allowed,
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from imago_fed.services.worker import InFlight, Worker, exclusively
+from tests.test_architecture import PACKAGE, imports_of
 
 
 class Clock:
@@ -294,3 +295,9 @@ async def test_start_and_stop_are_idempotent(wakeup: FakeWakeup) -> None:
     await worker.stop()
     await worker.stop()
     assert not worker.running
+
+
+def test_the_worker_module_knows_no_database() -> None:
+    """The wake-up and the lock come in through Protocols; asyncpg stays in store/."""
+    names = imports_of(PACKAGE / "services" / "worker.py")
+    assert not [n for n in names if n == "asyncpg" or n.startswith(("asyncpg.", "imago_fed.store"))]
