@@ -11,7 +11,6 @@ The database itself (embedded or not) and migrations are the caller's job
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
@@ -58,11 +57,15 @@ from imago_fed.store.admin import (
     PgModerationRecords,
     PgSchemaProbe,
 )
+from imago_fed.services.worker import Worker, exclusively
+from imago_fed.store import group_events
 from imago_fed.store.database import create_pool
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
+from imago_fed.store.locks import PgAdvisoryLock
+from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
 from imago_fed.web import (  # noqa: F401  (register routes)
     admin_delivery,
@@ -79,7 +82,14 @@ from imago_fed.web.federation import federation
 from imago_fed.web.health import health
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
 
-__all__ = ["build_runtime", "close_runtime", "create_app", "start_workers", "stop_workers"]
+__all__ = [
+    "background_workers",
+    "build_runtime",
+    "close_runtime",
+    "create_app",
+    "start_workers",
+    "stop_workers",
+]
 
 access_log = logging.getLogger("imago_fed.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -194,46 +204,48 @@ def _matrix_bridge(
     )
 
 
-async def _decide_forever(rt: Runtime, interval: float = 1.0) -> None:
-    """Close proposals when their time comes (one process at a time decides)."""
-    while True:
-        try:
-            async with rt.pool.acquire() as conn:
-                if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('governance'))"):
-                    try:
-                        await rt.governance.tick()
-                        await elections_of(rt).close_due()
-                    finally:
-                        await conn.execute("SELECT pg_advisory_unlock(hashtext('governance'))")
-        except Exception:  # keep deciding; the error is in the log
-            logging.getLogger(__name__).exception("deciding proposals failed")
-        await asyncio.sleep(interval)
+async def _decide(rt: Runtime) -> bool:
+    """Close proposals and elections whose time has come (the ticker's step)."""
+    await rt.governance.tick()
+    await elections_of(rt).close_due()
+    return False  # decisions come due with time: look again at the next tick
+
+
+def background_workers(rt: Runtime) -> list[Worker]:
+    """The background work of a server process, in the order it starts.
+
+    decisions (one process at a time: a lock) · inbox · deliveries · the
+    fediverse side of the group event log · the Matrix bridge's workers.
+    """
+    rt.delivery = DeliveryWorker(rt.pool, rt.http, rt.signers)
+    decide = exclusively(PgAdvisoryLock(rt.pool), "governance", functools.partial(_decide, rt))
+    workers = [
+        Worker("governance", decide, poll_interval=1.0, backoff_cap=30.0),
+        rt.inbox_processor.worker,
+        rt.delivery.worker,
+        Worker(
+            f"events-{rt.member_posts.consumer}",
+            rt.member_posts.run_once,
+            Wakeup(rt.pool, group_events.CHANNEL),
+        ),
+    ]
+    if rt.matrix is not None:
+        workers.extend(rt.matrix.workers)
+    return workers
 
 
 async def start_workers(rt: Runtime) -> None:
-    """The background work of a server process: inbox, deliveries, bridges, decisions."""
-    rt.tasks.append(asyncio.create_task(_decide_forever(rt), name="governance"))
-    await rt.inbox_processor.start()
-    rt.delivery = DeliveryWorker(rt.pool, rt.http, rt.signers)
-    rt.delivery.start()
-    await rt.member_posts.start()
-    if rt.matrix is not None:
-        await rt.matrix.start()
+    """Start the background workers in order (none of them blocks to start)."""
+    rt.workers = background_workers(rt)
+    for worker in rt.workers:
+        worker.start()
 
 
 async def stop_workers(rt: Runtime) -> None:
-    """Stop in reverse order; in-flight work finishes before the pool closes."""
-    for task in rt.tasks:
-        task.cancel()
-    for task in rt.tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    if rt.matrix is not None:
-        await rt.matrix.stop()
-    await rt.member_posts.stop()
-    if rt.delivery is not None:
-        await rt.delivery.stop()
-    await rt.inbox_processor.stop()
+    """Drain in reverse order; in-flight work finishes (bounded) before the pool closes."""
+    workers, rt.workers = rt.workers, []
+    for worker in reversed(workers):
+        await worker.stop()
 
 
 async def close_runtime(rt: Runtime) -> None:

@@ -31,21 +31,21 @@ seconds, what is left is cancelled and its leases given back.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import logging
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
-from typing import Any
 
 import asyncpg
 
 from imago_fed.activitypub.http import FediClient, FetchError, ForbiddenUrl
 from imago_fed.activitypub.signers import Signers, UnknownGroup
+from imago_fed.services.worker import InFlight, Worker
 from imago_fed.store import deliveries, peer_hosts
 from imago_fed.store.deliveries import Claimed
+from imago_fed.store.notify import Wakeup
 
 __all__ = ["Backoff", "DeliveryWorker", "Outcome", "WorkerConfig", "classify"]
 
@@ -98,7 +98,13 @@ class WorkerConfig:
 
 
 class DeliveryWorker:
-    """Runs the queue in this process: ``start()``, then ``await stop()``."""
+    """Runs the queue in this process: ``start()``, then ``await stop()``.
+
+    The loop is a :class:`~imago_fed.services.worker.Worker` whose step claims
+    as many due rows as there is room for and starts one task per row; the
+    worker drains those tasks on stop and gives back the leases of any it
+    had to cancel.
+    """
 
     def __init__(
         self,
@@ -109,108 +115,52 @@ class DeliveryWorker:
     ) -> None:
         self.config = config or WorkerConfig()
         self._pool, self._client, self._signers = pool, client, signers
-        self._wakeup = asyncio.Event()
-        self._stopping = False
-        self._main: asyncio.Task[None] | None = None
-        self._in_flight: dict[asyncio.Task[None], int] = {}
-        self._listener: Any = None  # a pool connection holding LISTEN
-        self._listen_after = 0.0  # loop time before which LISTEN is not tried again
+        self._in_flight: InFlight[int] = InFlight(self.config.global_limit)
+        self.worker = Worker(
+            "delivery-worker",
+            self._claim,
+            Wakeup(pool, deliveries.CHANNEL),
+            poll_interval=self.config.poll_interval,
+            next_due=self._next_due,
+            backoff_cap=max(self.config.poll_interval, 60.0),
+            drain_timeout=self.config.drain_timeout,
+            in_flight=self._in_flight,
+            release=functools.partial(deliveries.release, pool),
+        )
 
     def start(self) -> None:
-        if self._main is None:
-            self._stopping = False
-            self._main = asyncio.create_task(self._run(), name="delivery-worker")
+        self.worker.start()
 
     def wake(self) -> None:
         """Look for due rows now (a NOTIFY does this across processes)."""
-        self._wakeup.set()
+        self.worker.wake()
 
     async def stop(self) -> None:
         """Stop claiming; let in-flight POSTs finish (bounded), give back the rest."""
-        if self._main is None:
-            return
-        self._stopping = True
-        self.wake()
-        try:
-            await self._main
-        except Exception:
-            log.exception("the delivery worker loop had failed")
-        self._main = None
-        if self._in_flight:
-            _, pending = await asyncio.wait(self._in_flight, timeout=self.config.drain_timeout)
-            ids = [self._in_flight[task] for task in pending]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            if ids:
-                log.warning("drain timed out; %d deliveries given back to the queue", len(ids))
-                with contextlib.suppress(asyncpg.PostgresError, OSError):
-                    await deliveries.release(self._pool, ids)
-        await self._unlisten()
+        await self.worker.stop()
 
-    # ------------------------------------------------------------- loop
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wakeup.clear()
-            if self._listener is None or self._listener.is_closed():
-                await self._listen()  # at start, and after the database went away
-            wait = self.config.poll_interval
-            room = self.config.global_limit - len(self._in_flight)
-            if room > 0:
-                try:
-                    claimed = await deliveries.claim(
-                        self._pool,
-                        limit=room,
-                        per_host=self.config.per_host,
-                        probe_interval=self.config.probe_interval,
-                        lease=self.config.lease,
-                    )
-                    for row in claimed:
-                        task = asyncio.create_task(self._deliver(row), name=f"delivery-{row.id}")
-                        self._in_flight[task] = row.id
-                        task.add_done_callback(self._finished)
-                    if claimed:
-                        continue  # look again at once: more rows may be due
-                    due = await deliveries.seconds_until_next_due(self._pool)
-                    wait = min(wait, due if due is not None else wait)
-                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-                    log.warning("delivery queue unreachable, retrying: %s", exc)
-                except Exception:  # the loop must outlive any one bad claim
-                    log.exception("delivery claim failed, retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), wait)
+    # ------------------------------------------------------------- step
+    async def _claim(self) -> int:
+        """Lease due rows up to the room left (per-host limits apply) and start them."""
+        room = self._in_flight.room
+        if room == 0:
+            return 0  # a POST that ends wakes the worker
+        claimed = await deliveries.claim(
+            self._pool,
+            limit=room,
+            per_host=self.config.per_host,
+            probe_interval=self.config.probe_interval,
+            lease=self.config.lease,
+        )
+        for row in claimed:
+            self._in_flight.spawn(row.id, self._deliver(row), name=f"delivery-{row.id}")
+        return len(claimed)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(task, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("delivery task failed", exc_info=task.exception())
-        self.wake()
-
-    async def _listen(self) -> None:
-        now = asyncio.get_running_loop().time()
-        if now < self._listen_after:
-            return
-        await self._unlisten()
-        try:
-            self._listener = await self._pool.acquire(timeout=10)
-            await self._listener.add_listener(deliveries.CHANNEL, self._notified)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-            log.warning("LISTEN failed, polling every %s s: %s", self.config.poll_interval, exc)
-            self._listen_after = now + 30
-            await self._unlisten()
-
-    async def _unlisten(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is None:
-            return
-        failures = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
-        with contextlib.suppress(*failures):
-            await listener.remove_listener(deliveries.CHANNEL, self._notified)
-        with contextlib.suppress(*failures):
-            await self._pool.release(listener)
-
-    def _notified(self, *_: object) -> None:
-        self.wake()
+    async def _next_due(self) -> float | None:
+        """Wake when the next row in backoff comes due (not while there is no room)."""
+        if self._in_flight.room == 0:
+            return None
+        return await deliveries.seconds_until_next_due(self._pool)
 
     # --------------------------------------------------------- one row
     async def _deliver(self, row: Claimed) -> None:

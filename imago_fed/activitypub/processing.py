@@ -15,8 +15,6 @@ from ``inbox_activities`` (see :mod:`imago_fed.store.inbox` for their life).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -34,10 +32,11 @@ from imago_fed.domain.events import GroupEvent, Kind
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.posting import refusal_to_forward, refusal_to_reshare
+from imago_fed.services.worker import Worker
 from imago_fed.store import follows, group_events, moderation, outbox
 from imago_fed.store import inbox as inbox_store
 from imago_fed.store.inbox import InboxRow
-from imago_fed.store.notify import Wakeup, run_until_cancelled
+from imago_fed.store.notify import Wakeup
 
 __all__ = ["InboxProcessor"]
 
@@ -74,31 +73,22 @@ class InboxProcessor:
         self.pool, self.resolver, self.groups, self.ids, self.clock = (
             pool, resolver, groups, ids, clock,
         )  # fmt: skip
-        self._poll_interval = poll_interval
         self._batch = batch
         self.votes = votes  # fediverse votes on our questions go to governance
-        self._wakeup = Wakeup(pool, inbox_store.CHANNEL)
-        self._task: asyncio.Task[None] | None = None
-
-    # ---------------------------------------------------------- lifecycle
-    async def start(self) -> None:
-        await self._wakeup.start()
-        self._task = asyncio.create_task(
-            run_until_cancelled(
-                "inbox processor", self.run_once, self._wakeup, lambda: self._poll_interval
-            ),
-            name="inbox-processor",
+        #: The background loop: a NOTIFY from the inbox (or the poll) wakes it.
+        self.worker = Worker(
+            "inbox-processor",
+            self.run_once,
+            Wakeup(pool, inbox_store.CHANNEL),
+            poll_interval=poll_interval,
         )
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, timeout)
-        await self._wakeup.stop()
-
+    # ------------------------------------------------------------- a step
     async def run_once(self) -> int:
-        """Process one batch of due activities; return how many were claimed."""
+        """Process one batch of due activities; return how many were claimed.
+
+        The worker's step: claim (lease) -> handler -> done | ignored | retry.
+        """
         rows = await inbox_store.claim(
             self.pool, limit=self._batch, lease=timedelta(minutes=5), now=self.clock.now()
         )

@@ -15,7 +15,6 @@ mapping table (bridged_messages) makes a second send a no-op on our side.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from datetime import timedelta
@@ -35,10 +34,11 @@ from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.matrix.inbound import Meaning, classify
 from imago_fed.matrix.rooms import ensure_group_rooms, sync_power_levels, update_space_profile
+from imago_fed.services.worker import Worker
 from imago_fed.store import follows, group_events, moderation
 from imago_fed.store import matrix as store
 from imago_fed.store.group_events import GroupEventReader
-from imago_fed.store.notify import Wakeup, run_until_cancelled
+from imago_fed.store.notify import Wakeup
 
 __all__ = ["SOURCE", "MatrixBridge"]
 
@@ -90,45 +90,34 @@ class MatrixBridge:
         self._appservice_id = appservice_id
         self._handle_domain = handle_domain
         self._governance = governance  # proposals: polls, votes
-        self._poll_interval = poll_interval
-        self._wakeup = Wakeup(pool, store.CHANNEL)
-        self._tasks: list[asyncio.Task[None]] = []
         self.reader = GroupEventReader(pool, "matrix", SOURCE, self.on_group_event)
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
+        #: The background work, started in this order and drained in reverse:
+        #: the warm-up (ping, rooms; retried while the homeserver starts, then
+        #: done), the homeserver's events, and the group event log.
+        self.workers = [
+            Worker(
+                "matrix-startup", self._startup, once=True, poll_interval=1.0,
+                backoff_cap=30.0, max_failures=60, drain_timeout=0.0,
+            ),
+            Worker(
+                "matrix-events", self.run_events_once, Wakeup(pool, store.CHANNEL),
+                poll_interval=poll_interval,
+            ),
+            Worker(
+                "events-matrix", self.reader.run_once, Wakeup(pool, group_events.CHANNEL),
+                poll_interval=poll_interval,
+            ),
+        ]  # fmt: skip
 
     # ---------------------------------------------------------- lifecycle
-    async def start(self) -> None:
-        await self._wakeup.start()
-        events = run_until_cancelled(
-            "matrix events", self.run_events_once, self._wakeup, lambda: self._poll_interval
-        )
-        self._tasks = [
-            asyncio.create_task(self._startup(), name="matrix-startup"),
-            asyncio.create_task(events, name="matrix-events"),
-        ]
-        await self.reader.start()
-
-    async def stop(self) -> None:
-        await self.reader.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 10)
-        await self._wakeup.stop()
-
     async def _startup(self) -> None:
         """Ping the homeserver (it then retries pending transactions at once) and
-        make sure every group has its rooms; a homeserver still starting is waited for."""
-        for attempt in range(60):
-            try:
-                result = await self.client.ping(self._appservice_id)
-                log.info("homeserver ping", extra={"duration_ms": result.get("duration_ms")})
-                break
-            except (MatrixError, OSError, TimeoutError) as exc:
-                log.warning("homeserver not reachable yet", extra={"error": str(exc)})
-                await asyncio.sleep(min(30, 1 + attempt))
+        make sure every group has its rooms; a homeserver still starting is waited
+        for (this step raises, so its worker tries again after a pause)."""
+        result = await self.client.ping(self._appservice_id)
+        log.info("homeserver ping", extra={"duration_ms": result.get("duration_ms")})
         await self.ensure_all_rooms()
 
     async def ensure_all_rooms(self) -> None:

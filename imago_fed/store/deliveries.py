@@ -3,7 +3,9 @@
 Rows are written in the same transaction that stores the activity (persist
 before send), so an activity is never published without its deliveries,
 and a crash loses nothing. The worker (:mod:`imago_fed.activitypub.delivery`)
-runs each row through this lifecycle::
+runs each row through this lifecycle (declared as ``DELIVERY`` in
+:mod:`imago_fed.domain.lifecycle`; every UPDATE of ``state`` is guarded by
+the states the graph allows it from)::
 
       enqueue ──> queued ──claim: lease (locked_until), attempts+1──> POST
                     ^                                                  │
@@ -40,6 +42,7 @@ from typing import Any
 import asyncpg
 
 from imago_fed.activitypub.signatures.base import host_from_url
+from imago_fed.domain.lifecycle import DELIVERY
 
 __all__ = [
     "CHANNEL",
@@ -200,9 +203,9 @@ async def mark_delivered(db: Db, delivery_id: int, status: int | None) -> None:
         """
         UPDATE deliveries SET state = 'delivered', delivered_at = now(), locked_until = NULL,
             last_status = $2, last_error = NULL
-        WHERE id = $1 AND state = 'queued'
+        WHERE id = $1 AND state = ANY($3::text[])
         """,
-        delivery_id, status,
+        delivery_id, status, DELIVERY.sources("delivered"),
     )  # fmt: skip
 
 
@@ -225,9 +228,9 @@ async def mark_dead(db: Db, claimed: Claimed, status: int | None, error: str) ->
         """
         UPDATE deliveries SET state = 'dead', locked_until = NULL, last_status = $3,
             last_error = $4
-        WHERE id = $1 AND state = 'queued' AND locked_until = $2
+        WHERE id = $1 AND state = ANY($5::text[]) AND locked_until = $2
         """,
-        claimed.id, claimed.locked_until, status, error[:2000],
+        claimed.id, claimed.locked_until, status, error[:2000], DELIVERY.sources("dead"),
     )  # fmt: skip
 
 
@@ -293,9 +296,10 @@ async def retry(db: Db, delivery_id: int) -> dict[str, Any] | None:
         """
         UPDATE deliveries SET state = 'queued', next_attempt = now(),
             attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END
-        WHERE id = $1 AND state IN ('queued', 'dead')
+        WHERE id = $1 AND state = ANY($2::text[])
         """,
         delivery_id,
+        DELIVERY.sources("queued"),
     )
     if changed.endswith(" 1"):
         await db.execute("SELECT pg_notify($1, '')", CHANNEL)

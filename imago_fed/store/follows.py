@@ -1,10 +1,17 @@
-"""Who follows our groups, and whom our groups follow."""
+"""Who follows our groups, and whom our groups follow.
+
+Both rows have a lifecycle (``FOLLOWER`` and ``FOLLOWING`` in
+:mod:`imago_fed.domain.lifecycle`); a change of ``state`` here is guarded by
+the states the graph allows it from, and a state it does not know raises.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import asyncpg
+
+from imago_fed.domain.lifecycle import FOLLOWER, FOLLOWING
 
 __all__ = [
     "accept_follower",
@@ -29,6 +36,7 @@ async def add_follower(
     conn: Db, group_id: int, actor_uri: str, follow_id: str, state: str, now: datetime
 ) -> None:
     """Record a Follow; a repeated Follow refreshes the id (Mastodon re-sends them)."""
+    FOLLOWER.check_entry(state)
     await conn.execute(
         """
         INSERT INTO group_followers (group_id, actor_uri, follow_id, state, created_at)
@@ -46,10 +54,11 @@ async def accept_follower(conn: Db, group_id: int, actor_uri: str) -> str | None
     return await conn.fetchval(
         """
         UPDATE group_followers SET state = 'accepted'
-        WHERE group_id = $1 AND actor_uri = $2 AND state = 'pending' RETURNING follow_id
+        WHERE group_id = $1 AND actor_uri = $2 AND state = ANY($3::text[]) RETURNING follow_id
         """,
         group_id,
         actor_uri,
+        FOLLOWER.sources("accepted"),
     )
 
 
@@ -131,12 +140,14 @@ async def set_following(
 
 async def set_following_state(conn: Db, follow_id: str, actor_uri: str, state: str) -> bool:
     """Apply an Accept/Reject to our Follow; only the followed actor may answer it."""
+    allowed = FOLLOWING.sources(state)  # raises before any SQL
     status = await conn.execute(
-        "UPDATE group_following SET state = $3 WHERE follow_id = $1 AND target_uri = $2",
-        follow_id,
-        actor_uri,
-        state,
-    )
+        """
+        UPDATE group_following SET state = $3
+        WHERE follow_id = $1 AND target_uri = $2 AND state = ANY($4::text[])
+        """,
+        follow_id, actor_uri, state, allowed,
+    )  # fmt: skip
     return status.endswith(" 1")
 
 

@@ -10,9 +10,10 @@ import asyncpg
 
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation
-from imago_fed.domain.governance.proposals import Proposal, Transition
+from imago_fed.domain.governance.proposals import PROPOSAL, Proposal, Transition
 from imago_fed.domain.governance.protocols import protocol_from_dict, protocol_to_dict
 from imago_fed.domain.governance.table import ControlTable
+from imago_fed.domain.lifecycle import IllegalTransition
 
 __all__ = ["PgGovernanceStore"]
 
@@ -81,16 +82,25 @@ class PgGovernanceStore:
         return _proposal(row)
 
     async def save(self, proposal: Proposal, transition: Transition) -> None:
-        """Store a state change and its log line together."""
+        """Store a state change and its log line together.
+
+        Only along the declared graph, and only from the state it was read in:
+        a proposal another process moved meanwhile is not moved twice.
+        """
+        PROPOSAL.check(transition.from_state, transition.to_state)
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
+            status = await conn.execute(
                 """
                 UPDATE proposals SET state = $2, opened_at = $3, closes_at = $4,
-                    result = $5::jsonb WHERE id = $1
+                    result = $5::jsonb WHERE id = $1 AND state = $6
                 """,
                 proposal.id, proposal.state, proposal.opened_at, proposal.closes_at,
-                json.dumps(dict(proposal.result), default=str),
+                json.dumps(dict(proposal.result), default=str), transition.from_state,
             )  # fmt: skip
+            if not status.endswith(" 1"):
+                raise IllegalTransition(
+                    f"proposal {proposal.id} is no longer {transition.from_state}"
+                )
             await conn.execute(
                 """
                 INSERT INTO proposal_transitions (proposal_id, from_state, to_state, by, at, note)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -12,7 +10,6 @@ from datetime import datetime
 import asyncpg
 
 from imago_fed.domain.events import GroupEvent
-from imago_fed.store.notify import Wakeup, run_until_cancelled
 
 __all__ = ["CHANNEL", "GroupEventReader", "PgGroupEventLog", "advance", "read_after", "record"]
 
@@ -92,9 +89,11 @@ class GroupEventReader:
 
     The cursor advances only after the handler returns, so a crash means the
     event is handled again: handlers are idempotent (derived ids, mapping
-    tables). A handler that keeps failing is retried with a capped backoff;
-    after ``max_attempts`` the event is skipped with an error in the log, so
-    one poisoned event cannot stop a group's bridge for good.
+    tables). ``run_once`` is the step of a background worker (woken by a
+    NOTIFY on ``CHANNEL``); a handler that fails makes the step raise, so the
+    worker retries it with its capped backoff; after ``max_attempts`` the
+    event is skipped with an error in the log, so one poisoned event cannot
+    stop a group's bridge for good.
     """
 
     def __init__(
@@ -104,38 +103,18 @@ class GroupEventReader:
         source: str,
         handler: Handler,
         *,
-        poll_interval: float = 2.0,
         max_attempts: int = 8,
     ) -> None:
         self._pool, self._consumer, self._source, self._handler = pool, consumer, source, handler
-        self._poll_interval = poll_interval
         self._max_attempts = max_attempts
-        self._wakeup = Wakeup(pool, CHANNEL)
-        self._task: asyncio.Task[None] | None = None
         self._failures = 0
 
-    async def start(self) -> None:
-        await self._wakeup.start()
-        self._task = asyncio.create_task(
-            run_until_cancelled(
-                f"events for {self._consumer}", self.run_once, self._wakeup, self._idle_wait
-            ),
-            name=f"events-{self._consumer}",
-        )
-
-    def _idle_wait(self) -> float:
-        """Longer and longer while a handler keeps failing (capped at 5 minutes)."""
-        return min(300.0, self._poll_interval * 2 ** min(self._failures, 8))
-
-    async def stop(self, timeout: float = 10.0) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, timeout)
-        await self._wakeup.stop()
+    @property
+    def consumer(self) -> str:
+        return self._consumer
 
     async def run_once(self, limit: int = 50) -> bool:
-        """Handle the next events; True if the cursor moved.
+        """Handle the next events; True if the cursor moved (raises if a handler failed).
 
         One reader per consumer at a time, across processes (an advisory
         lock), or two workers would both handle the same events.
@@ -156,15 +135,12 @@ class GroupEventReader:
             if event.source != self._source:
                 try:
                     await self._handler(event)
-                except Exception:
+                except Exception as exc:
                     self._failures += 1
                     if self._failures < self._max_attempts:
-                        log.warning(
-                            "event handling failed; will retry",
-                            exc_info=True,
-                            extra={"consumer": self._consumer, "event": event.id},
-                        )
-                        return moved
+                        raise RuntimeError(
+                            f"{self._consumer}: handling event {event.id} failed; will retry"
+                        ) from exc
                     log.error(
                         "event handling failed for good; skipped",
                         exc_info=True,

@@ -1,7 +1,8 @@
 """Verified inbound activities, queued for processing.
 
 The inbox handler stores an activity and answers 202; a worker processes the
-rows later. A row's life:
+rows later. A row's life (``INBOUND_ACTIVITY`` in :mod:`imago_fed.domain.lifecycle`,
+which every change of ``state`` here goes through):
 
     queued ──claim (lease)──> done | ignored
        ^                 └──> queued again with backoff ──> failed (after MAX_ATTEMPTS)
@@ -16,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+from imago_fed.domain.lifecycle import INBOUND_ACTIVITY
 
 __all__ = ["MAX_ATTEMPTS", "InboxRow", "claim", "finish", "received", "retry_later", "store"]
 
@@ -43,6 +46,7 @@ async def store(
     state: str = "queued",
 ) -> bool:
     """Queue a verified activity; False when its id was seen before (a redelivery)."""
+    INBOUND_ACTIVITY.check_entry(state)
     # One round trip: the insert, and the wake-up only when a row was added.
     inserted = await conn.fetchval(
         f"""
@@ -85,12 +89,15 @@ async def claim(conn: Db, *, limit: int, lease: timedelta, now: datetime) -> lis
 
 
 async def finish(conn: Db, row_id: int, state: str, error: str | None = None) -> None:
+    """End a claimed row's work in ``state`` (done, ignored, failed: the graph says)."""
+    allowed = INBOUND_ACTIVITY.sources(state)  # raises before any SQL
     await conn.execute(
-        "UPDATE inbox_activities SET state = $2, error = $3, locked_until = NULL WHERE id = $1",
-        row_id,
-        state,
-        error,
-    )
+        """
+        UPDATE inbox_activities SET state = $2, error = $3, locked_until = NULL
+        WHERE id = $1 AND state = ANY($4::text[])
+        """,
+        row_id, state, error, allowed,
+    )  # fmt: skip
 
 
 async def retry_later(conn: Db, row: InboxRow, error: str, now: datetime) -> None:

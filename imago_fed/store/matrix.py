@@ -3,7 +3,8 @@
 An appservice transaction is stored whole, and each of its events as a row,
 in one database transaction before the homeserver gets its 200; a replayed
 transaction id inserts nothing. Events are then processed per room in
-arrival order:
+arrival order (``MATRIX_EVENT`` in :mod:`imago_fed.domain.lifecycle`, which
+every change of ``state`` here goes through):
 
     queued ──claim (oldest of its room, lease)──> done | ignored
        └── failure: retried with backoff, 'failed' after MAX_ATTEMPTS
@@ -17,6 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+from imago_fed.domain.lifecycle import MATRIX_EVENT
 
 __all__ = ["CHANNEL", "MatrixEventRow", "store_transaction"]
 
@@ -91,9 +94,14 @@ async def claim_events(
 
 
 async def finish_event(db: Db, row_id: int, state: str, error: str | None = None) -> None:
+    """End a claimed event's work in ``state`` (done, ignored, failed: the graph says)."""
+    allowed = MATRIX_EVENT.sources(state)  # raises before any SQL
     await db.execute(
-        "UPDATE matrix_events SET state = $2, error = $3, locked_until = NULL WHERE id = $1",
-        row_id, state, error,
+        """
+        UPDATE matrix_events SET state = $2, error = $3, locked_until = NULL
+        WHERE id = $1 AND state = ANY($4::text[])
+        """,
+        row_id, state, error, allowed,
     )  # fmt: skip
 
 

@@ -1,9 +1,11 @@
 """Waking workers: PostgreSQL LISTEN/NOTIFY with a bounded poll as a fallback.
 
-Workers that process a table (inbox activities, Matrix events, group events)
-sleep until a NOTIFY on their channel, or ``interval`` seconds at most, so
-a missed notification (another process, a dropped listener) delays work a
-little and never loses it.
+Workers that process a table (inbox activities, deliveries, Matrix events,
+group events) sleep until a NOTIFY on their channel, or ``timeout`` seconds
+at most, so a missed notification (another process, a dropped listener)
+delays work a little and never loses it. This is the ``Wakeup`` of
+:mod:`imago_fed.services.worker`; a listener the database dropped is
+replaced on the next wait (not more often than every ``relisten_after`` s).
 """
 
 from __future__ import annotations
@@ -11,56 +13,66 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-__all__ = ["Wakeup", "run_until_cancelled"]
+__all__ = ["Wakeup"]
 
 log = logging.getLogger(__name__)
+_FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class Wakeup:
-    def __init__(self, pool: asyncpg.Pool, channel: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, channel: str, *, relisten_after: float = 30.0) -> None:
         self._pool, self._channel = pool, channel
+        self._relisten_after = relisten_after
         self._event = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
+        self._started = False
+        self._retry_at = 0.0  # loop time before which LISTEN is not tried again
 
     def _notified(self, *_: object) -> None:
         self._event.set()
 
+    def set(self) -> None:
+        """Wake the waiter from this process (a task finished, the worker stops)."""
+        self._event.set()
+
     async def start(self) -> None:
         """Listen; if the database cannot be reached now, polling still works."""
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
-            self._listener = await self._pool.acquire()
+        self._started = True
+        await self._listen()
+
+    async def _listen(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self._retry_at:
+            return
+        await self._unlisten()
+        try:
+            self._listener = await self._pool.acquire(timeout=10)
             await self._listener.add_listener(self._channel, self._notified)
+        except _FAILURES as exc:
+            log.warning("LISTEN %s failed; polling: %s", self._channel, exc)
+            self._retry_at = now + self._relisten_after
+            await self._unlisten()
+
+    async def _unlisten(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        with contextlib.suppress(*_FAILURES):
+            await listener.remove_listener(self._channel, self._notified)
+        with contextlib.suppress(*_FAILURES):
+            await self._pool.release(listener)
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
-                await self._listener.remove_listener(self._channel, self._notified)
-            await self._pool.release(self._listener)
-            self._listener = None
+        self._started = False
+        await self._unlisten()
 
     async def wait(self, timeout: float) -> None:
         """Until notified or ``timeout`` seconds, whichever comes first."""
+        if self._started and (self._listener is None or self._listener.is_closed()):
+            await self._listen()  # the database went away and came back
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)
         self._event.clear()
-
-
-async def run_until_cancelled(
-    name: str,
-    step: Callable[[], Awaitable[bool | int]],
-    wakeup: Wakeup,
-    idle_wait: Callable[[], float],
-) -> None:
-    """Call ``step`` while it finds work; when idle, wait for a wake-up."""
-    while True:
-        try:
-            worked = await step()
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("%s: database error", name, extra={"error": str(exc)})
-            worked = False
-        if not worked:
-            await wakeup.wait(idle_wait())

@@ -13,7 +13,6 @@ move to ports, a few handlers outside federation still use it).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,6 +42,7 @@ from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.keys import KeyVault
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.worker import Worker
 
 __all__ = [
     "BackgroundReader",
@@ -63,11 +63,11 @@ class Database(Protocol):
 
 
 class BackgroundReader(Protocol):
-    """A worker that starts with the server and drains when it stops."""
+    """A reader of the group event log: one step at a time, run by a Worker."""
 
-    async def start(self) -> None: ...
+    consumer: str
 
-    async def stop(self) -> None: ...
+    async def run_once(self, limit: int = 50) -> bool: ...
 
 
 class ReceiveActivity(Protocol):
@@ -111,7 +111,7 @@ class Runtime:
     matrix: MatrixBridge | None = None  # when [matrix] enabled
     delivery: Any = None  # the delivery worker, when this process runs one
     messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)  # periodic work
+    workers: list[Worker] = field(default_factory=list)  # background work, when started
 
 
 def runtime() -> Runtime:

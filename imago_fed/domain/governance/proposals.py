@@ -30,7 +30,6 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from imago_fed.domain.errors import Conflict
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation, ResolvedBallot, resolve
 from imago_fed.domain.governance.protocols import (
@@ -40,8 +39,10 @@ from imago_fed.domain.governance.protocols import (
     Oligarchy,
     Protocol,
 )
+from imago_fed.domain.lifecycle import Lifecycle
 
 __all__ = [
+    "PROPOSAL",
     "TRANSITIONS",
     "Outcome",
     "Proposal",
@@ -52,30 +53,27 @@ __all__ = [
     "transition",
 ]
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "draft": frozenset({"open", "withdrawn"}),
-    "open": frozenset({"closed", "adopted", "rejected", "withdrawn"}),
-    "closed": frozenset({"adopted", "rejected", "expired"}),
-    "adopted": frozenset({"executed"}),
-    "executed": frozenset({"challenged"}),
-    "rejected": frozenset(),
-    "expired": frozenset(),
-    "withdrawn": frozenset(),
-    "challenged": frozenset(),
-}
-FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt) | {"executed"}
+#: The proposal lifecycle (drawn above), checked when declared like every other.
+PROPOSAL = Lifecycle(
+    "proposal",
+    initial="draft",
+    transitions={
+        "draft": ("open", "withdrawn"),
+        "open": ("closed", "adopted", "rejected", "withdrawn"),
+        "closed": ("adopted", "rejected", "expired"),
+        "adopted": ("executed",),
+        "executed": ("challenged",),
+        "rejected": (),
+        "expired": (),
+        "withdrawn": (),
+        "challenged": (),
+    },
+    terminal=("rejected", "expired", "withdrawn", "challenged"),
+)
+TRANSITIONS: Mapping[str, frozenset[str]] = PROPOSAL.transitions
+#: Decided: no more votes count (an executed proposal can still be challenged).
+FINAL = PROPOSAL.terminal | {"executed"}
 YES_NO = ("for", "against", "abstain")
-
-
-def _check_graph() -> None:
-    """The graph is closed: every target is a declared state (checked at import)."""
-    for state, targets in TRANSITIONS.items():
-        unknown = targets - TRANSITIONS.keys()
-        if unknown:
-            raise RuntimeError(f"state {state} leads to undeclared {unknown}")
-
-
-_check_graph()
 
 
 def options_for(protocol: Protocol, choices: Sequence[str] = ()) -> tuple[str, ...]:
@@ -124,8 +122,7 @@ def transition(
     proposal: Proposal, to: str, *, by: str, at: datetime, note: str = "", **changes: Any
 ) -> tuple[Proposal, Transition]:
     """Move along the graph; anything else raises Conflict."""
-    if to not in TRANSITIONS.get(proposal.state, frozenset()):
-        raise Conflict(f"a proposal cannot go from {proposal.state} to {to}")
+    PROPOSAL.check(proposal.state, to)  # IllegalTransition, a Conflict
     moved = replace(proposal, state=to, **changes)
     return moved, Transition(proposal.id, proposal.state, to, by, at, note)
 
