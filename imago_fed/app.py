@@ -51,14 +51,14 @@ from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.worker import Worker, exclusively
+from imago_fed.store import group_events
 from imago_fed.store.admin import (
     PgDeliveryAdmin,
     PgFederationAdminReads,
     PgModerationRecords,
     PgSchemaProbe,
 )
-from imago_fed.services.worker import Worker, exclusively
-from imago_fed.store import group_events
 from imago_fed.store.database import create_pool
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
