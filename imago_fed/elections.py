@@ -47,6 +47,7 @@ from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.governance.proposals import Outcome
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.ports import Clock, DirectMessageFailed, DirectMessenger
+from imago_fed.domain.ports.elections import ElectionStore
 from imago_fed.domain.voting.crypto import (
     BELENIOS_2048,
     BallotChecker,
@@ -81,7 +82,6 @@ from imago_fed.domain.voting.crypto.encoding import compact
 from imago_fed.domain.voting.crypto.trustees import combine_keys
 from imago_fed.domain.voting.elections import (
     ElectionRecord,
-    ElectionStore,
     method_of,
     questions_for,
     secret_outcome,

@@ -1,4 +1,4 @@
-"""Governance in PostgreSQL (implements ``domain.ports.GovernanceStore``)."""
+"""Governance in PostgreSQL (implements ``domain.ports.governance.GovernanceStore``)."""
 
 from __future__ import annotations
 
