@@ -19,15 +19,16 @@ from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.http import FediClient
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.instance_actor import InstanceActor
+from imago_fed.activitypub.keys import KeyVault
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.domain.ports import Clock, DirectMessenger
-from imago_fed.keys import KeyVault
+from imago_fed.domain.ports.governance import GovernanceStore
 from imago_fed.matrix.bridge import MatrixBridge
-from imago_fed.store.governance import PgGovernanceStore
+from imago_fed.services.elections import Elections
 from imago_fed.store.group_events import GroupEventReader
 
 __all__ = ["Runtime", "group_id_of", "runtime"]
@@ -51,7 +52,8 @@ class Runtime:
     instance_actor: InstanceActor
     member_posts: GroupEventReader
     governance: Governance
-    governance_store: PgGovernanceStore
+    governance_store: GovernanceStore  # for the CLI and tests; handlers use the services
+    elections: Elections
     matrix: MatrixBridge | None = None  # when [matrix] enabled
     delivery: Any = None  # the delivery worker, when this process runs one
     messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)
