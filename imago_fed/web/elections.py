@@ -35,10 +35,16 @@ from imago_fed.domain.voting.elections import BoardEntry, ElectionRecord, tracke
 from imago_fed.services.elections import Elections
 from imago_fed.web.runtime import runtime
 
-__all__ = ["election_service", "elections"]
+__all__ = ["body_text", "election_service", "elections"]
 
 elections = Blueprint("elections", __name__, url_prefix="/elections")
 MAX_BALLOT_BYTES = 1_000_000
+
+
+async def body_text() -> str:
+    """The request body as text (the files trustees and voters send are JSON text)."""
+    data = await request.get_data(as_text=True)
+    return data if isinstance(data, str) else data.decode()
 
 
 def election_service() -> Elections:
@@ -53,7 +59,7 @@ async def get_election(election_id: int) -> Response:
 
 @elections.post("/<int:election_id>/ballots")
 async def cast_ballot(election_id: int) -> tuple[Response, int]:
-    raw = (await request.get_data(as_text=True))[:MAX_BALLOT_BYTES]
+    raw = (await body_text())[:MAX_BALLOT_BYTES]
     tracker = await election_service().cast(election_id, raw.strip())
     return jsonify({"tracker": tracker}), 201
 
