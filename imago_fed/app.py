@@ -32,6 +32,7 @@ from imago_fed.activitypub.http import ACCEPT_JRD, FediClient
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.inbox import receive
 from imago_fed.activitypub.instance_actor import InstanceActor
+from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.activitypub.people import MemberPosts
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
@@ -43,13 +44,13 @@ from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.domain.ports import DirectMessenger
-from imago_fed.execution import Executor
-from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.logs import request_id_var
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.services.elections import Elections
+from imago_fed.services.execution import Executor
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.worker import Worker, exclusively
 from imago_fed.store import group_events
@@ -60,11 +61,13 @@ from imago_fed.store.admin import (
     PgSchemaProbe,
 )
 from imago_fed.store.database import create_pool
+from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.locks import PgAdvisoryLock
+from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
 from imago_fed.web import (  # noqa: F401  (register routes)
@@ -76,7 +79,7 @@ from imago_fed.web import (  # noqa: F401  (register routes)
 )
 from imago_fed.web.admin import admin
 from imago_fed.web.appservice import appservice
-from imago_fed.web.elections import elections, elections_of
+from imago_fed.web.elections import elections
 from imago_fed.web.errors import register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
@@ -123,7 +126,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     governance = Governance(
         governance_store,
         event_log,
-        Executor(pool, governance_store, clock, following, repository),
+        Executor(governance_store, PgGroupBlocks(pool), clock, following, repository),
         clock,
         count_choices,
     )
@@ -148,6 +151,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         following=following,
         governance_store=governance_store,
         governance=governance,
+        elections=Elections(PgElectionStore(pool), governance, clock, messengers, ids.base_url),
         inbox_processor=InboxProcessor(
             pool, resolver, repository, ids, clock, votes=VoteIntake(ids, governance)
         ),
@@ -207,7 +211,7 @@ def _matrix_bridge(
 async def _decide(rt: Runtime) -> bool:
     """Close proposals and elections whose time has come (the ticker's step)."""
     await rt.governance.tick()
-    await elections_of(rt).close_due()
+    await rt.elections.close_due()
     return False  # decisions come due with time: look again at the next tick
 
 

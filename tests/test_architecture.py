@@ -14,11 +14,17 @@ PACKAGE = Path(__file__).resolve().parents[1] / "imago_fed"
 FORBIDDEN = {
     "domain": (
         "imago_fed.activitypub", "imago_fed.matrix", "imago_fed.store", "imago_fed.web",
-        "imago_fed.app", "imago_fed.cli", "imago_fed.keys", "imago_fed.config",
+        "imago_fed.app", "imago_fed.cli", "imago_fed.services", "imago_fed.config",
         "asyncpg", "sqlalchemy", "alembic", "quart", "hypercorn", "httpx", "nio", "pyld",
     ),
     "activitypub": ("imago_fed.matrix",),
     "matrix": ("imago_fed.activitypub",),
+    # use cases reach storage and networks only through the ports
+    "services": (
+        "imago_fed.activitypub", "imago_fed.matrix", "imago_fed.store", "imago_fed.web",
+        "imago_fed.app", "imago_fed.cli", "imago_fed.commands",
+        "asyncpg", "sqlalchemy", "quart", "httpx", "nio",
+    ),
 }  # fmt: skip
 
 

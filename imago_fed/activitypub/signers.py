@@ -16,8 +16,8 @@ import asyncpg
 
 from imago_fed.activitypub.http import Signer
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.keys import KeyVault
 from imago_fed.domain.ports import KeyPairFactory
-from imago_fed.keys import KeyVault
 from imago_fed.store import deliveries, instance_keys
 
 __all__ = ["Signers", "UnknownGroup"]

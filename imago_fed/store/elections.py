@@ -1,4 +1,4 @@
-"""Elections in PostgreSQL (implements ``domain.voting.elections.ElectionStore``).
+"""Elections in PostgreSQL (implements ``domain.ports.elections.ElectionStore``).
 
 State changes are single guarded statements (``WHERE state = …``), so two
 requests racing (a ballot and the close, two uploads of a key) cannot both

@@ -1,7 +1,8 @@
-"""Governance in PostgreSQL (implements ``domain.ports.GovernanceStore``)."""
+"""Governance in PostgreSQL (implements ``domain.ports.governance.GovernanceStore``)."""
 
 from __future__ import annotations
 
+import builtins
 import json
 from datetime import datetime
 from typing import Any
@@ -116,7 +117,7 @@ class PgGovernanceStore:
         )
         return _proposal(row) if row else None
 
-    async def list(self, group_id: int, state: str | None = None) -> list[Proposal]:
+    async def list(self, group_id: int, state: str | None = None) -> builtins.list[Proposal]:
         rows = await self._pool.fetch(
             f"""
             SELECT {_COLUMNS} FROM proposals
@@ -127,11 +128,11 @@ class PgGovernanceStore:
         )
         return [_proposal(r) for r in rows]
 
-    async def open_proposals(self) -> list[Proposal]:
+    async def open_proposals(self) -> builtins.list[Proposal]:
         rows = await self._pool.fetch(f"SELECT {_COLUMNS} FROM proposals WHERE state = 'open'")
         return [_proposal(r) for r in rows]
 
-    async def transitions(self, proposal_id: int) -> list[dict[str, Any]]:
+    async def transitions(self, proposal_id: int) -> builtins.list[dict[str, Any]]:
         rows = await self._pool.fetch(
             """
             SELECT from_state, to_state, by, at, note FROM proposal_transitions
@@ -171,7 +172,7 @@ class PgGovernanceStore:
         )
         return {r["voter"]: tuple(r["ballot"]) for r in rows}
 
-    async def vote_log(self, proposal_id: int) -> list[dict[str, Any]]:
+    async def vote_log(self, proposal_id: int) -> builtins.list[dict[str, Any]]:
         rows = await self._pool.fetch(
             """
             SELECT voter, ballot, network, counted, reason, at FROM vote_log
@@ -182,7 +183,7 @@ class PgGovernanceStore:
         return [{**dict(r), "ballot": list(r["ballot"]), "at": r["at"].isoformat()} for r in rows]
 
     # ------------------------------------------------------- delegations
-    async def delegations(self, group_id: int) -> list[Delegation]:
+    async def delegations(self, group_id: int) -> builtins.list[Delegation]:
         rows = await self._pool.fetch(
             "SELECT delegator, delegate, scope FROM delegations WHERE group_id = $1 ORDER BY 1, 3",
             group_id,
@@ -207,7 +208,7 @@ class PgGovernanceStore:
         return status.endswith(" 1")
 
     # ---------------------------------------------------------- members
-    async def members(self, group_id: int, as_of: datetime | None = None) -> list[str]:
+    async def members(self, group_id: int, as_of: datetime | None = None) -> builtins.list[str]:
         """Eligible voters: accepted followers and Matrix members, a linked pair once.
 
         ``as_of``: only those who were already members then (and still are).

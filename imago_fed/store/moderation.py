@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 __all__ = [
+    "PgGroupBlocks",
     "add_block",
     "add_report",
     "is_blocked",
@@ -157,3 +158,28 @@ async def is_moderator(conn: Db, group_id: int, actor_uri: str) -> bool:
             actor_uri,
         )
     )
+
+
+class PgGroupBlocks:
+    """A group's own blocks by kind and value (implements ``ports.governance.GroupBlocks``).
+
+    What a moderation decision places, and lifts again when a challenged
+    do-ocracy act is not upheld.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def add(
+        self, group_id: int, kind: str, value: str, *, reason: str, now: datetime
+    ) -> None:
+        await add_block(
+            self._pool, group_id=group_id, kind=kind, value=value, reason=reason, now=now
+        )
+
+    async def remove(self, group_id: int, kind: str, value: str) -> bool:
+        status = await self._pool.execute(
+            "DELETE FROM blocks WHERE group_id = $1 AND kind = $2 AND value = $3",
+            group_id, kind, value,
+        )  # fmt: skip
+        return status.endswith(" 1")

@@ -13,7 +13,7 @@ from quart import Response, jsonify, request
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.voting.elections import ElectionRecord
 from imago_fed.web.admin import admin, api
-from imago_fed.web.elections import election_service
+from imago_fed.web.elections import body_text, election_service
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, check_body
 
@@ -109,7 +109,7 @@ async def get_election_admin(election_id: int) -> Response:
                422: ("not a valid key", ERROR_REF)},
 )  # fmt: skip
 async def add_trustee_key(election_id: int, position: int) -> Response:
-    text = await request.get_data(as_text=True)
+    text = await body_text()
     return jsonify(
         election_json(await election_service().add_trustee_key(election_id, position, text))
     )
@@ -126,7 +126,7 @@ async def add_trustee_key(election_id: int, position: int) -> Response:
 async def add_ceremony_message(election_id: int, position: int, step: str) -> Response:
     if step not in STEPS:
         raise NotFound(f"no ceremony round {step!r} (rounds: {', '.join(STEPS)})")
-    text = await request.get_data(as_text=True)
+    text = await body_text()
     record = await election_service().add_ceremony(election_id, position, step, text)
     return jsonify(election_json(record))
 
@@ -139,7 +139,7 @@ async def add_ceremony_message(election_id: int, position: int, step: str) -> Re
                422: ("not one valid public credential per voter", ERROR_REF)},
 )  # fmt: skip
 async def set_public_credentials(election_id: int) -> Response:
-    text = await request.get_data(as_text=True)
+    text = await body_text()
     return jsonify(election_json(await election_service().set_credentials(election_id, text)))
 
 
@@ -160,6 +160,6 @@ async def close_election(election_id: int) -> Response:
                422: ("proofs do not verify", ERROR_REF)},
 )  # fmt: skip
 async def add_decryption(election_id: int, position: int) -> Response:
-    text = await request.get_data(as_text=True)
+    text = await body_text()
     record = await election_service().add_decryption(election_id, position, text)
     return jsonify(election_json(record))

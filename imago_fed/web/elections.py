@@ -24,7 +24,6 @@ outside ``/api/v1``, so they are not in the admin API's OpenAPI document.
 
 from __future__ import annotations
 
-import asyncio
 import html
 from typing import Any
 from urllib.parse import quote
@@ -32,31 +31,25 @@ from urllib.parse import quote
 from quart import Blueprint, Response, jsonify, request
 
 from imago_fed.domain.voting.crypto import Election
-from imago_fed.domain.voting.elections import (
-    BoardEntry,
-    ElectionRecord,
-    board_entries,
-    tracker_status,
-)
-from imago_fed.elections import Elections
-from imago_fed.store.elections import PgElectionStore
-from imago_fed.web.runtime import Runtime, runtime
+from imago_fed.domain.voting.elections import BoardEntry, ElectionRecord, tracker_status
+from imago_fed.services.elections import Elections
+from imago_fed.web.runtime import runtime
 
-__all__ = ["election_service", "elections", "elections_of"]
+__all__ = ["body_text", "election_service", "elections"]
 
 elections = Blueprint("elections", __name__, url_prefix="/elections")
 MAX_BALLOT_BYTES = 1_000_000
 
 
-def elections_of(rt: Runtime) -> Elections:
-    """Stateless over the pool: built when needed from the running app's services."""
-    return Elections(
-        PgElectionStore(rt.pool), rt.governance, rt.clock, rt.messengers, rt.ids.base_url
-    )
+async def body_text() -> str:
+    """The request body as text (the files trustees and voters send are JSON text)."""
+    data = await request.get_data(as_text=True)
+    return data if isinstance(data, str) else data.decode()
 
 
 def election_service() -> Elections:
-    return elections_of(runtime())
+    """The running app's elections service (Runtime.elections)."""
+    return runtime().elections
 
 
 @elections.get("/<int:election_id>")
@@ -66,7 +59,7 @@ async def get_election(election_id: int) -> Response:
 
 @elections.post("/<int:election_id>/ballots")
 async def cast_ballot(election_id: int) -> tuple[Response, int]:
-    raw = (await request.get_data(as_text=True))[:MAX_BALLOT_BYTES]
+    raw = (await body_text())[:MAX_BALLOT_BYTES]
     tracker = await election_service().cast(election_id, raw.strip())
     return jsonify({"tracker": tracker}), 201
 
@@ -105,9 +98,7 @@ MAX_TRACKER_CHARS = 200
 
 
 async def _board(election_id: int) -> tuple[ElectionRecord, list[BoardEntry]]:
-    record = await election_service().get(election_id)
-    raws = await PgElectionStore(runtime().pool).ballots(election_id)
-    return record, await asyncio.to_thread(board_entries, raws)
+    return await election_service().board(election_id)
 
 
 def _wanted_tracker() -> str | None:

@@ -25,6 +25,7 @@ from imago_fed.activitypub.http import FediClient
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.inbox import Outcome
 from imago_fed.activitypub.instance_actor import InstanceActor
+from imago_fed.activitypub.keys import KeyVault
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.signatures.base import HeadersLike
 from imago_fed.activitypub.signers import Signers
@@ -35,12 +36,12 @@ from imago_fed.domain.ports import Clock, DirectMessenger
 from imago_fed.domain.ports.admin import (
     DeliveryAdmin,
     FederationAdminReads,
-    GovernanceRecords,
     SchemaProbe,
 )
 from imago_fed.domain.ports.federation_reads import FederationReads
-from imago_fed.keys import KeyVault
+from imago_fed.domain.ports.governance import GovernanceStore
 from imago_fed.matrix.bridge import MatrixBridge
+from imago_fed.services.elections import Elections
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.worker import Worker
 
@@ -101,13 +102,14 @@ class Runtime:
     instance_actor: InstanceActor
     member_posts: BackgroundReader
     governance: Governance
-    governance_store: GovernanceRecords
+    governance_store: GovernanceStore  # for the CLI and tests; handlers use the services
     federation_reads: FederationReads  # actors, collections, objects
     receive_activity: ReceiveActivity  # the inboxes
     moderation: Moderation  # blocks, reports, Matrix moderators
     federation_admin: FederationAdminReads  # inbox log, Matrix members
     delivery_admin: DeliveryAdmin  # the outbound queue, peer hosts
     schema: SchemaProbe  # readiness
+    elections: Elections
     matrix: MatrixBridge | None = None  # when [matrix] enabled
     delivery: Any = None  # the delivery worker, when this process runs one
     messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)

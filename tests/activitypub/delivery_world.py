@@ -22,12 +22,12 @@ import asyncpg
 from imago_fed.activitypub.delivery import Backoff, DeliveryWorker, WorkerConfig
 from imago_fed.activitypub.http import FediClient
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.activitypub.signatures import SignatureError
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.groups import GroupDirectory
-from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.store import deliveries
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.peer_hosts import PgPeerHosts

@@ -18,9 +18,9 @@ import asyncpg
 from imago_fed.activitypub.delivery import Backoff, DeliveryWorker, WorkerConfig
 from imago_fed.activitypub.http import FediClient
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import load_settings
-from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.store.peer_hosts import PgPeerHosts
 
 CONFIG = WorkerConfig(

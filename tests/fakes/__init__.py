@@ -1,5 +1,5 @@
-"""In-memory fakes of the ports (``imago_fed.domain.ports``), for fast tests.
+"""In-memory fakes of the ports in ``imago_fed/domain/ports/``: use-case tests without PostgreSQL.
 
-Each module fakes one area's ports; the real implementations (``store/``)
-are tested against PostgreSQL.
+One module per area, as the ports are laid out. Each fake keeps what the real
+store would keep, in plain dicts, and answers the same guarded-write booleans.
 """

@@ -29,12 +29,12 @@ from imago_fed.activitypub.direct import FediverseDirectMessages
 from imago_fed.activitypub.http import FediClient
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.instance_actor import InstanceActor
+from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.activitypub.signers import Signers
 from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.config import Settings, load_settings
 from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.ports import DirectMessageFailed
-from imago_fed.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.store.groups import PgGroupRepository
 from tests.interop.fedify_peer import FedifyPeer
 from tests.interop.instance import Instance, running_instance

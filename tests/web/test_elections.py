@@ -270,10 +270,7 @@ def test_open_votes_and_big_schulze_votes_have_no_election() -> None:
 
 async def test_at_the_end_the_box_closes_or_the_proposal_expires(setup, tmp_path: Path) -> None:
     rt, client = setup
-    from imago_fed.elections import Elections
-    from imago_fed.store.elections import PgElectionStore
-
-    elections = Elections(PgElectionStore(rt.pool), rt.governance, rt.clock)
+    elections = rt.elections
     body = {"action": "spend", "title": "Which tool?", "options": ["saw", "drill"],
             "duration_s": 1}  # fmt: skip
     without = await ok(await client.post("/api/v1/groups/garden/proposals", headers=AUTH,

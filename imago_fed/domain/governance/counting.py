@@ -21,6 +21,9 @@ from typing import Any
 
 from imago_fed.domain.governance.delegation import ResolvedBallot
 from imago_fed.domain.voting.counting import (
+    CountResult,
+    MajorityJudgmentResult,
+    SchulzeResult,
     Weighted,
     approval,
     choice,
@@ -51,6 +54,7 @@ def count_choices(
 ) -> tuple[int | None, dict[str, Any]]:
     """(winning option index, or None on a tie or no valid ballot; full detail)."""
     n = len(options)
+    result: CountResult | MajorityJudgmentResult | SchulzeResult
     if method == "approval":
         weighted = [
             Weighted(tuple(1 if i in set(b.ballot) else 0 for i in range(n)), b.weight)

@@ -167,7 +167,12 @@ def decide(
         deciders = [d for d in protocol.deciders if d in set(eligible) or d.startswith("group:")]
         approvals = [d for d in deciders if ballots.get(d, ())[:1] == (0,)]
         refusals = [d for d in deciders if ballots.get(d, ())[:1] == (1,)]
-        tally = {"approve": approvals, "refuse": refusals, "k": protocol.k, "n": len(deciders)}
+        tally: dict[str, Any] = {
+            "approve": approvals,
+            "refuse": refusals,
+            "k": protocol.k,
+            "n": len(deciders),
+        }
         if len(approvals) >= protocol.k:
             return Outcome("adopted", tally)
         if len(deciders) - len(refusals) < protocol.k:
@@ -198,7 +203,7 @@ def decide(
     )
     turnout = sum(b.weight for b in resolved)
     electorate = len(set(eligible))
-    tally: dict[str, Any] = {
+    tally = {
         "eligible": electorate,
         "turnout": turnout,
         "quorum": str(protocol.quorum),

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.events import GroupEvent, Kind
@@ -33,59 +33,15 @@ from imago_fed.domain.governance.delegation import (
 from imago_fed.domain.governance.proposals import Outcome, Proposal, decide, options_for, transition
 from imago_fed.domain.governance.protocols import Consensus, Democracy, Doocracy, Oligarchy
 from imago_fed.domain.governance.table import ControlTable, default_table, parse_changes
-from imago_fed.domain.ports import Clock, GroupEventLog
+from imago_fed.domain.ports.clock import Clock
+from imago_fed.domain.ports.events import GroupEventLog
+from imago_fed.domain.ports.governance import ActionExecutor, GovernanceStore
 
-__all__ = ["ActionExecutor", "Governance", "GovernanceStore"]
+__all__ = ["Governance"]
 
 log = logging.getLogger(__name__)
 SOURCE = "governance"
 CountChoices = Callable[[str, Sequence[str], Sequence[ResolvedBallot]], tuple[int | None, Any]]
-
-
-class GovernanceStore(Protocol):
-    async def table(self, group_id: int) -> ControlTable | None: ...
-    async def save_table(self, group_id: int, table: ControlTable, now: Any) -> None: ...
-    async def add(self, proposal: Proposal) -> Proposal: ...
-    async def save(self, proposal: Proposal, transition: Any) -> None: ...
-    async def get(self, proposal_id: int) -> Proposal | None: ...
-    async def open_proposals(self) -> list[Proposal]: ...
-    async def record_vote(
-        self,
-        proposal_id: int,
-        voter: str,
-        ballot: tuple[int, ...],
-        network: str,
-        *,
-        counted: bool,
-        reason: str,
-        at: Any,
-    ) -> None: ...
-    async def ballots(self, proposal_id: int) -> dict[str, tuple[int, ...]]: ...
-    async def delegations(self, group_id: int) -> list[Delegation]: ...
-    async def set_delegation(self, group_id: int, delegation: Delegation, now: Any) -> None: ...
-    async def revoke_delegation(self, group_id: int, delegator: str, scope: str) -> bool: ...
-    async def claim_identity(self, side: str, matrix_user: str, actor_uri: str) -> str:
-        """One person, two accounts: each side claims the other; both claims link them,
-        so they vote once (their latest vote, from either side, counts)."""
-        if await self._store.claim(side, matrix_user, actor_uri, self._clock.now()):
-            return f"{matrix_user} and {actor_uri} are now linked: they vote as one."
-        other = "fediverse" if side == "matrix" else "Matrix"
-        return f"claim recorded; confirm it from the {other} account to link them."
-
-    async def members(self, group_id: int, as_of: Any = None) -> list[str]: ...
-    async def canonical(self, voter: str) -> str: ...
-    async def claim(self, side: str, matrix_user: str, actor_uri: str, now: Any) -> bool: ...
-    async def subgroups(self, group_id: int) -> dict[str, int]: ...
-
-
-class ActionExecutor(Protocol):
-    async def execute(self, proposal: Proposal) -> str:
-        """Carry out an adopted proposal's action; return what was done."""
-        ...
-
-    async def undo(self, proposal: Proposal) -> str:
-        """Reverse an act the members did not uphold; return what was undone."""
-        ...
 
 
 class Governance:
@@ -174,6 +130,22 @@ class Governance:
 
     async def open_proposals(self, group_id: int) -> list[Proposal]:
         return [p for p in await self._store.open_proposals() if p.group_id == group_id]
+
+    async def list_proposals(self, group_id: int, state: str | None = None) -> list[Proposal]:
+        """The group's proposals, newest first, optionally only those in ``state``."""
+        return await self._store.list(group_id, state)
+
+    async def transitions(self, proposal_id: int) -> list[dict[str, Any]]:
+        """The proposal's state changes, oldest first (who moved it, when, why)."""
+        return await self._store.transitions(proposal_id)
+
+    async def vote_log(self, proposal_id: int) -> list[dict[str, Any]]:
+        """Every vote received on the proposal, counted or not, with the reason."""
+        return await self._store.vote_log(proposal_id)
+
+    async def link_identities(self, matrix_user: str, actor_uri: str) -> None:
+        """Link a Matrix account and a fediverse account as one person (an admin vouches)."""
+        await self._store.link(matrix_user, actor_uri, self._clock.now())
 
     # ------------------------------------------------------------- votes
     async def vote(
@@ -277,7 +249,7 @@ class Governance:
 
     async def conclude_external(self, proposal_id: int, outcome: Outcome) -> Proposal:
         """Conclude an open proposal with an outcome counted elsewhere: a secret
-        vote's result comes from its election (imago_fed/elections.py), as the
+        vote's result comes from its election (services/elections/), as the
         store holds no ballot of it to count."""
         proposal = await self.get(proposal_id)
         if proposal.state != "open":
@@ -386,6 +358,21 @@ class Governance:
     async def revoke(self, group_id: int, delegator: str, scope: str = "*") -> None:
         if not await self._store.revoke_delegation(group_id, delegator, scope):
             raise NotFound("no such delegation")
+
+    async def delegations(self, group_id: int) -> list[Delegation]:
+        """The group's delegation graph as stored (delegator, delegate, scope)."""
+        return await self._store.delegations(group_id)
+
+    # -------------------------------------------------------- sub-groups
+    async def subgroups(self, group_id: int) -> dict[str, int]:
+        """Groups linked as sub-groups of this one (members may delegate to them)."""
+        return await self._store.subgroups(group_id)
+
+    async def link_subgroup(self, parent_id: int, child_id: int) -> bool:
+        """Make ``child_id`` a sub-group of ``parent_id``; False if it was one already."""
+        if parent_id == child_id:
+            raise InvalidInput("a group cannot be its own sub-group", field="slug")
+        return await self._store.link_subgroup(parent_id, child_id, self._clock.now())
 
     # ------------------------------------------------------------ events
     async def describe(self, proposal: Proposal) -> dict[str, Any]:

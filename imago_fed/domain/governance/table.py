@@ -72,7 +72,7 @@ def default_table() -> ControlTable:
     light = Doocracy(timedelta(days=2), Democracy(duration=timedelta(days=3)))
     vote = Democracy(Fraction(1, 4), Fraction(1, 2), timedelta(days=3))
     consent = Consensus(timedelta(days=3))
-    rules = {
+    rules: dict[ActionKind, Protocol] = {
         ActionKind.PUBLISH: light,
         ActionKind.PROPAGATE: light,
         ActionKind.RELATE: light,

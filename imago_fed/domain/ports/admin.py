@@ -9,17 +9,12 @@ top of them (blocking, naming a Matrix moderator) live in
 
 from __future__ import annotations
 
-import builtins
 from datetime import datetime
 from typing import Any, Protocol
-
-from imago_fed.domain.governance.delegation import Delegation
-from imago_fed.domain.governance.proposals import Proposal
 
 __all__ = [
     "DeliveryAdmin",
     "FederationAdminReads",
-    "GovernanceRecords",
     "ModerationRecords",
     "SchemaProbe",
 ]
@@ -100,15 +95,3 @@ class SchemaProbe(Protocol):
         """The revision the database is at (None before the first migration); raises
         whatever the driver raises when the database is unreachable."""
         ...
-
-
-class GovernanceRecords(Protocol):
-    """The governance records the admin API and the CLI list and link."""
-
-    async def list(self, group_id: int, state: str | None = None) -> builtins.list[Proposal]: ...
-    async def transitions(self, proposal_id: int) -> builtins.list[Row]: ...
-    async def vote_log(self, proposal_id: int) -> builtins.list[Row]: ...
-    async def delegations(self, group_id: int) -> builtins.list[Delegation]: ...
-    async def link(self, matrix_user: str, actor_uri: str, now: datetime) -> None: ...
-    async def subgroups(self, group_id: int) -> dict[str, int]: ...
-    async def link_subgroup(self, parent_id: int, child_id: int, now: datetime) -> bool: ...

@@ -53,7 +53,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any
 
 from imago_fed.domain.errors import InvalidInput
 from imago_fed.domain.governance.counting import MJ_GRADES
@@ -78,7 +78,6 @@ __all__ = [
     "SECRET_METHODS",
     "BoardEntry",
     "ElectionRecord",
-    "ElectionStore",
     "TrusteeSlot",
     "board_entries",
     "choices_for",
@@ -97,7 +96,7 @@ MAX_SCHULZE_OPTIONS = 10  # 45 questions, 90 ciphertexts per ballot
 GRADE_NAMES = ("Excellent", "Very good", "Good", "Fair", "Reject")[:MJ_GRADES]
 
 
-# ------------------------------------------------------------------ port
+# --------------------------------------------------------------- records
 @dataclass(frozen=True)
 class TrusteeSlot:
     """Trustee ``position`` (its Belenios owner number): public material only."""
@@ -145,33 +144,6 @@ class ElectionRecord:
             if any(getattr(s, step) is None for s in self.trustees):
                 return step
         return None
-
-
-class ElectionStore(Protocol):
-    async def create(
-        self, proposal_id: int, uuid: str, electorate: Sequence[str],
-        credentials: Sequence[str], trustees: Sequence[str], timestamp: int, now: Any,
-        threshold: int | None = None, credential_authority: str = "server",
-    ) -> int: ...  # fmt: skip
-    async def set_credentials(self, election_id: int, credentials: Sequence[str]) -> bool: ...
-    async def set_ceremony(
-        self, election_id: int, position: int, step: str, text: str, public_key: str | None = None
-    ) -> bool: ...
-    async def get(self, election_id: int) -> ElectionRecord | None: ...
-    async def by_proposal(self, proposal_id: int) -> ElectionRecord | None: ...
-    async def set_trustee_key(self, election_id: int, position: int, key: str) -> bool: ...
-    async def open(self, election_id: int, election: str) -> bool: ...
-    async def add_ballot(
-        self, election_id: int, credential: str, tracker: str, raw: str, now: Any
-    ) -> bool: ...
-    async def ballots(self, election_id: int) -> list[str]: ...
-    async def close(self, election_id: int) -> bool: ...
-    async def set_tally(self, election_id: int, encrypted_tally: str) -> None: ...
-    async def add_decryption(
-        self, election_id: int, position: int, text: str, now: Any
-    ) -> bool: ...
-    async def decryption_order(self, election_id: int) -> list[int]: ...
-    async def finish(self, election_id: int, result: list[list[int]]) -> bool: ...
 
 
 # ----------------------------------------------------------------- board
@@ -384,7 +356,7 @@ def secret_outcome(
 
 def _verdict(proposal: Proposal, tally: dict[str, Any], counted: Any) -> Outcome:
     tally["count"] = json.loads(json.dumps(dataclasses.asdict(counted)))  # tuples -> lists
-    first = counted.winners[0] if counted.winners else ()
+    first: tuple[int, ...] = counted.winners[0] if counted.winners else ()
     if len(first) != 1 or not counted.turnout.valid:
         return Outcome("rejected", {**tally, "reason": "tie"})
     return Outcome("adopted", {**tally, "winner": proposal.options[first[0]]})

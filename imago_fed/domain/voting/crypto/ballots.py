@@ -344,6 +344,7 @@ class BallotChecker:
         bounds = range(question.min, question.max + 1)
         overall = _proofs(answer["overall_proof"])
         if question.blank_allowed:
+            assert blank is not None  # checked with the shapes above
             a_sum = group.prepare_product(alphas[1:])
             b_sum = group.prepare_product(betas[1:])
             clauses = [Clause(alphas[0], betas[0], 0), Clause(a_sum, b_sum, 0)]

@@ -168,11 +168,11 @@ def run_election(
     board.end_ballots()
     encrypted = tally(group, [q.width for q in questions], checked)
     board.add_encrypted_tally(encrypted)
-    shares: dict[int, PartialDecryption] = {}
+    partials: dict[int, PartialDecryption] = {}
     for owner, x in keys.items():
-        shares[owner] = partial_decrypt(group, election.fingerprint, x, encrypted.ciphertexts)
-        board.add_partial_decryption(owner, shares[owner])
-    factors = combine_factors(group, kinds, shares)
+        partials[owner] = partial_decrypt(group, election.fingerprint, x, encrypted.ciphertexts)
+        board.add_partial_decryption(owner, partials[owner])
+    factors = combine_factors(group, kinds, partials)
     result = compute_result(group, encrypted.ciphertexts, factors, encrypted.total_weight)
     board.add_result(result)
     return ElectionRun(board.to_bytes(), election, result, privates, keys, raws)

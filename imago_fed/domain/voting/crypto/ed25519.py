@@ -32,7 +32,7 @@ from nacl.bindings import (
 )
 from nacl.exceptions import RuntimeError as NaclRuntimeError
 
-from imago_fed.domain.voting.crypto.groups import InvalidElement
+from imago_fed.domain.voting.crypto.groups import InvalidElement, Prepared
 
 __all__ = ["ED25519", "Ed25519Group"]
 
@@ -119,7 +119,7 @@ class Ed25519Group:
     def prepare(self, x: bytes) -> _Point:
         return _Point(self, x)
 
-    def prepare_product(self, parts: Sequence[_Point]) -> _Point:
+    def prepare_product(self, parts: Sequence[Prepared]) -> _Point:
         value = IDENTITY
         for part in parts:
             value = self.mul(value, part.value)

@@ -108,8 +108,8 @@ def discrete_log(group: Group, x: Any, bound: int) -> int:
     giant = group.pow(group.g, (-step) % group.q)  # g^-step
     cur = x
     for i in range(step + 1):
-        j = baby.get(cur)
-        if j is not None and i * step + j <= bound:
-            return i * step + j
+        found = baby.get(cur)
+        if found is not None and i * step + found <= bound:
+            return i * step + found
         cur = group.mul(cur, giant)
     raise DiscreteLogOutOfRange(f"no m <= {bound} with g^m equal to the value")

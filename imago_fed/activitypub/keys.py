@@ -1,5 +1,8 @@
 """Signing keys: generation, and encryption of private keys at rest.
 
+The crypto adapter behind the ``KeyPairFactory`` port: the keys are the ones
+ActivityPub HTTP signatures use, so they live with that adapter.
+
 Every group gets an RSA-2048 key pair when it is created (the key ActivityPub
 HTTP signatures use). The private key is sealed with AES-256-GCM under a key
 derived from the instance secret before it reaches the database, so a dump of
