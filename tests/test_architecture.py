@@ -69,7 +69,7 @@ STILL_ON_THE_POOL = frozenset({
     "activitypub/people.py", "activitypub/processing.py", "activitypub/publish.py",
     "activitypub/questions.py", "activitypub/signers.py",
     "matrix/bridge.py", "matrix/rooms.py",
-    "web/appservice.py", "web/elections.py",
+    "web/appservice.py",
     "cli.py", "execution.py",
 })  # fmt: skip
 
