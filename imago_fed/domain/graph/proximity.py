@@ -34,7 +34,7 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from imago_fed.domain.errors import InvalidInput
@@ -164,10 +164,18 @@ class Score:
         }
 
 
+def _checked_theme_weights(weights: Mapping[str, float] | None) -> Mapping[str, float]:
+    for qid, w in (weights or {}).items():
+        _weight(w, f"theme weight of {qid}")
+    return weights or {}
+
+
 def _weighted_jaccard(a: frozenset[str], b: frozenset[str], weights: Mapping[str, float]) -> float:
     union = a | b
     if not union:
         return 0.0
+    if not weights:  # plain Jaccard: the common case, and the hot loop of `rank`
+        return len(a & b) / len(union)
     total = sum(weights.get(t, 1.0) for t in union)
     if total <= 0:
         return 0.0
@@ -188,10 +196,25 @@ def score(
     ``theme_weights`` lets rare themes count more than common ones (missing ids
     weigh 1); ``labels`` lets ``why`` name themes ("Q90 Paris") instead of ids.
     """
-    weights = weights or ProximityWeights()
-    theme_weights = theme_weights or {}
-    for qid, w in theme_weights.items():
-        _weight(w, f"theme weight of {qid}")
+    return _score(
+        anchor,
+        candidate,
+        weights or ProximityWeights(),
+        path,
+        _checked_theme_weights(theme_weights),
+        labels or {},
+    )
+
+
+def _score(
+    anchor: GroupNode,
+    candidate: GroupNode,
+    weights: ProximityWeights,
+    path: GraphPath | None,
+    theme_weights: Mapping[str, float],
+    labels: Mapping[str, str] | None,
+) -> Score:
+    """The figures; the sentence only when ``labels`` is given (rank explains its top k)."""
     distance = None
     geo = 0.0
     if anchor.place is not None and candidate.place is not None:
@@ -209,7 +232,7 @@ def score(
         distance_km=distance,
         shared_themes=shared,
         hops=hops,
-        why=_why(distance, shared, path if hops is not None else None, labels or {}),
+        why="" if labels is None else _explain(distance, shared, path, labels),
         parts={"geo": geo, "theme": theme, "graph": graph},
     )
 
@@ -233,23 +256,22 @@ def rank(
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise InvalidInput(f"k must be a whole number from 1 to {MAX_K}", field="k")
     paths = paths or {}
+    weights = weights or ProximityWeights()
+    theme_weights = _checked_theme_weights(theme_weights)
+    labels = labels or {}
     seen: set[str] = {anchor.id}
     scores: list[Score] = []
     for candidate in candidates:
         if candidate.id in seen:
             continue
         seen.add(candidate.id)
-        scores.append(
-            score(
-                anchor,
-                candidate,
-                weights,
-                path=paths.get(candidate.id),
-                theme_weights=theme_weights,
-                labels=labels,
-            )
-        )
-    return heapq.nsmallest(k, scores, key=_order)
+        path = paths.get(candidate.id)
+        scores.append(_score(anchor, candidate, weights, path, theme_weights, None))
+    # Writing sentences costs more than the arithmetic: only the k kept get one.
+    return [
+        replace(s, why=_explain(s.distance_km, s.shared_themes, paths.get(s.group), labels))
+        for s in heapq.nsmallest(k, scores, key=_order)
+    ]
 
 
 def _order(s: Score) -> tuple[float, float, float, int, str]:
@@ -312,12 +334,14 @@ def _qid_order(qid: str) -> tuple[int, str]:
     return (int(digits), qid) if digits.isdigit() else (0, qid)
 
 
-def _why(
+def _explain(
     distance: float | None,
     shared: Sequence[str],
     path: GraphPath | None,
     labels: Mapping[str, str],
 ) -> str:
+    if path is not None and path.hops < 1:
+        path = None
     if distance is None:
         where = "place unknown"
     elif distance < 1:
