@@ -99,6 +99,8 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class Bucket:
+    """One origin's tokens left, as of ``at`` (a row per receiver and origin in the store)."""
+
     tokens: float
     at: datetime
 
@@ -145,6 +147,7 @@ class Receiver:
         place: Place | None = None,
         kinds: RelationKinds = DEFAULT_KINDS,
     ) -> Receiver:
+        """Build ``related`` from the receiver's relations (only accepted ones count)."""
         related: dict[str, set[str]] = {}
         for relation in relations:
             if relation.active and relation.involves(id):
@@ -335,6 +338,7 @@ class PersonalFeed:
         return _within(meta.place, self.place, self.radius_km)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-able shape, for the bot to store and show the feed."""
         return {
             "groups": sorted(self.groups),
             "themes": sorted(self.themes),
@@ -344,6 +348,7 @@ class PersonalFeed:
 
     @classmethod
     def from_dict(cls, data: object) -> PersonalFeed:
+        """Parse what :meth:`to_dict` wrote (or a person typed); unknown keys are refused."""
         feed = _check_keys(data, ("groups", "themes", "place", "radius_km"), "feed")
         place = feed.get("place")
         return cls(

@@ -136,9 +136,11 @@ class BoundingBox:
 
     @property
     def crosses_antimeridian(self) -> bool:
+        """True when the box wraps from +180 to -180 degrees of longitude."""
         return self.west > self.east
 
     def contains(self, place: Place) -> bool:
+        """The same test the store's ``<@ box`` makes, so both agree on the pre-filter."""
         if not self.south <= place.lat <= self.north:
             return False
         if self.crosses_antimeridian:

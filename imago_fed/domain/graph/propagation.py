@@ -88,6 +88,7 @@ class PropagationCriteria:
         object.__setattr__(self, "relation_kinds", DEFAULT_KINDS.validate_all(self.relation_kinds))
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-able shape, for the ``propagate`` proposal's parameters."""
         return {
             "k": self.k,
             "radius_km": self.radius_km,
@@ -163,10 +164,12 @@ class Item:
 
     @property
     def may_travel_on(self) -> bool:
+        """Whether the receiving group may relay it (it is below its hop limit)."""
         return self.hops < self.hop_limit
 
     @property
     def meta(self) -> ItemMeta:
+        """What personal feeds match on."""
         return ItemMeta(self.origin, self.path[1:], self.themes, self.place)
 
     def forwarded_by(self, group: str) -> Item:
@@ -186,6 +189,7 @@ class Item:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-able envelope (the adapters map it to their own wire form)."""
         return {
             "object_id": self.object_id,
             "origin": self.origin,
@@ -255,6 +259,7 @@ def plan(
     excluded = {sender.id, *exclude}
 
     def matches(candidate: GroupNode) -> bool:
+        """Every criterion given must hold."""
         if candidate.id in excluded:
             return False
         if criteria.relation_kinds and candidate.id not in direct:

@@ -122,6 +122,7 @@ class ProximityWeights:
         object.__setattr__(self, "decay", decay)
 
     def to_dict(self) -> dict[str, float]:
+        """A JSON-able shape, for a group's settings."""
         return {
             "geo": self.geo,
             "theme": self.theme,

@@ -128,6 +128,7 @@ class RelationKinds:
         return self.inverses[self.validate(kind)]
 
     def is_symmetric(self, kind: str) -> bool:
+        """Symmetric kinds read the same from both ends (``partner``)."""
         return self.inverse(kind) == kind
 
     def declaring(self, kind: str, inverse: str | None = None) -> RelationKinds:
@@ -179,6 +180,7 @@ class Relation:
 
     @property
     def final(self) -> bool:
+        """No move is left: the row is history (a new proposal starts a new one)."""
         return not RELATION_TRANSITIONS[self.state]
 
     def move(self, to: str) -> Relation:
@@ -206,6 +208,7 @@ class Relation:
         return (edge.source, edge.target, edge.kind)
 
     def involves(self, group: str) -> bool:
+        """Whether ``group`` is one of the two ends."""
         return group in (self.source, self.target)
 
     def kind_from(self, group: str, kinds: RelationKinds = DEFAULT_KINDS) -> str:
@@ -217,6 +220,7 @@ class Relation:
         raise InvalidInput(f"{group!r} is not an end of this relation", field="group")
 
     def other(self, group: str) -> str:
+        """The end that is not ``group``."""
         if group == self.source:
             return self.target
         if group == self.target:

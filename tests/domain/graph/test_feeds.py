@@ -294,6 +294,7 @@ def test_personal_feed_validates_and_round_trips() -> None:
     feed = PersonalFeed(frozenset({ORIGIN}), frozenset({"Q5"}), PARIS, 10)
     assert PersonalFeed.from_dict(feed.to_dict()) == feed
     assert PersonalFeed.from_dict({"themes": ["Q1"]}) == PersonalFeed(themes=frozenset({"Q1"}))
+    bad: object
     for bad in (
         {"place": PARIS.to_dict()},  # a place without a radius
         {"radius_km": 5},

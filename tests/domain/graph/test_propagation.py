@@ -125,6 +125,7 @@ def test_item_dict_round_trip_and_checks() -> None:
     item = originate("urn:x:1", gid("a"), 3, themes=["Q2"], place=PARIS).forwarded_by(gid("b"))
     assert Item.from_dict(item.to_dict()) == item
     shape = item.to_dict()
+    broken: object
     for broken in (
         {**shape, "hops": 7},
         {**shape, "path": [gid("b")]},

@@ -71,6 +71,7 @@ def test_a_score_explains_itself() -> None:
         "why": result.why,
     }
     w = ProximityWeights()
+    assert result.distance_km is not None
     expected = (math.exp(-result.distance_km / w.scale_km) + 2 / 4 + 1.0) / 3
     assert result.score == pytest.approx(expected)
 
