@@ -126,6 +126,17 @@ class RateState:
         at = max(now, bucket.at) if bucket else now
         return RateState(MappingProxyType({**self.buckets, origin: Bucket(tokens - 1.0, at)}))
 
+    def pruned(self, limit: RateLimit, now: datetime) -> RateState:
+        """Forget buckets that have refilled: a full bucket is the same as none, so the
+        state stays as small as the set of origins active within one window."""
+        rate = limit.max_items / limit.per_seconds
+        kept = {
+            origin: bucket
+            for origin, bucket in self.buckets.items()
+            if bucket.tokens + max(0.0, (now - bucket.at).total_seconds()) * rate < limit.max_items
+        }
+        return RateState(MappingProxyType(kept))
+
 
 @dataclass(frozen=True)
 class Receiver:

@@ -187,6 +187,14 @@ def test_a_dropped_item_spends_no_token_and_a_clock_stepping_back_refills_nothin
     assert judge(item(2), rules, now=NOW - timedelta(hours=1), rate=spent).verdict == "drop"
 
 
+def test_refilled_buckets_are_forgotten() -> None:
+    limit = RateLimit(max_items=2, per_seconds=60)
+    rules = FeedRules(rate_limit=limit)
+    rate = judge(item(1), rules).rate_state
+    assert set(rate.pruned(limit, NOW + timedelta(seconds=10)).buckets) == {ORIGIN}
+    assert rate.pruned(limit, NOW + timedelta(seconds=30)).buckets == {}
+
+
 @given(
     st.integers(1, 5),
     st.integers(1, 120),
