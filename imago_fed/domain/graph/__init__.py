@@ -1,0 +1,1 @@
+"""Graph of groups: places, themes, typed relations and proximity."""
