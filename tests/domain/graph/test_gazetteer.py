@@ -28,7 +28,7 @@ def test_data_files_are_package_resources() -> None:
     for name in ("places.csv.gz", "themes.csv", "SOURCES.md"):
         assert data.joinpath(name).is_file(), name
     sources = data.joinpath("SOURCES.md").read_text(encoding="utf-8")
-    for licence in ("ODbL", "CC BY 4.0", "Licence Ouverte", "public domain", "CC0"):
+    for licence in ("GPL", "CC BY 4.0", "Licence Ouverte", "public domain", "ISC", "CC0"):
         assert licence in sources
 
 
@@ -62,7 +62,7 @@ def test_french_communes_are_all_there() -> None:
     communes = [p for p in gz.gazetteer().places() if p.kind == "commune"]
     assert len(communes) > 34_000
     located = [p for p in communes if p.has_coordinates]
-    assert len(located) > 15_000
+    assert len(located) > 34_800
     bordeaux = gz.place("insee:33063")
     assert bordeaux is not None and bordeaux.label == "Bordeaux" and bordeaux.admin == "33"
     assert km(bordeaux, 44.84, -0.58) < 10
@@ -73,7 +73,8 @@ def test_french_regions_and_departements() -> None:
     assert sum(p.kind == "region" for p in places) >= 18
     assert sum(p.kind == "departement" for p in places) >= 101
     idf = gz.place("fr-reg:11")
-    assert idf is not None and idf.label == "Île-de-France" and idf.has_coordinates
+    assert idf is not None and idf.label == "Île-de-France"
+    assert km(idf, 48.85, 2.35) < 30  # its population's centre
     gironde = gz.place("fr-dep:33")
     assert gironde is not None and gironde.admin == "75"
 
@@ -89,6 +90,14 @@ def test_countries_have_wikidata_ids_and_french_names() -> None:
     assert germany is not None and germany.qid and germany.label_fr == "Allemagne"
     countries = [p for p in gz.gazetteer().places() if p.kind == "country"]
     assert len(countries) >= 240 and all(p.qid for p in countries)
+
+
+def test_territories_and_world_regions_have_wikidata_ids() -> None:
+    guadeloupe = gz.place("Q17012")
+    assert guadeloupe is not None and guadeloupe.kind == "territory" and guadeloupe.country == "GP"
+    assert km(guadeloupe, 16.2, -61.5) < 60
+    europe = gz.place("Q46")
+    assert europe is not None and europe.kind == "world_region" and not europe.has_coordinates
 
 
 def test_capitals_have_coordinates() -> None:
