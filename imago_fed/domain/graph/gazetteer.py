@@ -37,6 +37,7 @@ __all__ = [
     "Place",
     "Theme",
     "entity_iri",
+    "fold",
     "gazetteer",
     "place",
     "search_places",
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 _DATA_PACKAGE = "imago_fed.domain.graph"
+_PLACE_COLUMNS = ["key", "qid", "kind", "cc", "admin", "label", "label_fr", "lat", "lon", "pop"]
 _ENTITY_PREFIX = "http://www.wikidata.org/entity/"
 _QID = re.compile(r"[Qq]([1-9][0-9]*)")
 _QID_IRI = re.compile(
@@ -115,12 +117,17 @@ def entity_iri(qid: str) -> str:
     return _ENTITY_PREFIX + normal
 
 
+_SEPARATORS = re.compile(r"[\W_]+")
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation: what autocompletion compares."""
-    text = text.casefold().replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+    text = text.casefold()
+    if not text.isascii():
+        text = text.replace("œ", "oe").replace("æ", "ae")
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(_SEPARATORS.sub(" ", text).split())
 
 
 _SAINT = re.compile(r"\b(saint|sainte)\b")
@@ -129,6 +136,8 @@ _SAINT = re.compile(r"\b(saint|sainte)\b")
 def _keys(label: str) -> set[str]:
     """The folded label, plus its "st"/"ste" spelling, as people abbreviate saints' names."""
     key = fold(label)
+    if "saint" not in key:
+        return {key}
     return {key, _SAINT.sub(lambda m: "st" if m.group(1) == "saint" else "ste", key)}
 
 
@@ -169,20 +178,24 @@ class Gazetteer:
 
     @classmethod
     def from_csv(cls, places_csv: str, themes_csv: str) -> Gazetteer:
+        rows = csv.reader(io.StringIO(places_csv))
+        header = next(rows)
+        if header != _PLACE_COLUMNS:
+            raise ValueError(f"unexpected places columns: {header}")
         places = [
             Place(
-                key=row["key"],
-                qid=row["qid"] or None,
-                kind=row["kind"],
-                country=row["cc"],
-                admin=row["admin"],
-                label=row["label"],
-                label_fr=row["label_fr"],
-                lat=_float(row["lat"]),
-                lon=_float(row["lon"]),
-                population=_int(row["pop"]),
+                key,
+                qid or None,
+                kind,
+                cc,
+                admin,
+                label,
+                label_fr,
+                _float(lat),
+                _float(lon),
+                _int(pop),
             )
-            for row in csv.DictReader(io.StringIO(places_csv))
+            for key, qid, kind, cc, admin, label, label_fr, lat, lon, pop in rows
         ]
         themes = [
             Theme(
