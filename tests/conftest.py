@@ -64,9 +64,15 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_dsn() -> Iterator[str]:
+def pg_admin_dsn(pytestconfig: pytest.Config) -> Iterator[str]:
     """A DSN with the right to create and drop databases (see tests/pg.py)."""
-    with admin_dsn() as dsn:
+    terminal = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+
+    def report(line: str) -> None:
+        if terminal is not None:
+            terminal.write_line(f"\n{line}")
+
+    with admin_dsn(report) as dsn:
         yield dsn
 
 
