@@ -17,10 +17,11 @@ WORKDIR /app
 COPY pyproject.toml README.md LICENSE alembic.ini ./
 COPY imago_fed ./imago_fed
 COPY alembic ./alembic
+# Only the example: .dockerignore keeps a local config/imago.toml (admin
+# token), data/, virtualenvs, node_modules and .git out of the build context.
 COPY config ./config
 RUN pip install -e . \
-    && useradd --system --home-dir /data --create-home imago \
-    && rm -f config/imago.toml
+    && useradd --system --home-dir /data --create-home imago
 
 USER imago
 VOLUME ["/data"]

@@ -1,4 +1,7 @@
-"""Run the benchmarks: ``python -m bench [--rounds N]``.
+"""Run every benchmark: ``python -m bench [--rounds N]`` (the same as ``python -m bench.all``).
+
+This module holds the ``groups_api`` benchmark; run as ``python -m bench``
+it hands over to :mod:`bench.all`, which runs it and the others.
 
 Each benchmark times an operation and a baseline in the same process, on the
 same database, and prints the ratio. Absolute timings vary between machines;
@@ -69,4 +72,4 @@ async def groups_api(dsn: str, rounds: int) -> None:
 if __name__ == "__main__":
     from bench.all import cli
 
-    cli()  # every benchmark, this one included (see bench/all.py)
+    cli(prog="python -m bench")  # every benchmark, this one included (see bench/all.py)

@@ -37,8 +37,8 @@ async def main(rounds: int) -> None:
     print(f"summary: fan-out/raw POST time ratio {fanout_ratio:.1f}x (lower is better)")
 
 
-def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.all")
+def cli(argv: list[str] | None = None, prog: str = "python -m bench.all") -> None:
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--rounds", type=int, default=30, help="groups_api rounds (30)")
     asyncio.run(main(parser.parse_args(argv).rounds))
 

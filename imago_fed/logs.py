@@ -2,7 +2,10 @@
 
 Admins feed our output to journald, Loki or a file; one JSON object a line is
 what those tools parse. On a terminal we print plain lines instead, because a
-person is reading. The request id travels in a context variable so every line
+person is reading. One-shot commands (``imago-fed group create``, ``check``,
+...) are read by a person too, who wants their answer and not the server's
+chatter: they show only warnings and errors, as plain lines, unless
+``--verbose`` asks for everything. The request id travels in a context variable so every line
 logged while a request is handled carries it, down to the store.
 """
 
@@ -15,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["configure_logging", "request_id_var"]
+__all__ = ["configure_logging", "configure_quiet_logging", "request_id_var"]
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -66,15 +69,35 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class HumanFormatter(logging.Formatter):
+    """``imago-fed: warning: ...``: the shape of the commands' own error lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"imago-fed: {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     """Install one handler on the root logger, replacing any earlier one."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
+    _install(
         JsonFormatter()
         if use_json
-        else TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        else TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"),
+        level,
     )
+
+
+def configure_quiet_logging() -> None:
+    """What a one-shot command shows of the log: warnings and errors, one plain line each."""
+    _install(HumanFormatter(), "warning")
+
+
+def _install(formatter: logging.Formatter, level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from imago_fed.config import ConfigError, Secret, env_name, load_settings
+from imago_fed.config import CONFIG_ENV, ConfigError, Secret, env_name, load_settings
+from tests.conftest import CHECKOUT, TEST_ADMIN_TOKEN, child_env
 
 GOOD = 'admin_token = "0123456789abcdef0123"'
 
@@ -116,8 +118,36 @@ def test_serve_refuses_to_start_naming_the_problem(tmp_path: Path, text: str, ne
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(CHECKOUT)},
         cwd=tmp_path,
     )
     assert result.returncode == 2
     assert needle in result.stderr
+
+
+def check_in(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "imago_fed.cli", "check"],
+        capture_output=True, text=True, timeout=60, cwd=cwd,
+        env={**env, "IMAGO_INSTANCE_ADMIN_TOKEN": TEST_ADMIN_TOKEN,
+             "IMAGO_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+    )  # fmt: skip
+
+
+def test_test_processes_never_read_the_config_of_their_working_directory(
+    hostile_cwd: Path, no_developer_config: Path
+) -> None:
+    # The session's own process: no IMAGO_* from the shell, the empty test file.
+    assert os.environ[CONFIG_ENV] == str(no_developer_config)
+    assert [
+        k for k in os.environ if k.startswith("IMAGO_") and not k.startswith("IMAGO_TEST_")
+    ] == [CONFIG_ENV]
+    # A child started the suite's way reads the test file, not ./config/imago.toml.
+    isolated = check_in(hostile_cwd, child_env())
+    assert f"configuration: ok ({no_developer_config})" in isolated.stdout, isolated.stderr
+    assert isolated.returncode == 1  # the database is unreachable: that is all
+    # The same child without the test file reads the hostile one and says so:
+    # what a worker spawned in a checkout after ``imago-fed init`` used to do.
+    careless = {k: v for k, v in child_env().items() if k != CONFIG_ENV}
+    exposed = check_in(hostile_cwd, careless)
+    assert exposed.returncode == 2 and "[instance] scheme" in exposed.stderr

@@ -7,7 +7,6 @@ stops cleanly (embedded server included) on SIGTERM.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import TEST_ADMIN_TOKEN
+from tests.conftest import TEST_ADMIN_TOKEN, child_env
 from tests.support import free_port, wait_until
 
 AUTH = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
@@ -25,13 +24,12 @@ AUTH = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
 
 @contextmanager
 def running_server(workdir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("IMAGO_")},
-        "IMAGO_INSTANCE_ADMIN_TOKEN": TEST_ADMIN_TOKEN,
-        "IMAGO_INSTANCE_DATA_DIR": str(workdir / "data"),
-        "IMAGO_HTTP_LISTEN": f"127.0.0.1:{port}",
-        "IMAGO_LOG_FORMAT": "json",
-    }
+    env = child_env(
+        IMAGO_INSTANCE_ADMIN_TOKEN=TEST_ADMIN_TOKEN,
+        IMAGO_INSTANCE_DATA_DIR=str(workdir / "data"),
+        IMAGO_HTTP_LISTEN=f"127.0.0.1:{port}",
+        IMAGO_LOG_FORMAT="json",
+    )
     log = (workdir / f"serve-{port}.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "imago_fed.cli", "serve"],

@@ -17,6 +17,7 @@ from imago_fed.commands.common import run, settings_of, with_runtime
 from imago_fed.domain.errors import DomainError
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation
+from imago_fed.domain.governance.proposals import YES_NO
 
 __all__ = ["delegate", "proposal", "table"]
 
@@ -34,7 +35,15 @@ def proposal() -> None:
 @click.argument("slug")
 @click.option("--action", type=click.Choice([a.value for a in ActionKind]), required=True)
 @click.option("--title", required=True)
-@click.option("--option", "options", multiple=True, help="an option (repeat); default: yes/no")
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    help="an option (repeat); only a democracy vote takes them (default: "
+    + "/".join(YES_NO)
+    + "); the other protocols fix their own: oligarchy approve/refuse, "
+    "consensus agree/stand aside/block, do-ocracy challenge",
+)
 @click.option("--params", default="{}", help='JSON, e.g. \'{"block_domain": "spam.example"}\'')
 @click.option("--duration-s", type=int, default=None, help="override the protocol's duration")
 @click.option("--author", default="admin")

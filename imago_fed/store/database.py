@@ -20,11 +20,15 @@ import asyncpg
 
 from imago_fed.config import Settings
 
-__all__ = ["EMBEDDED_DATABASE", "create_pool", "database_dsn"]
+__all__ = ["EMBEDDED_DATABASE", "DatabaseError", "create_pool", "database_dsn"]
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "imago"
+
+# What the server answers when it refuses a statement; callers above the store
+# catch it under this name rather than importing the driver.
+DatabaseError = asyncpg.PostgresError
 
 
 @contextlib.asynccontextmanager

@@ -23,6 +23,7 @@ __all__ = [
     "downgrade",
     "head_revision",
     "migrations_dir",
+    "revision_at",
     "upgrade",
 ]
 
@@ -66,3 +67,16 @@ async def current_revision(conn: asyncpg.Connection) -> str | None:
     if not has_table:
         return None
     return await conn.fetchval("SELECT version_num FROM alembic_version")
+
+
+async def revision_at(dsn: str, timeout: float = 10) -> str | None:
+    """The revision of the database at ``dsn`` over a connection of its own.
+
+    For commands that must look before they build anything on the database
+    (``imago-fed check``, ``imago-fed worker``); raises if it is unreachable.
+    """
+    conn = await asyncpg.connect(dsn, timeout=timeout)
+    try:
+        return await current_revision(conn)
+    finally:
+        await conn.close()

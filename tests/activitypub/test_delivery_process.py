@@ -5,11 +5,14 @@ POSTs in flight, another takes over, and every row ends delivered. The only
 cost is duplicates, bounded by what was in flight (leased) at the kill --
 never more than the killed worker's ``global_limit`` -- and harmless, since
 receivers dedupe by activity id.
+
+Every process runs in a directory holding a hostile ``config/imago.toml``:
+a worker that read the configuration of its working directory (as one
+started in a checkout after ``imago-fed init`` once did) fails at once.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +24,7 @@ import pytest
 
 from tests.activitypub.delivery_world import World, make_world
 from tests.activitypub.worker_process import CONFIG
+from tests.conftest import child_env
 from tests.receiver import receiver
 from tests.support import wait_until
 
@@ -33,8 +37,7 @@ OPEN = {
 
 @pytest.fixture
 def env(settings_env: dict[str, str]) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("IMAGO_")}
-    return {**clean, **settings_env, **OPEN}
+    return child_env(**settings_env, **OPEN)
 
 
 @pytest.fixture
@@ -64,17 +67,16 @@ async def delivered(world: World, count: int) -> bool:
 
 
 async def test_kill_9_mid_queue_loses_nothing(
-    world: World, env: dict[str, str], tmp_path: Path
+    world: World, env: dict[str, str], tmp_path: Path, hostile_cwd: Path
 ) -> None:
     inbox_a, inbox_b = world.inbox(delay=0.1), world.inbox(delay=0.1)
     worker = [sys.executable, "-m", "tests.activitypub.worker_process", world.dsn]
-    cwd = Path(__file__).resolve().parents[2]
     log = tmp_path / "workers.log"
     async with receiver(inbox_a) as a, receiver(inbox_b) as b:
         activities = [
             await world.enqueue([f"{(a if n % 2 else b).base_url}/inbox"]) for n in range(ROWS)
         ]
-        with process(worker, env, cwd, log) as first:
+        with process(worker, env, hostile_cwd, log) as first:
 
             async def halfway() -> bool:
                 assert first.poll() is None, log.read_text()
@@ -88,7 +90,7 @@ async def test_kill_9_mid_queue_loses_nothing(
         )
         assert await world.pool.fetchval("SELECT count(*) FROM deliveries WHERE state = 'queued'")
 
-        with process(worker, env, cwd, log) as second:
+        with process(worker, env, hostile_cwd, log) as second:
             await wait_until(lambda: delivered(world, ROWS), timeout=40)
             second.send_signal(signal.SIGTERM)
             assert second.wait(timeout=20) == 0, log.read_text()
@@ -103,7 +105,7 @@ async def test_kill_9_mid_queue_loses_nothing(
 
 
 async def test_imago_fed_worker_delivers_until_sigterm(
-    world: World, env: dict[str, str], tmp_path: Path
+    world: World, env: dict[str, str], tmp_path: Path, hostile_cwd: Path
 ) -> None:
     inbox = world.inbox()
     command = [sys.executable, "-m", "imago_fed.cli", "worker"]
@@ -111,7 +113,8 @@ async def test_imago_fed_worker_delivers_until_sigterm(
     async with receiver(inbox) as rx:
         for _ in range(5):
             await world.enqueue([f"{rx.base_url}/inbox"])
-        with process(command, {**env, "IMAGO_DATABASE_URL": world.dsn}, tmp_path, log) as proc:
+        worker_env = {**env, "IMAGO_DATABASE_URL": world.dsn}
+        with process(command, worker_env, hostile_cwd, log) as proc:
             await wait_until(lambda: delivered(world, 5), timeout=30)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=20) == 0, log.read_text()
@@ -120,10 +123,10 @@ async def test_imago_fed_worker_delivers_until_sigterm(
 
 
 def test_imago_fed_worker_refuses_an_unmigrated_database(
-    empty_db: str, env: dict[str, str], tmp_path: Path
+    empty_db: str, env: dict[str, str], hostile_cwd: Path
 ) -> None:
     command = [sys.executable, "-m", "imago_fed.cli", "worker"]
-    run = {"capture_output": True, "text": True, "timeout": 60, "cwd": tmp_path}
+    run = {"capture_output": True, "text": True, "timeout": 60, "cwd": hostile_cwd}
     unmigrated = subprocess.run(command, env={**env, "IMAGO_DATABASE_URL": empty_db}, **run)
     assert unmigrated.returncode == 1 and "run imago-fed migrate" in unmigrated.stderr
     # Without a URL it uses the embedded server in the data directory (serve's),

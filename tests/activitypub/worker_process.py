@@ -1,6 +1,8 @@
 """A delivery worker in a process of its own, sized for tests (short lease and polls).
 
 ``python -m tests.activitypub.worker_process DSN``: settings come from the
+file ``$IMAGO_CONFIG`` names (required: a test process never falls back on
+the ``config/imago.toml`` of whatever directory it runs in) and the
 ``IMAGO_*`` environment; it prints ``ready`` once running and stops cleanly
 on SIGTERM. The kill -9 test kills it mid-queue; the lease (2 s) is what
 brings the rows it had in flight back to the next worker.
@@ -9,6 +11,7 @@ brings the rows it had in flight back to the next worker.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from datetime import timedelta
@@ -20,7 +23,7 @@ from imago_fed.activitypub.http import FediClient
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.activitypub.signers import Signers
-from imago_fed.config import load_settings
+from imago_fed.config import CONFIG_ENV, load_settings
 from imago_fed.store.peer_hosts import PgPeerHosts
 
 CONFIG = WorkerConfig(
@@ -33,7 +36,7 @@ CONFIG = WorkerConfig(
 
 
 async def main(dsn: str) -> None:
-    settings = load_settings()
+    settings = load_settings(os.environ[CONFIG_ENV])
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=12)
