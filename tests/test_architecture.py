@@ -70,7 +70,7 @@ STILL_ON_THE_POOL = frozenset({
     "activitypub/questions.py", "activitypub/signers.py",
     "matrix/bridge.py", "matrix/rooms.py",
     "web/appservice.py",
-    "cli.py", "execution.py",
+    "execution.py",
 })  # fmt: skip
 
 ADAPTERS = ("imago_fed.activitypub", "imago_fed.matrix", "imago_fed.web")

@@ -328,6 +328,7 @@ def fake_runtime(settings: Settings) -> tuple[Runtime, FakeWorld]:
         member_posts=absent,
         governance=absent,
         governance_store=absent,
+        elections=absent,
         federation_reads=world.reads,
         receive_activity=absent,
         moderation=Moderation(world.moderation, world.events, world.clock),
