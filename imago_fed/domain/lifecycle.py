@@ -144,17 +144,21 @@ DELIVERY = Lifecycle(
     terminal=("delivered",),
 )
 
+#: Work received from a network and processed once: the inbox and the Matrix
+#: transaction queue share this shape (retried in place, then one final state).
+_RECEIVED_WORK: dict[str, tuple[str, ...]] = {
+    "queued": ("queued", "done", "ignored", "failed"),
+    "done": (),
+    "ignored": (),
+    "failed": (),
+}
+
 #: A verified inbound activity (store/inbox.py): processed, ignored, retried,
 #: or failed for good after too many attempts.
 INBOUND_ACTIVITY = Lifecycle(
     "inbound activity",
     initial="queued",
-    transitions={
-        "queued": ("queued", "done", "ignored", "failed"),
-        "done": (),
-        "ignored": (),
-        "failed": (),
-    },
+    transitions=_RECEIVED_WORK,
     terminal=("done", "ignored", "failed"),
 )
 
@@ -162,12 +166,7 @@ INBOUND_ACTIVITY = Lifecycle(
 MATRIX_EVENT = Lifecycle(
     "matrix event",
     initial="queued",
-    transitions={
-        "queued": ("queued", "done", "ignored", "failed"),
-        "done": (),
-        "ignored": (),
-        "failed": (),
-    },
+    transitions=_RECEIVED_WORK,
     terminal=("done", "ignored", "failed"),
 )
 
