@@ -41,8 +41,8 @@ from typing import Any
 
 import asyncpg
 
-from imago_fed.activitypub.signatures.base import host_from_url
 from imago_fed.domain.lifecycle import DELIVERY
+from imago_fed.domain.urls import host_from_url
 
 __all__ = [
     "CHANNEL",

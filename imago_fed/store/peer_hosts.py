@@ -17,7 +17,6 @@ from typing import Any
 
 import asyncpg
 
-from imago_fed.activitypub.signatures import SignatureScheme
 from imago_fed.store.deliveries import CHANNEL
 
 __all__ = [
@@ -115,23 +114,26 @@ async def list_hosts(db: Db, *, limit: int, after: str | None) -> list[dict[str,
 
 
 class PgPeerHosts:
-    """The HTTP client's memory of which signature scheme each host accepts."""
+    """The HTTP client's memory of which signature scheme each host accepts.
+
+    Schemes are kept by name (``"cavage"``, ``"rfc9421"``): what they mean is
+    the HTTP client's business, not the store's.
+    """
 
     def __init__(self, db: Db) -> None:
         self._db = db
 
-    async def signature_scheme(self, host: str) -> SignatureScheme | None:
-        value = await self._db.fetchval(
+    async def signature_scheme(self, host: str) -> str | None:
+        return await self._db.fetchval(
             "SELECT signature_scheme FROM peer_hosts WHERE host = $1", host
         )
-        return SignatureScheme(value) if value else None
 
-    async def remember_signature_scheme(self, host: str, scheme: SignatureScheme) -> None:
+    async def remember_signature_scheme(self, host: str, scheme: str) -> None:
         await self._db.execute(
             """
             INSERT INTO peer_hosts (host, signature_scheme) VALUES ($1, $2)
             ON CONFLICT (host) DO UPDATE SET signature_scheme = EXCLUDED.signature_scheme
             """,
             host,
-            scheme.value,
+            str(scheme),
         )

@@ -102,11 +102,11 @@ class Signer:
 
 
 class SchemeMemory(Protocol):
-    """Where the signature scheme that worked for a host is kept (``peer_hosts``)."""
+    """Where the signature scheme that worked for a host is kept (``peer_hosts``), by name."""
 
-    async def signature_scheme(self, host: str) -> SignatureScheme | None: ...
+    async def signature_scheme(self, host: str) -> str | None: ...
 
-    async def remember_signature_scheme(self, host: str, scheme: SignatureScheme) -> None: ...
+    async def remember_signature_scheme(self, host: str, scheme: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,7 @@ class FediClient:
         scheme = self._known.get(host)
         if scheme is None:
             remembered = await self._schemes.signature_scheme(host) if self._schemes else None
-            scheme = remembered or SignatureScheme.CAVAGE
+            scheme = SignatureScheme(remembered) if remembered else SignatureScheme.CAVAGE
             self._cache(host, scheme)
         return scheme
 
@@ -249,7 +249,7 @@ class FediClient:
     async def _remember(self, host: str, scheme: SignatureScheme) -> None:
         self._cache(host, scheme)
         if self._schemes is not None:
-            await self._schemes.remember_signature_scheme(host, scheme)
+            await self._schemes.remember_signature_scheme(host, scheme.value)
 
     def _check_url(self, url: str) -> None:
         parts = urlsplit(url)

@@ -22,10 +22,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from imago_fed.domain.urls import host_from_url
 
 from .errors import InvalidSignature, StaleSignature
 
@@ -124,20 +125,6 @@ def check_time_window(created: datetime, expires: datetime | None, now: datetime
     effective = min(expires, limit) if expires is not None else created + DEFAULT_VALIDITY
     if now > effective + CLOCK_SKEW:
         raise StaleSignature(f"signature expired ({effective.isoformat()})")
-
-
-def host_from_url(url: str) -> str:
-    """The ``Host`` header an HTTP client sends for ``url`` (default port omitted)."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.hostname:
-        raise ValueError(f"not an absolute URL: {url!r}")
-    host = parts.hostname
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    if parts.port is not None and parts.port != default_port:
-        host = f"{host}:{parts.port}"
-    return host
 
 
 def require_rsa_public_key(key: PublicKeyTypes) -> rsa.RSAPublicKey:
