@@ -53,7 +53,7 @@ from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.worker import Worker, exclusively
-from imago_fed.store import group_events
+from imago_fed.store import deliveries, group_events, inbox
 from imago_fed.store.admin import (
     PgDeliveryAdmin,
     PgFederationAdminReads,
@@ -62,10 +62,12 @@ from imago_fed.store.admin import (
 )
 from imago_fed.store.database import create_pool
 from imago_fed.store.elections import PgElectionStore
+from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
+from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
@@ -108,13 +110,14 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     ids = Ids(settings.instance.base_url)
     vault = KeyVault(instance_secret(settings))
     repository = PgGroupRepository(pool)
+    fed = PgFederation(pool, clock.now)
     http = FediClient(settings, schemes=PgPeerHosts(pool))
     keys = RsaKeyPairFactory(vault)
-    signers = Signers(pool, vault, ids, keys)
+    signers = Signers(PgSigningKeys(pool), vault, ids, keys)
     instance_actor = InstanceActor(signers, http)
-    resolver = ActorResolver(pool, instance_actor.fetch_json, clock)
+    resolver = ActorResolver(fed.remote_actors, instance_actor.fetch_json, clock)
     following = Following(
-        pool,
+        fed,
         resolver,
         functools.partial(http.get_json, accept=ACCEPT_JRD),
         ids,
@@ -134,9 +137,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     messengers: list[DirectMessenger] = []
     if bridge is not None:
         messengers.append(MatrixDirectMessages(bridge.client, bridge.ids, repository))
-    messengers.append(
-        FediverseDirectMessages(pool, http, signers, resolver, repository, ids, clock)
-    )
+    messengers.append(FediverseDirectMessages(fed, http, signers, resolver, repository, ids, clock))
     return Runtime(
         settings=settings,
         pool=pool,
@@ -152,21 +153,28 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         governance_store=governance_store,
         governance=governance,
         elections=Elections(PgElectionStore(pool), governance, clock, messengers, ids.base_url),
+        federation=fed,
         inbox_processor=InboxProcessor(
-            pool, resolver, repository, ids, clock, votes=VoteIntake(ids, governance)
+            fed,
+            Wakeup(pool, inbox.CHANNEL),
+            resolver,
+            repository,
+            ids,
+            clock,
+            votes=VoteIntake(ids, governance),
         ),
         member_posts=GroupEventReader(
             pool,
             "activitypub",
             people.SOURCE,
             _fanout(
-                MemberPosts(pool, ids, repository, keys, clock).on_group_event,
-                GroupProfile(pool, ids, repository, clock).on_group_event,
-                QuestionPublisher(pool, ids, repository, clock).on_group_event,
+                MemberPosts(fed, ids, repository, keys, clock).on_group_event,
+                GroupProfile(fed, ids, repository, clock).on_group_event,
+                QuestionPublisher(fed, ids, repository, clock).on_group_event,
             ),
         ),
         federation_reads=PgFederationReads(pool),
-        receive_activity=functools.partial(receive, pool, resolver),
+        receive_activity=functools.partial(receive, fed, resolver),
         moderation=Moderation(PgModerationRecords(pool), event_log, clock),
         federation_admin=PgFederationAdminReads(pool),
         delivery_admin=PgDeliveryAdmin(pool),
@@ -221,7 +229,9 @@ def background_workers(rt: Runtime) -> list[Worker]:
     decisions (one process at a time: a lock) · inbox · deliveries · the
     fediverse side of the group event log · the Matrix bridge's workers.
     """
-    rt.delivery = DeliveryWorker(rt.pool, rt.http, rt.signers)
+    rt.delivery = DeliveryWorker(
+        rt.federation, Wakeup(rt.pool, deliveries.CHANNEL), rt.http, rt.signers
+    )
     decide = exclusively(PgAdvisoryLock(rt.pool), "governance", functools.partial(_decide, rt))
     workers = [
         Worker("governance", decide, poll_interval=1.0, backoff_cap=30.0),

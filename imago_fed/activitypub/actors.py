@@ -1,4 +1,4 @@
-"""Resolving remote actors and their keys, with a cache in PostgreSQL.
+"""Resolving remote actors and their keys, with a cache (``RemoteActors``, in PostgreSQL).
 
 Key ids come in two shapes: ``<actor>#main-key`` (Mastodon, us: the key is
 inline in the actor) and a separate key document whose ``owner`` names the
@@ -15,14 +15,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
-import asyncpg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from imago_fed.activitypub.vocab import as_list, id_of
 from imago_fed.domain.ports import Clock
-from imago_fed.store import remote_actors
-from imago_fed.store.remote_actors import RemoteActor
+from imago_fed.domain.ports.federation import RemoteActor, RemoteActors
 
 __all__ = ["ACTOR_TYPES", "ActorError", "ActorResolver", "parse_actor"]
 
@@ -77,8 +75,8 @@ def parse_actor(document: dict[str, Any], fetched_from: str, now: Any) -> Remote
 class ActorResolver:
     """Actors and keys by URI, from the cache or fetched (signed) from their server."""
 
-    def __init__(self, pool: asyncpg.Pool, fetch_json: FetchJson, clock: Clock) -> None:
-        self._pool = pool
+    def __init__(self, cache: RemoteActors, fetch_json: FetchJson, clock: Clock) -> None:
+        self._cache = cache
         self._fetch = fetch_json
         self._clock = clock
         # Parsed keys by key id: verifying a busy peer's requests would otherwise
@@ -87,7 +85,7 @@ class ActorResolver:
 
     async def actor(self, uri: str, *, refresh: bool = False) -> RemoteActor:
         if not refresh:
-            cached = await remote_actors.get_by_uri(self._pool, uri)
+            cached = await self._cache.get_by_uri(uri)
             if cached is not None:
                 return cached
         return await self._fetch_actor(uri)
@@ -101,14 +99,14 @@ class ActorResolver:
         if actor.uri != uri:
             # Fetched by an alias (e.g. a profile URL): trust only the canonical id.
             return await self.actor(actor.uri, refresh=True)
-        await remote_actors.upsert(self._pool, actor, document)
+        await self._cache.upsert(actor, document)
         return actor
 
     async def key(
         self, key_id: str, *, refresh: bool = False
     ) -> tuple[RemoteActor, PublicKeyTypes]:
         """The actor owning ``key_id`` and the key itself."""
-        actor = None if refresh else await remote_actors.get_by_key_id(self._pool, key_id)
+        actor = None if refresh else await self._cache.get_by_key_id(key_id)
         if actor is None:
             actor = await self._actor_for_key(key_id)
         if actor.key_id != key_id or not actor.public_key_pem:
@@ -130,7 +128,7 @@ class ActorResolver:
             raise ActorError(f"cannot fetch key {key_id}: {exc}") from exc
         if document.get("type") in ACTOR_TYPES:
             actor = parse_actor(document, document_url, self._clock.now())
-            await remote_actors.upsert(self._pool, actor, document)
+            await self._cache.upsert(actor, document)
             return actor
         owner = id_of(document.get("owner") or document.get("controller"))
         if not owner or urlsplit(owner).hostname != urlsplit(key_id).hostname:

@@ -1,6 +1,7 @@
 """The delivery worker: POSTs queued activities to remote inboxes, durably.
 
-The queue and its row lifecycle live in :mod:`imago_fed.store.deliveries`;
+The queue and its row lifecycle live in :mod:`imago_fed.store.deliveries`
+(reached through the ``DeliveryQueue`` and ``PeerHealth`` ports);
 this module decides what each answer means and keeps a bounded number of
 POSTs in flight::
 
@@ -31,21 +32,17 @@ seconds, what is left is cancelled and its leases given back.
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
 
-import asyncpg
-
 from imago_fed.activitypub.http import FediClient, FetchError, ForbiddenUrl
 from imago_fed.activitypub.signers import Signers, UnknownGroup
-from imago_fed.services.worker import InFlight, Worker
-from imago_fed.store import deliveries, peer_hosts
-from imago_fed.store.deliveries import Claimed
-from imago_fed.store.notify import Wakeup
+from imago_fed.domain.ports.delivery import UNAVAILABLE_AFTER_DAYS, Claimed
+from imago_fed.domain.ports.federation import Federation
+from imago_fed.services.worker import InFlight, Wakeup, Worker
 
 __all__ = ["Backoff", "DeliveryWorker", "Outcome", "WorkerConfig", "classify"]
 
@@ -92,7 +89,7 @@ class WorkerConfig:
     lease: timedelta = timedelta(minutes=2)  # > two knocks of 15 s each, with room
     poll_interval: float = 5.0  # the fallback when no NOTIFY arrives
     probe_interval: timedelta = timedelta(hours=3)  # one try at an unavailable host
-    unavailable_after_days: int = peer_hosts.UNAVAILABLE_AFTER_DAYS
+    unavailable_after_days: int = UNAVAILABLE_AFTER_DAYS
     drain_timeout: float = 20.0
     backoff: Backoff = field(default_factory=Backoff)
 
@@ -108,24 +105,25 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        fed: Federation,
+        wakeup: Wakeup,
         client: FediClient,
         signers: Signers,
         config: WorkerConfig | None = None,
     ) -> None:
         self.config = config or WorkerConfig()
-        self._pool, self._client, self._signers = pool, client, signers
+        self._fed, self._client, self._signers = fed, client, signers
         self._in_flight: InFlight[int] = InFlight(self.config.global_limit)
         self.worker = Worker(
             "delivery-worker",
             self._claim,
-            Wakeup(pool, deliveries.CHANNEL),
+            wakeup,
             poll_interval=self.config.poll_interval,
             next_due=self._next_due,
             backoff_cap=max(self.config.poll_interval, 60.0),
             drain_timeout=self.config.drain_timeout,
             in_flight=self._in_flight,
-            release=functools.partial(deliveries.release, pool),
+            release=fed.deliveries.release,
         )
 
     def start(self) -> None:
@@ -145,8 +143,7 @@ class DeliveryWorker:
         room = self._in_flight.room
         if room == 0:
             return 0  # a POST that ends wakes the worker
-        claimed = await deliveries.claim(
-            self._pool,
+        claimed = await self._fed.deliveries.claim(
             limit=room,
             per_host=self.config.per_host,
             probe_interval=self.config.probe_interval,
@@ -160,7 +157,7 @@ class DeliveryWorker:
         """Wake when the next row in backoff comes due (not while there is no room)."""
         if self._in_flight.room == 0:
             return None
-        return await deliveries.seconds_until_next_due(self._pool)
+        return await self._fed.deliveries.seconds_until_next_due()
 
     # --------------------------------------------------------- one row
     async def _deliver(self, row: Claimed) -> None:
@@ -189,22 +186,22 @@ class DeliveryWorker:
         self, row: Claimed, outcome: Outcome, status: int | None, error: str, host_failed: bool
     ) -> None:
         extra = {"delivery": row.id, "inbox": row.inbox, "status": status, "attempts": row.attempts}
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._fed.transaction() as tx:
             if outcome is Outcome.DELIVERED:
-                await deliveries.mark_delivered(conn, row.id, status)
+                await tx.deliveries.mark_delivered(row.id, status)
             elif outcome is Outcome.DEAD:
-                await deliveries.mark_dead(conn, row, status, error)
+                await tx.deliveries.mark_dead(row, status, error)
             else:
                 delay = self.config.backoff.delay(row.attempts)
-                await deliveries.schedule_retry(conn, row, delay, status, error)
+                await tx.deliveries.schedule_retry(row, delay, status, error)
             if host_failed:
-                unavailable = await peer_hosts.record_failure(
-                    conn, row.host, after_days=self.config.unavailable_after_days
+                unavailable = await tx.peer_hosts.record_failure(
+                    row.host, after_days=self.config.unavailable_after_days
                 )
                 if unavailable:
                     log.info("host %s is unavailable; holding its deliveries", row.host)
             elif status is not None:
-                await peer_hosts.record_success(conn, row.host)
+                await tx.peer_hosts.record_success(row.host)
         if outcome is Outcome.DEAD:
             log.warning("delivery %d dead: %s", row.id, error, extra=extra)
         elif outcome is Outcome.RETRY:

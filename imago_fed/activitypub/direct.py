@@ -41,8 +41,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
-
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.http import FediClient, FetchError, Signer
@@ -50,8 +48,7 @@ from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.outbound import derived_id
 from imago_fed.activitypub.signers import Signers, UnknownGroup
 from imago_fed.domain.ports import Clock, DirectMessageFailed, GroupRepository
-from imago_fed.store import moderation, remote_actors
-from imago_fed.store.remote_actors import RemoteActor
+from imago_fed.domain.ports.federation import Federation, RemoteActor
 
 __all__ = ["FediverseDirectMessages", "direct_note"]
 
@@ -122,7 +119,7 @@ class FediverseDirectMessages:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        fed: Federation,
         http: FediClient,
         signers: Signers,
         resolver: ActorResolver,
@@ -130,7 +127,7 @@ class FediverseDirectMessages:
         ids: Ids,
         clock: Clock,
     ) -> None:
-        self._pool, self._http, self._signers = pool, http, signers
+        self._fed, self._http, self._signers = fed, http, signers
         self._resolver, self._groups, self._ids, self._clock = resolver, groups, ids, clock
 
     def accepts(self, recipient: str) -> bool:
@@ -177,12 +174,12 @@ class FediverseDirectMessages:
     # ----------------------------------------------------------- private
     async def _refuse_blocked(self, group_id: int, actor_uri: str, url: str) -> None:
         host = (urlsplit(url).hostname or "").lower()
-        if await moderation.is_blocked(self._pool, group_id, actor_uri, host):
+        if await self._fed.moderation.is_blocked(group_id, actor_uri, host):
             raise DirectMessageFailed(f"{actor_uri} is blocked (actor or domain {host})")
 
     async def _actor(self, uri: str, *, refresh: bool = False) -> tuple[RemoteActor, bool]:
         """The actor, and whether it came from the cache."""
-        cached = None if refresh else await remote_actors.get_by_uri(self._pool, uri)
+        cached = None if refresh else await self._fed.remote_actors.get_by_uri(uri)
         if cached is not None:
             return cached, True
         try:

@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import asyncpg
-
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
@@ -22,7 +20,7 @@ from imago_fed.activitypub.vocab import JSON_CONTENT_TYPES
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports import Clock
-from imago_fed.store import follows, moderation
+from imago_fed.domain.ports.federation import Federation
 
 __all__ = ["Following", "parse_handle"]
 
@@ -38,7 +36,7 @@ def parse_handle(handle: str) -> tuple[str, str] | None:
 class Following:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        fed: Federation,
         resolver: ActorResolver,
         fetch_json: FetchJson,
         ids: Ids,
@@ -46,7 +44,7 @@ class Following:
         *,
         allow_http: bool,
     ) -> None:
-        self._pool, self._resolver, self._fetch = pool, resolver, fetch_json
+        self._fed, self._resolver, self._fetch = fed, resolver, fetch_json
         self._ids, self._clock, self._allow_http = ids, clock, allow_http
 
     async def resolve(self, handle_or_url: str) -> str:
@@ -88,27 +86,25 @@ class Following:
         except ActorError as exc:
             raise NotFound(str(exc)) from exc
         activity = outbound.follow(self._ids, group.slug, target.uri)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await follows.set_following(
-                conn, group.id, target.uri, activity["id"], self._clock.now()
-            )
+        async with self._fed.transaction() as tx:
+            await tx.follows.set_following(group.id, target.uri, activity["id"], self._clock.now())
             await publish(
-                conn, group_id=group.id, activity=activity, inboxes=[target.inbox],
+                tx, group_id=group.id, activity=activity, inboxes=[target.inbox],
                 public=False, now=self._clock.now(),
             )  # fmt: skip
         return {"actor": target.uri, "follow_id": activity["id"], "state": "requested"}
 
     async def unfollow(self, group: Group, actor_uri: str) -> None:
         assert group.id is not None
-        async with self._pool.acquire() as conn, conn.transaction():
-            follow_id = await follows.remove_following(conn, group.id, actor_uri)
+        async with self._fed.transaction() as tx:
+            follow_id = await tx.follows.remove_following(group.id, actor_uri)
             if follow_id is None:
                 raise NotFound(f"{group.slug} does not follow {actor_uri}")
             target = await self._resolver.actor(actor_uri)
             original = {"id": follow_id, "type": "Follow", "actor": self._ids.group(group.slug),
                         "object": actor_uri}  # fmt: skip
             await publish(
-                conn, group_id=group.id,
+                tx, group_id=group.id,
                 activity=outbound.undo(self._ids, group.slug, original, actor_uri),
                 inboxes=[target.inbox], public=False, now=self._clock.now(),
             )  # fmt: skip
@@ -116,11 +112,11 @@ class Following:
     async def answer_follower(self, group: Group, actor_uri: str, *, accept: bool) -> None:
         """A moderator accepts or rejects a pending follow request."""
         assert group.id is not None
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._fed.transaction() as tx:
             if accept:
-                follow_id = await follows.accept_follower(conn, group.id, actor_uri)
+                follow_id = await tx.follows.accept_follower(group.id, actor_uri)
             else:
-                follow_id = await follows.remove_follower(conn, group.id, actor_uri)
+                follow_id = await tx.follows.remove_follower(group.id, actor_uri)
             if follow_id is None:
                 raise Conflict(f"no pending follow request from {actor_uri}")
             follower = await self._resolver.actor(actor_uri)
@@ -128,7 +124,7 @@ class Following:
                        "object": self._ids.group(group.slug)}  # fmt: skip
             build = outbound.accept if accept else outbound.reject
             await publish(
-                conn, group_id=group.id, activity=build(self._ids, group.slug, request),
+                tx, group_id=group.id, activity=build(self._ids, group.slug, request),
                 inboxes=[follower.inbox], public=False, now=self._clock.now(),
             )  # fmt: skip
 
@@ -140,15 +136,15 @@ class Following:
             actor = await self._resolver.actor(uri)
         except ActorError as exc:
             raise NotFound(str(exc)) from exc
-        async with self._pool.acquire() as conn, conn.transaction():
-            changed = await moderation.set_moderator(
-                conn, group.id, actor.uri, present, self._clock.now()
+        async with self._fed.transaction() as tx:
+            changed = await tx.moderation.set_moderator(
+                group.id, actor.uri, present, self._clock.now()
             )
             if not changed:
                 state = "already" if present else "not"
                 raise Conflict(f"{actor.uri} is {state} a moderator of {group.slug}")
             await publish_to_followers(
-                conn,
+                tx,
                 group_id=group.id,
                 activity=outbound.moderators_change(
                     self._ids, group.slug, actor.uri, added=present

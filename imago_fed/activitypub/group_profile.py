@@ -7,21 +7,20 @@ group, signed with its key (still in the database after a soft delete).
 
 from __future__ import annotations
 
-import asyncpg
-
 from imago_fed.activitypub import documents, outbound
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.publish import publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import GroupEvent, Kind
 from imago_fed.domain.ports import Clock, GroupRepository
+from imago_fed.domain.ports.federation import Federation
 
 __all__ = ["GroupProfile"]
 
 
 class GroupProfile:
-    def __init__(self, pool: asyncpg.Pool, ids: Ids, groups: GroupRepository, clock: Clock) -> None:
-        self._pool, self._ids, self._groups, self._clock = pool, ids, groups, clock
+    def __init__(self, fed: Federation, ids: Ids, groups: GroupRepository, clock: Clock) -> None:
+        self._fed, self._ids, self._groups, self._clock = fed, ids, groups, clock
 
     async def on_group_event(self, event: GroupEvent) -> None:
         if event.kind == Kind.GROUP_CHANGED and event.dedupe_key.startswith("changed|"):
@@ -49,8 +48,7 @@ class GroupProfile:
             "to": [AS_PUBLIC],
             "cc": [self._ids.group_collection(slug, "followers")],
         }
-        async with self._pool.acquire() as conn:
-            await publish_to_followers(
-                conn, group_id=event.group_id, activity=activity, object_id=None,
-                now=self._clock.now(),
-            )  # fmt: skip
+        await publish_to_followers(
+            self._fed, group_id=event.group_id, activity=activity, object_id=None,
+            now=self._clock.now(),
+        )  # fmt: skip

@@ -20,8 +20,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
-
 from imago_fed.activitypub import jsonld
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.signatures import (
@@ -32,8 +30,7 @@ from imago_fed.activitypub.signatures import (
 )
 from imago_fed.activitypub.signatures.base import HeadersLike
 from imago_fed.activitypub.vocab import id_of
-from imago_fed.store import inbox as inbox_store
-from imago_fed.store import moderation
+from imago_fed.domain.ports.federation import Federation
 
 __all__ = ["HANDLED_TYPES", "Outcome", "authenticate", "receive"]
 
@@ -97,7 +94,7 @@ def _parse(body: bytes) -> dict[str, Any]:
 
 
 async def receive(
-    pool: asyncpg.Pool,
+    fed: Federation,
     resolver: ActorResolver,
     *,
     group_id: int | None,
@@ -116,7 +113,7 @@ async def receive(
     if urlsplit(activity["id"]).hostname != actor_host:
         return Outcome(400, "the activity id is not on the actor's host")
 
-    if await moderation.is_blocked(pool, None, actor_uri, actor_host):
+    if await fed.moderation.is_blocked(None, actor_uri, actor_host):
         return Outcome(403, "this instance does not accept activities from you")
     try:
         signer = await authenticate(
@@ -137,8 +134,8 @@ async def receive(
     if activity["type"] not in HANDLED_TYPES:
         log.info("ignored activity of unknown type", extra={"type": activity["type"]})
         return Outcome(202, "accepted (type not handled)")
-    stored = await inbox_store.store(
-        pool, activity=activity, actor_uri=actor_uri, group_id=group_id, now=now
+    stored = await fed.inbox.store(
+        activity=activity, actor_uri=actor_uri, group_id=group_id, now=now
     )
     if not stored:
         log.info("duplicate activity ignored", extra={"activity": activity["id"]})

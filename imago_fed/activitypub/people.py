@@ -19,8 +19,6 @@ import re
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.ids import Ids
@@ -28,8 +26,7 @@ from imago_fed.activitypub.publish import publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import GroupEvent, Kind
 from imago_fed.domain.ports import Clock, GroupRepository, KeyPairFactory
-from imago_fed.store import matrix as bridged
-from imago_fed.store import outbox, people
+from imago_fed.domain.ports.federation import Federation
 
 __all__ = ["MemberPosts", "fold_username", "note_id", "person_document"]
 
@@ -74,14 +71,14 @@ class MemberPosts:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        fed: Federation,
         ids: Ids,
         groups: GroupRepository,
         keys: KeyPairFactory,
         clock: Clock,
     ) -> None:
-        self._pool, self._ids, self._groups, self._keys, self._clock = (
-            pool,
+        self._fed, self._ids, self._groups, self._keys, self._clock = (
+            fed,
             ids,
             groups,
             keys,
@@ -117,7 +114,7 @@ class MemberPosts:
                 obj["inReplyTo"] = reply
             activity = self._activity("Create", author, obj, payload["message_id"], now)
         elif event.kind == Kind.MEMBER_EDITED:
-            found = await outbox.get(self._pool, self._create_id(payload["message_id"]))
+            found = await self._fed.outbox.get(self._create_id(payload["message_id"]))
             if found is None:
                 return
             obj = {**found[0]["object"], "content": payload.get("html", ""),
@@ -125,22 +122,22 @@ class MemberPosts:
             activity = self._activity("Update", author, obj, event.dedupe_key, now)
         else:
             activity = self._activity("Delete", author, note, event.dedupe_key, now)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._fed.transaction() as tx:
             if event.kind == Kind.MEMBER_POSTED:
-                await outbox.add(conn, group_id=group.id, activity=activity, object_id=note,
-                                 public=True, now=now)  # fmt: skip
-                await bridged.bridge(
-                    conn, event_id=payload["message_id"],
+                await tx.outbox.add(group_id=group.id, activity=activity, object_id=note,
+                                    public=True, now=now)  # fmt: skip
+                await tx.bridged.bridge(
+                    event_id=payload["message_id"],
                     room_id=payload.get("conversation_id", ""), object_id=note,
                     group_id=group.id, origin="matrix", now=now,
                 )  # fmt: skip
             announce = outbound.announce(self._ids, group.slug, activity)
             await publish_to_followers(
-                conn, group_id=group.id, activity=announce, object_id=note, now=now
+                tx, group_id=group.id, activity=announce, object_id=note, now=now
             )
             if event.kind == Kind.MEMBER_POSTED:
                 await publish_to_followers(
-                    conn, group_id=group.id,
+                    tx, group_id=group.id,
                     activity=outbound.announce_object(self._ids, group.slug, note),
                     object_id=note, now=now,
                 )  # fmt: skip
@@ -162,15 +159,15 @@ class MemberPosts:
     async def _reply_target(self, message_id: str, username: str) -> str | None:
         if not message_id:
             return None
-        found = await bridged.object_for_event(self._pool, message_id)
+        found = await self._fed.bridged.object_for_event(message_id)
         return found[0] if found else None
 
     async def _person(self, user_id: str, name: str, now: datetime) -> str:
-        existing = await people.get(self._pool, user_id)
+        existing = await self._fed.people.username_of(user_id)
         if existing is not None:
-            return existing["username"]
+            return existing
         pair = await self._keys.new_keypair()
-        return await people.create(
-            self._pool, user_id=user_id, base=fold_username(user_id), display_name=name or user_id,
+        return await self._fed.people.create(
+            user_id=user_id, base=fold_username(user_id), display_name=name or user_id,
             public_pem=pair.public_pem, sealed_private=pair.sealed_private, now=now,
         )  # fmt: skip

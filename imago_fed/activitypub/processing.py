@@ -21,8 +21,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
-
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
@@ -31,18 +29,15 @@ from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.events import GroupEvent, Kind
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports import Clock, GroupRepository
+from imago_fed.domain.ports.federation import Federation, InboxRow
 from imago_fed.domain.posting import refusal_to_forward, refusal_to_reshare
-from imago_fed.services.worker import Worker
-from imago_fed.store import follows, group_events, moderation, outbox
-from imago_fed.store import inbox as inbox_store
-from imago_fed.store.inbox import InboxRow
-from imago_fed.store.notify import Wakeup
+from imago_fed.services.worker import Wakeup, Worker
 
 __all__ = ["InboxProcessor"]
 
 log = logging.getLogger(__name__)
 SOURCE = "activitypub"  # our name in the group event log
-Handler = Callable[["InboxProcessor", asyncpg.Connection, InboxRow], Awaitable[str]]
+Handler = Callable[["InboxProcessor", Federation, InboxRow], Awaitable[str]]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -60,7 +55,8 @@ class InboxProcessor:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        fed: Federation,
+        wakeup: Wakeup,
         resolver: ActorResolver,
         groups: GroupRepository,
         ids: Ids,
@@ -70,8 +66,8 @@ class InboxProcessor:
         batch: int = 20,
         votes: Callable[..., Awaitable[str | None]] | None = None,
     ) -> None:
-        self.pool, self.resolver, self.groups, self.ids, self.clock = (
-            pool, resolver, groups, ids, clock,
+        self.fed, self.resolver, self.groups, self.ids, self.clock = (
+            fed, resolver, groups, ids, clock,
         )  # fmt: skip
         self._batch = batch
         self.votes = votes  # fediverse votes on our questions go to governance
@@ -79,7 +75,7 @@ class InboxProcessor:
         self.worker = Worker(
             "inbox-processor",
             self.run_once,
-            Wakeup(pool, inbox_store.CHANNEL),
+            wakeup,
             poll_interval=poll_interval,
         )
 
@@ -89,8 +85,8 @@ class InboxProcessor:
 
         The worker's step: claim (lease) -> handler -> done | ignored | retry.
         """
-        rows = await inbox_store.claim(
-            self.pool, limit=self._batch, lease=timedelta(minutes=5), now=self.clock.now()
+        rows = await self.fed.inbox.claim(
+            limit=self._batch, lease=timedelta(minutes=5), now=self.clock.now()
         )
         for row in rows:
             await self._process(row)
@@ -99,31 +95,26 @@ class InboxProcessor:
     async def _process(self, row: InboxRow) -> None:
         kind = str(row.activity.get("type"))
         handler = HANDLERS.get(kind)
-        async with self.pool.acquire() as conn:
-            try:
-                outcome = await handler(self, conn, row) if handler else "ignored"
-            except ActorError as exc:
-                log.info(
-                    "activity deferred", extra={"activity": row.activity["id"], "error": str(exc)}
-                )
-                await inbox_store.retry_later(conn, row, str(exc), self.clock.now())
-                return
-            except Exception as exc:
-                log.exception("activity processing failed", extra={"activity": row.activity["id"]})
-                await inbox_store.retry_later(
-                    conn, row, f"{type(exc).__name__}: {exc}", self.clock.now()
-                )
-                return
-            await inbox_store.finish(
-                conn,
-                row.id,
-                "done" if outcome == "done" else "ignored",
-                None if outcome == "done" else outcome,
-            )
-            log.info(
-                "activity processed",
-                extra={"type": kind, "activity": row.activity["id"], "outcome": outcome},
-            )
+        fed = self.fed  # each call its own statement; publishing opens its own transaction
+        try:
+            outcome = await handler(self, fed, row) if handler else "ignored"
+        except ActorError as exc:
+            log.info("activity deferred", extra={"activity": row.activity["id"], "error": str(exc)})
+            await fed.inbox.retry_later(row, str(exc), self.clock.now())
+            return
+        except Exception as exc:
+            log.exception("activity processing failed", extra={"activity": row.activity["id"]})
+            await fed.inbox.retry_later(row, f"{type(exc).__name__}: {exc}", self.clock.now())
+            return
+        await fed.inbox.finish(
+            row.id,
+            "done" if outcome == "done" else "ignored",
+            None if outcome == "done" else outcome,
+        )
+        log.info(
+            "activity processed",
+            extra={"type": kind, "activity": row.activity["id"], "outcome": outcome},
+        )
 
     # ------------------------------------------------------------ helpers
     async def local_group(self, uri: str | None) -> Group | None:
@@ -140,48 +131,48 @@ class InboxProcessor:
                     found[group.slug] = group
         return list(found.values())
 
-    async def blocked(self, conn: asyncpg.Connection, group: Group, actor_uri: str) -> bool:
+    async def blocked(self, fed: Federation, group: Group, actor_uri: str) -> bool:
         host = urlsplit(actor_uri).hostname or ""
-        return await moderation.is_blocked(conn, group.id, actor_uri, host)
+        return await fed.moderation.is_blocked(group.id, actor_uri, host)
 
 
 # ------------------------------------------------------------------ handlers
 @handles("Follow")
-async def _follow(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+async def _follow(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     group = await p.local_group(id_of(row.activity.get("object")))
     if group is None or group.id is None:
         return "not a follow of one of our groups"
     follower = await p.resolver.actor(row.actor_uri)
     now = p.clock.now()
-    if await p.blocked(conn, group, row.actor_uri):
+    if await p.blocked(fed, group, row.actor_uri):
         await publish(
-            conn, group_id=group.id, activity=outbound.reject(p.ids, group.slug, row.activity),
+            fed, group_id=group.id, activity=outbound.reject(p.ids, group.slug, row.activity),
             inboxes=[follower.inbox], public=False, now=now,
         )  # fmt: skip
         return "done"
     state = "pending" if group.manually_approves_followers else "accepted"
-    await follows.add_follower(conn, group.id, row.actor_uri, row.activity["id"], state, now)
+    await fed.follows.add_follower(group.id, row.actor_uri, row.activity["id"], state, now)
     if state == "accepted":
         await publish(
-            conn, group_id=group.id, activity=outbound.accept(p.ids, group.slug, row.activity),
+            fed, group_id=group.id, activity=outbound.accept(p.ids, group.slug, row.activity),
             inboxes=[follower.inbox], public=False, now=now,
         )  # fmt: skip
     return "done"
 
 
 @handles("Accept", "Reject")
-async def _answer(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+async def _answer(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     follow_id = id_of(row.activity.get("object"))
     if not follow_id:
         return "answer names no activity"
     state = "accepted" if row.activity["type"] == "Accept" else "rejected"
-    if await follows.set_following_state(conn, follow_id, row.actor_uri, state):
+    if await fed.follows.set_following_state(follow_id, row.actor_uri, state):
         return "done"
     return "answer to no follow of ours"
 
 
 @handles("Undo")
-async def _undo(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+async def _undo(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     inner = row.activity.get("object")
     inner_type = inner.get("type") if isinstance(inner, dict) else None
     if isinstance(inner, dict) and id_of(inner.get("actor")) not in (None, row.actor_uri):
@@ -189,22 +180,22 @@ async def _undo(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> s
     if inner_type == "Follow" or inner_type is None:
         group = await p.local_group(id_of(inner.get("object")) if isinstance(inner, dict) else None)
         if group is not None and group.id is not None:
-            await follows.remove_follower(conn, group.id, row.actor_uri)
+            await fed.follows.remove_follower(group.id, row.actor_uri)
             return "done"
         if inner_type == "Follow":
             return "unfollow of no group of ours"
     if inner_type == "Block":
         group = await p.local_group(id_of(inner.get("object")))
         if group is not None and group.id is not None:
-            await moderation.set_blocked_by(conn, group.id, row.actor_uri, False, p.clock.now())
+            await fed.moderation.set_blocked_by(group.id, row.actor_uri, False, p.clock.now())
             return "done"
     if isinstance(inner, dict) and inner_type in ("Like", "Announce", "EmojiReact"):
-        return await _forward(p, conn, row, id_of(inner.get("object")))
+        return await _forward(p, fed, row, id_of(inner.get("object")))
     return "undo of nothing we know"
 
 
 @handles("Create")
-async def _create(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+async def _create(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     note = row.activity.get("object")
     if not isinstance(note, dict) or not id_of(note):
         return "create without an embedded object"
@@ -217,7 +208,7 @@ async def _create(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) ->
             return "done" if outcome == "counted" else f"not counted: {outcome}"
     reply_to = id_of(note.get("inReplyTo"))
     if reply_to:  # replies to what a group re-shared thread into that group
-        for group_id in await outbox.groups_that_announced(conn, reply_to):
+        for group_id in await fed.outbox.groups_that_announced(reply_to):
             if all(g.id != group_id for g in targets):
                 targets += [g for g in [await p.groups.get_by_id(group_id)] if g]
     outcome = "addressed to none of our groups"
@@ -228,36 +219,36 @@ async def _create(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) ->
             continue
         refusal = refusal_to_reshare(
             policy=group.posting_policy,
-            is_follower=await follows.is_follower(conn, group.id, row.actor_uri),
-            author_blocked=await p.blocked(conn, group, row.actor_uri),
+            is_follower=await fed.follows.is_follower(group.id, row.actor_uri),
+            author_blocked=await p.blocked(fed, group, row.actor_uri),
         )
         if refusal:
             outcome = refusal
             continue
-        await _announce(p, conn, group, row.activity, id_of(note))
+        await _announce(p, fed, group, row.activity, id_of(note))
         outcome = "done"
     return outcome
 
 
 async def _announce(
-    p: InboxProcessor, conn: asyncpg.Connection, group: Group, activity: dict[str, Any],
+    p: InboxProcessor, fed: Federation, group: Group, activity: dict[str, Any],
     object_id: str | None,
 ) -> None:  # fmt: skip
     assert group.id is not None
     now = p.clock.now()
     await publish_to_followers(
-        conn, group_id=group.id, activity=outbound.announce(p.ids, group.slug, activity),
+        fed, group_id=group.id, activity=outbound.announce(p.ids, group.slug, activity),
         object_id=object_id, now=now,
     )  # fmt: skip
     if object_id and activity.get("type") == "Create":
         await publish_to_followers(
-            conn, group_id=group.id,
+            fed, group_id=group.id,
             activity=outbound.announce_object(p.ids, group.slug, object_id),
             object_id=object_id, now=now,
         )  # fmt: skip
     event = await _group_event(p, group, activity, object_id)
     if event is not None:
-        await group_events.record(conn, event, now)
+        await fed.events.record(event)
 
 
 async def _group_event(
@@ -300,52 +291,50 @@ def _text(value: Any) -> str:
 
 
 @handles("Update", "Delete", "Like", "EmojiReact", "Dislike")
-async def _update_delete_like(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+async def _update_delete_like(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     target = id_of(row.activity.get("object"))
     if row.activity["type"] == "Delete" and target == row.actor_uri:
-        await follows.remove_follower_everywhere(conn, row.actor_uri)
+        await fed.follows.remove_follower_everywhere(row.actor_uri)
         return "done"
-    return await _forward(p, conn, row, target)
+    return await _forward(p, fed, row, target)
 
 
-async def _forward(
-    p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow, target: str | None
-) -> str:
+async def _forward(p: InboxProcessor, fed: Federation, row: InboxRow, target: str | None) -> str:
     """Re-share an activity about a post a group announced, to that group's followers."""
     if not target:
         return "no object"
     outcome = "about nothing our groups re-shared"
     edits = row.activity["type"] in ("Update", "Delete")
-    for group_id in await outbox.groups_that_announced(conn, target):
+    for group_id in await fed.outbox.groups_that_announced(target):
         group = await p.groups.get_by_id(group_id)
         if group is None:
             continue
         refusal = refusal_to_forward(
             edits=edits,
-            is_author=await outbox.announced_author(conn, group_id, target) == row.actor_uri,
+            is_author=await fed.outbox.announced_author(group_id, target) == row.actor_uri,
             policy=group.posting_policy,
-            is_follower=await follows.is_follower(conn, group_id, row.actor_uri),
-            actor_blocked=await p.blocked(conn, group, row.actor_uri),
+            is_follower=await fed.follows.is_follower(group_id, row.actor_uri),
+            actor_blocked=await p.blocked(fed, group, row.actor_uri),
         )
         if refusal:
             outcome = refusal
             continue
-        await _announce(p, conn, group, row.activity, target)
+        await _announce(p, fed, group, row.activity, target)
         outcome = "done"
     return outcome
 
 
 @handles("Announce")
-async def _announce_in(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+async def _announce_in(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     # A group we follow re-shared something: it is recorded (the row itself);
     # propagation to our own followers is a decision, made by a later feature.
-    if await follows.is_followed(conn, row.actor_uri):
+    if await fed.follows.is_followed(row.actor_uri):
         return "done"
     return "announce from an actor none of our groups follows"
 
 
 @handles("Flag")
-async def _flag(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+async def _flag(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     objects = [o for o in (id_of(item) for item in as_list(row.activity.get("object"))) if o]
     group = None
     for uri in objects:
@@ -353,8 +342,8 @@ async def _flag(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> s
         if group is not None:
             break
     content = row.activity.get("content")
-    await moderation.add_report(
-        conn, group_id=group.id if group else row.group_id, reporter=row.actor_uri,
+    await fed.moderation.add_report(
+        group_id=group.id if group else row.group_id, reporter=row.actor_uri,
         activity=row.activity, content=content if isinstance(content, str) else "",
         objects=objects, now=p.clock.now(),
     )  # fmt: skip
@@ -362,10 +351,10 @@ async def _flag(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> s
 
 
 @handles("Block")
-async def _block(p: InboxProcessor, conn: asyncpg.Connection, row: InboxRow) -> str:
+async def _block(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     group = await p.local_group(id_of(row.activity.get("object")))
     if group is None or group.id is None:
         return "block of no group of ours"
-    await moderation.set_blocked_by(conn, group.id, row.actor_uri, True, p.clock.now())
-    await follows.remove_follower(conn, group.id, row.actor_uri)
+    await fed.moderation.set_blocked_by(group.id, row.actor_uri, True, p.clock.now())
+    await fed.follows.remove_follower(group.id, row.actor_uri)
     return "done"

@@ -2,7 +2,8 @@
 
 Both happen in one transaction, so an activity is either in the outbox with
 all its deliveries queued, or nowhere: a crash in between loses nothing and
-sends nothing twice.
+sends nothing twice. Called with repositories already inside a transaction,
+the pair becomes a savepoint of it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-from imago_fed.store import deliveries, follows, outbox
+from imago_fed.domain.ports.federation import Federation
 
 __all__ = ["publish", "publish_to_followers"]
 
 
 async def publish(
-    conn: asyncpg.Connection,
+    fed: Federation,
     *,
     group_id: int,
     activity: dict[str, Any],
@@ -30,13 +29,12 @@ async def publish(
     now: datetime,
 ) -> bool:
     """Store and queue ``activity``; False if it had been published before."""
-    async with conn.transaction():
-        if not await outbox.add(
-            conn, group_id=group_id, activity=activity, object_id=object_id, public=public, now=now
+    async with fed.transaction() as tx:
+        if not await tx.outbox.add(
+            group_id=group_id, activity=activity, object_id=object_id, public=public, now=now
         ):
             return False
-        await deliveries.enqueue(
-            conn,
+        await tx.deliveries.enqueue(
             activity_id=activity["id"],
             group_id=group_id,
             body=json.dumps(activity, ensure_ascii=False),
@@ -46,7 +44,7 @@ async def publish(
 
 
 async def publish_to_followers(
-    conn: asyncpg.Connection,
+    fed: Federation,
     *,
     group_id: int,
     activity: dict[str, Any],
@@ -56,9 +54,9 @@ async def publish_to_followers(
     now: datetime,
 ) -> bool:
     """Publish to every accepted follower (one POST per shared inbox)."""
-    inboxes = await follows.follower_delivery_inboxes(conn, group_id, exclude=exclude_actor)
+    inboxes = await fed.follows.follower_delivery_inboxes(group_id, exclude=exclude_actor)
     return await publish(
-        conn,
+        fed,
         group_id=group_id,
         activity=activity,
         inboxes=[*inboxes, *also],

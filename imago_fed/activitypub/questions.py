@@ -22,8 +22,6 @@ import time
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.ids import Ids
@@ -33,6 +31,7 @@ from imago_fed.domain.events import GroupEvent, Kind
 from imago_fed.domain.governance.proposals import GRADED_METHODS as GRADED
 from imago_fed.domain.governance.proposals import ballot_from_numbers
 from imago_fed.domain.ports import Clock, GroupRepository
+from imago_fed.domain.ports.federation import Federation
 
 __all__ = ["QuestionPublisher", "parse_reply_vote", "question_document"]
 
@@ -92,8 +91,8 @@ def _escape(text: str) -> str:
 class QuestionPublisher:
     """Reads proposal events and publishes the Question, its updates and the result."""
 
-    def __init__(self, pool: asyncpg.Pool, ids: Ids, groups: GroupRepository, clock: Clock) -> None:
-        self._pool, self._ids, self._groups, self._clock = pool, ids, groups, clock
+    def __init__(self, fed: Federation, ids: Ids, groups: GroupRepository, clock: Clock) -> None:
+        self._fed, self._ids, self._groups, self._clock = fed, ids, groups, clock
         self._last_update: dict[int, float] = {}
 
     async def on_group_event(self, event: GroupEvent) -> None:
@@ -126,10 +125,10 @@ class QuestionPublisher:
             "cc": [self._ids.group_collection(group.slug, "followers")],
             "audience": self._ids.group(group.slug),
         }
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._fed.transaction() as tx:
             if not payload.get("secret"):
                 await publish_to_followers(
-                    conn, group_id=group.id, activity=activity, object_id=question, now=now
+                    tx, group_id=group.id, activity=activity, object_id=question, now=now
                 )
             if event.kind == Kind.PROPOSAL_CLOSED and payload.get("result_text"):
                 note = {
@@ -150,7 +149,7 @@ class QuestionPublisher:
                     },
                 }
                 await publish_to_followers(
-                    conn, group_id=group.id, activity=note, object_id=None, now=now
+                    tx, group_id=group.id, activity=note, object_id=None, now=now
                 )
 
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
-import asyncpg
-
 from imago_fed.activitypub.http import Signer
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.keys import KeyVault
 from imago_fed.domain.ports import KeyPairFactory
-from imago_fed.store import deliveries, instance_keys
+from imago_fed.domain.ports.federation import SigningKeys
 
 __all__ = ["Signers", "UnknownGroup"]
 
@@ -31,9 +29,9 @@ class UnknownGroup(LookupError):
 
 class Signers:
     def __init__(
-        self, pool: asyncpg.Pool, vault: KeyVault, ids: Ids, factory: KeyPairFactory
+        self, keys: SigningKeys, vault: KeyVault, ids: Ids, factory: KeyPairFactory
     ) -> None:
-        self._pool, self._vault, self._ids, self._factory = pool, vault, ids, factory
+        self._keys, self._vault, self._ids, self._factory = keys, vault, ids, factory
         self._groups: OrderedDict[int, Signer] = OrderedDict()
         self._instance: Signer | None = None
         self._instance_lock = asyncio.Lock()
@@ -53,7 +51,7 @@ class Signers:
             signer = self._groups.get(group_id)
             if signer is not None:
                 return signer
-            found = await deliveries.group_signing_key(self._pool, group_id)
+            found = await self._keys.group_key(group_id)
             if found is None:
                 raise UnknownGroup(f"no group with id {group_id}")
             slug, sealed = found
@@ -69,7 +67,7 @@ class Signers:
         """The instance actor's signer (``{base}/actor#main-key``)."""
         async with self._instance_lock:  # one key made, even with concurrent first calls
             if self._instance is None:
-                pair = await instance_keys.load_or_create(self._pool, self._factory)
+                pair = await self._keys.instance_key(self._factory)
                 key = self._vault.unseal(pair.sealed_private)
                 self._instance = Signer(self._ids.instance_key, key)
             return self._instance

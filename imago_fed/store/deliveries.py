@@ -35,22 +35,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 
 from imago_fed.domain.lifecycle import DELIVERY
+from imago_fed.domain.ports.delivery import Claimed
 from imago_fed.domain.urls import host_from_url
 
 __all__ = [
     "CHANNEL",
     "Claimed",
+    "PgDeliveries",
     "claim",
     "dead_letters",
     "enqueue",
-    "group_signing_key",
     "mark_dead",
     "mark_delivered",
     "release",
@@ -68,20 +68,6 @@ Db = asyncpg.Pool | asyncpg.Connection
 #: the workers of every process when that transaction commits.
 CHANNEL = "imago_deliveries"
 _CLAIM_LOCK = 0x696D61676F  # pg_advisory_xact_lock key ("imago")
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A row leased to this worker until ``locked_until``."""
-
-    id: int
-    activity_id: str
-    group_id: int | None
-    inbox: str
-    host: str
-    body: str
-    attempts: int  # including the attempt about to be made
-    locked_until: datetime
 
 
 async def enqueue(
@@ -175,14 +161,19 @@ RETURNING d.id, d.activity_id, d.group_id, d.inbox, d.host, d.body, d.attempts, 
 
 
 async def claim(
-    pool: asyncpg.Pool, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+    db: Db, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
 ) -> list[Claimed]:
     """Lease up to ``limit`` due rows, respecting host limits (see the module docstring)."""
     if limit <= 0:
         return []
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
-        rows = await conn.fetch(_CLAIM, limit, per_host, probe_interval, lease)
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            return await claim(
+                conn, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease
+            )
+    async with db.transaction():
+        await db.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
+        rows = await db.fetch(_CLAIM, limit, per_host, probe_interval, lease)
     return [Claimed(**dict(row)) for row in rows]
 
 
@@ -245,12 +236,6 @@ async def release(db: Db, delivery_ids: list[int]) -> None:
     )
 
 
-async def group_signing_key(db: Db, group_id: int) -> tuple[str, bytes] | None:
-    """The slug and sealed private key a group's deliveries are signed with."""
-    row = await db.fetchrow("SELECT slug, private_key_sealed FROM groups WHERE id = $1", group_id)
-    return (row["slug"], row["private_key_sealed"]) if row else None
-
-
 # ------------------------------------------------------------------ admin
 async def stats(db: Db) -> dict[str, Any]:
     """Counts per state, rows in flight, the oldest waiting row."""
@@ -309,3 +294,50 @@ async def retry(db: Db, delivery_id: int) -> dict[str, Any] | None:
         delivery_id,
     )
     return dict(row) if row else None
+
+
+class PgDeliveries:
+    """Implements :class:`imago_fed.domain.ports.delivery.DeliveryQueue`.
+
+    Over the pool, or bound to the connection of a transaction (publishing
+    enqueues inside the transaction that stores the activity).
+    """
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def enqueue(
+        self,
+        *,
+        activity_id: str,
+        group_id: int | None,
+        body: bytes | str,
+        inboxes: Iterable[str],
+    ) -> int:
+        return await enqueue(
+            self._db, activity_id=activity_id, group_id=group_id, body=body, inboxes=inboxes
+        )
+
+    async def claim(
+        self, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+    ) -> list[Claimed]:
+        return await claim(
+            self._db, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease
+        )
+
+    async def seconds_until_next_due(self) -> float | None:
+        return await seconds_until_next_due(self._db)
+
+    async def mark_delivered(self, delivery_id: int, status: int | None) -> None:
+        await mark_delivered(self._db, delivery_id, status)
+
+    async def schedule_retry(
+        self, claimed: Claimed, delay: timedelta, status: int | None, error: str
+    ) -> None:
+        await schedule_retry(self._db, claimed, delay, status, error)
+
+    async def mark_dead(self, claimed: Claimed, status: int | None, error: str) -> None:
+        await mark_dead(self._db, claimed, status, error)
+
+    async def release(self, delivery_ids: list[int]) -> None:
+        await release(self._db, delivery_ids)

@@ -14,6 +14,7 @@ import asyncpg
 from imago_fed.domain.lifecycle import FOLLOWER, FOLLOWING
 
 __all__ = [
+    "PgFollows",
     "accept_follower",
     "add_follower",
     "count_followers",
@@ -179,3 +180,44 @@ async def is_followed(conn: Db, target_uri: str) -> bool:
             target_uri,
         )
     )
+
+
+class PgFollows:
+    """Implements :class:`imago_fed.domain.ports.federation.Follows`."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def add_follower(
+        self, group_id: int, actor_uri: str, follow_id: str, state: str, now: datetime
+    ) -> None:
+        await add_follower(self._db, group_id, actor_uri, follow_id, state, now)
+
+    async def accept_follower(self, group_id: int, actor_uri: str) -> str | None:
+        return await accept_follower(self._db, group_id, actor_uri)
+
+    async def remove_follower(self, group_id: int, actor_uri: str) -> str | None:
+        return await remove_follower(self._db, group_id, actor_uri)
+
+    async def remove_follower_everywhere(self, actor_uri: str) -> None:
+        await remove_follower_everywhere(self._db, actor_uri)
+
+    async def is_follower(self, group_id: int, actor_uri: str) -> bool:
+        return await is_follower(self._db, group_id, actor_uri)
+
+    async def follower_delivery_inboxes(self, group_id: int, *, exclude: str | None) -> list[str]:
+        return await follower_delivery_inboxes(self._db, group_id, exclude=exclude)
+
+    async def set_following(
+        self, group_id: int, target_uri: str, follow_id: str, now: datetime
+    ) -> None:
+        await set_following(self._db, group_id, target_uri, follow_id, now)
+
+    async def set_following_state(self, follow_id: str, actor_uri: str, state: str) -> bool:
+        return await set_following_state(self._db, follow_id, actor_uri, state)
+
+    async def remove_following(self, group_id: int, target_uri: str) -> str | None:
+        return await remove_following(self._db, group_id, target_uri)
+
+    async def is_followed(self, target_uri: str) -> bool:
+        return await is_followed(self._db, target_uri)

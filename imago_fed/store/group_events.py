@@ -72,9 +72,10 @@ async def advance(conn: Db, consumer: str, last_id: int) -> None:
 
 
 class PgGroupEventLog:
-    """The ``GroupEventLog`` port over the pool (each record its own transaction)."""
+    """The ``GroupEventLog`` port over the pool (each record its own transaction),
+    or over the connection of a transaction the record belongs to."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime]) -> None:
+    def __init__(self, pool: Db, clock: Callable[[], datetime]) -> None:
         self._pool, self._now = pool, clock
 
     async def record(self, event: GroupEvent) -> None:

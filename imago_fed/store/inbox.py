@@ -12,28 +12,28 @@ which every change of ``state`` here goes through):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from imago_fed.domain.lifecycle import INBOUND_ACTIVITY
+from imago_fed.domain.ports.federation import InboxRow
 
-__all__ = ["MAX_ATTEMPTS", "InboxRow", "claim", "finish", "received", "retry_later", "store"]
+__all__ = [
+    "MAX_ATTEMPTS",
+    "InboxRow",
+    "PgInbox",
+    "claim",
+    "finish",
+    "received",
+    "retry_later",
+    "store",
+]
 
 Db = asyncpg.Pool | asyncpg.Connection
 MAX_ATTEMPTS = 8
 CHANNEL = "imago_inbox"
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    id: int
-    activity: dict[str, Any]
-    actor_uri: str
-    group_id: int | None
-    attempts: int
 
 
 async def store(
@@ -142,3 +142,26 @@ async def received(conn: Db, group_id: int, *, limit: int = 50) -> list[dict[str
         }
         for r in rows
     ]
+
+
+class PgInbox:
+    """Implements :class:`imago_fed.domain.ports.federation.InboxQueue`."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def store(
+        self, *, activity: dict[str, Any], actor_uri: str, group_id: int | None, now: datetime
+    ) -> bool:
+        return await store(
+            self._db, activity=activity, actor_uri=actor_uri, group_id=group_id, now=now
+        )
+
+    async def claim(self, *, limit: int, lease: timedelta, now: datetime) -> list[InboxRow]:
+        return await claim(self._db, limit=limit, lease=lease, now=now)
+
+    async def finish(self, row_id: int, state: str, error: str | None = None) -> None:
+        await finish(self._db, row_id, state, error)
+
+    async def retry_later(self, row: InboxRow, error: str, now: datetime) -> None:
+        await retry_later(self._db, row, error, now)

@@ -1,4 +1,4 @@
-"""Keys of the instance itself, sealed like the groups' keys.
+"""Signing keys: the instance's own, and the groups' (read for their deliveries).
 
 The instance actor (``{base}/actor``) signs what no group sends: fetches on
 nobody's behalf and deliveries queued without a group. Its key is made on
@@ -13,7 +13,7 @@ import asyncpg
 from imago_fed.domain.groups import KeyPair
 from imago_fed.domain.ports import KeyPairFactory
 
-__all__ = ["INSTANCE_ACTOR", "load_or_create"]
+__all__ = ["INSTANCE_ACTOR", "PgSigningKeys", "load_or_create"]
 
 Db = asyncpg.Pool | asyncpg.Connection
 
@@ -37,3 +37,20 @@ async def load_or_create(db: Db, factory: KeyPairFactory, name: str = INSTANCE_A
         )
         row = await db.fetchrow(_SELECT, name)  # ours, or the one a racing process stored
     return KeyPair(public_pem=row["public_key_pem"], sealed_private=row["private_key_sealed"])
+
+
+class PgSigningKeys:
+    """Implements :class:`imago_fed.domain.ports.federation.SigningKeys`."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def group_key(self, group_id: int) -> tuple[str, bytes] | None:
+        # Soft-deleted groups too: their last Delete is signed with this key.
+        row = await self._db.fetchrow(
+            "SELECT slug, private_key_sealed FROM groups WHERE id = $1", group_id
+        )
+        return (row["slug"], row["private_key_sealed"]) if row else None
+
+    async def instance_key(self, factory: KeyPairFactory) -> KeyPair:
+        return await load_or_create(self._db, factory)

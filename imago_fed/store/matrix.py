@@ -21,7 +21,7 @@ import asyncpg
 
 from imago_fed.domain.lifecycle import MATRIX_EVENT
 
-__all__ = ["CHANNEL", "MatrixEventRow", "store_transaction"]
+__all__ = ["CHANNEL", "MatrixEventRow", "PgBridgedMessages", "store_transaction"]
 
 Db = asyncpg.Pool | asyncpg.Connection
 CHANNEL = "imago_matrix_events"
@@ -259,3 +259,22 @@ async def end_poll(db: Db, proposal_id: int) -> bool:
         "UPDATE matrix_polls SET ended = true WHERE proposal_id = $1 AND NOT ended", proposal_id
     )
     return status.endswith(" 1")
+
+
+class PgBridgedMessages:
+    """Implements :class:`imago_fed.domain.ports.federation.BridgedMessages`."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def bridge(
+        self, *, event_id: str, room_id: str, object_id: str, group_id: int, origin: str,
+        now: datetime,
+    ) -> bool:  # fmt: skip
+        return await bridge(
+            self._db, event_id=event_id, room_id=room_id, object_id=object_id,
+            group_id=group_id, origin=origin, now=now,
+        )  # fmt: skip
+
+    async def object_for_event(self, event_id: str) -> tuple[str, str] | None:
+        return await object_for_event(self._db, event_id)

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 __all__ = [
+    "PgFederationModeration",
     "PgGroupBlocks",
     "add_block",
     "add_report",
@@ -183,3 +184,38 @@ class PgGroupBlocks:
             group_id, kind, value,
         )  # fmt: skip
         return status.endswith(" 1")
+
+
+class PgFederationModeration:
+    """Implements :class:`imago_fed.domain.ports.federation.FederationModeration`."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def is_blocked(self, group_id: int | None, actor_uri: str, host: str) -> bool:
+        return await is_blocked(self._db, group_id, actor_uri, host)
+
+    async def set_blocked_by(
+        self, group_id: int, actor_uri: str, blocked: bool, now: datetime
+    ) -> None:
+        await set_blocked_by(self._db, group_id, actor_uri, blocked, now)
+
+    async def add_report(
+        self,
+        *,
+        group_id: int | None,
+        reporter: str,
+        activity: dict[str, Any],
+        content: str,
+        objects: list[str],
+        now: datetime,
+    ) -> None:
+        await add_report(
+            self._db, group_id=group_id, reporter=reporter, activity=activity, content=content,
+            objects=objects, now=now,
+        )  # fmt: skip
+
+    async def set_moderator(
+        self, group_id: int, actor_uri: str, present: bool, now: datetime
+    ) -> bool:
+        return await set_moderator(self._db, group_id, actor_uri, present, now)

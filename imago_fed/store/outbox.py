@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 __all__ = [
+    "PgOutbox",
     "add",
     "announced_author",
     "count",
@@ -100,3 +101,33 @@ async def created_object(conn: Db, object_id: str) -> dict[str, Any] | None:
         object_id,
     )
     return json.loads(body)["object"] if body else None
+
+
+class PgOutbox:
+    """Implements :class:`imago_fed.domain.ports.federation.Outbox`."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        group_id: int,
+        activity: dict[str, Any],
+        object_id: str | None,
+        public: bool,
+        now: datetime,
+    ) -> bool:
+        return await add(
+            self._db, group_id=group_id, activity=activity, object_id=object_id, public=public,
+            now=now,
+        )  # fmt: skip
+
+    async def get(self, activity_id: str) -> tuple[dict[str, Any], bool] | None:
+        return await get(self._db, activity_id)
+
+    async def groups_that_announced(self, object_id: str) -> list[int]:
+        return await groups_that_announced(self._db, object_id)
+
+    async def announced_author(self, group_id: int, object_id: str) -> str | None:
+        return await announced_author(self._db, group_id, object_id)

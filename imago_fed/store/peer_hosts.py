@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from imago_fed.domain.ports.delivery import UNAVAILABLE_AFTER_DAYS
 from imago_fed.store.deliveries import CHANNEL
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
 
 Db = asyncpg.Pool | asyncpg.Connection
 
-UNAVAILABLE_AFTER_DAYS = 7
 
 # Does a failure at $2 start a new failure day? (Days are UTC; the first
 # failure after a success always counts.)
@@ -114,7 +114,8 @@ async def list_hosts(db: Db, *, limit: int, after: str | None) -> list[dict[str,
 
 
 class PgPeerHosts:
-    """The HTTP client's memory of which signature scheme each host accepts.
+    """The HTTP client's memory of which signature scheme each host accepts, and
+    the delivery worker's record of each host's health (``ports.delivery.PeerHealth``).
 
     Schemes are kept by name (``"cavage"``, ``"rfc9421"``): what they mean is
     the HTTP client's business, not the store's.
@@ -137,3 +138,9 @@ class PgPeerHosts:
             host,
             str(scheme),
         )
+
+    async def record_failure(self, host: str, *, after_days: int) -> bool:
+        return await record_failure(self._db, host, after_days=after_days)
+
+    async def record_success(self, host: str) -> None:
+        await record_success(self._db, host)

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["by_username", "create", "get"]
+__all__ = ["PgLocalPeople", "by_username", "create", "get"]
 
 Db = asyncpg.Pool | asyncpg.Connection
 
@@ -50,3 +50,29 @@ async def create(
         if existing is not None:  # created concurrently under some name
             return existing["username"]
     raise RuntimeError("no free username")  # pragma: no cover
+
+
+class PgLocalPeople:
+    """Implements :class:`imago_fed.domain.ports.federation.LocalPeople`."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def username_of(self, user_id: str) -> str | None:
+        found = await get(self._db, user_id)
+        return found["username"] if found else None
+
+    async def create(
+        self,
+        *,
+        user_id: str,
+        base: str,
+        display_name: str,
+        public_pem: str,
+        sealed_private: bytes,
+        now: datetime,
+    ) -> str:
+        return await create(
+            self._db, user_id=user_id, base=base, display_name=display_name,
+            public_pem=public_pem, sealed_private=sealed_private, now=now,
+        )  # fmt: skip

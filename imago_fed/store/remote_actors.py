@@ -8,32 +8,13 @@ stops verifying (the remote actor rotated it).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-__all__ = ["RemoteActor", "get_by_key_id", "get_by_uri", "upsert"]
+from imago_fed.domain.ports.federation import RemoteActor
 
-
-@dataclass(frozen=True)
-class RemoteActor:
-    uri: str
-    host: str
-    type: str
-    preferred_username: str | None
-    name: str | None
-    inbox: str
-    shared_inbox: str | None
-    key_id: str | None
-    public_key_pem: str | None
-    fetched_at: datetime
-
-    @property
-    def delivery_inbox(self) -> str:
-        """Where to deliver public activities: the shared inbox when there is one."""
-        return self.shared_inbox or self.inbox
+__all__ = ["PgRemoteActors", "RemoteActor", "get_by_key_id", "get_by_uri", "upsert"]
 
 
 _COLUMNS = (
@@ -74,3 +55,19 @@ async def upsert(
         actor.shared_inbox, actor.key_id, actor.public_key_pem, actor.fetched_at,
         json.dumps(document),
     )  # fmt: skip
+
+
+class PgRemoteActors:
+    """Implements :class:`imago_fed.domain.ports.federation.RemoteActors`."""
+
+    def __init__(self, db: asyncpg.Pool | asyncpg.Connection) -> None:
+        self._db = db
+
+    async def get_by_uri(self, uri: str) -> RemoteActor | None:
+        return await get_by_uri(self._db, uri)
+
+    async def get_by_key_id(self, key_id: str) -> RemoteActor | None:
+        return await get_by_key_id(self._db, key_id)
+
+    async def upsert(self, actor: RemoteActor, document: dict[str, Any]) -> None:
+        await upsert(self._db, actor, document)

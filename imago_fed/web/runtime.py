@@ -38,6 +38,7 @@ from imago_fed.domain.ports.admin import (
     FederationAdminReads,
     SchemaProbe,
 )
+from imago_fed.domain.ports.federation import Federation
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.domain.ports.governance import GovernanceStore
 from imago_fed.matrix.bridge import MatrixBridge
@@ -98,6 +99,7 @@ class Runtime:
     signers: Signers
     resolver: ActorResolver
     following: Following
+    federation: Federation  # what the fediverse side keeps (the workers' repositories)
     inbox_processor: InboxProcessor
     instance_actor: InstanceActor
     member_posts: BackgroundReader

@@ -29,7 +29,10 @@ from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.store import deliveries
+from imago_fed.store.federation import PgFederation
 from imago_fed.store.groups import PgGroupRepository
+from imago_fed.store.instance_keys import PgSigningKeys
+from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
 from tests.receiver import Reply, Request
 
@@ -99,7 +102,13 @@ class World:
         return Inbox(self.public_pem, self.ids.group_key(self.slug), script, delay)
 
     def worker(self, **overrides: Any) -> DeliveryWorker:
-        return DeliveryWorker(self.pool, self.http, self.signers, replace(self.config, **overrides))
+        return DeliveryWorker(
+            PgFederation(self.pool, SystemClock().now),
+            Wakeup(self.pool, deliveries.CHANNEL),
+            self.http,
+            self.signers,
+            replace(self.config, **overrides),
+        )
 
     async def enqueue(self, inboxes: Iterable[str], *, group_id: int | None = -1) -> str:
         activity_id = self.ids.new_activity()
@@ -140,7 +149,7 @@ async def make_world(dsn: str, settings: Settings) -> AsyncIterator[World]:
             pool=pool,
             settings=settings,
             http=http,
-            signers=Signers(pool, vault, ids, keys),
+            signers=Signers(PgSigningKeys(pool), vault, ids, keys),
             ids=ids,
             group_id=row["id"],
             slug=slug,

@@ -24,6 +24,11 @@ from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import CONFIG_ENV, load_settings
+from imago_fed.domain.clock import SystemClock
+from imago_fed.store import deliveries
+from imago_fed.store.federation import PgFederation
+from imago_fed.store.instance_keys import PgSigningKeys
+from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
 
 CONFIG = WorkerConfig(
@@ -42,8 +47,10 @@ async def main(dsn: str) -> None:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=12)
     vault = KeyVault(instance_secret(settings))
     http = FediClient(settings, schemes=PgPeerHosts(pool))
-    signers = Signers(pool, vault, Ids(settings.instance.base_url), RsaKeyPairFactory(vault))
-    worker = DeliveryWorker(pool, http, signers, CONFIG)
+    ids = Ids(settings.instance.base_url)
+    signers = Signers(PgSigningKeys(pool), vault, ids, RsaKeyPairFactory(vault))
+    fed = PgFederation(pool, SystemClock().now)
+    worker = DeliveryWorker(fed, Wakeup(pool, deliveries.CHANNEL), http, signers, CONFIG)
     worker.start()
     print("ready", flush=True)
     await stop.wait()

@@ -323,6 +323,7 @@ def fake_runtime(settings: Settings) -> tuple[Runtime, FakeWorld]:
         signers=absent,
         resolver=absent,
         following=absent,
+        federation=absent,
         inbox_processor=absent,
         instance_actor=absent,
         member_posts=absent,

@@ -35,7 +35,9 @@ from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.config import Settings, load_settings
 from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.ports import DirectMessageFailed
+from imago_fed.store.federation import PgFederation
 from imago_fed.store.groups import PgGroupRepository
+from imago_fed.store.instance_keys import PgSigningKeys
 from tests.interop.fedify_peer import FedifyPeer
 from tests.interop.instance import Instance, running_instance
 from tests.receiver import Reply, Request, receiver
@@ -66,11 +68,12 @@ class Side:
         self.clients.append(http)
         vault = KeyVault(instance_secret(settings))
         ids = Ids(settings.instance.base_url)
-        signers = Signers(self.pool, vault, ids, RsaKeyPairFactory(vault))
+        signers = Signers(PgSigningKeys(self.pool), vault, ids, RsaKeyPairFactory(vault))
         clock = SystemClock()
-        resolver = ActorResolver(self.pool, InstanceActor(signers, http).fetch_json, clock)
+        fed = PgFederation(self.pool, clock.now)
+        resolver = ActorResolver(fed.remote_actors, InstanceActor(signers, http).fetch_json, clock)
         return FediverseDirectMessages(
-            self.pool, http, signers, resolver, PgGroupRepository(self.pool), ids, clock
+            fed, http, signers, resolver, PgGroupRepository(self.pool), ids, clock
         )
 
 
