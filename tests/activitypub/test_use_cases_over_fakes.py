@@ -1,0 +1,237 @@
+"""The ActivityPub adapter's use cases over in-memory ports: no database, no network.
+
+Inbox processing (Follow -> Accept, posts re-shared, refusals), answering
+follow requests, following another group, and publishing's all-or-nothing
+rule, each in milliseconds. The same behaviour against PostgreSQL and signed
+HTTP is covered by ``test_processing.py`` and the interop tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from imago_fed.activitypub.actors import ActorResolver
+from imago_fed.activitypub.following import Following
+from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.processing import InboxProcessor
+from imago_fed.activitypub.publish import publish
+from imago_fed.domain.errors import Conflict
+from imago_fed.domain.events import Kind
+from imago_fed.domain.groups import Group, KeyPair
+from imago_fed.services.worker import LocalWakeup
+from tests.fakes.federation import MemoryFederation
+from tests.fakes.web import EPOCH, FakeGroupRepository, FixedClock
+
+BASE = "https://imago.test"
+ALICE = "https://social.example/users/alice"
+SHARED = "https://social.example/inbox"
+
+
+class Unreachable(Exception):
+    pass
+
+
+@dataclass
+class World:
+    fed: MemoryFederation
+    groups: FakeGroupRepository
+    ids: Ids
+    clock: FixedClock
+    documents: dict[str, dict[str, Any]]  # what "fetching" a URL answers
+    group: Group
+
+    async def fetch(self, url: str) -> dict[str, Any]:
+        if url not in self.documents:
+            raise Unreachable(f"no answer from {url}")
+        return self.documents[url]
+
+    @property
+    def resolver(self) -> ActorResolver:
+        return ActorResolver(self.fed.remote_actors, self.fetch, self.clock)
+
+    @property
+    def processor(self) -> InboxProcessor:
+        return InboxProcessor(
+            self.fed, LocalWakeup(), self.resolver, self.groups, self.ids, self.clock
+        )
+
+    @property
+    def following(self) -> Following:
+        return Following(
+            self.fed, self.resolver, self.fetch, self.ids, self.clock, allow_http=False
+        )
+
+    async def receive(self, activity: dict[str, Any]) -> tuple[str, str | None]:
+        """Queue a verified activity, run one processing step, return its outcome."""
+        actor = activity["actor"]
+        await self.fed.inbox.store(
+            activity=activity, actor_uri=actor, group_id=self.group.id, now=self.clock.now()
+        )
+        await self.processor.run_once()
+        return self.fed.inbox.state_of(activity["id"])
+
+    def follow(self, actor: str = ALICE, n: int = 1) -> dict[str, Any]:
+        return {"id": f"{actor}/follows/{n}", "type": "Follow", "actor": actor,
+                "object": self.ids.group(self.group.slug)}  # fmt: skip
+
+
+async def _world(**group: Any) -> World:
+    groups = FakeGroupRepository()
+    stored = await groups.add(
+        Group(slug="garden", name="Garden", summary="", created_at=EPOCH,
+              keys=KeyPair(public_pem="-----FAKE-----", sealed_private=b"sealed"), **group)
+    )  # fmt: skip
+    return World(MemoryFederation(), groups, Ids(BASE), FixedClock(), {}, stored)
+
+
+@pytest.fixture
+async def world() -> World:
+    return await _world()
+
+
+async def test_a_follow_of_an_open_group_is_accepted_to_the_followers_inbox(world: World) -> None:
+    world.fed.remember(ALICE, shared=SHARED, now=EPOCH)
+    follow = world.follow()
+
+    assert await world.receive(follow) == ("done", None)
+
+    assert await world.fed.follows.is_follower(world.group.id, ALICE)
+    [accept] = world.fed.outbox.of_type("Accept")
+    assert accept["object"]["id"] == follow["id"] and accept["actor"] == world.ids.group("garden")
+    assert await world.fed.outbox.get(accept["id"]) == (accept, False)  # not in the public outbox
+    # The Accept goes to the follower's own inbox, not the shared one.
+    assert world.fed.deliveries.inboxes(accept["id"]) == [f"{ALICE}/inbox"]
+
+
+async def test_a_repeated_follow_is_answered_once() -> None:
+    world = await _world()
+    world.fed.remember(ALICE, now=EPOCH)
+    follow = world.follow()
+    await world.receive(follow)
+    # A redelivery is refused by the queue; a new Follow with a new id is answered again.
+    assert not await world.fed.inbox.store(
+        activity=follow, actor_uri=ALICE, group_id=world.group.id, now=EPOCH
+    )
+    await world.processor.run_once()
+    assert len(world.fed.outbox.of_type("Accept")) == 1
+
+
+async def test_a_moderator_answers_a_follow_request_of_a_manual_group() -> None:
+    world = await _world(manually_approves_followers=True)
+    world.fed.remember(ALICE, now=EPOCH)
+
+    assert await world.receive(world.follow()) == ("done", None)
+    assert not await world.fed.follows.is_follower(world.group.id, ALICE)
+    assert world.fed.outbox.of_type("Accept") == []
+
+    await world.following.answer_follower(world.group, ALICE, accept=True)
+    assert await world.fed.follows.is_follower(world.group.id, ALICE)
+    [accept] = world.fed.outbox.of_type("Accept")
+    assert world.fed.deliveries.inboxes(accept["id"]) == [f"{ALICE}/inbox"]
+    with pytest.raises(Conflict):  # nothing pending any more
+        await world.following.answer_follower(world.group, ALICE, accept=True)
+
+
+async def test_a_blocked_domain_is_rejected_and_does_not_follow(world: World) -> None:
+    world.fed.remember(ALICE, now=EPOCH)
+    world.fed.moderation.blocks.add((world.group.id, "domain", "example"))
+
+    assert await world.receive(world.follow()) == ("done", None)
+
+    assert not await world.fed.follows.is_follower(world.group.id, ALICE)
+    [reject] = world.fed.outbox.of_type("Reject")
+    assert world.fed.deliveries.inboxes(reject["id"]) == [f"{ALICE}/inbox"]
+    assert world.fed.outbox.of_type("Accept") == []
+
+
+async def test_a_followers_post_is_announced_twice_and_told_to_the_other_networks(
+    world: World,
+) -> None:
+    world.fed.remember(ALICE, shared=SHARED, name="Alice", now=EPOCH)
+    await world.receive(world.follow())
+    note = {"id": f"{ALICE}/notes/1", "type": "Note", "attributedTo": ALICE,
+            "content": "<p>hello</p>", "to": [world.ids.group("garden")]}  # fmt: skip
+    create = {"id": f"{ALICE}/creates/1", "type": "Create", "actor": ALICE, "object": note}
+
+    assert await world.receive(create) == ("done", None)
+
+    whole, boost = world.fed.outbox.of_type("Announce")
+    assert whole["object"] == create and boost["object"] == note["id"]
+    assert world.fed.deliveries.inboxes(whole["id"]) == [SHARED]
+    assert world.fed.deliveries.inboxes(boost["id"]) == [SHARED]
+    [event] = world.fed.events.events
+    assert event.kind == Kind.POST_SHARED and event.group_id == world.group.id
+    assert event.payload["author_name"] == "Alice" and event.payload["object_id"] == note["id"]
+
+
+async def test_a_post_by_someone_who_does_not_follow_is_not_announced(world: World) -> None:
+    world.fed.remember(ALICE, now=EPOCH)
+    note = {"id": f"{ALICE}/notes/1", "type": "Note", "attributedTo": ALICE,
+            "to": [world.ids.group("garden")]}  # fmt: skip
+    create = {"id": f"{ALICE}/creates/1", "type": "Create", "actor": ALICE, "object": note}
+
+    assert await world.receive(create) == ("ignored", "author does not follow the group")
+    assert world.fed.outbox.items == [] and world.fed.events.events == []
+
+
+async def test_an_actor_that_cannot_be_fetched_is_retried_later(world: World) -> None:
+    follow = world.follow()  # ALICE is not cached and her server does not answer
+
+    state, error = await world.receive(follow)
+
+    assert state == "queued" and error is not None and "cannot fetch actor" in error
+    assert world.fed.outbox.items == []
+    world.fed.remember(ALICE, now=EPOCH)  # her server answers again
+    world.clock.at = world.clock.at.replace(year=2027)  # past the backoff
+    await world.processor.run_once()
+    assert world.fed.inbox.state_of(follow["id"]) == ("done", None)
+    assert await world.fed.follows.is_follower(world.group.id, ALICE)
+
+
+async def test_a_group_follows_another_and_takes_its_accept(world: World) -> None:
+    sea = "https://peer.example/groups/sea"
+    world.documents[sea] = {"id": sea, "type": "Group", "inbox": f"{sea}/inbox",
+                            "preferredUsername": "sea"}  # fmt: skip
+
+    asked = await world.following.follow(world.group, sea)
+
+    assert asked["state"] == "requested"
+    [follow] = world.fed.outbox.of_type("Follow")
+    assert world.fed.deliveries.inboxes(follow["id"]) == [f"{sea}/inbox"]
+    accept = {"id": f"{sea}/accepts/1", "type": "Accept", "actor": sea, "object": follow["id"]}
+    assert await world.receive(accept) == ("done", None)
+    assert await world.fed.follows.is_followed(sea)
+    # Someone else cannot accept it for them.
+    forged = {**accept, "id": f"{ALICE}/accepts/1", "actor": ALICE}
+    world.fed.remember(ALICE, now=EPOCH)
+    assert await world.receive(forged) == ("ignored", "answer to no follow of ours")
+
+
+class BrokenQueue:
+    async def enqueue(self, **_: Any) -> int:
+        raise RuntimeError("the queue is down")
+
+
+async def test_publishing_stores_nothing_when_the_deliveries_cannot_be_queued(
+    world: World,
+) -> None:
+    world.fed.deliveries = BrokenQueue()  # type: ignore[assignment]
+    activity = {"id": f"{BASE}/activities/1", "type": "Announce"}
+
+    with pytest.raises(RuntimeError):
+        await publish(world.fed, group_id=1, activity=activity, inboxes=[SHARED], now=EPOCH)
+
+    assert await world.fed.outbox.get(activity["id"]) is None
+
+
+async def test_publishing_twice_queues_once(world: World) -> None:
+    activity = {"id": f"{BASE}/activities/1", "type": "Announce"}
+    assert await publish(world.fed, group_id=1, activity=activity, inboxes=[SHARED], now=EPOCH)
+    again = await publish(
+        world.fed, group_id=1, activity=activity, inboxes=["https://b.example/inbox"], now=EPOCH
+    )
+    assert not again
+    assert world.fed.deliveries.inboxes(activity["id"]) == [SHARED]
