@@ -66,7 +66,6 @@ SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b")
 STILL_ON_THE_POOL = frozenset({
     "matrix/bridge.py", "matrix/rooms.py",
     "web/appservice.py",
-    "execution.py",
 })  # fmt: skip
 
 ADAPTERS = ("imago_fed.activitypub", "imago_fed.matrix", "imago_fed.web")
@@ -108,8 +107,9 @@ def _modules() -> dict[str, Path]:
 
 
 def test_only_the_store_holds_sql_or_touches_the_database() -> None:
-    offenders, cleaned_up = [], []
-    for name, path in sorted(_modules().items()):
+    modules = _modules()
+    offenders, cleaned_up = [], sorted(STILL_ON_THE_POOL - modules.keys())  # moved or gone
+    for name, path in sorted(modules.items()):
         if name.startswith(DATABASE_PLACES):
             continue
         uses = database_uses(path)
