@@ -213,6 +213,7 @@ async def _create(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
                 targets += [g for g in [await p.groups.get_by_id(group_id)] if g]
     outcome = "addressed to none of our groups"
     for group in targets:
+        assert group.id is not None
         audience = id_of(note.get("audience"))
         if audience and audience != p.ids.group(group.slug):
             outcome = "posted to another group's audience"

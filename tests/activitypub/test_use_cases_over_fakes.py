@@ -43,6 +43,11 @@ class World:
     documents: dict[str, dict[str, Any]]  # what "fetching" a URL answers
     group: Group
 
+    @property
+    def gid(self) -> int:
+        assert self.group.id is not None
+        return self.group.id
+
     async def fetch(self, url: str) -> dict[str, Any]:
         if url not in self.documents:
             raise Unreachable(f"no answer from {url}")
@@ -68,7 +73,7 @@ class World:
         """Queue a verified activity, run one processing step, return its outcome."""
         actor = activity["actor"]
         await self.fed.inbox.store(
-            activity=activity, actor_uri=actor, group_id=self.group.id, now=self.clock.now()
+            activity=activity, actor_uri=actor, group_id=self.gid, now=self.clock.now()
         )
         await self.processor.run_once()
         return self.fed.inbox.state_of(activity["id"])
@@ -98,7 +103,7 @@ async def test_a_follow_of_an_open_group_is_accepted_to_the_followers_inbox(worl
 
     assert await world.receive(follow) == ("done", None)
 
-    assert await world.fed.follows.is_follower(world.group.id, ALICE)
+    assert await world.fed.follows.is_follower(world.gid, ALICE)
     [accept] = world.fed.outbox.of_type("Accept")
     assert accept["object"]["id"] == follow["id"] and accept["actor"] == world.ids.group("garden")
     assert await world.fed.outbox.get(accept["id"]) == (accept, False)  # not in the public outbox
@@ -113,7 +118,7 @@ async def test_a_repeated_follow_is_answered_once() -> None:
     await world.receive(follow)
     # A redelivery is refused by the queue; a new Follow with a new id is answered again.
     assert not await world.fed.inbox.store(
-        activity=follow, actor_uri=ALICE, group_id=world.group.id, now=EPOCH
+        activity=follow, actor_uri=ALICE, group_id=world.gid, now=EPOCH
     )
     await world.processor.run_once()
     assert len(world.fed.outbox.of_type("Accept")) == 1
@@ -124,11 +129,11 @@ async def test_a_moderator_answers_a_follow_request_of_a_manual_group() -> None:
     world.fed.remember(ALICE, now=EPOCH)
 
     assert await world.receive(world.follow()) == ("done", None)
-    assert not await world.fed.follows.is_follower(world.group.id, ALICE)
+    assert not await world.fed.follows.is_follower(world.gid, ALICE)
     assert world.fed.outbox.of_type("Accept") == []
 
     await world.following.answer_follower(world.group, ALICE, accept=True)
-    assert await world.fed.follows.is_follower(world.group.id, ALICE)
+    assert await world.fed.follows.is_follower(world.gid, ALICE)
     [accept] = world.fed.outbox.of_type("Accept")
     assert world.fed.deliveries.inboxes(accept["id"]) == [f"{ALICE}/inbox"]
     with pytest.raises(Conflict):  # nothing pending any more
@@ -137,11 +142,11 @@ async def test_a_moderator_answers_a_follow_request_of_a_manual_group() -> None:
 
 async def test_a_blocked_domain_is_rejected_and_does_not_follow(world: World) -> None:
     world.fed.remember(ALICE, now=EPOCH)
-    world.fed.moderation.blocks.add((world.group.id, "domain", "example"))
+    world.fed.moderation.blocks.add((world.gid, "domain", "example"))
 
     assert await world.receive(world.follow()) == ("done", None)
 
-    assert not await world.fed.follows.is_follower(world.group.id, ALICE)
+    assert not await world.fed.follows.is_follower(world.gid, ALICE)
     [reject] = world.fed.outbox.of_type("Reject")
     assert world.fed.deliveries.inboxes(reject["id"]) == [f"{ALICE}/inbox"]
     assert world.fed.outbox.of_type("Accept") == []
@@ -163,7 +168,7 @@ async def test_a_followers_post_is_announced_twice_and_told_to_the_other_network
     assert world.fed.deliveries.inboxes(whole["id"]) == [SHARED]
     assert world.fed.deliveries.inboxes(boost["id"]) == [SHARED]
     [event] = world.fed.events.events
-    assert event.kind == Kind.POST_SHARED and event.group_id == world.group.id
+    assert event.kind == Kind.POST_SHARED and event.group_id == world.gid
     assert event.payload["author_name"] == "Alice" and event.payload["object_id"] == note["id"]
 
 
@@ -188,7 +193,7 @@ async def test_an_actor_that_cannot_be_fetched_is_retried_later(world: World) ->
     world.clock.at = world.clock.at.replace(year=2027)  # past the backoff
     await world.processor.run_once()
     assert world.fed.inbox.state_of(follow["id"]) == ("done", None)
-    assert await world.fed.follows.is_follower(world.group.id, ALICE)
+    assert await world.fed.follows.is_follower(world.gid, ALICE)
 
 
 async def test_a_group_follows_another_and_takes_its_accept(world: World) -> None:

@@ -61,7 +61,7 @@ class MemoryInbox:
         return True
 
     async def claim(self, *, limit: int, lease: timedelta, now: datetime) -> list[InboxRow]:
-        claimed = []
+        claimed: list[InboxRow] = []
         for row_id, row in sorted(self.rows.items()):
             if len(claimed) == limit:
                 break

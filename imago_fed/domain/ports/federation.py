@@ -249,16 +249,35 @@ class SigningKeys(Protocol):
 class Federation(Protocol):
     """The federation repositories, over the pool or bound to one transaction."""
 
-    inbox: InboxQueue
-    follows: Follows
-    outbox: Outbox
-    deliveries: DeliveryQueue
-    peer_hosts: PeerHealth
-    remote_actors: RemoteActors
-    moderation: FederationModeration
-    people: LocalPeople
-    bridged: BridgedMessages
-    events: GroupEventLog
+    @property
+    def inbox(self) -> InboxQueue: ...
+
+    @property
+    def follows(self) -> Follows: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def deliveries(self) -> DeliveryQueue: ...
+
+    @property
+    def peer_hosts(self) -> PeerHealth: ...
+
+    @property
+    def remote_actors(self) -> RemoteActors: ...
+
+    @property
+    def moderation(self) -> FederationModeration: ...
+
+    @property
+    def people(self) -> LocalPeople: ...
+
+    @property
+    def bridged(self) -> BridgedMessages: ...
+
+    @property
+    def events(self) -> GroupEventLog: ...
 
     def transaction(self) -> AbstractAsyncContextManager[Federation]:
         """The same repositories, all writing in one transaction (nested: a savepoint)."""
