@@ -20,100 +20,11 @@ import asyncpg
 from imago_fed.domain.lifecycle import INBOUND_ACTIVITY
 from imago_fed.domain.ports.federation import InboxRow
 
-__all__ = [
-    "MAX_ATTEMPTS",
-    "InboxRow",
-    "PgInbox",
-    "claim",
-    "finish",
-    "received",
-    "retry_later",
-    "store",
-]
+__all__ = ["CHANNEL", "MAX_ATTEMPTS", "InboxRow", "PgInbox", "received"]
 
 Db = asyncpg.Pool | asyncpg.Connection
 MAX_ATTEMPTS = 8
 CHANNEL = "imago_inbox"
-
-
-async def store(
-    conn: Db,
-    *,
-    activity: dict[str, Any],
-    actor_uri: str,
-    group_id: int | None,
-    now: datetime,
-    state: str = "queued",
-) -> bool:
-    """Queue a verified activity; False when its id was seen before (a redelivery)."""
-    INBOUND_ACTIVITY.check_entry(state)
-    # One round trip: the insert, and the wake-up only when a row was added.
-    inserted = await conn.fetchval(
-        f"""
-        WITH added AS (
-            INSERT INTO inbox_activities (activity_id, actor_uri, group_id, type, body, state,
-                                          received_at)
-            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT (activity_id) DO NOTHING
-            RETURNING state
-        )
-        SELECT count(*) FROM (
-            SELECT CASE WHEN state = 'queued' THEN pg_notify('{CHANNEL}', '') END FROM added
-        ) AS told
-        """,
-        activity["id"], actor_uri, group_id, str(activity.get("type")), json.dumps(activity),
-        state, now,
-    )  # fmt: skip
-    return bool(inserted)
-
-
-async def claim(conn: Db, *, limit: int, lease: timedelta, now: datetime) -> list[InboxRow]:
-    rows = await conn.fetch(
-        """
-        UPDATE inbox_activities SET locked_until = $2, attempts = attempts + 1
-        WHERE id IN (
-            SELECT id FROM inbox_activities
-            WHERE state = 'queued' AND next_attempt <= $1
-              AND (locked_until IS NULL OR locked_until < $1)
-            ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING id, body, actor_uri, group_id, attempts
-        """,
-        now, now + lease, limit,
-    )  # fmt: skip
-    return sorted(
-        (
-            InboxRow(r["id"], json.loads(r["body"]), r["actor_uri"], r["group_id"], r["attempts"])
-            for r in rows
-        ),
-        key=lambda row: row.id,
-    )
-
-
-async def finish(conn: Db, row_id: int, state: str, error: str | None = None) -> None:
-    """End a claimed row's work in ``state`` (done, ignored, failed: the graph says)."""
-    allowed = INBOUND_ACTIVITY.sources(state)  # raises before any SQL
-    await conn.execute(
-        """
-        UPDATE inbox_activities SET state = $2, error = $3, locked_until = NULL
-        WHERE id = $1 AND state = ANY($4::text[])
-        """,
-        row_id, state, error, allowed,
-    )  # fmt: skip
-
-
-async def retry_later(conn: Db, row: InboxRow, error: str, now: datetime) -> None:
-    if row.attempts >= MAX_ATTEMPTS:
-        await finish(conn, row.id, "failed", error)
-        return
-    delay = timedelta(seconds=min(3600, 5 * 2 ** (row.attempts - 1)))
-    await conn.execute(
-        """
-        UPDATE inbox_activities SET next_attempt = $2, error = $3, locked_until = NULL
-        WHERE id = $1
-        """,
-        row.id,
-        now + delay,
-        error,
-    )
 
 
 async def received(conn: Db, group_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
@@ -151,17 +62,79 @@ class PgInbox:
         self._db = db
 
     async def store(
-        self, *, activity: dict[str, Any], actor_uri: str, group_id: int | None, now: datetime
+        self,
+        *,
+        activity: dict[str, Any],
+        actor_uri: str,
+        group_id: int | None,
+        now: datetime,
+        state: str = "queued",
     ) -> bool:
-        return await store(
-            self._db, activity=activity, actor_uri=actor_uri, group_id=group_id, now=now
-        )
+        """Queue a verified activity; False when its id was seen before (a redelivery)."""
+        INBOUND_ACTIVITY.check_entry(state)
+        # One round trip: the insert, and the wake-up only when a row was added.
+        inserted = await self._db.fetchval(
+            f"""
+            WITH added AS (
+                INSERT INTO inbox_activities (activity_id, actor_uri, group_id, type, body, state,
+                                              received_at)
+                VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT (activity_id) DO NOTHING
+                RETURNING state
+            )
+            SELECT count(*) FROM (
+                SELECT CASE WHEN state = 'queued' THEN pg_notify('{CHANNEL}', '') END FROM added
+            ) AS told
+            """,
+            activity["id"], actor_uri, group_id, str(activity.get("type")), json.dumps(activity),
+            state, now,
+        )  # fmt: skip
+        return bool(inserted)
 
     async def claim(self, *, limit: int, lease: timedelta, now: datetime) -> list[InboxRow]:
-        return await claim(self._db, limit=limit, lease=lease, now=now)
+        rows = await self._db.fetch(
+            """
+            UPDATE inbox_activities SET locked_until = $2, attempts = attempts + 1
+            WHERE id IN (
+                SELECT id FROM inbox_activities
+                WHERE state = 'queued' AND next_attempt <= $1
+                  AND (locked_until IS NULL OR locked_until < $1)
+                ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+            RETURNING id, body, actor_uri, group_id, attempts
+            """,
+            now, now + lease, limit,
+        )  # fmt: skip
+        return sorted(
+            (
+                InboxRow(
+                    r["id"], json.loads(r["body"]), r["actor_uri"], r["group_id"], r["attempts"]
+                )
+                for r in rows
+            ),
+            key=lambda row: row.id,
+        )
 
     async def finish(self, row_id: int, state: str, error: str | None = None) -> None:
-        await finish(self._db, row_id, state, error)
+        """End a claimed row's work in ``state`` (done, ignored, failed: the graph says)."""
+        allowed = INBOUND_ACTIVITY.sources(state)  # raises before any SQL
+        await self._db.execute(
+            """
+            UPDATE inbox_activities SET state = $2, error = $3, locked_until = NULL
+            WHERE id = $1 AND state = ANY($4::text[])
+            """,
+            row_id, state, error, allowed,
+        )  # fmt: skip
 
     async def retry_later(self, row: InboxRow, error: str, now: datetime) -> None:
-        await retry_later(self._db, row, error, now)
+        if row.attempts >= MAX_ATTEMPTS:
+            await self.finish(row.id, "failed", error)
+            return
+        delay = timedelta(seconds=min(3600, 5 * 2 ** (row.attempts - 1)))
+        await self._db.execute(
+            """
+            UPDATE inbox_activities SET next_attempt = $2, error = $3, locked_until = NULL
+            WHERE id = $1
+            """,
+            row.id,
+            now + delay,
+            error,
+        )

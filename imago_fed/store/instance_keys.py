@@ -13,30 +13,12 @@ import asyncpg
 from imago_fed.domain.groups import KeyPair
 from imago_fed.domain.ports import KeyPairFactory
 
-__all__ = ["INSTANCE_ACTOR", "PgSigningKeys", "load_or_create"]
+__all__ = ["INSTANCE_ACTOR", "PgSigningKeys"]
 
 Db = asyncpg.Pool | asyncpg.Connection
 
 INSTANCE_ACTOR = "actor"
 _SELECT = "SELECT public_key_pem, private_key_sealed FROM instance_keys WHERE name = $1"
-
-
-async def load_or_create(db: Db, factory: KeyPairFactory, name: str = INSTANCE_ACTOR) -> KeyPair:
-    """The key pair stored under ``name`` (private half sealed), made if absent."""
-    row = await db.fetchrow(_SELECT, name)
-    if row is None:
-        made = await factory.new_keypair()
-        await db.execute(
-            """
-            INSERT INTO instance_keys (name, public_key_pem, private_key_sealed)
-            VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING
-            """,
-            name,
-            made.public_pem,
-            made.sealed_private,
-        )
-        row = await db.fetchrow(_SELECT, name)  # ours, or the one a racing process stored
-    return KeyPair(public_pem=row["public_key_pem"], sealed_private=row["private_key_sealed"])
 
 
 class PgSigningKeys:
@@ -53,4 +35,19 @@ class PgSigningKeys:
         return (row["slug"], row["private_key_sealed"]) if row else None
 
     async def instance_key(self, factory: KeyPairFactory) -> KeyPair:
-        return await load_or_create(self._db, factory)
+        """The instance actor's pair (private half sealed), made if absent."""
+        row = await self._db.fetchrow(_SELECT, INSTANCE_ACTOR)
+        if row is None:
+            made = await factory.new_keypair()
+            await self._db.execute(
+                """
+                INSERT INTO instance_keys (name, public_key_pem, private_key_sealed)
+                VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING
+                """,
+                INSTANCE_ACTOR,
+                made.public_pem,
+                made.sealed_private,
+            )
+            # ours, or the one a racing process stored
+            row = await self._db.fetchrow(_SELECT, INSTANCE_ACTOR)
+        return KeyPair(public_pem=row["public_key_pem"], sealed_private=row["private_key_sealed"])

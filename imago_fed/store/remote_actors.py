@@ -14,8 +14,7 @@ import asyncpg
 
 from imago_fed.domain.ports.federation import RemoteActor
 
-__all__ = ["PgRemoteActors", "RemoteActor", "get_by_key_id", "get_by_uri", "upsert"]
-
+__all__ = ["PgRemoteActors"]
 
 _COLUMNS = (
     "uri, host, type, preferred_username, name, inbox, shared_inbox, key_id, public_key_pem,"
@@ -27,36 +26,6 @@ def _actor(row: asyncpg.Record | None) -> RemoteActor | None:
     return RemoteActor(**dict(row)) if row else None
 
 
-async def get_by_uri(conn: asyncpg.Pool | asyncpg.Connection, uri: str) -> RemoteActor | None:
-    return _actor(await conn.fetchrow(f"SELECT {_COLUMNS} FROM remote_actors WHERE uri = $1", uri))
-
-
-async def get_by_key_id(conn: asyncpg.Pool | asyncpg.Connection, key_id: str) -> RemoteActor | None:
-    return _actor(
-        await conn.fetchrow(f"SELECT {_COLUMNS} FROM remote_actors WHERE key_id = $1", key_id)
-    )
-
-
-async def upsert(
-    conn: asyncpg.Pool | asyncpg.Connection, actor: RemoteActor, document: dict[str, Any]
-) -> None:
-    await conn.execute(
-        f"""
-        INSERT INTO remote_actors ({_COLUMNS}, document)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
-        ON CONFLICT (uri) DO UPDATE SET
-            host = EXCLUDED.host, type = EXCLUDED.type,
-            preferred_username = EXCLUDED.preferred_username, name = EXCLUDED.name,
-            inbox = EXCLUDED.inbox, shared_inbox = EXCLUDED.shared_inbox,
-            key_id = EXCLUDED.key_id, public_key_pem = EXCLUDED.public_key_pem,
-            fetched_at = EXCLUDED.fetched_at, document = EXCLUDED.document
-        """,
-        actor.uri, actor.host, actor.type, actor.preferred_username, actor.name, actor.inbox,
-        actor.shared_inbox, actor.key_id, actor.public_key_pem, actor.fetched_at,
-        json.dumps(document),
-    )  # fmt: skip
-
-
 class PgRemoteActors:
     """Implements :class:`imago_fed.domain.ports.federation.RemoteActors`."""
 
@@ -64,10 +33,30 @@ class PgRemoteActors:
         self._db = db
 
     async def get_by_uri(self, uri: str) -> RemoteActor | None:
-        return await get_by_uri(self._db, uri)
+        return _actor(
+            await self._db.fetchrow(f"SELECT {_COLUMNS} FROM remote_actors WHERE uri = $1", uri)
+        )
 
     async def get_by_key_id(self, key_id: str) -> RemoteActor | None:
-        return await get_by_key_id(self._db, key_id)
+        return _actor(
+            await self._db.fetchrow(
+                f"SELECT {_COLUMNS} FROM remote_actors WHERE key_id = $1", key_id
+            )
+        )
 
     async def upsert(self, actor: RemoteActor, document: dict[str, Any]) -> None:
-        await upsert(self._db, actor, document)
+        await self._db.execute(
+            f"""
+            INSERT INTO remote_actors ({_COLUMNS}, document)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
+            ON CONFLICT (uri) DO UPDATE SET
+                host = EXCLUDED.host, type = EXCLUDED.type,
+                preferred_username = EXCLUDED.preferred_username, name = EXCLUDED.name,
+                inbox = EXCLUDED.inbox, shared_inbox = EXCLUDED.shared_inbox,
+                key_id = EXCLUDED.key_id, public_key_pem = EXCLUDED.public_key_pem,
+                fetched_at = EXCLUDED.fetched_at, document = EXCLUDED.document
+            """,
+            actor.uri, actor.host, actor.type, actor.preferred_username, actor.name, actor.inbox,
+            actor.shared_inbox, actor.key_id, actor.public_key_pem, actor.fetched_at,
+            json.dumps(document),
+        )  # fmt: skip

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from imago_fed.domain.groups import Group, KeyPair
-from imago_fed.store import deliveries, inbox, matrix, migrations
+from imago_fed.store import deliveries, matrix, migrations
 from imago_fed.store.admin import (
     PgDeliveryAdmin,
     PgFederationAdminReads,
@@ -17,6 +17,7 @@ from imago_fed.store.admin import (
     PgSchemaProbe,
 )
 from imago_fed.store.groups import PgGroupRepository
+from imago_fed.store.inbox import PgInbox
 
 NOW = datetime.now(UTC)
 
@@ -57,8 +58,9 @@ async def test_received_and_matrix_members(pool: asyncpg.Pool) -> None:
     garden = await _group(pool)
     reads = PgFederationAdminReads(pool)
     activity = {"id": "https://a.test/act/1", "type": "Follow", "actor": "https://a.test/u"}
-    await inbox.store(pool, activity=activity, actor_uri="https://a.test/u", group_id=garden,
-                      now=NOW)  # fmt: skip
+    await PgInbox(pool).store(
+        activity=activity, actor_uri="https://a.test/u", group_id=garden, now=NOW
+    )
     [row] = await reads.received(garden)
     assert (row["id"], row["type"], row["activity"]) == (activity["id"], "Follow", activity)
     await matrix.set_member(pool, garden, "@bob:m.test", True, NOW, state="knocked")

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from imago_fed.domain.lifecycle import IllegalTransition
-from imago_fed.store import follows, inbox, matrix
+from imago_fed.store import follows, matrix
+from imago_fed.store.inbox import PgInbox
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -26,14 +27,13 @@ class NoDatabase:
 
 async def test_an_inbound_activity_cannot_end_in_an_undeclared_state() -> None:
     with pytest.raises(IllegalTransition):
-        await inbox.finish(NoDatabase(), 1, "delivered")
+        await PgInbox(NoDatabase()).finish(1, "delivered")
     with pytest.raises(IllegalTransition):
-        await inbox.finish(NoDatabase(), 1, "queued ")
+        await PgInbox(NoDatabase()).finish(1, "queued ")
     with pytest.raises(IllegalTransition):
-        await inbox.store(
-            NoDatabase(), activity={"id": "x"}, actor_uri="a", group_id=None, now=NOW,
-            state="done",
-        )  # fmt: skip
+        await PgInbox(NoDatabase()).store(
+            activity={"id": "x"}, actor_uri="a", group_id=None, now=NOW, state="done"
+        )
 
 
 async def test_a_matrix_event_cannot_end_in_an_undeclared_state() -> None:
