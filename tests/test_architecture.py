@@ -68,8 +68,6 @@ STILL_ON_THE_POOL = frozenset({
     "activitypub/following.py", "activitypub/group_profile.py", "activitypub/inbox.py",
     "activitypub/people.py", "activitypub/processing.py", "activitypub/publish.py",
     "activitypub/questions.py", "activitypub/signers.py",
-    "matrix/bridge.py", "matrix/rooms.py",
-    "web/appservice.py",
     "execution.py",
 })  # fmt: skip
 
