@@ -17,6 +17,7 @@ rather than stop for good on it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from dataclasses import dataclass
 from enum import StrEnum
@@ -106,7 +107,7 @@ class EventData:
     def from_payload(cls, payload: Any) -> Self:
         if not isinstance(payload, dict):
             raise MalformedEvent(f"{cls.kind}: the payload is not an object")
-        hints = typing.get_type_hints(cls)
+        hints = _field_types(cls)
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name not in payload:
@@ -115,6 +116,11 @@ class EventData:
                 continue
             values[f.name] = _checked(cls.kind, f.name, hints[f.name], payload[f.name])
         return cls(**values)
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 def _checked(kind: Kind, name: str, hint: Any, value: Any) -> Any:
