@@ -115,3 +115,28 @@ async def test_a_failing_handler_holds_the_cursor_then_gives_up_on_the_event(poo
     assert await reader.run_once()  # the second failure is the last: logged and skipped
     assert attempts == [group_id, group_id]
     assert not await reader.run_once()
+
+
+async def test_the_fediverse_reader_wired_by_the_app_tells_renames_not_creations(
+    pool, migrated_db: str, make_settings
+) -> None:
+    """build_runtime's reader: group_changed of a new group publishes nothing
+    (no one follows it yet), a rename an Update of the actor, a deletion a Delete."""
+    from imago_fed.app import build_runtime
+
+    rt = build_runtime(make_settings(migrated_db), pool)
+    group = await rt.groups.create("garden", "Garden")
+    await rt.groups.update("garden", name="Community garden")
+    while await rt.member_posts.run_once():
+        pass
+    await rt.groups.delete("garden")  # (read after this, the rename would find no group)
+    while await rt.member_posts.run_once():
+        pass
+    published = await pool.fetch(
+        "SELECT body->>'type' AS type, body->'object' AS object FROM outbox "
+        "WHERE group_id = $1 ORDER BY id",
+        group.id,
+    )
+    assert [r["type"] for r in published] == ["Update", "Delete"]
+    assert json.loads(published[0]["object"])["name"] == "Community garden"
+    assert json.loads(published[1]["object"]) == rt.ids.group("garden")
