@@ -17,7 +17,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 from quart import Quart, Response, g, request
@@ -39,12 +38,13 @@ from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
-from imago_fed.domain.events import GroupEvent
+from imago_fed.domain.events import EventHandlers
 from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.domain.ports import DirectMessenger
 from imago_fed.logs import request_id_var
+from imago_fed.matrix import bridge as matrix_bridge
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.direct import MatrixDirectMessages
@@ -54,6 +54,7 @@ from imago_fed.services.execution import Executor
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.worker import Worker, exclusively
 from imago_fed.store import deliveries, group_events, inbox
+from imago_fed.store import matrix as matrix_store
 from imago_fed.store.admin import (
     PgDeliveryAdmin,
     PgFederationAdminReads,
@@ -69,6 +70,7 @@ from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
+from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
@@ -133,7 +135,8 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         clock,
         count_choices,
     )
-    bridge = _matrix_bridge(settings, pool, repository, clock, governance)
+    federation_reads = PgFederationReads(pool)
+    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
     messengers: list[DirectMessenger] = []
     if bridge is not None:
         messengers.append(MatrixDirectMessages(bridge.client, bridge.ids, repository))
@@ -167,13 +170,14 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             pool,
             "activitypub",
             people.SOURCE,
-            _fanout(
-                MemberPosts(fed, ids, repository, keys, clock).on_group_event,
-                GroupProfile(fed, ids, repository, clock).on_group_event,
-                QuestionPublisher(fed, ids, repository, clock).on_group_event,
+            # one reader, the fediverse side's handlers by kind (in this order)
+            EventHandlers.of(
+                MemberPosts(fed, ids, repository, keys, clock),
+                GroupProfile(fed, ids, repository, clock),
+                QuestionPublisher(fed, ids, repository, clock),
             ),
         ),
-        federation_reads=PgFederationReads(pool),
+        federation_reads=federation_reads,
         receive_activity=functools.partial(receive, fed, resolver),
         moderation=Moderation(PgModerationRecords(pool), event_log, clock),
         federation_admin=PgFederationAdminReads(pool),
@@ -184,32 +188,26 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
 
 
-def _fanout(*handlers: Callable[[GroupEvent], Awaitable[None]]):
-    """One reader, several handlers, in order (each ignores kinds it does not know)."""
-
-    async def handle(event: GroupEvent) -> None:
-        for handler in handlers:
-            await handler(event)
-
-    return handle
-
-
 def _matrix_bridge(
     settings: Settings,
     pool: asyncpg.Pool,
     groups: PgGroupRepository,
     clock: SystemClock,
     governance: Governance,
+    reads: PgFederationReads,
 ) -> MatrixBridge | None:
     config = settings.matrix
     if not config.enabled:
         return None
     return MatrixBridge(
-        pool,
         AppserviceClient(config.homeserver_url, config.as_token.value),
         MatrixIds(config.server_name, config.namespace_prefix, config.bot_localpart),
         groups,
         clock,
+        store=PgBridgeStore(pool),
+        inbox=PgBridgeInbox(pool),
+        events=PgGroupEventLog(pool, clock.now),
+        reads=reads,
         appservice_id=config.appservice_id,
         handle_domain=settings.instance.domain,
         governance=governance,
@@ -244,8 +242,27 @@ def background_workers(rt: Runtime) -> list[Worker]:
         ),
     ]
     if rt.matrix is not None:
-        workers.extend(rt.matrix.workers)
+        workers.extend(_matrix_workers(rt.matrix, rt.pool))
     return workers
+
+
+def _matrix_workers(bridge: MatrixBridge, pool: asyncpg.Pool) -> list[Worker]:
+    """The bridge's work, started in this order and drained in reverse: the
+    warm-up (ping, rooms; retried while the homeserver starts, then done), the
+    homeserver's events, and the group event log."""
+    reader = GroupEventReader(pool, "matrix", matrix_bridge.SOURCE, bridge.handlers)
+    return [
+        Worker(
+            "matrix-startup", bridge.startup, once=True, poll_interval=1.0,
+            backoff_cap=30.0, max_failures=60, drain_timeout=0.0,
+        ),
+        Worker(
+            "matrix-events", bridge.run_events_once, Wakeup(pool, matrix_store.CHANNEL),
+        ),
+        Worker(
+            f"events-{reader.consumer}", reader.run_once, Wakeup(pool, group_events.CHANNEL),
+        ),
+    ]  # fmt: skip
 
 
 async def start_workers(rt: Runtime) -> None:

@@ -11,7 +11,7 @@ from imago_fed.activitypub import documents, outbound
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.publish import publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
-from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.events import GroupChanged, GroupDeleted, GroupEvent, Kind, handles
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.federation import Federation
 
@@ -22,8 +22,10 @@ class GroupProfile:
     def __init__(self, fed: Federation, ids: Ids, groups: GroupRepository, clock: Clock) -> None:
         self._fed, self._ids, self._groups, self._clock = fed, ids, groups, clock
 
-    async def on_group_event(self, event: GroupEvent) -> None:
-        if event.kind == Kind.GROUP_CHANGED and event.dedupe_key.startswith("changed|"):
+    @handles(Kind.GROUP_CHANGED, Kind.GROUP_DELETED)
+    async def on_group_event(self, event: GroupEvent[GroupChanged | GroupDeleted]) -> None:
+        data = event.data
+        if isinstance(data, GroupChanged) and not data.created:
             group = await self._groups.get_by_id(event.group_id)
             if group is None:
                 return
@@ -34,8 +36,8 @@ class GroupProfile:
             )  # fmt: skip
             body.pop("@context")
             kind, obj = "Update", body
-        elif event.kind == Kind.GROUP_DELETED:
-            slug = event.payload["slug"]
+        elif isinstance(data, GroupDeleted):
+            slug = data.slug
             kind, obj = "Delete", self._ids.group(slug)
         else:
             return

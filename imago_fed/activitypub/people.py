@@ -24,7 +24,14 @@ from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.publish import publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
-from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.events import (
+    GroupEvent,
+    Kind,
+    MemberEdited,
+    MemberPosted,
+    MemberRemoved,
+    handles,
+)
 from imago_fed.domain.ports import Clock, GroupRepository, KeyPairFactory
 from imago_fed.domain.ports.federation import Federation
 
@@ -85,57 +92,59 @@ class MemberPosts:
             clock,
         )
 
-    async def on_group_event(self, event: GroupEvent) -> None:
-        if event.kind not in (Kind.MEMBER_POSTED, Kind.MEMBER_EDITED, Kind.MEMBER_REMOVED):
-            return
+    @handles(Kind.MEMBER_POSTED, Kind.MEMBER_EDITED, Kind.MEMBER_REMOVED)
+    async def on_group_event(
+        self, event: GroupEvent[MemberPosted | MemberEdited | MemberRemoved]
+    ) -> None:
         group = await self._groups.get_by_id(event.group_id)
         if group is None or group.id is None:
             return
-        payload = event.payload
+        payload = event.data
         now = self._clock.now()
-        username = await self._person(payload["member_id"], payload.get("member_name", ""), now)
+        name = payload.member_name if isinstance(payload, MemberPosted) else ""
+        username = await self._person(payload.member_id, name, now)
         author = person_url(self._ids, username)
-        note = note_id(self._ids, username, payload["message_id"])
+        note = note_id(self._ids, username, payload.message_id)
         group_uri = self._ids.group(group.slug)
-        if event.kind == Kind.MEMBER_POSTED:
+        if isinstance(payload, MemberPosted):
             obj: dict[str, Any] = {
                 "id": note,
                 "type": "Note",
                 "attributedTo": author,
-                "content": payload.get("html", ""),
+                "content": payload.html,
                 "to": [AS_PUBLIC],
                 "cc": [group_uri, self._ids.group_collection(group.slug, "followers")],
                 "audience": group_uri,
                 "published": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "tag": [{"type": "Mention", "href": group_uri, "name": f"@{group.slug}"}],
             }
-            reply = await self._reply_target(payload.get("reply_to_message", ""), username)
+            reply = await self._reply_target(payload.reply_to_message, username)
             if reply:
                 obj["inReplyTo"] = reply
-            activity = self._activity("Create", author, obj, payload["message_id"], now)
-        elif event.kind == Kind.MEMBER_EDITED:
-            found = await self._fed.outbox.get(self._create_id(payload["message_id"]))
+            activity = self._activity("Create", author, obj, payload.message_id, now)
+        elif isinstance(payload, MemberEdited):
+            found = await self._fed.outbox.get(self._create_id(payload.message_id))
             if found is None:
                 return
-            obj = {**found[0]["object"], "content": payload.get("html", ""),
+            obj = {**found[0]["object"], "content": payload.html,
                    "updated": now.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
             activity = self._activity("Update", author, obj, event.dedupe_key, now)
         else:
             activity = self._activity("Delete", author, note, event.dedupe_key, now)
         async with self._fed.transaction() as tx:
-            if event.kind == Kind.MEMBER_POSTED:
+            if isinstance(payload, MemberPosted):
                 await tx.outbox.add(group_id=group.id, activity=activity, object_id=note,
                                     public=True, now=now)  # fmt: skip
                 await tx.bridged.bridge(
-                    event_id=payload["message_id"],
-                    room_id=payload.get("conversation_id", ""), object_id=note,
+                    event_id=payload.message_id,
+                    room_id=payload.conversation_id, object_id=note,
                     group_id=group.id, origin="matrix", now=now,
                 )  # fmt: skip
             announce = outbound.announce(self._ids, group.slug, activity)
             await publish_to_followers(
                 tx, group_id=group.id, activity=announce, object_id=note, now=now
             )
-            if event.kind == Kind.MEMBER_POSTED:
+            if isinstance(payload, MemberPosted):
                 await publish_to_followers(
                     tx, group_id=group.id,
                     activity=outbound.announce_object(self._ids, group.slug, note),

@@ -26,7 +26,7 @@ from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
-from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.events import GroupEvent, PostEdited, PostRemoved, PostShared
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.federation import Federation, InboxRow
@@ -266,24 +266,21 @@ async def _group_event(
     if kind == "Create" and isinstance(obj, dict):
         actor = await p.resolver.actor(author)
         return GroupEvent(
-            group_id=group.id, kind=Kind.POST_SHARED, source=SOURCE, dedupe_key=key,
-            payload={
-                "object_id": object_id,
-                "url": id_of(obj.get("url")) or object_id,
-                "author_id": author,
-                "author_name": actor.name or actor.preferred_username or author,
-                "content_html": _text(obj.get("content")),
-                "in_reply_to": id_of(obj.get("inReplyTo")) or "",
-                "source": "fediverse",
-            },
+            group_id=group.id, source=SOURCE, dedupe_key=key,
+            data=PostShared(
+                object_id=object_id,
+                url=id_of(obj.get("url")) or object_id,
+                author_id=author,
+                author_name=actor.name or actor.preferred_username or author,
+                content_html=_text(obj.get("content")),
+                in_reply_to=id_of(obj.get("inReplyTo")) or "",
+            ),
         )  # fmt: skip
     if kind == "Update" and isinstance(obj, dict):
-        payload = {"object_id": object_id, "author_id": author,
-                   "content_html": _text(obj.get("content"))}  # fmt: skip
-        return GroupEvent(group.id, Kind.POST_EDITED, SOURCE, key, payload)
+        edited = PostEdited(object_id, author, _text(obj.get("content")))
+        return GroupEvent(group.id, SOURCE, key, edited)
     if kind == "Delete":
-        payload = {"object_id": object_id, "author_id": author}
-        return GroupEvent(group.id, Kind.POST_REMOVED, SOURCE, key, payload)
+        return GroupEvent(group.id, SOURCE, key, PostRemoved(object_id, author))
     return None
 
 

@@ -27,7 +27,7 @@ from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.publish import publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
-from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.events import GroupEvent, Kind, ProposalFacts, handles
 from imago_fed.domain.governance.proposals import GRADED_METHODS as GRADED
 from imago_fed.domain.governance.proposals import ballot_from_numbers
 from imago_fed.domain.ports import Clock, GroupRepository
@@ -95,13 +95,12 @@ class QuestionPublisher:
         self._fed, self._ids, self._groups, self._clock = fed, ids, groups, clock
         self._last_update: dict[int, float] = {}
 
-    async def on_group_event(self, event: GroupEvent) -> None:
-        if event.kind not in (Kind.PROPOSAL_OPENED, Kind.PROPOSAL_COUNTS, Kind.PROPOSAL_CLOSED):
-            return
+    @handles(Kind.PROPOSAL_OPENED, Kind.PROPOSAL_COUNTS, Kind.PROPOSAL_CLOSED)
+    async def on_group_event(self, event: GroupEvent[ProposalFacts]) -> None:
         group = await self._groups.get_by_id(event.group_id)
         if group is None or group.id is None:
             return
-        payload = event.payload
+        payload = event.data.to_payload()
         if payload.get("secret") and event.kind != Kind.PROPOSAL_CLOSED:
             return  # a secret ballot is cast with credentials, not in a public poll
         proposal_id = int(payload["proposal_id"])

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
-from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.events import EventData, GroupChanged, GroupDeleted, GroupEvent
 
 if TYPE_CHECKING:
     from imago_fed.domain.ports import Clock, GroupEventLog, GroupRepository, KeyPairFactory
@@ -158,7 +158,7 @@ class GroupDirectory:
         group = replace(group, keys=await self._keys.new_keypair())
         group = await self._repo.add(group)
         # Other networks set the group up (a Matrix space) when they read this.
-        await self._record(group, Kind.GROUP_CHANGED, "created")
+        await self._record(group, GroupChanged(created=True), "created")
         return group
 
     async def get_by_id(self, group_id: int) -> Group | None:
@@ -191,18 +191,15 @@ class GroupDirectory:
         if changed == group:
             return group
         await self._repo.update_profile(changed)
-        await self._record(changed, Kind.GROUP_CHANGED, f"changed|{self._clock.now().isoformat()}")
+        await self._record(changed, GroupChanged(), f"changed|{self._clock.now().isoformat()}")
         return changed
 
     async def delete(self, slug: str) -> None:
         group = await self.get(slug)
         if not await self._repo.mark_deleted(slug, self._clock.now()):
             raise NotFound(f"no group with slug {slug!r}")
-        await self._record(group, Kind.GROUP_DELETED, "deleted", {"slug": slug, "name": group.name})
+        await self._record(group, GroupDeleted(slug=slug, name=group.name), "deleted")
 
-    async def _record(
-        self, group: Group, kind: str, key: str, payload: dict[str, str] | None = None
-    ) -> None:
+    async def _record(self, group: Group, data: EventData, key: str) -> None:
         if self._events is not None and group.id is not None:
-            event = GroupEvent(group.id, kind, "directory", f"{key}|{group.id}", payload or {})
-            await self._events.record(event)
+            await self._events.record(GroupEvent(group.id, "directory", f"{key}|{group.id}", data))

@@ -4,6 +4,7 @@
     #<prefix><slug>_<kind>:<server>   its rooms (general, decisions, ...)
     @<prefix><hash>:<server>          a fediverse actor's puppet (hash of its id)
     @<bot>:<server>                   the bridge bot (sender_localpart)
+    imago-<hash>                      a transaction id derived from what it answers
 
 Room ids are opaque (room version 12 has no ``:server`` part): the server name
 always comes from configuration, never from a room id.
@@ -16,7 +17,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-__all__ = ["MatrixIds"]
+__all__ = ["MatrixIds", "transaction_id"]
+
+
+def transaction_id(*parts: str) -> str:
+    """The id of a send derived from what it answers: a retry after a crash
+    reuses it, and the homeserver deduplicates the send."""
+    return "imago-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

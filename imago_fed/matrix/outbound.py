@@ -11,6 +11,8 @@ import html
 import re
 from typing import Any
 
+from imago_fed.domain.events import PostEdited, PostShared
+
 __all__ = ["edit_content", "html_to_text", "notice", "post_content"]
 
 _TAG = re.compile(r"<[^>]+>")
@@ -23,10 +25,10 @@ def html_to_text(markup: str) -> str:
     return html.unescape(_TAG.sub("", text)).strip()
 
 
-def post_content(payload: dict[str, Any], *, reply_to_event: str | None) -> dict[str, Any]:
-    author = payload.get("author_name") or payload.get("author_id", "")
-    url = payload.get("url") or payload.get("object_id", "")
-    markup = payload.get("content_html", "")
+def post_content(post: PostShared, *, reply_to_event: str | None) -> dict[str, Any]:
+    author = post.author_name or post.author_id
+    url = post.url or post.object_id
+    markup = post.content_html
     content: dict[str, Any] = {
         "msgtype": "m.text",
         "body": f"{html_to_text(markup)}\n\n— {author}: {url}",
@@ -42,8 +44,8 @@ def post_content(payload: dict[str, Any], *, reply_to_event: str | None) -> dict
     return content
 
 
-def edit_content(original_event: str, payload: dict[str, Any]) -> dict[str, Any]:
-    markup = payload.get("content_html", "")
+def edit_content(original_event: str, post: PostEdited) -> dict[str, Any]:
+    markup = post.content_html
     new = {
         "msgtype": "m.text",
         "body": html_to_text(markup),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from imago_fed.domain.events import ProposalFacts
 from imago_fed.domain.governance.proposals import GRADED_METHODS as GRADED
 
 __all__ = ["answer_indexes", "poll_end", "poll_start"]
@@ -29,17 +30,17 @@ def _answer_id(index: int) -> str:
     return f"o{index}"
 
 
-def poll_start(payload: dict[str, Any]) -> dict[str, Any]:
-    options = payload["options"]
-    method = payload.get("method", "")
-    question = f"{payload['title']} (proposal {payload['proposal_id']})"
+def poll_start(proposal: ProposalFacts) -> dict[str, Any]:
+    options = proposal.options
+    method = proposal.method
+    question = f"{proposal.title} (proposal {proposal.proposal_id})"
     if method in GRADED:
         scale = (
             "a grade per option, 1 = best … 5 = reject"
             if method == "majority_judgment"
             else "a rank per option"
         )
-        question += f" — vote with: !imago vote {payload['proposal_id']} followed by {scale}"
+        question += f" — vote with: !imago vote {proposal.proposal_id} followed by {scale}"
     answers = [{"id": _answer_id(i), TEXT: name} for i, name in enumerate(options)]
     fallback = question + "\n" + "\n".join(f"{i + 1}. {name}" for i, name in enumerate(options))
     return {

@@ -19,12 +19,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from imago_fed.domain.groups import Group
+from imago_fed.domain.ports.bridge import RoomMap
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.ids import MatrixIds
-from imago_fed.store import matrix as store
 
 __all__ = ["CHILD_KINDS", "ensure_group_rooms", "sync_power_levels", "update_space_profile"]
 
@@ -128,16 +126,16 @@ async def _create_or_adopt(
 
 
 async def ensure_group_rooms(
-    client: AppserviceClient, pool: asyncpg.Pool, ids: MatrixIds, group: Group, now: datetime
+    client: AppserviceClient, rooms: RoomMap, ids: MatrixIds, group: Group, now: datetime
 ) -> dict[str, str]:
     """The group's room ids by kind ('space' and CHILD_KINDS), creating what is missing."""
     assert group.id is not None
-    known = await store.rooms_of(pool, group.id)
+    known = await rooms.rooms_of(group.id)
     if "space" not in known:
         space_id, created = await _create_or_adopt(
             client, ids.space_alias(group.slug), _space_request(group, ids)
         )
-        await store.save_room(pool, group.id, "space", space_id, ids.space_alias(group.slug), now)
+        await rooms.save_room(group.id, "space", space_id, ids.space_alias(group.slug), now)
         known["space"] = space_id
         log.info("group space ready", extra={"group": group.slug, "created": created})
     space_id = known["space"]
@@ -154,7 +152,7 @@ async def ensure_group_rooms(
             room_id,
             {"via": [ids.server_name], "order": f"{order:02d}", "suggested": kind == "general"},
         )
-        await store.save_room(pool, group.id, kind, room_id, alias, now)
+        await rooms.save_room(group.id, kind, room_id, alias, now)
         known[kind] = room_id
     return known
 

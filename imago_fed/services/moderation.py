@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
-from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.events import GroupEvent, ModeratorsChanged
 from imago_fed.domain.ports import Clock, GroupEventLog
 from imago_fed.domain.ports.admin import ModerationRecords
 
@@ -66,8 +66,8 @@ class Moderation:
         await self._events.record(
             GroupEvent(
                 group_id,
-                Kind.MODERATORS_CHANGED,
                 "directory",
                 f"moderators|{group_id}|{user_id}|{present}|{now.isoformat()}",
+                ModeratorsChanged(),
             )
         )

@@ -1,4 +1,10 @@
-"""The group event log and its readers' cursors (see domain/events.py)."""
+"""The group event log and its readers' cursors (see domain/events/).
+
+Rows keep the kind's name and the payload as JSON; ``read_after`` turns them
+back into typed events, and a row it cannot read (a kind this version does
+not know, a payload that lost a field) is logged and passed over: the cursor
+moves on, so one bad row never stops a reader.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,11 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from imago_fed.domain.events import GroupEvent
+from imago_fed.domain.events import GroupEvent, UndecodableEvent, decode
 
 __all__ = ["CHANNEL", "GroupEventReader", "PgGroupEventLog", "advance", "read_after", "record"]
 
@@ -19,7 +26,7 @@ Db = asyncpg.Pool | asyncpg.Connection
 CHANNEL = "imago_group_events"
 
 
-async def record(conn: Db, event: GroupEvent, now: datetime) -> bool:
+async def record(conn: Db, event: GroupEvent[Any], now: datetime) -> bool:
     """Append an event (in the caller's transaction); False if already recorded."""
     status = await conn.execute(
         """
@@ -27,7 +34,7 @@ async def record(conn: Db, event: GroupEvent, now: datetime) -> bool:
         VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (dedupe_key) DO NOTHING
         """,
         event.group_id, event.kind, event.source, event.dedupe_key,
-        json.dumps(event.payload), now,
+        json.dumps(event.data.to_payload()), now,
     )  # fmt: skip
     inserted = status.endswith(" 1")
     if inserted:
@@ -35,9 +42,12 @@ async def record(conn: Db, event: GroupEvent, now: datetime) -> bool:
     return inserted
 
 
-async def read_after(conn: Db, consumer: str, *, limit: int) -> list[GroupEvent]:
-    """Events after the consumer's cursor, oldest first (its own included: it
-    skips those, and advances past them like past any other)."""
+async def read_after(
+    conn: Db, consumer: str, *, limit: int
+) -> list[tuple[int, GroupEvent[Any] | None]]:
+    """(log id, event) after the consumer's cursor, oldest first (its own
+    included: it skips those, and advances past them like past any other);
+    the event is None when the row cannot be read (logged here)."""
     rows = await conn.fetch(
         """
         SELECT id, group_id, kind, source, dedupe_key, payload FROM group_events
@@ -47,17 +57,19 @@ async def read_after(conn: Db, consumer: str, *, limit: int) -> list[GroupEvent]
         consumer,
         limit,
     )
-    return [
-        GroupEvent(
-            id=r["id"],
-            group_id=r["group_id"],
-            kind=r["kind"],
-            source=r["source"],
-            dedupe_key=r["dedupe_key"],
-            payload=json.loads(r["payload"]),
+    return [(r["id"], _event(r)) for r in rows]
+
+
+def _event(row: asyncpg.Record) -> GroupEvent[Any] | None:
+    try:
+        data = decode(row["kind"], json.loads(row["payload"]))
+    except (UndecodableEvent, ValueError) as exc:
+        log.error(
+            "unreadable group event skipped",
+            extra={"event": row["id"], "kind": row["kind"], "error": str(exc)},
         )
-        for r in rows
-    ]
+        return None
+    return GroupEvent(row["group_id"], row["source"], row["dedupe_key"], data, id=row["id"])
 
 
 async def advance(conn: Db, consumer: str, last_id: int) -> None:
@@ -78,11 +90,11 @@ class PgGroupEventLog:
     def __init__(self, pool: Db, clock: Callable[[], datetime]) -> None:
         self._pool, self._now = pool, clock
 
-    async def record(self, event: GroupEvent) -> None:
+    async def record(self, event: GroupEvent[Any]) -> None:
         await record(self._pool, event, self._now())
 
 
-Handler = Callable[[GroupEvent], Awaitable[None]]
+Handler = Callable[[GroupEvent[Any]], Awaitable[None]]
 
 
 class GroupEventReader:
@@ -131,23 +143,22 @@ class GroupEventReader:
     async def _handle_next(self, limit: int) -> bool:
         events = await read_after(self._pool, self._consumer, limit=limit)
         moved = False
-        for event in events:
-            assert event.id is not None
-            if event.source != self._source:
+        for event_id, event in events:
+            if event is not None and event.source != self._source:
                 try:
                     await self._handler(event)
                 except Exception as exc:
                     self._failures += 1
                     if self._failures < self._max_attempts:
                         raise RuntimeError(
-                            f"{self._consumer}: handling event {event.id} failed; will retry"
+                            f"{self._consumer}: handling event {event_id} failed; will retry"
                         ) from exc
                     log.error(
                         "event handling failed for good; skipped",
                         exc_info=True,
-                        extra={"consumer": self._consumer, "event": event.id},
+                        extra={"consumer": self._consumer, "event": event_id},
                     )
             self._failures = 0
-            await advance(self._pool, self._consumer, event.id)
+            await advance(self._pool, self._consumer, event_id)
             moved = True
         return moved

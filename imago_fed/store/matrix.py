@@ -8,20 +8,28 @@ every change of ``state`` here goes through):
 
     queued ──claim (oldest of its room, lease)──> done | ignored
        └── failure: retried with backoff, 'failed' after MAX_ATTEMPTS
+
+The functions take a pool or a connection (the fediverse side records a
+bridged message inside its own transaction); ``PgBridgeInbox`` and
+``PgBridgeStore`` are the bridge's ports (``domain/ports/bridge.py``) over
+the pool.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from imago_fed.domain.lifecycle import MATRIX_EVENT
+from imago_fed.domain.ports.bridge import PollOfProposal, QueuedEvent, RoomOfGroup
 
-__all__ = ["CHANNEL", "MatrixEventRow", "PgBridgedMessages", "store_transaction"]
+__all__ = [
+    "CHANNEL", "MatrixEventRow", "PgBridgeInbox", "PgBridgeStore", "PgBridgedMessages",
+    "store_transaction",
+]  # fmt: skip
 
 Db = asyncpg.Pool | asyncpg.Connection
 CHANNEL = "imago_matrix_events"
@@ -61,12 +69,7 @@ async def store_transaction(
     return True
 
 
-@dataclass(frozen=True)
-class MatrixEventRow:
-    id: int
-    room_id: str
-    event: dict[str, Any]
-    attempts: int
+MatrixEventRow = QueuedEvent
 
 
 async def claim_events(
@@ -261,8 +264,98 @@ async def end_poll(db: Db, proposal_id: int) -> bool:
     return status.endswith(" 1")
 
 
+# ------------------------------------------------------------ the ports
+class PgBridgeInbox:
+    """Implements :class:`imago_fed.domain.ports.bridge.BridgeInbox` over the pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def store_transaction(self, txn_id: str, body: dict[str, Any], now: datetime) -> bool:
+        return await store_transaction(self._pool, txn_id, body, now)
+
+    async def claim(self, *, limit: int, lease: timedelta, now: datetime) -> list[QueuedEvent]:
+        return await claim_events(self._pool, limit=limit, lease=lease, now=now)
+
+    async def finish(self, queued_id: int, state: str, error: str | None = None) -> None:
+        await finish_event(self._pool, queued_id, state, error)
+
+    async def retry(self, queued: QueuedEvent, error: str, now: datetime) -> None:
+        await retry_event(self._pool, queued, error, now)
+
+
+class PgBridgeStore:
+    """Implements :class:`imago_fed.domain.ports.bridge.BridgeStore` over the pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def rooms_of(self, group_id: int) -> dict[str, str]:
+        return await rooms_of(self._pool, group_id)
+
+    async def save_room(
+        self, group_id: int, kind: str, room_id: str, alias: str, now: datetime
+    ) -> None:
+        await save_room(self._pool, group_id, kind, room_id, alias, now)
+
+    async def room(self, room_id: str) -> RoomOfGroup | None:
+        found = await room(self._pool, room_id)
+        return RoomOfGroup(*found) if found else None
+
+    async def mark_encrypted(self, room_id: str) -> bool:
+        return await mark_encrypted(self._pool, room_id)
+
+    async def set_member(
+        self, group_id: int, user_id: str, joined: bool, now: datetime, *, state: str = "joined"
+    ) -> bool:
+        return await set_member(self._pool, group_id, user_id, joined, now, state=state)
+
+    async def members(self, group_id: int, state: str = "joined") -> list[str]:
+        return await members(self._pool, group_id, state)
+
+    async def puppet_registered(self, user_id: str) -> bool:
+        return await puppet_registered(self._pool, user_id)
+
+    async def save_puppet(
+        self, user_id: str, actor_uri: str, display_name: str, now: datetime
+    ) -> None:
+        await save_puppet(self._pool, user_id, actor_uri, display_name, now)
+
+    async def bridge(
+        self, *, event_id: str, room_id: str, object_id: str, group_id: int, origin: str,
+        now: datetime,
+    ) -> bool:  # fmt: skip
+        return await bridge(
+            self._pool, event_id=event_id, room_id=room_id, object_id=object_id,
+            group_id=group_id, origin=origin, now=now,
+        )  # fmt: skip
+
+    async def event_for_object(self, object_id: str, room_id: str) -> str | None:
+        return await event_for_object(self._pool, object_id, room_id)
+
+    async def object_for_event(self, event_id: str) -> tuple[str, str] | None:
+        return await object_for_event(self._pool, event_id)
+
+    async def save_poll(self, proposal_id: int, room_id: str, event_id: str) -> None:
+        await save_poll(self._pool, proposal_id, room_id, event_id)
+
+    async def poll_of_proposal(self, proposal_id: int) -> PollOfProposal | None:
+        found = await poll_of_proposal(self._pool, proposal_id)
+        return PollOfProposal(*found) if found else None
+
+    async def proposal_of_poll(self, event_id: str) -> int | None:
+        return await proposal_of_poll(self._pool, event_id)
+
+    async def end_poll(self, proposal_id: int) -> bool:
+        return await end_poll(self._pool, proposal_id)
+
+
 class PgBridgedMessages:
-    """Implements :class:`imago_fed.domain.ports.federation.BridgedMessages`."""
+    """Implements :class:`imago_fed.domain.ports.federation.BridgedMessages`.
+
+    Takes a pool or one connection, so the federation bundle can bind it to
+    the transaction an activity is stored in.
+    """
 
     def __init__(self, db: Db) -> None:
         self._db = db

@@ -7,7 +7,8 @@
 
 The homeserver keeps one transaction in flight and backs off for minutes on
 an error, so this layer never does the work itself: it stores the events and
-says 200; a replayed transaction id is a 200 that stores nothing.
+says 200; a replayed transaction id is a 200 that stores nothing (the
+bridge's ``BridgeInbox`` port keeps them; its workers do the work).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 
 from imago_fed.domain.errors import NotFound
-from imago_fed.store import matrix as store
 from imago_fed.web.runtime import runtime
 
 __all__ = ["appservice"]
@@ -58,7 +58,8 @@ async def transaction(txn_id: str) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("events", []), list):
         return _error(400, "M_NOT_JSON", "a transaction is a JSON object with an events list")
     rt = runtime()
-    stored = await store.store_transaction(rt.pool, txn_id, body, rt.clock.now())
+    assert rt.matrix is not None
+    stored = await rt.matrix.inbox.store_transaction(txn_id, body, rt.clock.now())
     if not stored:
         log.info("replayed appservice transaction ignored", extra={"txn": txn_id})
     return jsonify({})
@@ -68,7 +69,7 @@ async def transaction(txn_id: str) -> Response:
 async def query_user(user_id: str) -> Response:
     rt = runtime()
     assert rt.matrix is not None
-    if await store.puppet_registered(rt.pool, user_id):
+    if await rt.matrix.store.puppet_registered(user_id):
         return jsonify({})
     return _error(404, "M_NOT_FOUND", "no such user")
 

@@ -7,8 +7,8 @@ server starts serving (the CLI builds one too); handlers get it with
 Every field is typed by a port (``domain/ports/``), a service, or an adapter
 class, never by a store class or the database driver: handlers read and
 write through repositories, and tests can build a Runtime over in-memory
-fakes. The pool is here only so ``app.py`` can close it (and, until they
-move to ports, a few handlers outside federation still use it).
+fakes. The pool is here only so ``app.py`` can close it and give the
+background workers their wake-ups; no handler uses it.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class Database(Protocol):
 class BackgroundReader(Protocol):
     """A reader of the group event log: one step at a time, run by a Worker."""
 
-    consumer: str
+    @property
+    def consumer(self) -> str: ...
 
     async def run_once(self, limit: int = 50) -> bool: ...
 
@@ -112,7 +113,7 @@ class Runtime:
     delivery_admin: DeliveryAdmin  # the outbound queue, peer hosts
     schema: SchemaProbe  # readiness
     elections: Elections
-    matrix: MatrixBridge | None = None  # when [matrix] enabled
+    matrix: MatrixBridge | None = None  # when [matrix] enabled (its ports: .store, .inbox)
     delivery: Any = None  # the delivery worker, when this process runs one
     messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)
     workers: list[Worker] = field(default_factory=list)  # background work, when started

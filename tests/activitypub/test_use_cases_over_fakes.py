@@ -169,7 +169,7 @@ async def test_a_followers_post_is_announced_twice_and_told_to_the_other_network
     assert world.fed.deliveries.inboxes(boost["id"]) == [SHARED]
     [event] = world.fed.events.events
     assert event.kind == Kind.POST_SHARED and event.group_id == world.gid
-    assert event.payload["author_name"] == "Alice" and event.payload["object_id"] == note["id"]
+    assert event.data.author_name == "Alice" and event.data.object_id == note["id"]
 
 
 async def test_a_post_by_someone_who_does_not_follow_is_not_announced(world: World) -> None:

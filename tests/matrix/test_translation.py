@@ -10,6 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from imago_fed.domain.events import PostEdited, PostShared
 from imago_fed.matrix import outbound
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.matrix.inbound import classify
@@ -71,13 +72,16 @@ def test_classification() -> None:
 
 
 def test_post_content_links_the_original_and_replies() -> None:
-    payload = {"author_name": "Alice", "url": "https://s.example/@alice/1",
-               "content_html": "<p>Seeds &amp; soil</p>"}  # fmt: skip
-    content = outbound.post_content(payload, reply_to_event="$parent")
+    post = PostShared(
+        object_id="https://s.example/notes/1", url="https://s.example/@alice/1",
+        author_id="https://s.example/users/alice", author_name="Alice",
+        content_html="<p>Seeds &amp; soil</p>",
+    )  # fmt: skip
+    content = outbound.post_content(post, reply_to_event="$parent")
     assert content["body"].startswith("Seeds & soil")
     assert "https://s.example/@alice/1" in content["body"]
     assert content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$parent"}}
-    edit = outbound.edit_content("$orig", {"content_html": "<p>new</p>"})
+    edit = outbound.edit_content("$orig", PostEdited(post.object_id, post.author_id, "<p>new</p>"))
     assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$orig"}
 
 

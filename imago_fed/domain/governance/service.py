@@ -23,7 +23,13 @@ from datetime import timedelta
 from typing import Any
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
-from imago_fed.domain.events import GroupEvent, Kind
+from imago_fed.domain.events import (
+    GroupEvent,
+    ProposalClosed,
+    ProposalCounts,
+    ProposalFacts,
+    ProposalOpened,
+)
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import (
     Delegation,
@@ -104,7 +110,7 @@ class Governance:
             stored, "open", by=author, at=now, opened_at=now, closes_at=now + span
         )
         await self._store.save(opened, record)
-        await self._tell(opened, Kind.PROPOSAL_OPENED)
+        await self._tell(opened, ProposalOpened)
         if isinstance(protocol, Doocracy):  # the act happens now, open to challenge
             return await self._conclude(opened, Outcome("adopted", {"doocracy": True}), now)
         return opened
@@ -179,7 +185,7 @@ class Governance:
         if proposal.state == "executed" and isinstance(proposal.protocol, Doocracy):
             await self._challenge(proposal, voter, now)
             return "challenge recorded: the act goes to a vote"
-        await self._tell(proposal, Kind.PROPOSAL_COUNTS)
+        await self._tell(proposal, ProposalCounts)
         return "counted"
 
     async def _refusal(
@@ -315,7 +321,7 @@ class Governance:
                 proposal, "executed", by="system", at=now, note=done, result=result
             )
             await self._store.save(proposal, record)
-        await self._tell(proposal, Kind.PROPOSAL_CLOSED)
+        await self._tell(proposal, ProposalClosed)
         return proposal
 
     async def _challenge(self, proposal: Proposal, voter: str, now: Any) -> None:
@@ -335,7 +341,7 @@ class Governance:
             stored, "open", by=voter, at=now, opened_at=now, closes_at=now + _span(fallback)
         )
         await self._store.save(opened, record)
-        await self._tell(opened, Kind.PROPOSAL_OPENED)
+        await self._tell(opened, ProposalOpened)
 
     # -------------------------------------------------------- delegation
     async def delegate(self, group_id: int, delegation: Delegation) -> None:
@@ -392,13 +398,13 @@ class Governance:
             "result_text": _result_text(proposal),
         }
 
-    async def _tell(self, proposal: Proposal, kind: str) -> None:
-        payload = await self.describe(proposal)
-        counts = payload["counts"]
-        key = f"{kind}|{proposal.id}|{proposal.state}|{sum(counts)}|{counts}"
-        if kind == Kind.PROPOSAL_COUNTS:
+    async def _tell(self, proposal: Proposal, what: type[ProposalFacts]) -> None:
+        facts = what.from_payload(await self.describe(proposal))
+        counts = list(facts.counts)
+        key = f"{what.kind}|{proposal.id}|{proposal.state}|{sum(counts)}|{counts}"
+        if what is ProposalCounts:
             key += f"|{self._clock.now().isoformat()}"
-        await self._events.record(GroupEvent(proposal.group_id, kind, SOURCE, key, payload))
+        await self._events.record(GroupEvent(proposal.group_id, SOURCE, key, facts))
 
     async def _counts(self, proposal: Proposal) -> list[int]:
         """Direct votes per option (shown live; the tally with delegation comes at the end)."""

@@ -1,0 +1,126 @@
+"""The bot's answers to ``!imago ...`` in a group's rooms.
+
+    !imago help | info                      about the group (no governance needed)
+    !imago table | proposals | propose ...  the group's decisions (governance)
+    !imago vote | delegate | revoke | link  a member's vote
+
+Answers are text; the bridge posts them as a notice in the room asked in.
+A domain error (a vote refused, an unknown proposal) is an answer too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imago_fed.domain.errors import DomainError
+from imago_fed.domain.governance.actions import ActionKind
+from imago_fed.domain.governance.delegation import Delegation
+from imago_fed.domain.governance.proposals import ballot_from_numbers
+from imago_fed.domain.groups import Group
+from imago_fed.domain.ports.bridge import ChatMembers
+from imago_fed.domain.ports.federation_reads import FederationReads
+from imago_fed.matrix.ids import MatrixIds
+
+__all__ = ["HELP", "BotCommands"]
+
+HELP = (
+    "Imago bridges this group between Matrix and the fediverse.\n"
+    "!imago help: this message\n"
+    "!imago info: the group's handle, followers and members\n"
+    "!imago table: how this group decides each kind of action\n"
+    "!imago proposals: the open proposals\n"
+    "!imago propose <action> <title>: open a proposal (actions: see !imago table)\n"
+    "!imago vote <proposal> <numbers>: vote (option numbers, or grades/ranks)\n"
+    "!imago delegate <@user:server | group:slug> [scope]: delegate your vote\n"
+    "!imago revoke [scope]: take your delegation back\n"
+    "!imago link <fediverse actor URL>: the same person on both sides votes once\n"
+    "   (then post '!link @you:server' to the group from that fediverse account)"
+)
+GOVERNANCE_VERBS = ("vote", "table", "proposals", "propose", "delegate", "revoke", "link")
+
+
+class BotCommands:
+    def __init__(
+        self,
+        ids: MatrixIds,
+        members: ChatMembers,
+        reads: FederationReads,
+        *,
+        handle_domain: str,
+        governance: Any = None,
+    ) -> None:
+        self._ids, self._members, self._reads = ids, members, reads
+        self._handle_domain = handle_domain
+        self._governance = governance  # proposals, votes; None: help and info only
+
+    async def answer(self, group: Group, sender: str, text: str) -> str:
+        words = text.split()
+        verb = words[1] if len(words) > 1 else "help"
+        if verb in GOVERNANCE_VERBS and self._governance is not None:
+            try:
+                return await self._governance_command(group, sender, verb, words[2:], text)
+            except DomainError as exc:
+                return f"{sender}: {exc.message}"
+        if verb == "info":
+            assert group.id is not None
+            followers = await self._reads.follower_count(group.id)
+            members = len(await self._members.members(group.id))
+            return (
+                f"{group.name}: @{group.slug}@{self._handle_domain} in the fediverse, "
+                f"{self._ids.space_alias(group.slug)} in Matrix. "
+                f"{followers} fediverse followers, {members} Matrix members."
+            )
+        return HELP
+
+    async def _governance_command(
+        self, group: Group, sender: str, verb: str, args: list[str], text: str
+    ) -> str:
+        assert group.id is not None and self._governance is not None
+        if verb == "vote":
+            return await self._vote_command(sender, args)
+        if verb == "table":
+            table = await self._governance.table(group.id)
+            return "\n".join(f"{k}: {v['protocol']}" for k, v in table.to_dict().items())
+        if verb == "proposals":
+            found = await self._governance.open_proposals(group.id)
+            lines = [
+                f"{p.id}. {p.title} ({p.action.value}, until {p.closes_at:%Y-%m-%d %H:%M} UTC)"
+                for p in found
+            ]
+            return "\n".join(lines) or "No open proposal."
+        if verb == "propose":
+            if len(args) < 2:
+                return "usage: !imago propose <action> <title>"
+            try:
+                action = ActionKind(args[0])
+            except ValueError:
+                return f"unknown action {args[0]!r}; see !imago table"
+            title = text.split(None, 3)[3] if len(text.split(None, 3)) > 3 else ""
+            proposal = await self._governance.propose(
+                group.id, action=action, title=title, author=sender
+            )
+            return f"Proposal {proposal.id} is {proposal.state}: {proposal.title}"
+        if verb == "link":
+            if not args or not args[0].startswith(("https://", "http://")):
+                return "usage: !imago link <your fediverse actor URL>"
+            return await self._governance.claim_identity("matrix", sender, args[0])
+        if verb == "delegate":
+            if not args:
+                return "usage: !imago delegate <@user:server | group:slug> [scope]"
+            scope = args[1] if len(args) > 1 else "*"
+            await self._governance.delegate(group.id, Delegation(sender, args[0], scope))
+            return f"{sender}: your vote ({scope}) now follows {args[0]}."
+        await self._governance.revoke(group.id, sender, args[0] if args else "*")
+        return f"{sender}: delegation revoked."
+
+    async def _vote_command(self, sender: str, args: list[str]) -> str:
+        """``!imago vote <proposal> <numbers>``: option numbers (1-based), or for
+        Majority Judgment / Schulze one grade or rank per option."""
+        if not args or not all(a.isdigit() for a in args):
+            return "usage: !imago vote <proposal number> <numbers...>"
+        proposal = await self._governance.get(int(args[0]))
+        ballot = ballot_from_numbers(proposal, [int(a) for a in args[1:]])
+        outcome = await self._governance.vote(proposal.id, sender, ballot, network="matrix")
+        if outcome == "counted":
+            return f"{sender}: your vote on proposal {proposal.id} is counted."
+        return f"{sender}: your vote on proposal {proposal.id} was not counted: {outcome}."
