@@ -20,6 +20,7 @@ from quart import Blueprint, Response, jsonify, request
 
 from imago_fed.domain.errors import NotFound
 from imago_fed.store import matrix as store
+from imago_fed.web.metrics import app_metrics
 from imago_fed.web.runtime import runtime
 
 __all__ = ["appservice"]
@@ -59,6 +60,7 @@ async def transaction(txn_id: str) -> Response:
         return _error(400, "M_NOT_JSON", "a transaction is a JSON object with an events list")
     rt = runtime()
     stored = await store.store_transaction(rt.pool, txn_id, body, rt.clock.now())
+    app_metrics().transactions.labels("stored" if stored else "replayed").inc()
     if not stored:
         log.info("replayed appservice transaction ignored", extra={"txn": txn_id})
     return jsonify({})
