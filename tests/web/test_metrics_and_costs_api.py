@@ -44,7 +44,7 @@ async def test_metrics_need_the_token(migrated_db: str, make_settings: Callable)
         assert (await client.get("/metrics", headers=AUTH)).status_code == 401
 
 
-async def test_metrics_count_requests_inbox_queue_and_proposals(
+async def test_metrics_count_requests_inbox_and_the_queue(
     migrated_db: str, make_settings: Callable
 ) -> None:
     conn = await asyncpg.connect(migrated_db)
@@ -133,3 +133,26 @@ async def test_costs_api_and_openapi(migrated_db: str, make_settings: Callable) 
         for path in ("/api/v1/costs", "/api/v1/costs/bills", "/api/v1/costs/pledges",
                      "/api/v1/costs/contributions", "/api/v1/costs/{which}/{row_id}"):  # fmt: skip
             assert path in paths
+
+
+async def test_appservice_transactions_are_counted(
+    migrated_db: str, make_settings: Callable
+) -> None:
+    hs_token = "hs-token-0123456789"
+    async with client_with(
+        migrated_db, make_settings, IMAGO_METRICS_TOKEN=METRICS_TOKEN,
+        IMAGO_MATRIX_ENABLED="true", IMAGO_MATRIX_HOMESERVER_URL="http://127.0.0.1:9",
+        IMAGO_MATRIX_SERVER_NAME="hs.test", IMAGO_MATRIX_AS_TOKEN="as-token-0123456789",
+        IMAGO_MATRIX_HS_TOKEN=hs_token,
+    ) as client:  # fmt: skip
+        for _ in range(2):  # the second is a replay of the first
+            response = await client.put(
+                "/_matrix/app/v1/transactions/t1",
+                json={"events": []},
+                headers={"Authorization": f"Bearer {hs_token}"},
+            )
+            assert response.status_code == 200
+        scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        found = samples(await scraped.get_data(as_text=True))
+    assert found[("imago_appservice_transactions_total", (("outcome", "stored"),))] == 1
+    assert found[("imago_appservice_transactions_total", (("outcome", "replayed"),))] == 1

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 from quart.typing import TestClientProtocol as Client
 
 from imago_fed.app import create_app
+from imago_fed.store import follows
 from tests.conftest import TEST_ADMIN_TOKEN
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -166,3 +168,32 @@ async def test_costs_pages_change_the_coverage(client: Client) -> None:
     )
     assert bad.status_code == 422
     assert "amount: must be a positive amount" in await bad.get_data(as_text=True)
+
+
+async def test_group_page_lists_proposals_with_state_and_counts(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    auth = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
+    await client.post("/api/v1/groups", json={"slug": "garden", "name": "Garden"}, headers=auth)
+    member = "https://social.example/users/m0"
+    group_id = await db.fetchval("SELECT id FROM groups WHERE slug = 'garden'")
+    await follows.add_follower(db, group_id, member, member + "#f", "accepted", datetime.now(UTC))
+    proposed = await client.post(
+        "/api/v1/groups/garden/proposals",
+        json={"action": "moderate", "title": "Block <spam>.example",
+              "params": {"block_domain": "spam.example"}, "duration_s": 3600},
+        headers=auth,
+    )  # fmt: skip
+    assert proposed.status_code == 201, await proposed.get_data()
+    proposal_id = (await proposed.get_json())["id"]
+    voted = await client.post(
+        f"/api/v1/proposals/{proposal_id}/votes",
+        json={"voter": member, "ballot": [0]},
+        headers=auth,
+    )
+    assert voted.status_code == 200
+
+    page = await (await client.get("/groups/garden", headers=HTML)).get_data(as_text=True)
+    assert "Block &lt;spam&gt;.example" in page
+    assert re.search(r'class="proposal state-(open|adopted|executed)"', page)
+    assert re.search(r"<td>for</td><td>1</td>", page)
