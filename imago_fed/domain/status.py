@@ -172,7 +172,8 @@ def check_dead_deliveries(dead: int, t: Thresholds = DEFAULT) -> Check:
         "dead",
         name,
         level,
-        f"{dead} deliveries were given up; retry them from the admin API if the peer is back.",
+        f"{dead} deliveries were given up this week; retry them from the admin API "
+        "if the peer is back.",
     )
 
 

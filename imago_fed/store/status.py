@@ -8,14 +8,18 @@ not delivered by then (dead rows count until now: they never were).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from imago_fed.domain.ports.status import QueueReading
 from imago_fed.store import deliveries
 
-__all__ = ["PgActivityCounts", "PgDeliveryReadings"]
+__all__ = ["DEAD_WINDOW", "PgActivityCounts", "PgDeliveryReadings"]
+
+#: Dead deliveries older than this no longer raise a warning: a peer that went
+#: away for good would otherwise keep the dashboard yellow for ever.
+DEAD_WINDOW = timedelta(days=7)
 
 
 class PgDeliveryReadings:
@@ -26,6 +30,11 @@ class PgDeliveryReadings:
 
     async def queue(self) -> QueueReading:
         stats = await deliveries.stats(self._pool)
+        dead = await self._pool.fetchval(
+            "SELECT count(*) FROM deliveries"
+            " WHERE state = 'dead' AND created_at > now() - $1::interval",
+            DEAD_WINDOW,
+        )
         rows = await self._pool.fetch(
             """
             SELECT host, first_failure_at FROM peer_hosts
@@ -35,7 +44,7 @@ class PgDeliveryReadings:
         return QueueReading(
             depth=stats["queued"],
             oldest=stats["oldest_queued_at"],
-            dead=stats["dead"],
+            dead=dead,
             failing_peers=[(row["host"], row["first_failure_at"]) for row in rows],
         )
 

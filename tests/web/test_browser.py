@@ -22,7 +22,7 @@ from tests.interop.instance import TOKEN, Instance
 from tests.matrix_hs.synapse import Synapse, make_registration
 from tests.pg import scratch_database
 from tests.support import free_port
-from tests.web.browser import chromium, require_chromium
+from tests.web.browser import chromium
 from tests.web.status_world import write_certificate
 
 
@@ -39,7 +39,6 @@ class World:
 async def world(
     pg_admin_dsn: str, synapse_factory: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[World]:
-    require_chromium()
     folder = tmp_path_factory.mktemp("browser")
     certificate = write_certificate(folder / "public-cert.pem", days_left=200)
     metrics_port = free_port()

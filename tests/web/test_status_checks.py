@@ -133,3 +133,24 @@ async def test_charts_rebuild_the_queue_history(migrated_db: str, make_settings:
 def test_registrable_domain() -> None:
     assert registrable_domain("groups.example.org:8443") == "example.org"
     assert registrable_domain("example.org") == "example.org"
+
+
+async def test_dead_deliveries_warn_for_a_week(migrated_db: str, make_settings: Callable) -> None:
+    conn = await asyncpg.connect(migrated_db)
+    try:
+        await conn.execute(
+            "INSERT INTO deliveries (activity_id, inbox, host, body, state, created_at) VALUES"
+            " ('old', 'https://h.example/i', 'h.example', '{}', 'dead', now() - interval '8 days')"
+        )
+        async with client_with(migrated_db, make_settings) as client:
+            await signed_in(client)
+            page = await (await client.get("/admin/status")).get_data(as_text=True)
+            assert level(page, "dead") == "SUCCESS"
+            await conn.execute(
+                "INSERT INTO deliveries (activity_id, inbox, host, body, state) VALUES"
+                " ('new', 'https://h.example/i', 'h.example', '{}', 'dead')"
+            )
+            page = await (await client.get("/admin/status")).get_data(as_text=True)
+            assert level(page, "dead") == "WARNING" and "1 deliveries were given up" in page
+    finally:
+        await conn.close()

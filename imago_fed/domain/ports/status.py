@@ -19,7 +19,7 @@ __all__ = ["ActivityCounts", "DeliveryReadings", "QueueReading", "SystemProbes"]
 class QueueReading:
     depth: int
     oldest: datetime | None
-    dead: int
+    dead: int  # given up lately (the store says how lately: a week)
     failing_peers: list[tuple[str, datetime | None]]  # host, failing since
 
 
