@@ -80,12 +80,13 @@ async def test_wrong_token_and_missing_csrf_are_refused(client: Client) -> None:
 
 
 async def test_sign_in_only_redirects_to_local_pages(client: Client) -> None:
-    form = await (await client.get("/admin/sign-in")).get_data(as_text=True)
-    response = await client.post(
-        "/admin/sign-in",
-        form={"csrf": csrf_of(form), "token": TEST_ADMIN_TOKEN, "next": "//evil.example/x"},
-    )
-    assert response.headers["Location"] == "/admin/status"
+    for target in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+        form = await (await client.get("/admin/sign-in")).get_data(as_text=True)
+        response = await client.post(
+            "/admin/sign-in",
+            form={"csrf": csrf_of(form), "token": TEST_ADMIN_TOKEN, "next": target},
+        )
+        assert response.headers["Location"] == "/admin/status"
 
 
 async def test_sign_out_ends_the_session(client: Client) -> None:

@@ -111,7 +111,8 @@ def sign_out() -> None:
 
 def safe_next(target: str | None) -> str:
     """Only a local path: a sign-in link must not send anyone to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Browsers read "/\host" as "//host": a backslash anywhere is refused too.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
