@@ -72,13 +72,24 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         yield driver
 
 
+def navigate(browser: Any, by: str, selector: str) -> None:
+    """Click what leads to another page, and wait until the old page is gone
+    (reading the next page before it replaced the old one reads stale elements)."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    page = browser.find_element("tag name", "html")
+    browser.find_element(by, selector).click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
+
+
 def sign_in(browser: Any, base: str, token: str = TOKEN) -> None:
     from selenium.webdriver.common.by import By
 
     browser.get(f"{base}/admin/status")
     assert "/admin/sign-in" in browser.current_url
     browser.find_element(By.ID, "token").send_keys(token)
-    browser.find_element(By.CSS_SELECTOR, "form.stacked button[type=submit]").click()
+    navigate(browser, By.CSS_SELECTOR, "form.stacked button[type=submit]")
 
 
 def level(browser: Any, key: str) -> str:
@@ -145,7 +156,7 @@ def test_a_bill_and_a_pledge_change_the_coverage(world: World, browser: Any) -> 
     browser.find_element(By.ID, "bill-label").send_keys("VPS")
     browser.find_element(By.ID, "bill-amount").send_keys("240")
     browser.execute_script("document.getElementById('bill-renews').value = '2099-01-01'")
-    browser.find_element(By.CSS_SELECTOR, "#add-bill button[type=submit]").click()
+    navigate(browser, By.CSS_SELECTOR, "#add-bill button[type=submit]")
     assert browser.find_element(By.ID, "monthly-cost").text == "20.00"
     assert browser.find_element(By.ID, "pledged-ratio").text == "0%"
     assert "VPS" in browser.find_element(By.ID, "bills").find_element(By.XPATH, "..").text
@@ -153,7 +164,7 @@ def test_a_bill_and_a_pledge_change_the_coverage(world: World, browser: Any) -> 
     browser.find_element(By.XPATH, "//summary[normalize-space()='Add a pledge']").click()
     browser.find_element(By.ID, "pledge-member").send_keys("ana")
     browser.find_element(By.ID, "pledge-amount").send_keys("15")
-    browser.find_element(By.CSS_SELECTOR, "#add-pledge button[type=submit]").click()
+    navigate(browser, By.CSS_SELECTOR, "#add-pledge button[type=submit]")
     assert browser.find_element(By.ID, "pledged-ratio").text == "75%"
     assert browser.find_element(By.ID, "monthly-pledged").text == "15.00"
 
@@ -172,7 +183,7 @@ def test_a_form_without_its_csrf_token_is_refused(world: World, browser: Any) ->
     browser.find_element(By.ID, "pledge-member").send_keys("mallory")
     browser.find_element(By.ID, "pledge-amount").send_keys("1")
     browser.execute_script("document.querySelector('#add-pledge input[name=csrf]').remove()")
-    browser.find_element(By.CSS_SELECTOR, "#add-pledge button[type=submit]").click()
+    navigate(browser, By.CSS_SELECTOR, "#add-pledge button[type=submit]")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Form refused"
     browser.get(f"{base}/admin/costs/")
     assert "mallory" not in browser.find_element(By.ID, "pledges").find_element(By.XPATH, "..").text
@@ -184,7 +195,7 @@ async def test_group_page_and_home_in_the_browser(world: World, browser: Any) ->
     await world.server.create_group("weavers", summary="We weave")
     base = world.server.base_url
     browser.get(f"{base}/")
-    browser.find_element(By.LINK_TEXT, "weavers").click()
+    navigate(browser, By.LINK_TEXT, "weavers")
     assert browser.find_element(By.TAG_NAME, "h1").text == "weavers"
     handle = browser.find_element(By.ID, "handle").get_attribute("value")
     assert handle == f"@weavers@{world.server.domain}"
@@ -209,11 +220,11 @@ async def test_pages_work_without_javascript(world: World, tmp_path: Path) -> No
         ).click()
         browser.find_element(By.ID, "contribution-member").send_keys("bo")
         browser.find_element(By.ID, "contribution-amount").send_keys("12.50")
-        browser.find_element(By.CSS_SELECTOR, "#add-contribution button[type=submit]").click()
+        navigate(browser, By.CSS_SELECTOR, "#add-contribution button[type=submit]")
         assert (
             "bo" in browser.find_element(By.ID, "contributions").find_element(By.XPATH, "..").text
         )
-        browser.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
+        navigate(browser, By.XPATH, "//button[normalize-space()='Sign out']")
         assert "/admin/sign-in" in browser.current_url
 
 
