@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def write_certificate(path: Path, days_left: int) -> Path:
-    """A self-signed PEM certificate for groups.test that expires in ``days_left`` days."""
+def write_certificate(path: Path, days_left: int, key_path: Path | None = None) -> Path:
+    """A self-signed PEM certificate for groups.test that expires in ``days_left`` days
+    (and its private key at ``key_path``, to serve it)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "groups.test")])
     now = datetime.now(UTC)
@@ -28,11 +29,19 @@ def write_certificate(path: Path, days_left: int) -> Path:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
+        .not_valid_before(now - timedelta(days=400))
         .not_valid_after(now + timedelta(days=days_left, hours=1))
         .sign(key, hashes.SHA256())
     )
     path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    if key_path is not None:
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
     return path
 
 

@@ -3,7 +3,9 @@ server, an unreachable homeserver, the public summary, the charts' history."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -154,3 +156,31 @@ async def test_dead_deliveries_warn_for_a_week(migrated_db: str, make_settings: 
             assert level(page, "dead") == "WARNING" and "1 deliveries were given up" in page
     finally:
         await conn.close()
+
+
+async def test_certificate_read_by_a_tls_handshake(
+    migrated_db: str, make_settings: Callable, tmp_path: Path
+) -> None:
+    """A TLS server on loopback stands for the public domain; its certificate has
+    expired already, which the check reports instead of failing to connect."""
+    cert = write_certificate(tmp_path / "c.pem", days_left=-3, key_path=tmp_path / "k.pem")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, tmp_path / "k.pem")
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with client_with(
+            migrated_db, make_settings,
+            IMAGO_INSTANCE_DOMAIN=f"localhost:{port}", IMAGO_STATUS_TLS_HANDSHAKE="true",
+        ) as client:  # fmt: skip
+            await signed_in(client)
+            page = await (await client.get("/admin/status")).get_data(as_text=True)
+            assert level(page, "certificate") == "ERROR"
+            assert "The certificate ended" in page
+    finally:
+        server.close()
+        await server.wait_closed()
