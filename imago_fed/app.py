@@ -2,7 +2,9 @@
 
     create_app(settings, dsn)
       before_serving: pool ─> repositories ─> domain services ─> Runtime
-      each request:   request id ─> blueprint handler ─> access log line
+      each request:   request id ─> blueprint handler ─> access log line, metrics
+                      (blueprints: health, admin API, federation, appservice,
+                      elections, pages for people, /metrics)
       after_serving:  close the pool (in-flight requests have finished)
 
 The database itself (embedded or not) and migrations are the caller's job
