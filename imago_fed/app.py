@@ -2,7 +2,9 @@
 
     create_app(settings, dsn)
       before_serving: pool ─> repositories ─> domain services ─> Runtime
-      each request:   request id ─> blueprint handler ─> access log line
+      each request:   request id ─> blueprint handler ─> access log line, metrics
+                      (blueprints: health, admin API, federation, appservice,
+                      elections, pages for people, /metrics)
       after_serving:  close the pool (in-flight requests have finished)
 
 The database itself (embedded or not) and migrations are the caller's job
@@ -49,9 +51,11 @@ from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker, exclusively
 from imago_fed.store import deliveries, group_events, inbox
 from imago_fed.store import matrix as matrix_store
@@ -61,6 +65,7 @@ from imago_fed.store.admin import (
     PgModerationRecords,
     PgSchemaProbe,
 )
+from imago_fed.store.costs import PgCostsStore
 from imago_fed.store.database import create_pool
 from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
@@ -74,7 +79,9 @@ from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
+from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
 from imago_fed.web import (  # noqa: F401  (register routes)
+    admin_costs,
     admin_delivery,
     admin_elections,
     admin_federation,
@@ -84,9 +91,14 @@ from imago_fed.web import (  # noqa: F401  (register routes)
 from imago_fed.web.admin import admin
 from imago_fed.web.appservice import appservice
 from imago_fed.web.elections import elections
-from imago_fed.web.errors import register_error_handlers
+from imago_fed.web.errors import ApiError, register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
+from imago_fed.web.metrics import METRICS_PATH, Metrics, metrics, on_metrics_address
+from imago_fed.web.pages import install_pages
+from imago_fed.web.pages.admin import csrf_refused_page
+from imago_fed.web.pages.session import CsrfRefused
+from imago_fed.web.probes import Probes
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
 
 __all__ = [
@@ -137,6 +149,9 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     federation_reads = PgFederationReads(pool)
     bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
+    costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
+    schema = PgSchemaProbe(pool)
+    deliveries_readings = PgDeliveryReadings(pool)
     messengers: list[DirectMessenger] = []
     if bridge is not None:
         messengers.append(MatrixDirectMessages(bridge.client, bridge.ids, repository))
@@ -182,7 +197,18 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         moderation=Moderation(PgModerationRecords(pool), event_log, clock),
         federation_admin=PgFederationAdminReads(pool),
         delivery_admin=PgDeliveryAdmin(pool),
-        schema=PgSchemaProbe(pool),
+        schema=schema,
+        costs=costs,
+        status_board=StatusBoard(
+            schema,
+            deliveries_readings,
+            Probes(settings, bridge.client if bridge is not None else None),
+            costs,
+            clock,
+            matrix_enabled=bridge is not None,
+        ),
+        deliveries_readings=deliveries_readings,
+        activity_counts=PgActivityCounts(pool),
         matrix=bridge,
         messengers=tuple(messengers),
     )
@@ -287,7 +313,7 @@ async def close_runtime(rt: Runtime) -> None:
 
 
 def create_app(settings: Settings, dsn: str) -> Quart:
-    app = Quart("imago_fed")
+    app = Quart("imago_fed", template_folder="web/templates", static_folder="web/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
 
@@ -311,6 +337,8 @@ def create_app(settings: Settings, dsn: str) -> Quart:
         request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         g.request_id_token = request_id_var.set(request_id)
         g.started = time.perf_counter()
+        if request.path != METRICS_PATH and on_metrics_address():
+            raise ApiError(404, "not_found", "only /metrics answers on this address")
 
     @app.after_request
     async def _finish(response: Response) -> Response:
@@ -338,6 +366,10 @@ def create_app(settings: Settings, dsn: str) -> Quart:
         return response
 
     register_error_handlers(app)
+    app.register_error_handler(CsrfRefused, csrf_refused_page)
+    Metrics().install(app)
+    install_pages(app, settings, instance_secret(settings))
+    app.register_blueprint(metrics)
     app.register_blueprint(health)
     app.register_blueprint(admin)
     app.register_blueprint(federation)

@@ -185,6 +185,35 @@ class MatrixSettings:
     bot_localpart: str = _opt("imago", _prefix, "the bridge bot's localpart (sender_localpart)")
 
 
+def _listen_or_empty(value: Any) -> str | None:
+    return None if value == "" else _listen(value)
+
+
+def _currency(value: Any) -> str | None:
+    ok = len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()
+    return None if ok else "must be a three-letter ISO 4217 code such as EUR"
+
+
+@dataclass(frozen=True)
+class StatusSettings:
+    public: bool = _opt(False, None, "show a summary of the checks at /status to everyone")
+    certificate: Path = _opt(Path(""), None, "PEM certificate to watch; empty: [http] tls_cert")
+    tls_handshake: bool = _opt(False, None, "read the certificate by a TLS handshake to the domain")
+    rdap: bool = _opt(False, None, "look the domain's registration expiry up over RDAP")
+    rdap_url: str = _opt("https://rdap.org", _http_url, "RDAP service base URL")
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    token: Secret = _opt(Secret(""), None, "bearer token for /metrics (empty: no token access)")
+    listen: str = _opt("", _listen_or_empty, "extra HOST:PORT where /metrics needs no token")
+
+
+@dataclass(frozen=True)
+class CostsSettings:
+    currency: str = _opt("EUR", _currency, "the currency the costs page counts in")
+
+
 @dataclass(frozen=True)
 class LogSettings:
     level: str = _opt("info", _one_of("debug", "info", "warning", "error"))
@@ -198,6 +227,9 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     matrix: MatrixSettings = field(default_factory=MatrixSettings)
+    status: StatusSettings = field(default_factory=StatusSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    costs: CostsSettings = field(default_factory=CostsSettings)
     log: LogSettings = field(default_factory=LogSettings)
     source: Path | None = None  # the file the settings came from, if any
 

@@ -8,8 +8,10 @@ everything under a directory it matches, the last matching line wins, and
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
+import tomllib
 from functools import cache
 from pathlib import Path
 
@@ -86,3 +88,20 @@ def test_everything_the_dockerfile_copies_is_in_the_context() -> None:
     missing = [path for path in tracked if not in_context(path)]
     assert missing == []
     assert in_context("config/imago.example.toml")
+
+
+def test_the_pages_templates_and_stylesheet_ship_with_the_package() -> None:
+    """In the image's build context, and in the package data a wheel carries."""
+    web = ROOT / "imago_fed" / "web"
+    shipped = sorted(
+        path.relative_to(web).as_posix()
+        for folder in ("templates", "static")
+        for path in (web / folder).iterdir()
+    )
+    assert "templates/base.html" in shipped and "static/site.css" in shipped
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["imago_fed.web"]
+    for name in shipped:
+        assert in_context(f"imago_fed/web/{name}"), name
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name

@@ -54,7 +54,8 @@ async def _serve(settings: Settings) -> None:
         log.info("database schema at %s", migrations.head_revision())
         app = create_app(settings, dsn)
         config = HypercornConfig()
-        config.bind = [settings.http.listen]
+        # /metrics may have an address of its own (it answers nothing else there).
+        config.bind = [settings.http.listen, *filter(None, [settings.metrics.listen])]
         if settings.http.tls:
             config.certfile = str(settings.http.tls_cert)
             config.keyfile = str(settings.http.tls_key)

@@ -20,6 +20,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 
 from imago_fed.domain.errors import NotFound
+from imago_fed.web.metrics import app_metrics
 from imago_fed.web.runtime import runtime
 
 __all__ = ["appservice"]
@@ -60,6 +61,7 @@ async def transaction(txn_id: str) -> Response:
     rt = runtime()
     assert rt.matrix is not None
     stored = await rt.matrix.inbox.store_transaction(txn_id, body, rt.clock.now())
+    app_metrics().transactions.labels("stored" if stored else "replayed").inc()
     if not stored:
         log.info("replayed appservice transaction ignored", extra={"txn": txn_id})
     return jsonify({})

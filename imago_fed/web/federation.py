@@ -8,7 +8,6 @@ unsigned-readable, or key fetches from authorized-fetch servers would loop.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from typing import Any
@@ -21,6 +20,8 @@ from imago_fed.activitypub.inbox import authenticate
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
+from imago_fed.web.metrics import app_metrics, inbox_reason
+from imago_fed.web.pages.public import group_page
 from imago_fed.web.runtime import runtime
 
 __all__ = ["federation"]
@@ -119,12 +120,7 @@ async def group_actor(slug: str) -> Response:
     rt = runtime()
     group = await _group_or_404(slug)
     if _wants_html():
-        page = (
-            f"<!doctype html><meta charset=utf-8><title>{html.escape(group.name)}</title>"
-            f"<h1>{html.escape(group.name)}</h1><p>@{group.slug}@{rt.settings.instance.domain}</p>"
-            f"<p>{html.escape(group.summary)}</p>"
-        )
-        return Response(page, content_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
+        return await group_page(group)
     return _json(
         documents.actor_document(
             group,
@@ -306,7 +302,12 @@ async def _inbox(group_id: int | None) -> Response:
         body=body,
         now=rt.clock.now(),
     )
-    if outcome.status >= 400:
+    refused = outcome.status >= 400
+    app_metrics().inbox.labels(
+        "refused" if refused else "accepted",
+        inbox_reason(outcome.status, outcome.reason) if refused else "",
+    ).inc()
+    if refused:
         log.info(
             "inbox refused a request",
             extra={

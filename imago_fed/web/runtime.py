@@ -41,9 +41,12 @@ from imago_fed.domain.ports.admin import (
 from imago_fed.domain.ports.federation import Federation
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.domain.ports.governance import GovernanceStore
+from imago_fed.domain.ports.status import ActivityCounts, DeliveryReadings
 from imago_fed.matrix.bridge import MatrixBridge
+from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker
 
 __all__ = [
@@ -113,6 +116,10 @@ class Runtime:
     delivery_admin: DeliveryAdmin  # the outbound queue, peer hosts
     schema: SchemaProbe  # readiness
     elections: Elections
+    costs: Costs  # bills, pledges, contributions
+    status_board: StatusBoard  # the dashboard's checks and charts
+    deliveries_readings: DeliveryReadings  # queue depth and history (dashboard, metrics)
+    activity_counts: ActivityCounts  # totals for /metrics
     matrix: MatrixBridge | None = None  # when [matrix] enabled (its ports: .store, .inbox)
     delivery: Any = None  # the delivery worker, when this process runs one
     messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)

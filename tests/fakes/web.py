@@ -336,5 +336,9 @@ def fake_runtime(settings: Settings) -> tuple[Runtime, FakeWorld]:
         federation_admin=world.admin,
         delivery_admin=world.deliveries,
         schema=world.schema,
+        costs=absent,
+        status_board=absent,
+        deliveries_readings=absent,
+        activity_counts=absent,
     )
     return rt, world

@@ -28,6 +28,10 @@ class ElectionsBase:
         self._store, self._governance, self._clock = store, governance, clock
         self._messengers, self._election_url = tuple(messengers), election_url.rstrip("/")
 
+    async def for_proposal(self, proposal_id: int) -> ElectionRecord | None:
+        """The election of a secret proposal, if one was set up (group pages link to it)."""
+        return await self._store.by_proposal(proposal_id)
+
     async def get(self, election_id: int) -> ElectionRecord:
         record = await self._store.get(election_id)
         if record is None:

@@ -1,0 +1,115 @@
+"""The costs pages: what the instance pays, who pledged, what came in, how long it lasts.
+
+    GET  /admin/costs                              the summary and the three lists
+    POST /admin/costs/bills | pledges | contributions   add one (then back to the list)
+    POST /admin/costs/<kind>/<id>/delete           remove one
+
+Posts redirect back (303) so a reload does not record twice; a refused value
+re-renders the page with the message next to the form (422). CSRF is checked
+for every POST by the admin blueprint's rule, repeated here for this blueprint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers.response import Response as WerkzeugResponse
+
+from imago_fed.domain.costs import BILL_KINDS, format_amount
+from imago_fed.domain.errors import InvalidInput
+from imago_fed.web.pages.session import require_admin, verify_csrf
+from imago_fed.web.runtime import runtime
+
+__all__ = ["costs_pages"]
+
+costs_pages = Blueprint("costs_pages", __name__, url_prefix="/admin/costs")
+KINDS = {"bills": "bill", "pledges": "pledge", "contributions": "contribution"}
+
+
+@costs_pages.before_request
+async def _csrf() -> None:
+    if request.method == "POST":
+        await verify_csrf()
+
+
+async def _page(error: InvalidInput | None = None, form: str = "", status: int = 200) -> Response:
+    rt = runtime()
+    view = await rt.costs.view()
+    body = await render_template(
+        "costs.html",
+        view=view,
+        coverage=view.coverage,
+        money=format_amount,
+        kinds=BILL_KINDS,
+        currency=rt.costs.currency,
+        today=rt.costs.today().isoformat(),
+        error=error,
+        error_form=form,
+    )
+    response = Response(body, status=status, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@costs_pages.get("/")
+@require_admin
+async def costs_page() -> Response:
+    return await _page()
+
+
+def _int(value: str, field: str) -> int:
+    if not value.strip().isdigit():
+        raise InvalidInput("must be a whole number", field=field)
+    return int(value)
+
+
+async def _add(which: str, form: Any) -> None:
+    costs = runtime().costs
+    if which == "bills":
+        await costs.add_bill(
+            label=form.get("label", ""),
+            kind=form.get("kind", ""),
+            amount=form.get("amount", ""),
+            currency=form.get("currency", ""),
+            period_months=_int(form.get("period_months", ""), "period_months"),
+            renews_on=form.get("renews_on", ""),
+            starts_on=form.get("starts_on", ""),
+        )
+    elif which == "pledges":
+        await costs.add_pledge(
+            member=form.get("member", ""),
+            amount=form.get("amount", ""),
+            currency=form.get("currency", ""),
+            starts_on=form.get("starts_on", ""),
+            ends_on=form.get("ends_on", ""),
+        )
+    else:
+        await costs.add_contribution(
+            member=form.get("member", ""),
+            amount=form.get("amount", ""),
+            currency=form.get("currency", ""),
+            paid_on=form.get("paid_on", ""),
+            note=form.get("note", ""),
+        )
+
+
+@costs_pages.post("/<which>")
+@require_admin
+async def add(which: str) -> Response | WerkzeugResponse:
+    if which not in KINDS:
+        return Response("no such list", status=404)
+    try:
+        await _add(which, await request.form)
+    except InvalidInput as exc:
+        return await _page(exc, which, 422)
+    return redirect(url_for("costs_pages.costs_page") + f"#{which}", 303)
+
+
+@costs_pages.post("/<which>/<int:row_id>/delete")
+@require_admin
+async def remove(which: str, row_id: int) -> Response | WerkzeugResponse:
+    if which not in KINDS:
+        return Response("no such list", status=404)
+    await runtime().costs.remove(KINDS[which], row_id)
+    return redirect(url_for("costs_pages.costs_page") + f"#{which}", 303)

@@ -1,0 +1,200 @@
+"""The pages for people over a real database: sign-in, CSRF, home, group, status, costs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from quart.typing import TestClientProtocol as Client
+
+from imago_fed.app import create_app
+from imago_fed.store import follows
+from tests.conftest import TEST_ADMIN_TOKEN
+
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+
+
+@pytest.fixture
+async def client(migrated_db: str, make_settings) -> AsyncIterator[Client]:
+    settings = make_settings(migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false")
+    app = create_app(settings, migrated_db)
+    async with app.test_app() as test_app:
+        yield test_app.test_client()
+
+
+@pytest.fixture
+async def db(migrated_db: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(migrated_db)
+    yield conn
+    await conn.close()
+
+
+def csrf_of(page: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match, "the form has no CSRF field"
+    return match.group(1)
+
+
+async def signed_in(client: Client) -> str:
+    """Sign in through the form; the CSRF token of the new session."""
+    form = await (await client.get("/admin/sign-in")).get_data(as_text=True)
+    response = await client.post(
+        "/admin/sign-in",
+        form={"csrf": csrf_of(form), "token": TEST_ADMIN_TOKEN, "next": "/admin/costs"},
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/costs"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    page = await (await client.get("/admin/status")).get_data(as_text=True)
+    return csrf_of(page)
+
+
+async def test_admin_pages_need_a_session(client: Client) -> None:
+    for path in ("/admin/status", "/admin/costs/"):
+        response = await client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/admin/sign-in?next=")
+
+
+async def test_wrong_token_and_missing_csrf_are_refused(client: Client) -> None:
+    form = await (await client.get("/admin/sign-in")).get_data(as_text=True)
+    wrong = await client.post("/admin/sign-in", form={"csrf": csrf_of(form), "token": "nope" * 5})
+    assert wrong.status_code == 401
+    assert "not the admin token" in await wrong.get_data(as_text=True)
+    assert (await client.get("/admin/status")).status_code == 302
+
+    no_csrf = await client.post("/admin/sign-in", form={"token": TEST_ADMIN_TOKEN})
+    assert no_csrf.status_code == 403
+    assert (await client.get("/admin/status")).status_code == 302
+
+    csrf = await signed_in(client)
+    refused = await client.post(
+        "/admin/costs/pledges", form={"member": "ana", "amount": "5", "csrf": csrf + "x"}
+    )
+    assert refused.status_code == 403
+    costs = await client.get("/admin/costs/")
+    assert "ana" not in await costs.get_data(as_text=True)
+
+
+async def test_sign_in_only_redirects_to_local_pages(client: Client) -> None:
+    for target in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+        form = await (await client.get("/admin/sign-in")).get_data(as_text=True)
+        response = await client.post(
+            "/admin/sign-in",
+            form={"csrf": csrf_of(form), "token": TEST_ADMIN_TOKEN, "next": target},
+        )
+        assert response.headers["Location"] == "/admin/status"
+
+
+async def test_sign_out_ends_the_session(client: Client) -> None:
+    csrf = await signed_in(client)
+    assert (await client.post("/admin/sign-out", form={"csrf": csrf})).status_code == 303
+    assert (await client.get("/admin/status")).status_code == 302
+
+
+async def test_home_and_group_pages(client: Client) -> None:
+    auth = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
+    created = await client.post(
+        "/api/v1/groups",
+        json={"slug": "gardeners", "name": "Gardeners <&>", "summary": "We grow things"},
+        headers=auth,
+    )
+    assert created.status_code == 201
+    home = await client.get("/")
+    text = await home.get_data(as_text=True)
+    assert home.status_code == 200 and home.content_type.startswith("text/html")
+    assert "Gardeners &lt;&amp;&gt;" in text and "@gardeners@groups.test" in text
+
+    page = await client.get("/groups/gardeners", headers=HTML)
+    text = await page.get_data(as_text=True)
+    assert page.status_code == 200 and "text/html" in page.content_type
+    assert 'value="@gardeners@groups.test"' in text and "No proposal yet" in text
+    assert "matrix.to" not in text  # Matrix is not enabled here
+
+    for accept in ("application/activity+json", 'application/ld+json; profile="x"', ""):
+        actor = await client.get("/groups/gardeners", headers={"Accept": accept})
+        assert actor.status_code == 200
+        assert (await actor.get_json())["type"] == "Group"
+
+
+async def test_status_dashboard_shows_levels(client: Client, db: asyncpg.Connection) -> None:
+    await signed_in(client)
+    page = await (await client.get("/admin/status")).get_data(as_text=True)
+    assert re.search(r'id="check-database".*?data-level="SUCCESS"', page, re.S)
+    assert re.search(r'id="check-queue".*?data-level="SUCCESS"', page, re.S)
+    assert page.count("<svg") == 3
+
+    await db.execute(
+        "INSERT INTO deliveries (activity_id, inbox, host, body, created_at)"
+        " SELECT 'a' || n, 'https://h.example/inbox/' || n, 'h.example', '{}',"
+        "        now() - interval '2 hours' FROM generate_series(1, 1000) n"
+    )
+    page = await (await client.get("/admin/status")).get_data(as_text=True)
+    assert re.search(r'id="check-queue".*?data-level="WARNING"', page, re.S)
+    assert "1000 deliveries waiting" in page
+
+
+async def test_public_status_is_off_by_default(client: Client) -> None:
+    assert (await client.get("/status")).status_code == 404
+
+
+async def test_costs_pages_change_the_coverage(client: Client) -> None:
+    csrf = await signed_in(client)
+    added = await client.post(
+        "/admin/costs/bills",
+        form={
+            "csrf": csrf, "label": "VPS", "kind": "hosting", "amount": "120.00",
+            "currency": "EUR", "period_months": "12", "renews_on": "2099-01-01",
+        },
+    )  # fmt: skip
+    assert added.status_code == 303
+    page = await (await client.get("/admin/costs/")).get_data(as_text=True)
+    assert re.search(r'id="monthly-cost">10.00<', page)
+    assert re.search(r'id="pledged-ratio">0%<', page)
+
+    pledged = await client.post(
+        "/admin/costs/pledges",
+        form={"csrf": csrf, "member": "ana", "amount": "5", "currency": "EUR"},
+    )
+    assert pledged.status_code == 303
+    page = await (await client.get("/admin/costs/")).get_data(as_text=True)
+    assert re.search(r'id="pledged-ratio">50%<', page)
+
+    bad = await client.post(
+        "/admin/costs/contributions",
+        form={"csrf": csrf, "member": "ana", "amount": "1.234", "currency": "EUR"},
+    )
+    assert bad.status_code == 422
+    assert "amount: must be a positive amount" in await bad.get_data(as_text=True)
+
+
+async def test_group_page_lists_proposals_with_state_and_counts(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    auth = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
+    await client.post("/api/v1/groups", json={"slug": "garden", "name": "Garden"}, headers=auth)
+    member = "https://social.example/users/m0"
+    group_id = await db.fetchval("SELECT id FROM groups WHERE slug = 'garden'")
+    await follows.add_follower(db, group_id, member, member + "#f", "accepted", datetime.now(UTC))
+    proposed = await client.post(
+        "/api/v1/groups/garden/proposals",
+        json={"action": "moderate", "title": "Block <spam>.example",
+              "params": {"block_domain": "spam.example"}, "duration_s": 3600},
+        headers=auth,
+    )  # fmt: skip
+    assert proposed.status_code == 201, await proposed.get_data()
+    proposal_id = (await proposed.get_json())["id"]
+    voted = await client.post(
+        f"/api/v1/proposals/{proposal_id}/votes",
+        json={"voter": member, "ballot": [0]},
+        headers=auth,
+    )
+    assert voted.status_code == 200
+
+    page = await (await client.get("/groups/garden", headers=HTML)).get_data(as_text=True)
+    assert "Block &lt;spam&gt;.example" in page
+    assert re.search(r'class="proposal state-(open|adopted|executed)"', page)
+    assert re.search(r"<td>for</td><td>1</td>", page)
