@@ -282,11 +282,9 @@ class ApGraph:
         await self._publish(group.id, boost, None, item.object_id)
 
     async def _send(self, group_id: int, activity: dict[str, Any], actors: list[str]) -> None:
-        """Queue the activity for each actor's inbox (shared when it has one)."""
-        inboxes = []
-        for uri in actors:
-            actor = await self._resolver.actor(uri)
-            inboxes.append(actor.shared_inbox or actor.inbox)
+        """Queue the activity for each group's own inbox: the receiver logs it under
+        that group (an item dropped by its feed rules shows there, with the reason)."""
+        inboxes = [(await self._resolver.actor(uri)).inbox for uri in actors]
         await self._publish(group_id, activity, inboxes)
 
 
