@@ -26,6 +26,7 @@ activity, and a propagated item only when its path ends with the actor.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -59,6 +60,7 @@ __all__ = [
     "undo",
 ]
 
+log = logging.getLogger(__name__)
 NS = CONTEXT[-1]["imago"]
 GRAPH_CONTEXT: list[Any] = [
     *CONTEXT[:-1],
@@ -272,7 +274,8 @@ class ApGraph:
         group = await self._groups.get(slug)
         if group is None or group.id is None or not recipients:
             return
-        await self._send(group.id, announce_item(self._ids, slug, item, recipients), recipients)
+        document = announce_item(self._ids, slug, item, recipients)
+        await self._send(group.id, document, recipients, strict=False)
 
     async def boost(self, slug: str, item: Item) -> None:
         group = await self._groups.get(slug)
@@ -281,11 +284,25 @@ class ApGraph:
         boost = announce_object(self._ids, slug, item.object_id)
         await self._publish(group.id, boost, None, item.object_id)
 
-    async def _send(self, group_id: int, activity: dict[str, Any], actors: list[str]) -> None:
+    async def _send(
+        self, group_id: int, activity: dict[str, Any], actors: list[str], *, strict: bool = True
+    ) -> None:
         """Queue the activity for each group's own inbox: the receiver logs it under
-        that group (an item dropped by its feed rules shows there, with the reason)."""
-        inboxes = [(await self._resolver.actor(uri)).inbox for uri in actors]
-        await self._publish(group_id, activity, inboxes)
+        that group (an item dropped by its feed rules shows there, with the reason).
+
+        ``strict``: an actor we cannot fetch fails the whole act (NotFound);
+        otherwise it is skipped, so one unreachable group never stops a relay.
+        """
+        inboxes = []
+        for uri in actors:
+            try:
+                inboxes.append((await self._resolver.actor(uri)).inbox)
+            except ActorError as exc:
+                if strict:
+                    raise NotFound(f"cannot reach {uri}: {exc}") from exc
+                log.warning("propagation recipient unreachable", extra={"actor": uri})
+        if inboxes:
+            await self._publish(group_id, activity, inboxes)
 
 
 # -------------------------------------------------------- inbound adapter
@@ -365,7 +382,10 @@ class GraphIntake:
         for uri in as_list(activity.get("to")) + as_list(activity.get("cc")):
             slug = self._ids.parse_group(id_of(uri) or "")
             if slug is not None:
-                outcomes.append(await self._propagation.receive(slug, item))
+                try:
+                    outcomes.append(await self._propagation.receive(slug, item))
+                except NotFound as exc:  # a group deleted meanwhile
+                    outcomes.append(str(exc))
         if not outcomes:
             return "propagated to none of our groups"
         return "done" if "done" in outcomes else "; ".join(outcomes)
