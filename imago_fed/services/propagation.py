@@ -130,8 +130,11 @@ class Propagation:
         if group is None:
             return "the group is gone"
         assert group.id is not None
+        object_id = params.get("object_id")
+        if not isinstance(object_id, str):
+            return "params.propagation needs object_id"
         criteria = PropagationCriteria.from_dict(params.get("criteria") or {})
-        item = originate(str(params["object_id"]), self._relations.actor(group.slug),
+        item = originate(object_id, self._relations.actor(group.slug),
                          criteria.hop_limit)  # fmt: skip
         await self._store.record(group.id, item, "sent", "originated here", self._clock.now())
         recipients = await self._recipients(group, criteria, item.path)

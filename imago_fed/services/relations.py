@@ -166,8 +166,14 @@ class Relations:
             return "the group is gone"
         op = params.get("op")
         if op == "propose":
-            return await self._offer(group, str(params["target"]), str(params["kind"]))
-        stored = await self._own(group, int(params["id"]))
+            target, kind = params.get("target"), params.get("kind")
+            if not isinstance(target, str) or not isinstance(kind, str):
+                return "params.relation needs target (an actor id) and kind"
+            return await self._offer(group, target, kind)
+        relation_id = params.get("id")
+        if isinstance(relation_id, bool) or not isinstance(relation_id, int):
+            return "params.relation needs the id of a relation"
+        stored = await self._own(group, relation_id)
         if op in ("accept", "reject"):
             return await self._answer(group, stored, accept=op == "accept")
         if op == "remove":

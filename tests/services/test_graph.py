@@ -198,3 +198,18 @@ async def test_feed_rules_round_trip_and_refuse_unknown_kinds(rt: Runtime) -> No
     assert stored.to_dict()["accept"]["relation_kinds"] == ["partner"]
     with pytest.raises(InvalidInput, match="unknown relation kind"):
         await rt.propagation.set_feed_rules("a", {"accept": {"relation_kinds": ["friend"]}})
+
+
+async def test_decisions_opened_by_hand_with_bad_params_say_so(rt: Runtime) -> None:
+    await _groups(rt, "a")
+    group = await rt.groups.get("a")
+    assert group.id is not None
+    for action, params, said in (
+        (ActionKind.RELATE, {"relation": {"op": "propose"}}, "needs target"),
+        (ActionKind.RELATE, {"relation": {"op": "remove", "id": "7"}}, "needs the id"),
+        (ActionKind.PROPAGATE, {"propagation": {}}, "needs object_id"),
+    ):
+        proposal = await rt.governance.propose(
+            group.id, action=action, title="by hand", author="ann", params=params
+        )
+        assert said in proposal.result["executed"]
