@@ -36,11 +36,14 @@ from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.activitypub.people import MemberPosts
 from imago_fed.activitypub.processing import InboxProcessor
+from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
+from imago_fed.activitypub.relations import ApGraph, GraphIntake
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.events import EventHandlers
+from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
@@ -55,6 +58,8 @@ from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.propagation import Propagation
+from imago_fed.services.relations import Relations
 from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker, exclusively
 from imago_fed.store import deliveries, group_events, inbox
@@ -71,6 +76,7 @@ from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
+from imago_fed.store.graph_relations import PgRelatedGroups, PgRelationStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
@@ -79,6 +85,7 @@ from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
+from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
 from imago_fed.web import (  # noqa: F401  (register routes)
     admin_costs,
@@ -87,6 +94,8 @@ from imago_fed.web import (  # noqa: F401  (register routes)
     admin_federation,
     admin_governance,
     admin_groups,
+    admin_relations,
+    federation_graph,
 )
 from imago_fed.web.admin import admin
 from imago_fed.web.appservice import appservice
@@ -140,13 +149,13 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     governance_store = PgGovernanceStore(pool)
     event_log = PgGroupEventLog(pool, clock.now)
-    governance = Governance(
-        governance_store,
-        event_log,
-        Executor(governance_store, PgGroupBlocks(pool), clock, following, repository),
-        clock,
-        count_choices,
+    executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository)
+    governance = Governance(governance_store, event_log, executor, clock, count_choices)
+    relations, propagation = _graph(
+        fed, pool, resolver, following, ids, repository, clock, executor
     )
+    relations.attach(governance)
+    propagation.attach(governance)
     federation_reads = PgFederationReads(pool)
     bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
     costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
@@ -180,6 +189,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             ids,
             clock,
             votes=VoteIntake(ids, governance),
+            graph=GraphIntake(ids, relations, propagation),
         ),
         member_posts=GroupEventReader(
             pool,
@@ -211,7 +221,36 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         activity_counts=PgActivityCounts(pool),
         matrix=bridge,
         messengers=tuple(messengers),
+        relations=relations,
+        propagation=propagation,
     )
+
+
+def _graph(
+    fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver, following: Following,
+    ids: Ids, repository: PgGroupRepository, clock: SystemClock, executor: Executor,
+) -> tuple[Relations, Propagation]:  # fmt: skip
+    """The graph of groups: relations and propagation over ActivityPub, their
+    ``relate``/``propagate`` effects registered with the executor."""
+
+    async def send(
+        group_id: int, activity: dict, inboxes: list[str] | None, object_id: str | None = None
+    ) -> None:
+        if inboxes is None:
+            await publish_to_followers(fed, group_id=group_id, activity=activity,
+                                       object_id=object_id, now=clock.now())  # fmt: skip
+        else:
+            await publish(fed, group_id=group_id, activity=activity, inboxes=inboxes,
+                          object_id=object_id, public=False, now=clock.now())  # fmt: skip
+
+    wire = ApGraph(send, resolver, following, ids, repository)
+    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock)
+    propagation = Propagation(
+        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock
+    )
+    executor.register(ActionKind.RELATE, relations)
+    executor.register(ActionKind.PROPAGATE, propagation)
+    return relations, propagation
 
 
 def _matrix_bridge(

@@ -36,6 +36,8 @@ CONTEXT: list[Any] = [
         "discoverable": "toot:discoverable",
         "sensitive": "as:sensitive",
         "Hashtag": "as:Hashtag",
+        "imago": "https://w3id.org/imago-fed/ns#",
+        "relations": {"@id": "imago:relations", "@type": "@id"},
     },
 ]
 
@@ -55,6 +57,7 @@ def actor_document(group: Group, ids: Ids, *, manually_approves: bool, discovera
         "followers": ids.group_collection(group.slug, "followers"),
         "following": ids.group_collection(group.slug, "following"),
         "attributedTo": ids.group_collection(group.slug, "moderators"),
+        "relations": f"{actor}/relations",  # the accepted graph edges (activitypub/relations.py)
         "endpoints": {"sharedInbox": ids.shared_inbox},
         "manuallyApprovesFollowers": manually_approves,
         "discoverable": discoverable,

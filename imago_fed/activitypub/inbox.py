@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 HANDLED_TYPES = frozenset(
     {"Follow", "Undo", "Accept", "Reject", "Create", "Update", "Delete", "Like", "Announce",
-     "Flag", "Block", "Add", "Remove", "EmojiReact", "Dislike"}
+     "Flag", "Block", "Add", "Remove", "EmojiReact", "Dislike", "Offer"}
 )  # fmt: skip
 
 

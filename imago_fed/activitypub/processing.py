@@ -11,6 +11,8 @@ from ``inbox_activities`` (see :mod:`imago_fed.store.inbox` for their life).
     Create   -> follower posts to the group -> Announce(activity) + Announce(object id)
     Update, Delete, Like of a re-shared post -> Announce(activity) to followers
     Flag     -> a report for moderators;  Block -> we stop delivering to them
+    Offer(Relationship), answers and Undo of it, Announce with a propagation
+             -> the graph intake (activitypub/relations.py), asked first
 """
 
 from __future__ import annotations
@@ -65,12 +67,14 @@ class InboxProcessor:
         poll_interval: float = 2.0,
         batch: int = 20,
         votes: Callable[..., Awaitable[str | None]] | None = None,
+        graph: Callable[[dict[str, Any], str], Awaitable[str | None]] | None = None,
     ) -> None:
         self.fed, self.resolver, self.groups, self.ids, self.clock = (
             fed, resolver, groups, ids, clock,
         )  # fmt: skip
         self._batch = batch
         self.votes = votes  # fediverse votes on our questions go to governance
+        self.graph = graph  # relations and propagated items (activitypub/relations.py) first
         #: The background loop: a NOTIFY from the inbox (or the poll) wakes it.
         self.worker = Worker(
             "inbox-processor",
@@ -97,7 +101,9 @@ class InboxProcessor:
         handler = HANDLERS.get(kind)
         fed = self.fed  # each call its own statement; publishing opens its own transaction
         try:
-            outcome = await handler(self, fed, row) if handler else "ignored"
+            outcome = await self.graph(row.activity, row.actor_uri) if self.graph else None
+            if outcome is None:
+                outcome = await handler(self, fed, row) if handler else "ignored"
         except ActorError as exc:
             log.info("activity deferred", extra={"activity": row.activity["id"], "error": str(exc)})
             await fed.inbox.retry_later(row, str(exc), self.clock.now())

@@ -7,6 +7,11 @@ proposal (``params``), validated when it was created or here.
     moderate       params.block_domain / params.block_actor -> a group block
     amend_table    params.changes -> the group's control table changes
     relate         params.follow (handle or URL) -> the group follows it
+    relate         params.relation -> a relation proposed, answered or removed
+    propagate      params.propagation -> an announcement sent to the closest groups
+
+The last two belong to their services (services/relations.py,
+services/propagation.py), registered here as ``ActionEffect``s.
 
 Every collaborator is a port (``domain/ports/``): ``Governance`` calls this
 as its ``ActionExecutor``, and the effects land through ``GroupBlocks``,
@@ -19,7 +24,12 @@ from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.proposals import Proposal
 from imago_fed.domain.governance.table import default_table, parse_changes
 from imago_fed.domain.ports.clock import Clock
-from imago_fed.domain.ports.governance import FollowRequester, GovernanceStore, GroupBlocks
+from imago_fed.domain.ports.governance import (
+    ActionEffect,
+    FollowRequester,
+    GovernanceStore,
+    GroupBlocks,
+)
 from imago_fed.domain.ports.groups import GroupRepository
 
 __all__ = ["Executor"]
@@ -36,6 +46,11 @@ class Executor:
     ) -> None:  # fmt: skip
         self._store, self._blocks, self._clock = store, blocks, clock
         self._following, self._groups = following, groups
+        self._effects: dict[ActionKind, list[ActionEffect]] = {}
+
+    def register(self, kind: ActionKind, effect: ActionEffect) -> None:
+        """Let a service carry out adopted proposals of ``kind`` (it picks its own params)."""
+        self._effects.setdefault(kind, []).append(effect)
 
     async def execute(self, proposal: Proposal) -> str:
         params = proposal.params
@@ -63,6 +78,10 @@ class Executor:
             if group is not None:
                 result = await self._following.follow(group, str(params["follow"]))
                 return f"follow requested: {result['actor']}"
+        for effect in self._effects.get(proposal.action, ()):
+            done = await effect.carry_out(proposal)
+            if done is not None:
+                return done
         return f"decided ({proposal.action.value}: carried out by the members)"
 
     async def undo(self, proposal: Proposal) -> str:

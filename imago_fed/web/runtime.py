@@ -46,6 +46,8 @@ from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.propagation import Propagation
+from imago_fed.services.relations import Relations
 from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker
 
@@ -124,6 +126,8 @@ class Runtime:
     delivery: Any = None  # the delivery worker, when this process runs one
     messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)
     workers: list[Worker] = field(default_factory=list)  # background work, when started
+    relations: Relations | None = None  # the graph of groups: typed relations
+    propagation: Propagation | None = None  # feed rules, propagated items
 
 
 def runtime() -> Runtime:

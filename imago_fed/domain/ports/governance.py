@@ -4,7 +4,9 @@ Governance (domain/governance/service.py)
   ├─ GovernanceStore   proposals, votes, delegations, members, identity links
   └─ ActionExecutor    an adopted proposal's effect (services/execution.py)
         ├─ GroupBlocks       a block a moderation decision places or lifts
-        └─ FollowRequester   a relation decision: the group follows an actor
+        ├─ FollowRequester   a relation decision: the group follows an actor
+        └─ ActionEffect      any other effect a service registers for a kind
+                             (relations, propagation)
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from imago_fed.domain.governance.proposals import Proposal, Transition
 from imago_fed.domain.governance.table import ControlTable
 from imago_fed.domain.groups import Group
 
-__all__ = ["ActionExecutor", "FollowRequester", "GovernanceStore", "GroupBlocks"]
+__all__ = [
+    "ActionEffect",
+    "ActionExecutor",
+    "FollowRequester",
+    "GovernanceStore",
+    "GroupBlocks",
+]
 
 
 class GovernanceStore(Protocol):
@@ -137,4 +145,12 @@ class FollowRequester(Protocol):
 
     async def follow(self, group: Group, handle_or_url: str) -> Mapping[str, Any]:
         """Send the Follow; the answer names the followed ``actor``."""
+        ...
+
+
+class ActionEffect(Protocol):
+    """An adopted proposal's effect, carried out by the service that owns it."""
+
+    async def carry_out(self, proposal: Proposal) -> str | None:
+        """What was done, or None when the proposal's params are not for this effect."""
         ...

@@ -1,0 +1,225 @@
+"""Propagation: a group sends one of its announcements to the closest groups,
+and each receiver applies its own feed rules.
+
+Sending is a decision (action ``propagate`` in the group's control table);
+receiving is the receiver's hand-written feed rules, judged by the domain
+(:func:`imago_fed.domain.graph.feeds.accept`):
+
+    request(slug, object, criteria) ── propagate decision ──> carry_out
+        originate(object, origin=us) ─ plan(k closest matching the criteria)
+        ─> send to each (a local group is handed the item here, a remote one
+           gets an Announce carrying origin, path, hops, hop limit)
+
+    receive(slug, item) ── feed rules, loop, dedupe, hop limit, rate ──>
+        drop (reason logged by the caller) | hold (for moderators)
+        | accept: boost to our followers, and when below the hop limit relay:
+                  plan again from us with the path excluded, forwarded_by(us)
+
+No loop is possible even on a cycle of relations: the path travels with the
+item and a group on it neither receives nor is sent the item again; a second
+copy arriving by another path is a duplicate (one row per group and object).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.governance.actions import ActionKind
+from imago_fed.domain.governance.proposals import Proposal
+from imago_fed.domain.governance.service import Governance
+from imago_fed.domain.graph.feeds import FeedRules, Receiver, accept
+from imago_fed.domain.graph.propagation import Item, PropagationCriteria, originate, plan
+from imago_fed.domain.graph.proximity import MAX_K, GroupNode
+from imago_fed.domain.groups import Group
+from imago_fed.domain.ports.clock import Clock
+from imago_fed.domain.ports.groups import GroupRepository
+from imago_fed.domain.ports.propagation import (
+    NearestGroups,
+    PropagatedItem,
+    PropagationSender,
+    PropagationStore,
+)
+from imago_fed.services.relations import Relations
+
+__all__ = ["Propagation", "item_json"]
+
+# Candidates fetched per recipient wanted: the domain filters by the criteria
+# and ranks, so the store hands it more than k.
+_CANDIDATES_PER_SLOT = 4
+_MAX_OBJECT_ID = 2048
+
+
+def item_json(found: PropagatedItem) -> dict[str, Any]:
+    return {
+        "id": found.id,
+        **found.item.to_dict(),
+        "verdict": found.verdict,
+        "reason": found.reason,
+        "received_at": found.received_at.isoformat(),
+    }
+
+
+class Propagation:
+    def __init__(
+        self,
+        store: PropagationStore,
+        nearest: NearestGroups,
+        relations: Relations,
+        sender: PropagationSender,
+        groups: GroupRepository,
+        clock: Clock,
+    ) -> None:
+        self._store, self._nearest, self._relations = store, nearest, relations
+        self._sender, self._groups, self._clock = sender, groups, clock
+        self._governance: Governance | None = None
+
+    def attach(self, governance: Governance) -> None:
+        """Governance executes our effect and we open its proposals: wired after both exist."""
+        self._governance = governance
+
+    # -------------------------------------------------------- feed rules
+    async def feed_rules(self, slug: str) -> FeedRules:
+        group = await self._group(slug)
+        assert group.id is not None
+        return await self._store.feed_rules(group.id) or FeedRules()
+
+    async def set_feed_rules(self, slug: str, data: object) -> FeedRules:
+        group = await self._group(slug)
+        assert group.id is not None
+        rules = FeedRules.from_dict(data)
+        await self._store.save_feed_rules(group.id, rules, self._clock.now())
+        return rules
+
+    async def items(self, slug: str) -> list[PropagatedItem]:
+        group = await self._group(slug)
+        assert group.id is not None
+        return await self._store.items(group.id)
+
+    # ------------------------------------------------------------ sending
+    async def request(
+        self, slug: str, object_id: object, criteria: object, *, author: str
+    ) -> Proposal:
+        """Open the ``propagate`` decision for one of the group's announcements."""
+        group = await self._group(slug)
+        assert group.id is not None
+        if not isinstance(object_id, str) or not 0 < len(object_id) <= _MAX_OBJECT_ID:
+            raise InvalidInput("object must be the id of an announced object", field="object")
+        if criteria is not None and not isinstance(criteria, dict):
+            raise InvalidInput("criteria must be an object", field="criteria")
+        parsed = PropagationCriteria.from_dict(criteria or {})
+        if not await self._store.announced(group.id, object_id):
+            raise InvalidInput(
+                f"{slug} has not announced {object_id}: only its own announcements propagate",
+                field="object",
+            )
+        if self._governance is None:
+            raise RuntimeError("Propagation.attach(governance) was not called")
+        return await self._governance.propose(
+            group.id, action=ActionKind.PROPAGATE, title=f"Propagate {object_id}",
+            author=author,
+            params={"propagation": {"object_id": object_id, "criteria": parsed.to_dict()}},
+        )  # fmt: skip
+
+    async def carry_out(self, proposal: Proposal) -> str | None:
+        """The ``propagate`` effect (``ActionEffect``); None when not ours."""
+        params = proposal.params.get("propagation")
+        if proposal.action != ActionKind.PROPAGATE or not isinstance(params, dict):
+            return None
+        group = await self._groups.get_by_id(proposal.group_id)
+        if group is None:
+            return "the group is gone"
+        assert group.id is not None
+        object_id = params.get("object_id")
+        if not isinstance(object_id, str):
+            return "params.propagation needs object_id"
+        criteria = PropagationCriteria.from_dict(params.get("criteria") or {})
+        item = originate(object_id, self._relations.actor(group.slug),
+                         criteria.hop_limit)  # fmt: skip
+        await self._store.record(group.id, item, "sent", "originated here", self._clock.now())
+        recipients = await self._recipients(group, criteria, item.path)
+        await self._send(group, item, recipients)
+        return f"propagated to {len(recipients)} group(s)" + (
+            ": " + ", ".join(recipients) if recipients else ""
+        )
+
+    async def _recipients(
+        self, group: Group, criteria: PropagationCriteria, exclude: tuple[str, ...]
+    ) -> list[str]:
+        assert group.id is not None
+        wanted = min(MAX_K, criteria.k * _CANDIDATES_PER_SLOT)
+        candidates = await self._nearest.nearest(group.id, wanted, criteria)
+        relations = await self._relations.active(group.id)
+        me = GroupNode(self._relations.actor(group.slug))
+        return [s.group for s in plan(me, candidates, criteria, relations=relations,
+                                      exclude=exclude)]  # fmt: skip
+
+    async def _send(self, group: Group, item: Item, recipients: list[str]) -> None:
+        """Local groups get the item handed over here; the rest over the network."""
+        remote = []
+        for recipient in recipients:
+            slug = self._relations.local_slug(recipient)
+            if slug is None:
+                remote.append(recipient)
+            else:
+                await self.receive(slug, item)
+        if remote:
+            await self._sender.send(group.slug, item, remote)
+
+    # ---------------------------------------------------------- receiving
+    async def receive(self, slug: str, item: Item) -> str:
+        """Judge an item under the group's feed rules; ``done`` or why it was dropped."""
+        group = await self._group(slug)
+        assert group.id is not None
+        now = self._clock.now()
+        rules = await self._store.feed_rules(group.id) or FeedRules()
+        me = self._relations.actor(slug)
+        seen = {item.object_id} if await self._store.seen(group.id, item.object_id) else set()
+        receiver = Receiver.from_relations(me, await self._relations.active(group.id),
+                                           kinds=self._relations.kinds)  # fmt: skip
+        rate = await self._store.rate_state(group.id)
+        decision = accept(item, rules, seen, now, rate, receiver=receiver)
+        if not decision.delivered:
+            return decision.reason
+        recorded = await self._store.record(group.id, item, decision.verdict, decision.reason, now)
+        if recorded is None:  # another copy won the race
+            return "duplicate: this object was already received"
+        await self._store.save_rate_state(
+            group.id, decision.rate_state.pruned(rules.rate_limit, now)
+        )
+        if decision.verdict == "accept":
+            await self._spread(group, item, may_forward=decision.may_forward)
+        return "done"
+
+    async def release(self, slug: str, item_id: int) -> PropagatedItem:
+        """A moderator lets a held item through: boosted, and relayed if it may travel on."""
+        group = await self._group(slug)
+        found = await self._store.get(item_id)
+        if found is None or found.group_id != group.id:
+            raise NotFound(f"no propagated item {item_id} in {slug}")
+        if found.verdict != "hold":
+            raise InvalidInput(f"the item is {found.verdict}, not held", field="id")
+        await self._store.set_verdict(item_id, "released")
+        await self._spread(group, found.item, may_forward=found.item.may_travel_on)
+        released = await self._store.get(item_id)
+        assert released is not None
+        return released
+
+    async def _spread(self, group: Group, item: Item, *, may_forward: bool) -> None:
+        """Boost to our followers; relay to our own closest groups while hops remain."""
+        await self._sender.boost(group.slug, item)
+        me = self._relations.actor(group.slug)
+        if not may_forward or me in item.path:
+            return
+        forwarded = item.forwarded_by(me)
+        # A relay knows only the hop limit of the origin's criteria: it sends to
+        # the groups it is itself related to, never back along the path.
+        criteria = PropagationCriteria(hop_limit=item.hop_limit)
+        recipients = await self._recipients(group, criteria, forwarded.path)
+        await self._send(group, forwarded, recipients)
+
+    async def _group(self, slug: str) -> Group:
+        group = await self._groups.get(slug)
+        if group is None:
+            raise NotFound(f"no group {slug}")
+        return group
