@@ -5,14 +5,14 @@ sums are exact. No payment is processed: a contribution is recorded once the
 money arrived.
 
 Revision ID: 0015_costs
-Revises: 0010_threshold_trustees
+Revises: 0012_graph_relations
 Create Date: 2026-12-05
 """
 
 from alembic import op
 
 revision = "0015_costs"
-down_revision = "0010_threshold_trustees"
+down_revision = "0012_graph_relations"
 branch_labels = None
 depends_on = None
 
