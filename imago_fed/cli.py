@@ -8,7 +8,7 @@ Every subcommand lives in :mod:`imago_fed.commands`, one module per command
       group, matrix                              commands/group.py, matrix.py
       proposal, table, delegate                  commands/governance.py
       election, trustee, credentials             commands/election.py
-      ballot, tally                              commands/ballot.py, tally.py
+      ballot, ballot-audit, tally                commands/ballot.py, tally.py
 
 Exit status: 0 success, 1 the command failed (one line on stderr says why),
 2 invalid configuration or usage.
@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 
 from imago_fed import __version__
-from imago_fed.commands.ballot import ballot
+from imago_fed.commands.ballot import ballot, ballot_audit
 from imago_fed.commands.check import check
 from imago_fed.commands.election import credentials, election, trustee
 from imago_fed.commands.governance import delegate, proposal, table
@@ -62,7 +62,7 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 
 COMMANDS: tuple[click.Command, ...] = (
     init, serve, worker, migrate, check, group, matrix,
-    proposal, table, delegate, election, trustee, credentials, ballot, tally,
+    proposal, table, delegate, election, trustee, credentials, ballot, ballot_audit, tally,
 )  # fmt: skip
 for command in COMMANDS:
     main.add_command(command)

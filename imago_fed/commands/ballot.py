@@ -18,6 +18,9 @@ option 2 out (below both); this client turns the ranks into one preference
 per pair of options, so its ballot is always a consistent ranking. A wrong
 shape (a rank per option missing, a rank above the number of options) is
 refused before anything is encrypted. No configuration is read.
+
+``imago-fed ballot-audit`` re-checks, on a machine other than the voter's
+device, a ballot the browser booth audited (Benaloh's challenge).
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ import httpx
 
 from imago_fed.domain.errors import InvalidInput
 from imago_fed.domain.voting.crypto import Election, FormatError, PublicKey, create_ballot
+from imago_fed.domain.voting.crypto.audit import check_opening
 from imago_fed.domain.voting.elections import choices_for
 
-__all__ = ["ballot", "encrypt_ballot"]
+__all__ = ["ballot", "ballot_audit", "encrypt_ballot"]
 
 
 def encrypt_ballot(params: dict[str, Any], credential: str, choices: Sequence[int]) -> str:
@@ -83,3 +87,36 @@ def ballot(url: str, credential: Path, choices: str) -> None:
     if sent.status_code != 201:
         raise click.ClickException(f"ballot refused: HTTP {sent.status_code} {sent.text[:300]}")
     click.echo(f"ballot cast; tracker {sent.json()['tracker']}")
+
+
+@click.command("ballot-audit")
+@click.option("--election", "url", required=True, help="https://host/elections/<id>")
+@click.argument("record", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ballot_audit(url: str, record: Path) -> None:
+    """Re-check a ballot the voting booth audited, on another machine.
+
+    RECORD is what the booth shows after an audit (the ballot and its
+    opening, as JSON). Each ciphertext must be (g^r, y^r g^m) for the revealed
+    r and m under the election's key: if so, the booth encrypted what it showed.
+    """
+    try:
+        value = json.loads(record.read_text())
+        raw = json.dumps(value["ballot"], separators=(",", ":"), ensure_ascii=False)
+        opening = value["opening"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"{record}: not an audit record ({exc})") from exc
+    with httpx.Client(timeout=60, follow_redirects=True) as client:
+        fetched = client.get(url.rstrip("/"))
+    if fetched.status_code != 200 or not fetched.json().get("election"):
+        raise click.ClickException(f"{url}: no election parameters (HTTP {fetched.status_code})")
+    election = Election.parse(fetched.json()["election"])
+    if json.loads(raw).get("election_hash") != election.fingerprint:
+        raise click.ClickException("this ballot was made for another election")
+    try:
+        problems = check_opening(election, raw, opening)
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if problems:
+        raise click.ClickException("the opening does not match: " + "; ".join(problems))
+    shown = opening["plaintexts"]
+    click.echo(f"audit checks: every ciphertext encrypts the revealed choices {shown}")

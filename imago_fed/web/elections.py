@@ -12,6 +12,7 @@
                                    counted or replaced; ``?tracker=`` looks one up
     GET  /elections/<id>/trackers  the same as an HTML page for voters: state,
                                    result, a lookup form, the archive link
+    GET  /elections/<id>/booth     the voting booth (web/pages/booth.py)
 
 Ballots carry no identity, only a credential signature: that is what makes
 the box public. A refused ballot gets 422 naming the check that failed.
@@ -136,6 +137,8 @@ async def tracker_page(election_id: int) -> Response:
         f"proposal {record.proposal_id}.</p>",
         f"<p>State: <strong>{e(record.state)}</strong> ({e(STATES.get(record.state, ''))}).</p>",
     ]
+    if record.state == "open" and record.election is not None:
+        parts.append(f'<p><a href="{e(base)}/booth">Vote in the voting booth</a></p>')
     if record.election is not None:
         parts.append(
             f'<p><a href="{e(base)}/archive" download>Download the board</a> (a Belenios '

@@ -111,6 +111,7 @@ async def test_a_secret_vote_from_setup_to_the_verified_result(world: World) -> 
     notice = world.postbox.sent[MEMBERS[0]]
     assert credentials[MEMBERS[0]] in notice
     assert f"https://h.example/elections/{record.id}/trackers" in notice
+    assert f"https://h.example/elections/{record.id}/booth#{credentials[MEMBERS[0]]}" in notice
 
     x, public = generate_single(GROUP)
     opened = await elections.add_trustee_key(record.id, 1, compact(public.to_json(GROUP)))

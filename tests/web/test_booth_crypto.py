@@ -84,7 +84,7 @@ def test_a_majority_judgment_ballot_made_in_js_verifies_in_python() -> None:
     assert len(checked.ciphertexts) == 5
 
     # a stranger's credential signs a ballot the box refuses
-    with pytest.raises(BallotRejected, match="ballot.credential"):
+    with pytest.raises(BallotRejected, match=r"ballot\.credential"):
         checker_for(election, [generate_credential()]).check(made["raw"])
 
 
@@ -122,7 +122,8 @@ def test_an_audit_opens_the_ballot_and_spoils_it() -> None:
     options = ["saw", "drill", "plane"]
     election = election_with(questions_for("plurality", options))
     made = run_js({"election": election.raw, "credential": generate_credential(),
-                   "method": "plurality", "options": options, "picks": [2], "audit": True})  # fmt: skip
+                   "method": "plurality", "options": options, "picks": [2],
+                   "audit": True})  # fmt: skip
     assert made["problems"] == []  # the page's own check
     assert made["refused"] == "an audited ballot can never be cast"
     opening = made["opening"]

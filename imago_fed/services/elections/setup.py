@@ -54,9 +54,12 @@ def credential_notice(title: str, election_url: str, credential: str) -> str:
         f"Your voting credential for the secret vote \u201c{title}\u201d:\n\n"
         f"    {credential}\n\n"
         "Keep it to yourself: anyone holding it can vote in your place, and the server "
-        "does not keep it, so it cannot be sent again. Save it to a file and vote with\n"
+        "does not keep it, so it cannot be sent again. Vote in your browser at\n"
+        # the fragment (after #) fills the booth's field; browsers never send it to a server
+        f"    {election_url}/booth#{credential}\n"
+        "or save it to a file and vote with\n"
         f"    imago-fed ballot --election {election_url} --credential FILE --choices '[...]'\n"
-        f"Your ballot is encrypted on your machine; check its tracker at {election_url}/trackers"
+        f"Your ballot is encrypted on your device; check its tracker at {election_url}/trackers"
     )
 
 

@@ -52,6 +52,7 @@ async def booth(election_id: int) -> Response:
         is_open=described["state"] == "open" and described["election"] is not None,
         grades=grades,
         data=data,
+        params_url=f"{runtime().settings.instance.base_url}/elections/{election_id}",
     )
     response = Response(body, content_type="text/html; charset=utf-8")
     response.headers["Vary"] = "Accept-Language"

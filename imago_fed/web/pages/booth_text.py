@@ -42,9 +42,10 @@ TEXT: dict[str, dict[str, object]] = {
         "change": "Change my choices",
         "audited": "Audited ballot",
         "audit_data": "The audited ballot and its opening (randomness and plaintexts)",
-        "recheck": "To re-check independently, recompute alpha = g^r and beta = y^r·g^m "
-        "for each ciphertext in the election's group (the election parameters are at "
-        "{params}), or run check_opening from imago_fed.domain.voting.crypto.audit.",
+        "recheck": "To re-check it on another machine, save the record above to a file and "
+        "run imago-fed ballot-audit --election {params} FILE, or recompute alpha = g^r and "
+        "beta = y^r·g^m for each ciphertext in the election's group (its parameters are "
+        "at {params}).",
         "done": "Your ballot is cast",
         "done_hint": "Look it up on the public board; the archive lets anyone verify "
         "the whole election.",
@@ -101,9 +102,10 @@ TEXT: dict[str, dict[str, object]] = {
         "change": "Modifier mes choix",
         "audited": "Bulletin audité",
         "audit_data": "Le bulletin audité et son ouverture (aléas et clairs)",
-        "recheck": "Pour revérifier ailleurs, recalculez alpha = g^r et beta = y^r·g^m pour "
-        "chaque chiffré dans le groupe de l'élection (paramètres : {params}), ou lancez "
-        "check_opening de imago_fed.domain.voting.crypto.audit.",
+        "recheck": "Pour le revérifier sur une autre machine, enregistrez le texte ci-dessus "
+        "dans un fichier et lancez imago-fed ballot-audit --election {params} FICHIER, ou "
+        "recalculez alpha = g^r et beta = y^r·g^m pour chaque chiffré dans le groupe de "
+        "l'élection (paramètres : {params}).",
         "done": "Votre bulletin est déposé",
         "done_hint": "Retrouvez-le sur le tableau public ; l'archive permet à chacun de "
         "vérifier toute l'élection.",

@@ -39,7 +39,11 @@ if (location.hash.length > 1) {
 }
 
 // Building g and y's tables takes a moment: start now, while the voter reads.
-const electionReady = loadElection(data.election);
+const loadStarted = performance.now();
+const electionReady = loadElection(data.election).then((election) => {
+  form.dataset.setupMs = String(Math.round(performance.now() - loadStarted));
+  return election;
+});
 
 /** What the form says, as for an open vote (grades, ranks or option indexes). */
 function picks() {
