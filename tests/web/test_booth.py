@@ -284,6 +284,8 @@ async def test_majority_judgment_through_the_booth_with_an_audit(
 async def test_schulze_and_approval_ballots_count_as_the_cli_s(
     server: Instance, browser: Any, tmp_path: Path
 ) -> None:
+    from selenium.webdriver.common.by import By
+
     options = ["saw", "drill", "plane"]
     vote = await open_vote(server, "booth_schulze", "schulze", options, tmp_path)
     ranks = {MEMBERS[0]: [2, 1, 0], MEMBERS[1]: [1, 1, 2]}
@@ -298,6 +300,9 @@ async def test_schulze_and_approval_ballots_count_as_the_cli_s(
     assert result == plaintext_totals("schulze", options, [*ranks.values(), cli])
     assert verify_archive_bytes(archive).ok
     tool_verifies(archive, vote.uuid, tmp_path / "tool-schulze")
+    browser.get(vote.booth)  # the box is closed: the booth says so and offers no form
+    assert "not open" in browser.find_element(By.ID, "closed").text
+    assert not browser.find_elements(By.ID, "booth")
 
     approval = await open_vote(server, "booth_approval", "approval", options, tmp_path)
     vote_in_booth(browser, approval, MEMBERS[0], "approval", [0, 2])
@@ -331,6 +336,23 @@ async def test_a_wrong_credential_is_refused_clearly(
     assert not browser.find_element(By.ID, "done").is_displayed()
     ballots = httpx.get(f"{server.base_url}/elections/{vote.id}/ballots", timeout=10).json()
     assert ballots["ballots"] == []
+
+
+async def test_on_a_phone_the_booth_fits_and_votes(
+    server: Instance, browser: Any, tmp_path: Path
+) -> None:
+    options = ["a saw with a long name", "drill", "plane", "lathe", "vice"]
+    vote = await open_vote(server, "booth_phone", "majority_judgment", options, tmp_path)
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True},
+    )
+    browser.get(vote.booth)
+    overflow = "return document.documentElement.scrollWidth - window.innerWidth"
+    assert browser.execute_script(overflow) <= 0  # no sideways scrolling
+    tracker = vote_in_booth(browser, vote, MEMBERS[0], "majority_judgment", [5, 4, 3, 2, 1])
+    assert browser.execute_script(overflow) <= 0  # the long tracker wraps
+    assert vote.on_board(tracker) == "counted"
 
 
 async def test_without_javascript_the_booth_says_why(server: Instance, tmp_path: Path) -> None:
