@@ -112,6 +112,7 @@ $("change").addEventListener("click", () => {
 });
 
 $("audit").addEventListener("click", async () => {
+  if (!current) return; // a second tap while the fresh ballot is being made
   const election = await electionReady;
   const audited = current;
   current = null; // never offered for casting again
@@ -137,6 +138,7 @@ $("audit").addEventListener("click", async () => {
 });
 
 $("cast").addEventListener("click", async () => {
+  if (!current) return;
   let raw;
   try {
     raw = current.forCasting();
