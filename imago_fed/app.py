@@ -35,6 +35,7 @@ from imago_fed.activitypub.inbox import receive
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
 from imago_fed.activitypub.people import MemberPosts
+from imago_fed.activitypub.places import GroupPlaces
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
@@ -59,6 +60,7 @@ from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
+from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import Relations
 from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker, exclusively
@@ -76,7 +78,8 @@ from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
-from imago_fed.store.graph_relations import PgRelatedGroups, PgRelationStore
+from imago_fed.store.graph_nodes import PgGraphNodes
+from imago_fed.store.graph_relations import PgRelationStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
@@ -94,6 +97,7 @@ from imago_fed.web import (  # noqa: F401  (register routes)
     admin_federation,
     admin_governance,
     admin_groups,
+    admin_places,
     admin_relations,
     federation_graph,
 )
@@ -151,8 +155,8 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     event_log = PgGroupEventLog(pool, clock.now)
     executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
-    relations, propagation = _graph(
-        fed, pool, resolver, following, ids, repository, clock, executor
+    relations, proximity, propagation = _graph(
+        settings, fed, pool, resolver, following, ids, repository, clock, executor
     )
     relations.attach(governance)
     propagation.attach(governance)
@@ -198,7 +202,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             # one reader, the fediverse side's handlers by kind (in this order)
             EventHandlers.of(
                 MemberPosts(fed, ids, repository, keys, clock),
-                GroupProfile(fed, ids, repository, clock),
+                GroupProfile(fed, ids, repository, clock, proximity),
                 QuestionPublisher(fed, ids, repository, clock),
             ),
         ),
@@ -222,16 +226,19 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         matrix=bridge,
         messengers=tuple(messengers),
         relations=relations,
+        proximity=proximity,
         propagation=propagation,
     )
 
 
 def _graph(
-    fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver, following: Following,
-    ids: Ids, repository: PgGroupRepository, clock: SystemClock, executor: Executor,
-) -> tuple[Relations, Propagation]:  # fmt: skip
-    """The graph of groups: relations and propagation over ActivityPub, their
-    ``relate``/``propagate`` effects registered with the executor."""
+    settings: Settings, fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver,
+    following: Following, ids: Ids, repository: PgGroupRepository, clock: SystemClock,
+    executor: Executor,
+) -> tuple[Relations, Proximity, Propagation]:  # fmt: skip
+    """The graph of groups: relations, places and themes, and propagation over
+    ActivityPub, their ``relate``/``propagate`` effects registered with the
+    executor; remote group actors' places and themes recorded as they are fetched."""
 
     async def send(
         group_id: int, activity: dict, inboxes: list[str] | None, object_id: str | None = None
@@ -245,12 +252,17 @@ def _graph(
 
     wire = ApGraph(send, resolver, following, ids, repository)
     relations = Relations(PgRelationStore(pool), wire, wire, repository, clock)
+    proximity = Proximity(
+        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain,
+        events=PgGroupEventLog(pool, clock.now),
+    )  # fmt: skip
+    resolver.observe(GroupPlaces(proximity))
     propagation = Propagation(
-        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock
+        PgPropagationStore(pool), proximity, relations, wire, repository, clock
     )
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
-    return relations, propagation
+    return relations, proximity, propagation
 
 
 def _matrix_bridge(

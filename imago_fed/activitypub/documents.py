@@ -42,7 +42,11 @@ CONTEXT: list[Any] = [
 ]
 
 
-def actor_document(group: Group, ids: Ids, *, manually_approves: bool, discoverable: bool) -> dict:
+def actor_document(
+    group: Group, ids: Ids, *, manually_approves: bool, discoverable: bool,
+    graph: dict[str, Any] | None = None,
+) -> dict:  # fmt: skip
+    """``graph``: the group's ``location`` and theme ``tag``s (activitypub/places.py)."""
     actor = ids.group(group.slug)
     return {
         "@context": CONTEXT,
@@ -67,6 +71,7 @@ def actor_document(group: Group, ids: Ids, *, manually_approves: bool, discovera
             "owner": actor,
             "publicKeyPem": group.keys.public_pem,
         },
+        **(graph or {}),
     }
 
 

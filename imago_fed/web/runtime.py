@@ -47,6 +47,7 @@ from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
+from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import Relations
 from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker
@@ -128,6 +129,7 @@ class Runtime:
     workers: list[Worker] = field(default_factory=list)  # background work, when started
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
+    proximity: Proximity | None = None  # places, themes, the nearest groups
 
 
 def runtime() -> Runtime:
