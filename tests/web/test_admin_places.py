@@ -9,7 +9,16 @@ from collections.abc import AsyncIterator
 import pytest
 from quart.typing import TestClientProtocol as Client
 
+from imago_fed.activitypub.actors import parse_actor
+from imago_fed.activitypub.places import (
+    GroupPlaces,
+    hashtag,
+    parse_place,
+    parse_themes,
+    place_object,
+)
 from imago_fed.app import create_app
+from imago_fed.domain.graph.places import Place
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
 from tests.conftest import TEST_ADMIN_TOKEN
 
@@ -165,3 +174,58 @@ async def test_the_openapi_document_declares_the_new_shapes(client: Client) -> N
     assert {"place", "themes", "proximity"} <= set(schema["properties"])
     nearby = document["paths"]["/api/v1/groups/{slug}/nearby"]["get"]
     assert {p["name"] for p in nearby["parameters"] if p["in"] == "query"} == {"k", "hops"}
+
+
+async def test_a_remote_group_ranks_by_what_its_actor_publishes(client: Client) -> None:
+    rt: Runtime = client.app.extensions[EXTENSION_KEY]  # type: ignore[attr-defined]
+    await patch(client, "paris", {"place": {"lat": 48.8567, "lon": 2.351}, "themes": [GARDENING]})
+    document = {
+        "id": "https://other.example/groups/jardins", "type": "Group",
+        "preferredUsername": "jardins", "inbox": "https://other.example/groups/jardins/inbox",
+        "location": {"type": "Place", "name": "Montreuil", "latitude": "48.8611",
+                     "longitude": 2.4436, "url": "https://www.wikidata.org/wiki/Q193370"},
+        "tag": [
+            {"type": "Hashtag", "name": "#jardinage",
+             "href": f"https://www.wikidata.org/wiki/{GARDENING}"},
+            {"type": "Hashtag", "name": "#plain", "href": "https://other.example/tags/plain"},
+            {"type": "Mention", "href": "https://www.wikidata.org/wiki/Q5"},
+        ],
+    }  # fmt: skip
+    actor = parse_actor(document, document["id"], rt.clock.now())
+    await GroupPlaces(rt.proximity)(actor, document)  # type: ignore[arg-type]
+    person = {**document, "id": "https://other.example/users/ann", "type": "Person",
+              "preferredUsername": "ann"}  # fmt: skip
+    await GroupPlaces(rt.proximity)(parse_actor(person, person["id"], rt.clock.now()), person)  # type: ignore[arg-type]
+
+    items = (await (await client.get("/api/v1/groups/paris/nearby", headers=AUTH)).get_json())[
+        "items"
+    ]
+    assert [i["handle"] for i in items] == ["@jardins@other.example"]  # a Person is no node
+    [remote] = items
+    assert remote["actor"] == "https://other.example/groups/jardins"
+    assert 6 < remote["distance_km"] < 8 and remote["shared_themes"] == [GARDENING]
+
+    # The actor changes: its place goes, its themes stay; nothing else is kept.
+    moved = {**document, "location": None}
+    await GroupPlaces(rt.proximity)(parse_actor(moved, moved["id"], rt.clock.now()), moved)  # type: ignore[arg-type]
+    [remote] = (await (await client.get("/api/v1/groups/paris/nearby", headers=AUTH)).get_json())[
+        "items"
+    ]
+    assert remote["distance_km"] is None and remote["shared_themes"] == [GARDENING]
+
+
+def test_place_and_themes_parse_leniently_and_refuse_nonsense() -> None:
+    assert parse_place({"location": [{"type": "Place", "latitude": 91, "longitude": 0},
+                                     {"type": "Place", "latitude": 1, "longitude": 2}]}) == Place(
+        1, 2
+    )  # fmt: skip
+    assert parse_place({"location": {"type": "Note", "latitude": 1, "longitude": 2}}) is None
+    assert parse_place({"location": {"type": "Place", "latitude": True, "longitude": 2}}) is None
+    assert parse_place({}) is None
+    tags = [{"type": "Hashtag", "href": "http://www.wikidata.org/entity/Q1"}] * 3 + [
+        {"type": "Hashtag", "href": "https://www.wikidata.org/wiki/P31"}, "Q2", None
+    ]  # fmt: skip
+    assert parse_themes({"tag": tags}) == ("Q1",)
+    assert hashtag("Q125928", "climate change")["name"] == "#ClimateChange"
+    assert hashtag("Q1", "")["name"] == "#Q1"
+    assert place_object(Place(1.5, 2.5))["name"] == "1.5000, 2.5000"
