@@ -152,7 +152,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
     relations, propagation = _graph(
-        fed, pool, resolver, following, ids, repository, clock, executor
+        fed, pool, resolver, following, ids, repository, clock, executor, event_log
     )
     relations.attach(governance)
     propagation.attach(governance)
@@ -229,6 +229,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
 def _graph(
     fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver, following: Following,
     ids: Ids, repository: PgGroupRepository, clock: SystemClock, executor: Executor,
+    events: PgGroupEventLog,
 ) -> tuple[Relations, Propagation]:  # fmt: skip
     """The graph of groups: relations and propagation over ActivityPub, their
     ``relate``/``propagate`` effects registered with the executor."""
@@ -244,10 +245,11 @@ def _graph(
                           object_id=object_id, public=False, now=clock.now())  # fmt: skip
 
     wire = ApGraph(send, resolver, following, ids, repository)
-    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock)
+    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
     propagation = Propagation(
-        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock
-    )
+        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock,
+        events=events,
+    )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
     return relations, propagation
