@@ -52,6 +52,7 @@ from imago_fed.logs import request_id_var
 from imago_fed.matrix import bridge as matrix_bridge
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
+from imago_fed.matrix.commands import StatusSources
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.services.costs import Costs
@@ -157,10 +158,27 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     relations.attach(governance)
     propagation.attach(governance)
     federation_reads = PgFederationReads(pool)
-    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
     costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
+    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
+    status_board = StatusBoard(
+        schema,
+        deliveries_readings,
+        Probes(settings, bridge.client if bridge is not None else None),
+        costs,
+        clock,
+        matrix_enabled=bridge is not None,
+    )
+    if bridge is not None:
+        base = settings.instance.base_url
+        bridge.attach(
+            propagation=propagation,
+            status=StatusSources(
+                status_board, costs, f"{base}/admin/status",
+                f"{base}/status" if settings.status.public else None,
+            ),
+        )  # fmt: skip
     messengers: list[DirectMessenger] = []
     if bridge is not None:
         messengers.append(MatrixDirectMessages(bridge.client, bridge.ids, repository))
@@ -209,14 +227,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         delivery_admin=PgDeliveryAdmin(pool),
         schema=schema,
         costs=costs,
-        status_board=StatusBoard(
-            schema,
-            deliveries_readings,
-            Probes(settings, bridge.client if bridge is not None else None),
-            costs,
-            clock,
-            matrix_enabled=bridge is not None,
-        ),
+        status_board=status_board,
         deliveries_readings=deliveries_readings,
         activity_counts=PgActivityCounts(pool),
         matrix=bridge,
@@ -278,6 +289,7 @@ def _matrix_bridge(
         appservice_id=config.appservice_id,
         handle_domain=settings.instance.domain,
         governance=governance,
+        admins=config.admin_ids,
     )
 
 
