@@ -214,8 +214,10 @@ class MatrixBridge:
         if proposal_id is None or self._governance is None:
             return "response to no poll of ours"
         proposal = await self._governance.get(proposal_id)
-        content = event.get("content") if isinstance(event.get("content"), dict) else {}
-        indexes = polls.answer_indexes(content, len(proposal.options))
+        content = event.get("content")
+        indexes = polls.answer_indexes(
+            content if isinstance(content, dict) else {}, len(proposal.options)
+        )
         if indexes == ():
             return "an empty response (no vote)"
         ballot = indexes if indexes is not None else (-1,)  # spoiled: logged, not counted

@@ -111,7 +111,8 @@ class EventData:
     def from_payload(cls, payload: Any) -> Self:
         if not isinstance(payload, dict):
             raise MalformedEvent(f"{cls.kind}: the payload is not an object")
-        hints = _field_types(cls)
+        klass: type = cls  # the cache keys on the class itself
+        hints = _field_types(klass)
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name not in payload:
