@@ -33,7 +33,7 @@ class GroupProfile:
     @handles(Kind.GROUP_CHANGED, Kind.GROUP_DELETED)
     async def on_group_event(self, event: GroupEvent[GroupChanged | GroupDeleted]) -> None:
         data = event.data
-        obj: dict[str, Any] | str
+        obj: dict[str, Any] | str  # the actor document, or only its id when deleted
         if isinstance(data, GroupChanged) and not data.created:
             group = await self._groups.get_by_id(event.group_id)
             if group is None:

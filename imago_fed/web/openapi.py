@@ -172,6 +172,6 @@ def check_body(body: Any, schema: Schema) -> dict[str, Any]:
         if not isinstance(value, expected) or is_bool_as_int:
             shown = " or ".join(kinds)
             raise ApiError(422, "invalid_input", f"{name}: must be of type {shown}")
-        if "maxLength" in prop and isinstance(value, str | list) and len(value) > prop["maxLength"]:
+        if "maxLength" in prop and isinstance(value, str) and len(value) > prop["maxLength"]:
             raise ApiError(422, "invalid_input", f"{name}: at most {prop['maxLength']} characters")
     return body
