@@ -171,7 +171,5 @@ def test_stocks_move_only_for_actions_that_move_a_resource() -> None:
     received = stock_after(None, terms, "bicycles", giving=False)
     assert received is not None and received.quantity.value == Decimal(1)
     assert stock_after(None, terms, "bicycles", giving=True) is None  # none recorded
-    lent = terms_for(
-        intent_from_dict({**BIKES, "action": "use"}, group=GARDEN), ORCHARD, None
-    )
+    lent = terms_for(intent_from_dict({**BIKES, "action": "use"}, group=GARDEN), ORCHARD, None)
     assert stock_after(held, lent, "bicycles", giving=True) is None
