@@ -15,16 +15,21 @@ from tests.store.conftest import STORED_KEYS, AddGroup
 
 
 class CountingFactory:
-    """Key pairs numbered in the order they are made (no RSA: the store only keeps them)."""
+    """Key pairs numbered in the order they are made (no RSA: the store only keeps them).
 
-    def __init__(self) -> None:
+    With ``racers``, nobody gets a pair until that many callers asked for one:
+    they all found no key and all will try to store theirs.
+    """
+
+    def __init__(self, racers: int = 1) -> None:
         self._numbers = itertools.count(1)
+        self._barrier = asyncio.Barrier(racers)
         self.made = 0
 
     async def new_keypair(self) -> KeyPair:
         self.made += 1
-        await asyncio.sleep(0)  # let a racing caller in between its read and its insert
         n = next(self._numbers)
+        await asyncio.wait_for(self._barrier.wait(), 10)
         return KeyPair(f"public-{n}", f"sealed-{n}".encode())
 
 
@@ -37,11 +42,11 @@ async def test_the_instance_key_is_made_on_first_use_then_kept(pool: asyncpg.Poo
 
 
 async def test_racing_processes_all_end_with_the_key_stored_first(pool: asyncpg.Pool) -> None:
-    factory = CountingFactory()
+    factory = CountingFactory(racers=4)
     keys = await asyncio.gather(*(PgSigningKeys(pool).instance_key(factory) for _ in range(4)))
     stored = await pool.fetchrow("SELECT public_key_pem, private_key_sealed FROM instance_keys")
     assert set(keys) == {KeyPair(stored["public_key_pem"], stored["private_key_sealed"])}
-    assert factory.made >= 2  # they did race
+    assert factory.made == 4
 
 
 async def test_a_group_key_outlives_the_group(pool: asyncpg.Pool, add_group: AddGroup) -> None:

@@ -48,7 +48,8 @@ async def test_a_dropped_listener_is_replaced_on_the_next_wait(pool: asyncpg.Poo
     try:
         await pool.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            " AND pid <> pg_backend_pid()"
         )
         await asyncio.sleep(0.2)
         await wakeup.wait(0.01)  # notices the closed listener and listens again
