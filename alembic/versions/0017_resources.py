@@ -8,14 +8,14 @@ when both groups live here), keyed by the Offer that proposed it.
 ``resource_inventory`` is what each group has on hand, per resource type.
 
 Revision ID: 0017_resources
-Revises: 0015_costs
+Revises: 0020_audited_ballots
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0017_resources"
-down_revision = "0015_costs"
+down_revision = "0020_audited_ballots"
 branch_labels = None
 depends_on = None
 
