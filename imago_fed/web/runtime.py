@@ -49,6 +49,7 @@ from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import Relations
+from imago_fed.services.resources import Resources
 from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker
 
@@ -130,6 +131,7 @@ class Runtime:
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
     proximity: Proximity | None = None  # places, themes, the nearest groups
+    resources: Resources | None = None  # offers, needs, agreements, inventories
 
 
 def runtime() -> Runtime:
