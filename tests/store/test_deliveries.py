@@ -11,7 +11,7 @@ import asyncpg
 
 from imago_fed.store import deliveries, peer_hosts
 from imago_fed.store.deliveries import PgDeliveries
-from tests.store.conftest import AddGroup
+from tests.store.helpers import AddGroup
 
 LEASE = timedelta(minutes=5)
 PROBE = timedelta(hours=3)

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from imago_fed.store.federation import PgFederation
-from tests.store.conftest import AddGroup
+from tests.store.helpers import AddGroup
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 ANNOUNCE = {"id": "https://groups.test/groups/garden/activities/1", "type": "Announce"}

@@ -19,8 +19,7 @@ from imago_fed.domain.governance.table import default_table
 from imago_fed.domain.lifecycle import IllegalTransition
 from imago_fed.store import follows, matrix
 from imago_fed.store.governance import PgGovernanceStore
-from tests.store.conftest import AddGroup
-from tests.store.helpers import NOW, draft
+from tests.store.helpers import NOW, AddGroup, draft
 
 AL, BO = "https://a.example/users/al", "https://b.example/users/bo"
 

@@ -13,8 +13,7 @@ import pytest
 from imago_fed.domain.lifecycle import IllegalTransition
 from imago_fed.store import matrix
 from imago_fed.store.matrix import MAX_ATTEMPTS, PgBridgedMessages, PgBridgeInbox, PgBridgeStore
-from tests.store.conftest import AddGroup
-from tests.store.helpers import add_proposal
+from tests.store.helpers import AddGroup, add_proposal
 
 # Events become due at the database's now() when stored; claims ask a little later.
 NOW = datetime.now(UTC) + timedelta(hours=1)
