@@ -25,6 +25,7 @@ from quart import Quart, Response, g, request
 
 from imago_fed.activitypub import people
 from imago_fed.activitypub.actors import ActorResolver
+from imago_fed.activitypub.assemblies import AssemblyMinutes
 from imago_fed.activitypub.delivery import DeliveryWorker
 from imago_fed.activitypub.direct import FediverseDirectMessages
 from imago_fed.activitypub.following import Following
@@ -54,6 +55,7 @@ from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
@@ -70,6 +72,7 @@ from imago_fed.store.admin import (
     PgModerationRecords,
     PgSchemaProbe,
 )
+from imago_fed.store.assemblies import PgAssemblyStore
 from imago_fed.store.costs import PgCostsStore
 from imago_fed.store.database import create_pool
 from imago_fed.store.elections import PgElectionStore
@@ -88,6 +91,7 @@ from imago_fed.store.peer_hosts import PgPeerHosts
 from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
 from imago_fed.web import (  # noqa: F401  (register routes)
+    admin_assemblies,
     admin_costs,
     admin_delivery,
     admin_elections,
@@ -156,8 +160,12 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     relations.attach(governance)
     propagation.attach(governance)
+    assemblies = Assemblies(PgAssemblyStore(pool), governance, event_log, clock)
+    executor.register(ActionKind.CONVENE, assemblies)
     federation_reads = PgFederationReads(pool)
-    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
+    bridge = _matrix_bridge(
+        settings, pool, repository, clock, governance, federation_reads, assemblies
+    )
     costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
@@ -200,6 +208,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
                 MemberPosts(fed, ids, repository, keys, clock),
                 GroupProfile(fed, ids, repository, clock),
                 QuestionPublisher(fed, ids, repository, clock),
+                AssemblyMinutes(fed, ids, repository, clock),
             ),
         ),
         federation_reads=federation_reads,
@@ -223,6 +232,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         messengers=tuple(messengers),
         relations=relations,
         propagation=propagation,
+        assemblies=assemblies,
     )
 
 
@@ -260,6 +270,7 @@ def _matrix_bridge(
     clock: SystemClock,
     governance: Governance,
     reads: PgFederationReads,
+    assemblies: Assemblies,
 ) -> MatrixBridge | None:
     config = settings.matrix
     if not config.enabled:
@@ -276,6 +287,8 @@ def _matrix_bridge(
         appservice_id=config.appservice_id,
         handle_domain=settings.instance.domain,
         governance=governance,
+        assemblies=assemblies,
+        call_domain=config.call_domain,
     )
 
 
@@ -283,6 +296,8 @@ async def _decide(rt: Runtime) -> bool:
     """Close proposals and elections whose time has come (the ticker's step)."""
     await rt.governance.tick()
     await rt.elections.close_due()
+    if rt.assemblies is not None:
+        await rt.assemblies.tick()  # opens, times turns, votes motions
     return False  # decisions come due with time: look again at the next tick
 
 

@@ -43,11 +43,14 @@ class Assemblies:
 
     # ------------------------------------------------------------ convening
     async def convene(
-        self, group_id: int, by: str, *, title: str, agenda: list[str], starts_at: datetime,
-        turn_seconds: int = 180, quorum: int = 1, vote_seconds: int = 600,
+        self, group_id: int, by: str, *, title: str, agenda: list[str],
+        starts_at: datetime | None = None, turn_seconds: int = 180, quorum: int = 1,
+        vote_seconds: int = 600,
     ) -> Proposal:  # fmt: skip
-        """Ask to hold an assembly; it exists once the ``convene`` decision is adopted."""
+        """Ask to hold an assembly (``starts_at`` None: now); it exists once the
+        ``convene`` decision is adopted."""
         await self._must_be_member(group_id, by)
+        starts_at = starts_at or self._clock.now()
         if starts_at.tzinfo is None:
             raise InvalidInput("give the start with its time zone", field="starts_at")
         draft = Assembly(
@@ -71,11 +74,22 @@ class Assemblies:
         spec = proposal.params.get("assembly")
         if proposal.action != ActionKind.CONVENE or not isinstance(spec, dict):
             return None
-        assembly = Assembly(
-            proposal.group_id, spec["title"], tuple(spec["agenda"]), proposal.author,
-            datetime.fromisoformat(spec["starts_at"]), turn_seconds=int(spec["turn_seconds"]),
-            quorum=int(spec["quorum"]), vote_seconds=int(spec.get("vote_seconds", 600)),
-        )  # fmt: skip
+        try:  # params came through the generic proposals API too: check them again
+            starts_at = datetime.fromisoformat(str(spec["starts_at"]))
+            if starts_at.tzinfo is None:
+                raise InvalidInput("the start has no time zone", field="starts_at")
+            agenda = spec["agenda"]
+            if not isinstance(agenda, list):
+                raise InvalidInput("the agenda is a list", field="agenda")
+            assembly = Assembly(
+                proposal.group_id, str(spec["title"]), tuple(str(a) for a in agenda),
+                proposal.author, starts_at, turn_seconds=int(spec.get("turn_seconds", 180)),
+                quorum=int(spec.get("quorum", 1)), vote_seconds=int(spec.get("vote_seconds", 600)),
+            )  # fmt: skip
+        except InvalidInput as exc:
+            return f"no assembly: {exc.message}"
+        except (KeyError, TypeError, ValueError) as exc:
+            return f"no assembly: params.assembly is incomplete ({exc})"
         assembly.id = await self._store.add(assembly, self._clock.now())
         event = AssemblyConvened(
             assembly.id, assembly.title, assembly.agenda, assembly.starts_at.isoformat(),

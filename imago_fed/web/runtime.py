@@ -43,6 +43,7 @@ from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.domain.ports.governance import GovernanceStore
 from imago_fed.domain.ports.status import ActivityCounts, DeliveryReadings
 from imago_fed.matrix.bridge import MatrixBridge
+from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.moderation import Moderation
@@ -128,6 +129,7 @@ class Runtime:
     workers: list[Worker] = field(default_factory=list)  # background work, when started
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
+    assemblies: Assemblies | None = None  # meetings: the floor, motions, minutes
 
 
 def runtime() -> Runtime:
