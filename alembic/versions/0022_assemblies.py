@@ -5,14 +5,14 @@ version for optimistic writes; ``state`` and ``starts_at`` are columns so the
 ticker finds the live ones without reading every object.
 
 Revision ID: 0022_assemblies
-Revises: 0020_audited_ballots
+Revises: 0017_resources
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0022_assemblies"
-down_revision = "0020_audited_ballots"
+down_revision = "0017_resources"
 branch_labels = None
 depends_on = None
 
