@@ -168,21 +168,16 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     relations.attach(governance)
     propagation.attach(governance)
-<<<<<<< HEAD
     assemblies = Assemblies(PgAssemblyStore(pool), governance, event_log, clock)
     executor.register(ActionKind.CONVENE, assemblies)
-    federation_reads = PgFederationReads(pool)
-    bridge = _matrix_bridge(
-        settings, pool, repository, clock, governance, federation_reads, assemblies
-    )
-=======
     resources.attach(governance)
     federation_reads = PgFederationReads(pool)
->>>>>>> main
     costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
-    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
+    bridge = _matrix_bridge(
+        settings, pool, repository, clock, governance, federation_reads, assemblies
+    )
     status_board = StatusBoard(
         schema,
         deliveries_readings,
@@ -256,11 +251,8 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         messengers=tuple(messengers),
         relations=relations,
         propagation=propagation,
-<<<<<<< HEAD
         assemblies=assemblies,
-=======
         resources=resources,
->>>>>>> main
     )
 
 
@@ -340,12 +332,9 @@ def _matrix_bridge(
         appservice_id=config.appservice_id,
         handle_domain=settings.instance.domain,
         governance=governance,
-<<<<<<< HEAD
         assemblies=assemblies,
         call_domain=config.call_domain,
-=======
         admins=config.admin_ids,
->>>>>>> main
     )
 
 
@@ -353,13 +342,10 @@ async def _decide(rt: Runtime) -> bool:
     """Close proposals and elections whose time has come (the ticker's step)."""
     await rt.governance.tick()
     await rt.elections.close_due()
-<<<<<<< HEAD
     if rt.assemblies is not None:
         await rt.assemblies.tick()  # opens, times turns, votes motions
-=======
     if rt.resources is not None:
         await rt.resources.tick()
->>>>>>> main
     return False  # decisions come due with time: look again at the next tick
 
 

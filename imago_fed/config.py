@@ -128,7 +128,6 @@ def _prefix(value: Any) -> str | None:
     return None if ok else "must be lower-case letters, digits, '_', '-' or '.'"
 
 
-<<<<<<< HEAD
 def _domain_name(value: Any) -> str | None:
     labels = str(value).split(".")
     ok = len(labels) > 1 and all(
@@ -136,7 +135,8 @@ def _domain_name(value: Any) -> str | None:
         for label in labels
     )
     return None if ok else "must be a domain name such as meet.example.org"
-=======
+
+
 def _split_users(value: str) -> list[str]:
     return [user for user in value.replace(",", " ").split() if user]
 
@@ -147,7 +147,6 @@ def _matrix_users(value: Any) -> str | None:
         if not user.startswith("@") or not sep or not local or not server:
             return f"must list Matrix user ids such as @ann:example.org, not {user!r}"
     return None
->>>>>>> main
 
 
 def _opt(default: Any, check: Check | None = None, doc: str = "") -> Any:
@@ -205,16 +204,13 @@ class MatrixSettings:
     namespace_prefix: str = _opt("_imago_", _prefix, "prefix of puppet users and aliases")
     appservice_id: str = _opt("imago", _prefix, "the registration's id")
     bot_localpart: str = _opt("imago", _prefix, "the bridge bot's localpart (sender_localpart)")
-<<<<<<< HEAD
     call_domain: str = _opt("meet.jit.si", _domain_name, "Jitsi server of assembly calls")
-=======
     admins: str = _opt("", _matrix_users, "Matrix users who see health")
 
     @property
     def admin_ids(self) -> frozenset[str]:
         """The ``admins`` setting as a set of Matrix user ids."""
         return frozenset(_split_users(self.admins))
->>>>>>> main
 
 
 def _listen_or_empty(value: Any) -> str | None:

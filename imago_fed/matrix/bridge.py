@@ -69,12 +69,9 @@ class MatrixBridge:
         appservice_id: str,
         handle_domain: str,
         governance: Any = None,
-<<<<<<< HEAD
         assemblies: Assemblies | None = None,
         call_domain: str = "meet.jit.si",
-=======
         admins: frozenset[str] = frozenset(),
->>>>>>> main
     ) -> None:
         self.client, self.ids, self.groups, self.clock = client, ids, groups, clock
         self.store, self.inbox, self.events, self.reads = store, inbox, events, reads
@@ -82,20 +79,13 @@ class MatrixBridge:
         self._governance = governance  # proposals: polls, votes
         self._assemblies = assemblies
         self._commands = BotCommands(
-<<<<<<< HEAD
             ids, store, reads, handle_domain=handle_domain, governance=governance,
-            assemblies=assemblies,
+            admins=admins, assemblies=assemblies,
         )  # fmt: skip
         #: What this adapter does with each kind of group event.
         self.handlers = EventHandlers.of(
-            GroupEventsToMatrix(self), AssemblyRooms(self, call_domain)
+            GroupEventsToMatrix(self), GraphEventsToMatrix(self), AssemblyRooms(self, call_domain)
         )
-=======
-            ids, store, reads, handle_domain=handle_domain, governance=governance, admins=admins
-        )
-        #: What this adapter does with each kind of group event.
-        self.handlers = EventHandlers.of(GroupEventsToMatrix(self), GraphEventsToMatrix(self))
->>>>>>> main
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
 

@@ -3,16 +3,13 @@
     !imago help | info                      about the group (no governance needed)
     !imago table | proposals | propose ...  the group's decisions (governance)
     !imago vote | delegate | revoke | link  a member's vote
-<<<<<<< HEAD
     !imago convene | speak | done | move    assemblies (in an assembly's room, that
            second | next | adjourn          one; elsewhere the group's current one)
-=======
     !imago release <item>                   a moderator publishes a held announcement
     !imago status                           the costs and who chips in; for the
                                             instance admins ([matrix] admins) the
                                             health checks too
     !imago feed ...                         personal feeds (feed_rooms.py)
->>>>>>> main
 
 Answers are text; the bridge posts them as a notice in the room asked in.
 A domain error (a vote refused, an unknown proposal) is an answer too.
@@ -20,13 +17,9 @@ A domain error (a vote refused, an unknown proposal) is an answer too.
 
 from __future__ import annotations
 
-<<<<<<< HEAD
-from datetime import UTC, datetime
-from typing import Any
-=======
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
->>>>>>> main
 
 from imago_fed.domain.costs import coverage_sentence
 from imago_fed.domain.errors import DomainError
@@ -54,17 +47,14 @@ HELP = (
     "!imago revoke [scope]: take your delegation back\n"
     "!imago link <fediverse actor URL>: the same person on both sides votes once\n"
     "   (then post '!link @you:server' to the group from that fediverse account)\n"
-<<<<<<< HEAD
     "!imago convene [at=2027-01-31T18:00] [turn=180] [quorum=3] [vote=600] "
     "<title> | <item> | <item>: call an assembly (times UTC)\n"
     "!imago speak: ask for the floor · !imago done: end your turn\n"
     "!imago move <motion> · !imago second <n>: motions, voted as proposals\n"
     "!imago next · !imago adjourn: the chair moves on, or closes with minutes"
-=======
     "!imago release <number>: publish an announcement held for moderators\n"
     "!imago status: the instance's costs and who chips in (admins: its health too)\n"
     "!imago feed help: your personal feeds of announcements"
->>>>>>> main
 )
 GOVERNANCE_VERBS = ("vote", "table", "proposals", "propose", "delegate", "revoke", "link")
 ASSEMBLY_VERBS = ("convene", "speak", "done", "move", "second", "next", "adjourn")
@@ -97,21 +87,16 @@ class BotCommands:
         *,
         handle_domain: str,
         governance: Any = None,
-<<<<<<< HEAD
         assemblies: Assemblies | None = None,
-=======
         propagation: Any = None,
         status: StatusSources | None = None,
         feeds: FeedCommands | None = None,
         admins: frozenset[str] = frozenset(),
->>>>>>> main
     ) -> None:
         self._ids, self._members, self._reads = ids, members, reads
         self._handle_domain = handle_domain
         self._governance = governance  # proposals, votes; None: help and info only
-<<<<<<< HEAD
         self._assemblies = assemblies
-=======
         self._propagation = propagation  # releasing held announcements
         self._status, self._feeds, self._admins = status, feeds, admins
 
@@ -139,24 +124,20 @@ class BotCommands:
             except DomainError as exc:
                 return f"{sender}: {exc.message}"
         return None
->>>>>>> main
 
     async def answer(self, group: Group, sender: str, text: str, room_kind: str = "") -> str:
         words = text.split()
         verb = words[1] if len(words) > 1 else "help"
-<<<<<<< HEAD
         if verb in ASSEMBLY_VERBS and self._assemblies is not None:
             try:
                 return await self._assembly_command(group, sender, verb, text, room_kind)
             except DomainError as exc:
                 return f"{sender}: {exc.message}"
-=======
         anywhere = await self.answer_anywhere(sender, text)
         if anywhere is not None:
             return anywhere
         if verb == "release" and self._propagation is not None:
             return await self._release_command(group, sender, words[2:])
->>>>>>> main
         if verb in GOVERNANCE_VERBS and self._governance is not None:
             try:
                 return await self._governance_command(group, sender, verb, words[2:], text)
@@ -280,13 +261,6 @@ class BotCommands:
             return f"{sender}: your vote on proposal {proposal.id} is counted."
         return f"{sender}: your vote on proposal {proposal.id} was not counted: {outcome}."
 
-<<<<<<< HEAD
-
-def _utc(text: str) -> datetime:
-    """A date and time as typed; without a zone, UTC."""
-    when = datetime.fromisoformat(text)
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-=======
     async def _release_command(self, group: Group, sender: str, args: list[str]) -> str:
         """``!imago release <item>``: a moderator lets a held announcement through."""
         assert group.id is not None
@@ -318,4 +292,9 @@ def _utc(text: str) -> datetime:
         if self._status.public_url:
             lines.append(f"Status page: {self._status.public_url}")
         return "\n".join(lines)
->>>>>>> main
+
+
+def _utc(text: str) -> datetime:
+    """A date and time as typed; without a zone, UTC."""
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -130,11 +130,8 @@ class Runtime:
     workers: list[Worker] = field(default_factory=list)  # background work, when started
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
-<<<<<<< HEAD
     assemblies: Assemblies | None = None  # meetings: the floor, motions, minutes
-=======
     resources: Resources | None = None  # offers, needs, agreements, inventories
->>>>>>> main
 
 
 def runtime() -> Runtime:

@@ -67,14 +67,11 @@ class Kind(StrEnum):
     PROPOSAL_OPENED = "proposal_opened"
     PROPOSAL_COUNTS = "proposal_counts"
     PROPOSAL_CLOSED = "proposal_closed"
-<<<<<<< HEAD
     ASSEMBLY_CONVENED = "assembly_convened"
     ASSEMBLY_SAID = "assembly_said"
     ASSEMBLY_CLOSED = "assembly_closed"
-=======
     RELATION_CHANGED = "relation_changed"
     ITEM_RECEIVED = "item_received"
->>>>>>> main
 
 
 class UndecodableEvent(ValueError):
@@ -281,7 +278,6 @@ class ProposalClosed(ProposalFacts):
     kind: ClassVar[Kind] = Kind.PROPOSAL_CLOSED
 
 
-<<<<<<< HEAD
 # -------------------------------------------------------------------- assemblies
 @dataclass(frozen=True)
 class AssemblyConvened(EventData):
@@ -313,7 +309,8 @@ class AssemblyClosed(EventData):
     title: str
     minutes_text: str
     minutes_html: str
-=======
+
+
 # ------------------------------------------------------------ the graph of groups
 @dataclass(frozen=True)
 class RelationChanged(EventData):
@@ -353,4 +350,3 @@ class ItemReceived(EventData):
     place_lat: float | None = None
     place_lon: float | None = None
     place_label: str = ""
->>>>>>> main
