@@ -79,6 +79,10 @@ class MatrixBridge:
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
 
+    def attach_membership(self, membership: Any) -> None:
+        """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
+        self._commands.membership = membership
+
     # ---------------------------------------------------------- lifecycle
     async def startup(self) -> None:
         """Ping the homeserver (it then retries pending transactions at once) and

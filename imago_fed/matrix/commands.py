@@ -10,6 +10,7 @@ A domain error (a vote refused, an unknown proposal) is an answer too.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from imago_fed.domain.errors import DomainError
@@ -17,6 +18,7 @@ from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.proposals import ballot_from_numbers
 from imago_fed.domain.groups import Group
+from imago_fed.domain.membership import Right
 from imago_fed.domain.ports.bridge import ChatMembers
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.matrix.ids import MatrixIds
@@ -34,9 +36,13 @@ HELP = (
     "!imago delegate <@user:server | group:slug> [scope]: delegate your vote\n"
     "!imago revoke [scope]: take your delegation back\n"
     "!imago link <fediverse actor URL>: the same person on both sides votes once\n"
-    "   (then post '!link @you:server' to the group from that fediverse account)"
+    "   (then post '!link @you:server' to the group from that fediverse account)\n"
+    "!imago invite [uses] [days]: an invitation code and link (members)\n"
+    "!imago join <code>: use an invitation\n"
+    "!imago members: who is in the group, with their role"
 )
 GOVERNANCE_VERBS = ("vote", "table", "proposals", "propose", "delegate", "revoke", "link")
+MEMBERSHIP_VERBS = ("invite", "join", "members")
 
 
 class BotCommands:
@@ -52,10 +58,16 @@ class BotCommands:
         self._ids, self._members, self._reads = ids, members, reads
         self._handle_domain = handle_domain
         self._governance = governance  # proposals, votes; None: help and info only
+        self.membership: Any = None  # invitations, roster, rights (services/membership.py)
 
     async def answer(self, group: Group, sender: str, text: str) -> str:
         words = text.split()
         verb = words[1] if len(words) > 1 else "help"
+        if verb in MEMBERSHIP_VERBS and self.membership is not None:
+            try:
+                return await self._membership_command(group, sender, verb, words[2:])
+            except DomainError as exc:
+                return f"{sender}: {exc.message}"
         if verb in GOVERNANCE_VERBS and self._governance is not None:
             try:
                 return await self._governance_command(group, sender, verb, words[2:], text)
@@ -96,6 +108,10 @@ class BotCommands:
             except ValueError:
                 return f"unknown action {args[0]!r}; see !imago table"
             title = text.split(None, 3)[3] if len(text.split(None, 3)) > 3 else ""
+            if self.membership is not None:
+                refusal = await self.membership.may(group.id, sender, Right.PROPOSE)
+                if refusal:
+                    return f"{sender}: {refusal}"
             proposal = await self._governance.propose(
                 group.id, action=action, title=title, author=sender
             )
@@ -112,6 +128,33 @@ class BotCommands:
             return f"{sender}: your vote ({scope}) now follows {args[0]}."
         await self._governance.revoke(group.id, sender, args[0] if args else "*")
         return f"{sender}: delegation revoked."
+
+    async def _membership_command(
+        self, group: Group, sender: str, verb: str, args: list[str]
+    ) -> str:
+        assert group.id is not None
+        if verb == "join":
+            if not args:
+                return "usage: !imago join <invitation code>"
+            return f"{sender}: {await self.membership.redeem(args[0], sender)}"
+        if verb == "members":
+            roster = await self.membership.roster(group)
+            lines = [f"{m['id']} ({m['network']}, {m['role']}, since {m['since'][:10]})"
+                     for m in roster]  # fmt: skip
+            return "\n".join(lines) or "No member yet."
+        if not await self.membership.is_member(group.id, sender):
+            return f"{sender}: only members of the group invite"
+        numbers = [int(a) for a in args[:2] if a.isdigit()]
+        uses = numbers[0] if numbers else 1
+        days = numbers[1] if len(numbers) > 1 else 7
+        invitation = await self.membership.create_invitation(
+            group, created_by=sender, max_uses=uses, expires_in=timedelta(days=days)
+        )
+        shown = self.membership.invitation_json(invitation)
+        return (
+            f"Invitation {shown['code']} ({uses} use(s), until {shown['expires_at'][:16]} UTC): "
+            f"{shown['url']} or !imago join {shown['code']}"
+        )
 
     async def _vote_command(self, sender: str, args: list[str]) -> str:
         """``!imago vote <proposal> <numbers>``: option numbers (1-based), or for
