@@ -21,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import html
 from typing import Any
+from urllib.parse import urlsplit
 
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.documents import CONTEXT
-from imago_fed.activitypub.following import Following
+from imago_fed.activitypub.following import Following, parse_handle
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
@@ -61,7 +62,10 @@ class FediverseMembers:
         self._ids, self._clock = ids, clock
 
     def recognises(self, member_id: str) -> bool:
-        return member_network(member_id) == "fediverse" and not self._ids.is_local(member_id)
+        if member_network(member_id) != "fediverse" or self._ids.is_local(member_id):
+            return False
+        is_url = urlsplit(member_id).scheme in ("http", "https")
+        return is_url or parse_handle(member_id) is not None
 
     async def resolve(self, member_id: str) -> str:
         """An actor id from ``@name@host`` or a URL."""

@@ -111,8 +111,8 @@ class Membership:
         """Use an invitation for ``member_id``; the answer says what happened."""
         invitation, group = await self.invitation(code)
         assert group.id is not None
-        member_id = member_id.strip()
-        network = self.network_of(member_id)
+        network = self.network_of(member_id.strip())
+        member_id = await self._canonical(network, member_id.strip())  # a handle: its URL
         if await self._store.is_member(group.id, member_id):
             return f"{member_id} is already a member of {group.name}."
         table = await self._governance.table(group.id)

@@ -3,6 +3,7 @@ roles, rights, the founder, and what a proposal's effects did."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -153,3 +154,31 @@ async def test_a_founder_on_a_network_that_is_off_creates_no_group(setup) -> Non
     assert refused.status_code == 422
     missing = await client.get("/api/v1/groups/bikes", headers=AUTH)
     assert missing.status_code == 404
+
+
+async def test_the_invitation_page_shows_the_group_and_redeems_with_csrf(setup) -> None:
+    rt, client = setup
+    created = await client.post(
+        "/api/v1/groups/garden/invitations", json={"max_uses": 1}, headers=AUTH
+    )
+    code = (await created.get_json())["code"]
+    page = await client.get(f"/invite/{code}")
+    assert page.status_code == 200
+    html = await page.get_data(as_text=True)
+    assert "You are invited to Garden" in html and "1 use(s) left" in html
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert csrf
+    no_csrf = await client.post(f"/invite/{code}", form={"member": ANN})
+    assert no_csrf.status_code == 403
+    known = await client.post(f"/invite/{code}", form={"member": ANN, "csrf": csrf.group(1)})
+    assert known.status_code == 200
+    assert f"{ANN} is already a member of Garden." in await known.get_data(as_text=True)
+    bad = await client.post(f"/invite/{code}", form={"member": "nobody", "csrf": csrf.group(1)})
+    assert bad.status_code == 422
+    assert "is neither @user:server" in await bad.get_data(as_text=True)
+    assert (await client.get("/invite/unknown-code")).status_code == 404
+    await client.delete(f"/api/v1/groups/garden/invitations/{code}", headers=AUTH)
+    revoked = await client.get(f"/invite/{code}")
+    assert revoked.status_code == 410
+    assert "this invitation was revoked" in await revoked.get_data(as_text=True)
+    assert 'name="member"' not in await revoked.get_data(as_text=True)
