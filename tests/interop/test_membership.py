@@ -149,8 +149,10 @@ async def scenario(
     def group_note(text: str):
         def match(record: dict) -> bool:
             obj = record["activity"].get("object")
-            return (record["type"] == "Create" and isinstance(obj, dict)
-                    and obj.get("attributedTo") == news and text in obj.get("content", ""))  # fmt: skip
+            return (
+                record["type"] == "Create" and isinstance(obj, dict)
+                and obj.get("attributedTo") == news and text in obj.get("content", "")
+            )  # fmt: skip
 
         return match
 

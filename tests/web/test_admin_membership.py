@@ -157,7 +157,7 @@ async def test_a_founder_on_a_network_that_is_off_creates_no_group(setup) -> Non
 
 
 async def test_the_invitation_page_shows_the_group_and_redeems_with_csrf(setup) -> None:
-    rt, client = setup
+    _rt, client = setup
     created = await client.post(
         "/api/v1/groups/garden/invitations", json={"max_uses": 1}, headers=AUTH
     )
