@@ -50,13 +50,11 @@ from imago_fed.domain.ports.groups import GroupRepository
 from imago_fed.domain.ports.membership import EffectLedger
 
 log = logging.getLogger(__name__)
-#: What a kind no effect acted on awaits (the record says so, rather than
-#: pretending the members carried it out).
+#: What a kind with no effect registered awaits (the record says so, rather
+#: than pretending the members carried it out).
 AWAITING = {
-    ActionKind.SPEND: "awaits the resources feature (no effect registered for spend)",
-    ActionKind.PUBLISH_OFFER: "awaits the resources feature (no effect registered for offers)",
-    ActionKind.PROPAGATE: "nothing to propagate: params.propagation names no item",
-    ActionKind.RELATE: "nothing to relate: params name no follow and no relation",
+    ActionKind.SPEND: "the resources feature",
+    ActionKind.PUBLISH_OFFER: "the resources feature",
 }
 
 __all__ = ["Executor"]
@@ -106,10 +104,12 @@ class Executor:
                 done.append(outcome)
         if done:
             return "; ".join(done)
-        return AWAITING.get(
-            proposal.action,
-            f"nothing to do: the params name no effect for {proposal.action.value}",
-        )
+        kind = proposal.action.value
+        if not self._effects.get(proposal.action):
+            awaited = AWAITING.get(proposal.action, "a feature that acts on it")
+            return f"awaits {awaited} (no effect registered for {kind})"
+        names = ", ".join(self.effects_of(proposal.action))
+        return f"nothing to do: the params name nothing for {kind} ({names})"
 
     async def _builtin(self, proposal: Proposal) -> str | None:
         params = proposal.params

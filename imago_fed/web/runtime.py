@@ -51,6 +51,7 @@ from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
+from imago_fed.services.resources import Resources
 from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker
 
@@ -134,6 +135,7 @@ class Runtime:
     membership: Membership | None = None  # invitations, founder, roster, roles, rights
     executor: Executor | None = None  # decisions' effects (the retry worker's step)
     effects: EffectLedger | None = None  # what each decision did
+    resources: Resources | None = None  # offers, needs, agreements, inventories
 
 
 def runtime() -> Runtime:
