@@ -11,14 +11,14 @@ with ``next_attempt`` (capped exponential backoff) and a lease
 or ``failed`` (bad input, or too many attempts): never silently dropped.
 
 Revision ID: 0018_membership
-Revises: 0015_costs
+Revises: 0017_resources
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0018_membership"
-down_revision = "0015_costs"
+down_revision = "0017_resources"
 branch_labels = None
 depends_on = None
 
