@@ -37,6 +37,7 @@ from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.inbox import receive
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
+from imago_fed.activitypub.membership import FediverseMembers
 from imago_fed.activitypub.people import MemberPosts
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
@@ -59,10 +60,13 @@ from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.commands import StatusSources
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.membership import MatrixMembers
 from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
+from imago_fed.services.member_effects import register_member_effects
+from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
@@ -90,6 +94,7 @@ from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
+from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
@@ -104,6 +109,7 @@ from imago_fed.web import (  # noqa: F401  (register routes)
     admin_federation,
     admin_governance,
     admin_groups,
+    admin_membership,
     admin_relations,
     admin_resources,
     federation_graph,
@@ -161,7 +167,8 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     governance_store = PgGovernanceStore(pool)
     event_log = PgGroupEventLog(pool, clock.now)
-    executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository)
+    ledger = PgEffectLedger(pool)
+    executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository, ledger)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
     relations, propagation, resources = _graph(
         fed, pool, resolver, following, ids, repository, clock, executor, event_log
@@ -178,6 +185,18 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     bridge = _matrix_bridge(
         settings, pool, repository, clock, governance, federation_reads, assemblies
     )
+    fediverse_members = FediverseMembers(fed, following, resolver, ids, clock)
+    membership = Membership(
+        PgMembershipStore(pool),
+        [*([MatrixMembers(bridge)] if bridge is not None else []), fediverse_members],
+        repository, governance, event_log, clock,
+        invite_url=lambda code: f"{ids.base_url}/invite/{code}",
+    )  # fmt: skip
+    register_member_effects(
+        executor, membership, repository, governance, lambda group: ids.group(group.slug)
+    )
+    if bridge is not None:
+        bridge.attach_membership(membership)
     status_board = StatusBoard(
         schema,
         deliveries_readings,
@@ -222,8 +241,10 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             repository,
             ids,
             clock,
-            votes=VoteIntake(ids, governance),
+            votes=VoteIntake(ids, governance, membership),
             graph=_first_of(ResourceIntake(resources), GraphIntake(ids, relations, propagation)),
+            membership=membership,
+            refuse=fediverse_members.refuse,
         ),
         member_posts=GroupEventReader(
             pool,
@@ -253,6 +274,9 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         propagation=propagation,
         assemblies=assemblies,
         resources=resources,
+        membership=membership,
+        executor=executor,
+        effects=ledger,
     )
 
 
@@ -352,7 +376,8 @@ async def _decide(rt: Runtime) -> bool:
 def background_workers(rt: Runtime) -> list[Worker]:
     """The background work of a server process, in the order it starts.
 
-    decisions (one process at a time: a lock) · inbox · deliveries · the
+    decisions (one process at a time: a lock) · decisions' effects to retry ·
+    inbox · deliveries · the
     fediverse side of the group event log · the Matrix bridge's workers.
     """
     rt.delivery = DeliveryWorker(
@@ -369,6 +394,11 @@ def background_workers(rt: Runtime) -> list[Worker]:
             Wakeup(rt.pool, group_events.CHANNEL),
         ),
     ]
+    if rt.executor is not None:  # failed effects of decisions, tried again with backoff
+        workers.insert(1, Worker(
+            "decision-effects", rt.executor.retry_due, poll_interval=5.0,
+            next_due=rt.executor.next_retry_in, backoff_cap=60.0,
+        ))  # fmt: skip
     if rt.matrix is not None:
         workers.extend(_matrix_workers(rt.matrix, rt.pool))
     return workers

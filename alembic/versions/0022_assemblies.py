@@ -5,14 +5,14 @@ version for optimistic writes; ``state`` and ``starts_at`` are columns so the
 ticker finds the live ones without reading every object.
 
 Revision ID: 0022_assemblies
-Revises: 0017_resources
+Revises: 0018_membership
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0022_assemblies"
-down_revision = "0017_resources"
+down_revision = "0018_membership"
 branch_labels = None
 depends_on = None
 

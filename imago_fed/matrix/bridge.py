@@ -94,6 +94,10 @@ class MatrixBridge:
         board probes the homeserver through this bridge's client, hence later)."""
         self._commands.attach(propagation=propagation, status=status)
 
+    def attach_membership(self, membership: Any) -> None:
+        """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
+        self._commands.membership = membership
+
     # ---------------------------------------------------------- lifecycle
     async def startup(self) -> None:
         """Ping the homeserver (it then retries pending transactions at once) and

@@ -18,7 +18,7 @@ A domain error (a vote refused, an unknown proposal) is an answer too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from imago_fed.domain.costs import coverage_sentence
@@ -27,6 +27,7 @@ from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.proposals import ballot_from_numbers
 from imago_fed.domain.groups import Group
+from imago_fed.domain.membership import Right
 from imago_fed.domain.ports.bridge import ChatMembers
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.matrix.assemblies import assembly_of_kind
@@ -54,12 +55,16 @@ HELP = (
     "!imago next · !imago adjourn: the chair moves on, or closes with minutes"
     "!imago release <number>: publish an announcement held for moderators\n"
     "!imago status: the instance's costs and who chips in (admins: its health too)\n"
-    "!imago feed help: your personal feeds of announcements"
+    "!imago feed help: your personal feeds of announcements\n"
+    "!imago invite [uses] [days]: an invitation code and link (members)\n"
+    "!imago join <code>: use an invitation\n"
+    "!imago members: who is in the group, with their role"
 )
 GOVERNANCE_VERBS = ("vote", "table", "proposals", "propose", "delegate", "revoke", "link")
 ASSEMBLY_VERBS = ("convene", "speak", "done", "move", "second", "next", "adjourn")
 CONVENE_OPTIONS = {"at": "starts_at", "turn": "turn_seconds", "quorum": "quorum",
                    "vote": "vote_seconds"}  # fmt: skip
+MEMBERSHIP_VERBS = ("invite", "members")  # join: answer_anywhere (the code names the group)
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class BotCommands:
         self._handle_domain = handle_domain
         self._governance = governance  # proposals, votes; None: help and info only
         self._assemblies = assemblies
+        self.membership: Any = None  # invitations, roster, rights (services/membership.py)
         self._propagation = propagation  # releasing held announcements
         self._status, self._feeds, self._admins = status, feeds, admins
 
@@ -118,6 +124,13 @@ class BotCommands:
         verb = words[1] if len(words) > 1 else "help"
         if verb == "status" and self._status is not None:
             return await self._status_command(sender)
+        if verb == "join" and self.membership is not None:
+            if len(words) < 3:
+                return "usage: !imago join <invitation code>"
+            try:
+                return f"{sender}: {await self.membership.redeem(words[2], sender)}"
+            except DomainError as exc:
+                return f"{sender}: {exc.message}"
         if verb == "feed" and self._feeds is not None:
             try:
                 return await self._feeds.command(sender, words[2:])
@@ -136,6 +149,11 @@ class BotCommands:
         anywhere = await self.answer_anywhere(sender, text)
         if anywhere is not None:
             return anywhere
+        if verb in MEMBERSHIP_VERBS and self.membership is not None:
+            try:
+                return await self._membership_command(group, sender, verb, words[2:])
+            except DomainError as exc:
+                return f"{sender}: {exc.message}"
         if verb == "release" and self._propagation is not None:
             return await self._release_command(group, sender, words[2:])
         if verb in GOVERNANCE_VERBS and self._governance is not None:
@@ -178,6 +196,10 @@ class BotCommands:
             except ValueError:
                 return f"unknown action {args[0]!r}; see !imago table"
             title = text.split(None, 3)[3] if len(text.split(None, 3)) > 3 else ""
+            if self.membership is not None:
+                refusal = await self.membership.may(group.id, sender, Right.PROPOSE)
+                if refusal:
+                    return f"{sender}: {refusal}"
             proposal = await self._governance.propose(
                 group.id, action=action, title=title, author=sender
             )
@@ -248,6 +270,29 @@ class BotCommands:
         if proposal.state == "executed":
             return f"Assembly \u201c{title}\u201d convened (proposal {proposal.id})."
         return f"Proposal {proposal.id} to convene \u201c{title}\u201d is {proposal.state}."
+
+    async def _membership_command(
+        self, group: Group, sender: str, verb: str, args: list[str]
+    ) -> str:
+        assert group.id is not None
+        if verb == "members":
+            roster = await self.membership.roster(group)
+            lines = [f"{m['id']} ({m['network']}, {m['role']}, since {m['since'][:10]})"
+                     for m in roster]  # fmt: skip
+            return "\n".join(lines) or "No member yet."
+        if not await self.membership.is_member(group.id, sender):
+            return f"{sender}: only members of the group invite"
+        numbers = [int(a) for a in args[:2] if a.isdigit()]
+        uses = numbers[0] if numbers else 1
+        days = numbers[1] if len(numbers) > 1 else 7
+        invitation = await self.membership.create_invitation(
+            group, created_by=sender, max_uses=uses, expires_in=timedelta(days=days)
+        )
+        shown = self.membership.invitation_json(invitation)
+        return (
+            f"Invitation {shown['code']} ({uses} use(s), until {shown['expires_at'][:16]} UTC): "
+            f"{shown['url']} or !imago join {shown['code']}"
+        )
 
     async def _vote_command(self, sender: str, args: list[str]) -> str:
         """``!imago vote <proposal> <numbers>``: option numbers (1-based), or for
