@@ -13,7 +13,7 @@ import pytest
 from imago_fed.domain.lifecycle import IllegalTransition
 from imago_fed.store import matrix
 from imago_fed.store.matrix import MAX_ATTEMPTS, PgBridgedMessages, PgBridgeInbox, PgBridgeStore
-from tests.store.helpers import AddGroup, add_proposal
+from tests.store.helpers import AddGroup, NoDatabase, add_proposal
 
 # Events become due at the database's now() when stored; claims ask a little later.
 NOW = datetime.now(UTC) + timedelta(hours=1)
@@ -146,3 +146,8 @@ async def test_a_poll_stands_for_one_proposal_and_ends_once(pool: asyncpg.Pool, 
     assert await store.proposal_of_poll("$other") is None
     assert await store.end_poll(proposal) and not await store.end_poll(proposal)
     assert (await store.poll_of_proposal(proposal)).ended  # type: ignore[union-attr]
+
+
+async def test_a_matrix_event_cannot_end_in_an_undeclared_state() -> None:
+    with pytest.raises(IllegalTransition):
+        await matrix.finish_event(NoDatabase(), 1, "sent")
