@@ -19,13 +19,14 @@ import logging
 import re
 import time
 import uuid
+from datetime import timedelta
 
 import asyncpg
 from quart import Quart, Response, g, request
 
 from imago_fed.activitypub import people
 from imago_fed.activitypub.actors import ActorResolver
-from imago_fed.activitypub.delivery import DeliveryWorker
+from imago_fed.activitypub.delivery import DeliveryWorker, WorkerConfig
 from imago_fed.activitypub.direct import FediverseDirectMessages
 from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.group_profile import GroupProfile
@@ -71,7 +72,7 @@ from imago_fed.store.admin import (
     PgSchemaProbe,
 )
 from imago_fed.store.costs import PgCostsStore
-from imago_fed.store.database import create_pool
+from imago_fed.store.database import create_pool, unreachable
 from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
@@ -190,6 +191,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             clock,
             votes=VoteIntake(ids, governance),
             graph=GraphIntake(ids, relations, propagation),
+            lease=timedelta(seconds=settings.federation.inbox_lease_seconds),
         ),
         member_posts=GroupEventReader(
             pool,
@@ -292,8 +294,13 @@ def background_workers(rt: Runtime) -> list[Worker]:
     decisions (one process at a time: a lock) · inbox · deliveries · the
     fediverse side of the group event log · the Matrix bridge's workers.
     """
+    lease = timedelta(seconds=rt.settings.federation.delivery_lease_seconds)
     rt.delivery = DeliveryWorker(
-        rt.federation, Wakeup(rt.pool, deliveries.CHANNEL), rt.http, rt.signers
+        rt.federation,
+        Wakeup(rt.pool, deliveries.CHANNEL),
+        rt.http,
+        rt.signers,
+        WorkerConfig(lease=lease),
     )
     decide = exclusively(PgAdvisoryLock(rt.pool), "governance", functools.partial(_decide, rt))
     workers = [
@@ -324,8 +331,11 @@ def _matrix_workers(bridge: MatrixBridge, pool: asyncpg.Pool) -> list[Worker]:
         Worker(
             "matrix-events", bridge.run_events_once, Wakeup(pool, matrix_store.CHANNEL),
         ),
+        # The homeserver away: its backoff is capped low, so sending resumes
+        # within half a minute of its return.
         Worker(
             f"events-{reader.consumer}", reader.run_once, Wakeup(pool, group_events.CHANNEL),
+            backoff_cap=30.0,
         ),
     ]  # fmt: skip
 
@@ -404,7 +414,7 @@ def create_app(settings: Settings, dsn: str) -> Quart:
         )
         return response
 
-    register_error_handlers(app)
+    register_error_handlers(app, unavailable=unreachable)
     app.register_error_handler(CsrfRefused, csrf_refused_page)
     Metrics().install(app)
     install_pages(app, settings, instance_secret(settings))
