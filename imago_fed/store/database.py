@@ -36,6 +36,9 @@ _AWAY = (
     asyncpg.PostgresConnectionError,  # the connection broke mid-statement
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crash
     asyncpg.TooManyConnectionsError,
+    # A pooled connection the server closed while it sat idle: the driver
+    # learns of it on its next statement, in this confused state.
+    asyncpg.InternalClientError,
 )
 
 

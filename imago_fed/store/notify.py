@@ -71,10 +71,18 @@ class Wakeup:
         self._started = False
         await self._unlisten()
 
+    def _alive(self) -> bool:
+        if self._listener is None:
+            return False
+        try:
+            return not self._listener.is_closed()
+        except asyncpg.InterfaceError:  # the pool took back a connection the server closed
+            return False
+
     async def wait(self, timeout: float) -> None:
         """Until notified or ``timeout`` seconds, whichever comes first."""
-        if self._started and (self._listener is None or self._listener.is_closed()):
-            await self._listen()  # the database went away and came back
+        if self._started and not self._alive():
+            await self._listen()  # the database went away (and maybe came back)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)
         self._event.clear()
