@@ -53,6 +53,7 @@ from imago_fed.logs import request_id_var
 from imago_fed.matrix import bridge as matrix_bridge
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
+from imago_fed.matrix.commands import StatusSources
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.services.costs import Costs
@@ -153,15 +154,32 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
     relations, propagation = _graph(
-        fed, pool, resolver, following, ids, repository, clock, executor
+        fed, pool, resolver, following, ids, repository, clock, executor, event_log
     )
     relations.attach(governance)
     propagation.attach(governance)
     federation_reads = PgFederationReads(pool)
-    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
     costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
+    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
+    status_board = StatusBoard(
+        schema,
+        deliveries_readings,
+        Probes(settings, bridge.client if bridge is not None else None),
+        costs,
+        clock,
+        matrix_enabled=bridge is not None,
+    )
+    if bridge is not None:
+        base = settings.instance.base_url
+        bridge.attach(
+            propagation=propagation,
+            status=StatusSources(
+                status_board, costs, f"{base}/admin/status",
+                f"{base}/status" if settings.status.public else None,
+            ),
+        )  # fmt: skip
     messengers: list[DirectMessenger] = []
     if bridge is not None:
         messengers.append(MatrixDirectMessages(bridge.client, bridge.ids, repository))
@@ -211,14 +229,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         delivery_admin=PgDeliveryAdmin(pool),
         schema=schema,
         costs=costs,
-        status_board=StatusBoard(
-            schema,
-            deliveries_readings,
-            Probes(settings, bridge.client if bridge is not None else None),
-            costs,
-            clock,
-            matrix_enabled=bridge is not None,
-        ),
+        status_board=status_board,
         deliveries_readings=deliveries_readings,
         activity_counts=PgActivityCounts(pool),
         matrix=bridge,
@@ -231,6 +242,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
 def _graph(
     fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver, following: Following,
     ids: Ids, repository: PgGroupRepository, clock: SystemClock, executor: Executor,
+    events: PgGroupEventLog,
 ) -> tuple[Relations, Propagation]:  # fmt: skip
     """The graph of groups: relations and propagation over ActivityPub, their
     ``relate``/``propagate`` effects registered with the executor."""
@@ -246,10 +258,11 @@ def _graph(
                           object_id=object_id, public=False, now=clock.now())  # fmt: skip
 
     wire = ApGraph(send, resolver, following, ids, repository)
-    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock)
+    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
     propagation = Propagation(
-        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock
-    )
+        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock,
+        events=events,
+    )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
     return relations, propagation
@@ -278,6 +291,7 @@ def _matrix_bridge(
         appservice_id=config.appservice_id,
         handle_domain=settings.instance.domain,
         governance=governance,
+        admins=config.admin_ids,
     )
 
 

@@ -26,6 +26,7 @@ import asyncpg
 
 from imago_fed.domain.lifecycle import MATRIX_EVENT
 from imago_fed.domain.ports.bridge import PollOfProposal, QueuedEvent, RoomOfGroup
+from imago_fed.store.database import Db
 
 __all__ = [
     "CHANNEL", "MatrixEventRow", "PgBridgeInbox", "PgBridgeStore", "PgBridgedMessages",
@@ -33,7 +34,6 @@ __all__ = [
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
-Db = asyncpg.Pool | asyncpg.Connection
 CHANNEL = "imago_matrix_events"
 MAX_ATTEMPTS = 8
 

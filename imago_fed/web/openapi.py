@@ -168,6 +168,6 @@ def check_body(body: Any, schema: Schema) -> dict[str, Any]:
         is_bool_as_int = prop["type"] == "integer" and isinstance(value, bool)
         if not isinstance(value, expected) or is_bool_as_int:
             raise ApiError(422, "invalid_input", f"{name}: must be of type {prop['type']}")
-        if "maxLength" in prop and len(value) > prop["maxLength"]:
+        if "maxLength" in prop and isinstance(value, str) and len(value) > prop["maxLength"]:
             raise ApiError(422, "invalid_input", f"{name}: at most {prop['maxLength']} characters")
     return body
