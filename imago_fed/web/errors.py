@@ -72,8 +72,6 @@ async def not_found_page() -> Response:
     return response
 
 
-
-
 def _never(_: BaseException) -> bool:
     return False
 
