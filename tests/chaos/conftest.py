@@ -1,4 +1,4 @@
-"""Fixtures of the chaos tests: a line of figures in the test output."""
+"""Fixtures of the chaos tests: a line of figures in the test output; Synapse."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import Callable
 
 import pytest
+
+from tests.matrix_hs.fixtures import synapse_factory as synapse_factory
 
 
 @pytest.fixture

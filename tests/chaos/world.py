@@ -15,7 +15,9 @@ test output and asserted on.
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +70,7 @@ class Post:
     """A signed POST, ready to send (and to send again)."""
 
     activity_id: str
+    object_id: str  # the Note's id: the group Announces both
     url: str
     headers: dict[str, str]
     body: bytes
@@ -89,7 +92,7 @@ def signed_creates(poster: RemoteActor, instance: Instance, count: int, tag: str
         }
         activity = poster.activity("Create", note, to=[AS_PUBLIC, group])
         body = json.dumps(activity).encode()
-        posts.append(Post(activity["id"], inbox, poster.sign(inbox, body), body))
+        posts.append(Post(activity["id"], note["id"], inbox, poster.sign(inbox, body), body))
     return posts
 
 
@@ -129,6 +132,13 @@ class Recorder:
     reply: Any = None
     arrivals: Counter[str] = field(default_factory=Counter)  # activity id -> times
     about: dict[str, str] = field(default_factory=dict)  # Announce id -> what it re-shares
+    received: list[dict[str, Any]] = field(default_factory=list)  # every activity, in order
+    times: dict[str, list[float]] = field(default_factory=dict)  # activity id -> arrivals
+
+    def shortest_gap(self) -> float | None:
+        """The shortest time between two arrivals of the same activity (None: no repeat)."""
+        gaps = [b - a for t in self.times.values() for a, b in itertools.pairwise(t)]
+        return min(gaps) if gaps else None
 
     async def __call__(self, request: Request) -> Reply:
         try:
@@ -137,6 +147,8 @@ class Recorder:
             activity = {}
         if isinstance(activity, dict) and isinstance(activity.get("id"), str):
             self.arrivals[activity["id"]] += 1
+            self.received.append(activity)
+            self.times.setdefault(activity["id"], []).append(time.monotonic())
             if activity.get("type") == "Announce":
                 shared = activity.get("object")
                 shared = shared.get("id") if isinstance(shared, dict) else shared
