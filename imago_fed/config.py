@@ -128,6 +128,15 @@ def _prefix(value: Any) -> str | None:
     return None if ok else "must be lower-case letters, digits, '_', '-' or '.'"
 
 
+def _domain_name(value: Any) -> str | None:
+    labels = str(value).split(".")
+    ok = len(labels) > 1 and all(
+        label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label)
+        for label in labels
+    )
+    return None if ok else "must be a domain name such as meet.example.org"
+
+
 def _split_users(value: str) -> list[str]:
     return [user for user in value.replace(",", " ").split() if user]
 
@@ -201,6 +210,7 @@ class MatrixSettings:
     namespace_prefix: str = _opt("_imago_", _prefix, "prefix of puppet users and aliases")
     appservice_id: str = _opt("imago", _prefix, "the registration's id")
     bot_localpart: str = _opt("imago", _prefix, "the bridge bot's localpart (sender_localpart)")
+    call_domain: str = _opt("meet.jit.si", _domain_name, "Jitsi server of assembly calls")
     admins: str = _opt("", _matrix_users, "Matrix users who see health")
 
     @property

@@ -214,6 +214,10 @@ class MemoryOutbox:
                     return inner.get("actor")
         return None
 
+    async def announces(self, group_id: int, object_id: str) -> list[dict[str, Any]]:
+        return [a for g, a, o, _ in self.items
+                if (g, o) == (group_id, object_id) and a["type"] == "Announce"]  # fmt: skip
+
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [a for _, a, _, _ in self.items if a["type"] == kind]
 

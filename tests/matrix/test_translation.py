@@ -118,3 +118,29 @@ def test_registration_command_saves_tokens_in_the_config(tmp_path: Path) -> None
     assert f'as_token = "{parsed["as_token"]}"' in saved
     assert f'hs_token = "{parsed["hs_token"]}"' in saved
     assert oct(output.stat().st_mode & 0o777) == "0o600"
+
+
+def test_presence_in_an_assembly_room_or_its_call() -> None:
+    ann = "@ann:example.org"
+    joined = {"type": "m.room.member", "state_key": ann, "sender": ann,
+              "content": {"membership": "join"}}  # fmt: skip
+    call = {"type": "org.matrix.msc3401.call.member", "state_key": "_@bo:example.org_DEV",
+            "sender": "@bo:example.org", "content": {"memberships": [{"call_id": ""}]}}  # fmt: skip
+    hung_up = {**call, "content": {}}
+    assert classify(joined, room_kind="assembly:3", ids=IDS).kind == "attended"
+    assert classify(call, room_kind="assembly:3", ids=IDS).sender == "@bo:example.org"
+    assert classify(hung_up, room_kind="assembly:3", ids=IDS).kind == "ignored"
+    assert classify(joined, room_kind="general", ids=IDS).kind == "ignored"
+    bot = {**joined, "state_key": IDS.bot, "sender": IDS.bot}
+    assert classify(bot, room_kind="assembly:3", ids=IDS).kind == "ignored"
+
+
+def test_the_call_widget_is_the_same_for_the_same_room() -> None:
+    from imago_fed.matrix.assemblies import assembly_of_kind, call_widget, room_kind
+
+    key, widget = call_widget("meet.example.org", "!abc:example.org", "Spring", IDS.bot)
+    assert (key, widget) == call_widget("meet.example.org", "!abc:example.org", "Spring", IDS.bot)
+    assert widget["type"] == "jitsi" and widget["data"]["domain"] == "meet.example.org"
+    assert widget["url"].startswith("https://meet.example.org/" + widget["data"]["conferenceId"])
+    assert call_widget("meet.example.org", "!other:example.org", "Spring", IDS.bot)[0] != key
+    assert assembly_of_kind(room_kind(12)) == 12 and assembly_of_kind("general") is None

@@ -172,6 +172,10 @@ class Outbox(Protocol):
 
     async def announced_author(self, group_id: int, object_id: str) -> str | None: ...
 
+    async def announces(self, group_id: int, object_id: str) -> list[dict[str, Any]]:
+        """The group's Announces of ``object_id``, oldest first."""
+        ...
+
 
 class FederationModeration(Protocol):
     async def is_blocked(self, group_id: int | None, actor_uri: str, host: str) -> bool:
