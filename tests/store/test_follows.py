@@ -11,7 +11,7 @@ from imago_fed.store import follows
 from imago_fed.store.follows import PgFollows
 from imago_fed.store.moderation import set_blocked_by
 from imago_fed.store.remote_actors import PgRemoteActors
-from tests.store.conftest import AddGroup
+from tests.store.helpers import AddGroup
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 AL, BO, CY = (f"https://{h}.example/users/{n}" for h, n in (("a", "al"), ("b", "bo"), ("c", "cy")))

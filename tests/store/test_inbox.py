@@ -12,7 +12,7 @@ import asyncpg
 from imago_fed.store import inbox
 from imago_fed.store.follows import set_following
 from imago_fed.store.inbox import MAX_ATTEMPTS, PgInbox
-from tests.store.conftest import AddGroup
+from tests.store.helpers import AddGroup
 
 # Rows become due at the database's now() when stored; claims ask a little later.
 NOW = datetime.now(UTC) + timedelta(hours=1)
