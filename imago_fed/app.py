@@ -20,6 +20,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -28,7 +29,7 @@ from quart import Quart, Response, g, request
 from imago_fed.activitypub import people
 from imago_fed.activitypub.actors import ActorResolver
 from imago_fed.activitypub.assemblies import AssemblyMinutes
-from imago_fed.activitypub.delivery import DeliveryWorker
+from imago_fed.activitypub.delivery import DeliveryWorker, WorkerConfig
 from imago_fed.activitypub.direct import FediverseDirectMessages
 from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.group_profile import GroupProfile
@@ -83,7 +84,7 @@ from imago_fed.store.admin import (
 )
 from imago_fed.store.assemblies import PgAssemblyStore
 from imago_fed.store.costs import PgCostsStore
-from imago_fed.store.database import create_pool
+from imago_fed.store.database import create_pool, unreachable
 from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
@@ -245,6 +246,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             graph=_first_of(ResourceIntake(resources), GraphIntake(ids, relations, propagation)),
             membership=membership,
             refuse=fediverse_members.refuse,
+            lease=timedelta(seconds=settings.federation.inbox_lease_seconds),
         ),
         member_posts=GroupEventReader(
             pool,
@@ -380,8 +382,13 @@ def background_workers(rt: Runtime) -> list[Worker]:
     inbox · deliveries · the
     fediverse side of the group event log · the Matrix bridge's workers.
     """
+    lease = timedelta(seconds=rt.settings.federation.delivery_lease_seconds)
     rt.delivery = DeliveryWorker(
-        rt.federation, Wakeup(rt.pool, deliveries.CHANNEL), rt.http, rt.signers
+        rt.federation,
+        Wakeup(rt.pool, deliveries.CHANNEL),
+        rt.http,
+        rt.signers,
+        WorkerConfig(lease=lease),
     )
     decide = exclusively(PgAdvisoryLock(rt.pool), "governance", functools.partial(_decide, rt))
     workers = [
@@ -417,8 +424,11 @@ def _matrix_workers(bridge: MatrixBridge, pool: asyncpg.Pool) -> list[Worker]:
         Worker(
             "matrix-events", bridge.run_events_once, Wakeup(pool, matrix_store.CHANNEL),
         ),
+        # The homeserver away: its backoff is capped low, so sending resumes
+        # within half a minute of its return.
         Worker(
             f"events-{reader.consumer}", reader.run_once, Wakeup(pool, group_events.CHANNEL),
+            backoff_cap=30.0,
         ),
     ]  # fmt: skip
 
@@ -497,7 +507,7 @@ def create_app(settings: Settings, dsn: str) -> Quart:
         )
         return response
 
-    register_error_handlers(app)
+    register_error_handlers(app, unavailable=unreachable)
     app.register_error_handler(CsrfRefused, csrf_refused_page)
     Metrics().install(app)
     install_pages(app, settings, instance_secret(settings))

@@ -192,6 +192,12 @@ class FederationSettings:
     allow_http: bool = _opt(False, None, "fetch/deliver over plain http (local tests only)")
     allow_private_addresses: bool = _opt(False, None, "reach loopback/private IPs (tests only)")
     workers_in_serve: bool = _opt(True, None, "run inbox and delivery workers inside serve")
+    inbox_lease_seconds: int = _opt(
+        300, _int_range(5, 86_400), "a claimed inbound activity comes back after this long"
+    )
+    delivery_lease_seconds: int = _opt(
+        120, _int_range(5, 86_400), "a claimed delivery comes back after this long"
+    )
 
 
 @dataclass(frozen=True)
