@@ -44,3 +44,11 @@ def test_the_configuration_catches_a_protocol_body_using_self_store(tmp_path: Pa
     result = mypy(str(sample))
     assert result.returncode == 1
     assert '"GovernanceStore" has no attribute "_store"' in result.stdout
+
+
+def test_the_configuration_wants_every_function_typed(tmp_path: Path) -> None:
+    sample = tmp_path / "untyped.py"
+    sample.write_text("def slug_of(group):\n    return group.slug\n")
+    result = mypy(str(sample))
+    assert result.returncode == 1
+    assert "Function is missing a type annotation" in result.stdout
