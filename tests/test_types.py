@@ -2,9 +2,10 @@
 
 It is here rather than only in CI so that ``python -m pytest`` (the README's
 command, which ``.ci/run`` runs verbatim) fails on a type error like any other
-broken rule. The second test shows the configuration is strict enough to find
-the kind of bug that once slipped in: a method body copied into a ``Protocol``
-that reaches for ``self._store``, an attribute no Protocol has.
+broken rule. The other tests show the configuration is strict enough to find
+the kind of bug that once slipped in (a method body copied into a ``Protocol``
+that reaches for ``self._store``, an attribute no Protocol has) and to refuse
+a function without annotations, whose body mypy would otherwise not check.
 """
 
 from __future__ import annotations
