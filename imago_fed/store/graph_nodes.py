@@ -39,18 +39,20 @@ __all__ = ["NEIGHBOURHOOD_SQL", "PgGraphNodes"]
 
 # The candidates around an anchor: $1 anchor place (or NULL), $2 its theme
 # numbers, $3 how many nearest by place, $4 how many nearest per theme,
-# $5 actors of related groups. One round trip; each part is an index scan.
+# $5 actors of related groups, $6 and $7 the anchor's actor and node id (never
+# its own neighbour).
+# One round trip; each part is an index scan.
 NEIGHBOURHOOD_SQL = """
 WITH near AS (
     SELECT id FROM graph_nodes
-     WHERE $1::point IS NOT NULL AND place IS NOT NULL
+     WHERE $1::point IS NOT NULL AND place IS NOT NULL AND actor <> $6
      ORDER BY place <-> $1::point LIMIT $3
 ), themed AS (
     SELECT t.node AS id
       FROM unnest($2::integer[]) AS wanted(theme)
      CROSS JOIN LATERAL (
         SELECT node FROM graph_node_themes
-         WHERE slot @> wanted.theme
+         WHERE slot @> wanted.theme AND node <> COALESCE($7, 0)
          ORDER BY place <-> COALESCE($1::point, point(0, 0)) LIMIT $4
      ) AS t
 ), related AS (
@@ -100,15 +102,19 @@ class PgGraphNodes:
         self._pool = pool
 
     async def profile(self, group_id: int) -> NodeProfile | None:
+        found = await self._anchor(group_id)
+        return found[1] if found else None
+
+    async def _anchor(self, group_id: int) -> tuple[int, NodeProfile] | None:
         row = await self._pool.fetchrow(
-            "SELECT place, place_label, place_qid, themes, weights FROM graph_nodes"
+            "SELECT id, place, place_label, place_qid, themes, weights FROM graph_nodes"
             " WHERE group_id = $1",
             group_id,
         )
         if row is None:
             return None
         weights = json.loads(row["weights"]) if row["weights"] else {}
-        return NodeProfile(
+        return row["id"], NodeProfile(
             place=_place(row),
             themes=tuple(f"Q{n}" for n in row["themes"]),
             weights=ProximityWeights.from_dict(weights),
@@ -164,7 +170,7 @@ class PgGraphNodes:
     async def neighbourhood(
         self, group_id: int, actor: str, *, nearest: int, per_theme: int, hops: int
     ) -> Neighbourhood:
-        profile = await self.profile(group_id) or NodeProfile()
+        node, profile = await self._anchor(group_id) or (None, NodeProfile())
         anchor = GroupNode(actor, profile.place, frozenset(profile.themes))
         relations: list[Relation] = []
         if hops > 0:
@@ -175,7 +181,7 @@ class PgGraphNodes:
         related = sorted({g for r in relations for g in (r.source, r.target)} - {actor})
         rows = await self._pool.fetch(
             NEIGHBOURHOOD_SQL, _point(profile.place),
-            [qid_number(q) for q in profile.themes], nearest, per_theme, related,
+            [qid_number(q) for q in profile.themes], nearest, per_theme, related, actor, node,
         )  # fmt: skip
         candidates: dict[str, GroupNode] = {}
         handles: dict[str, str] = {}
