@@ -45,6 +45,8 @@ from imago_fed.domain.ports.status import ActivityCounts, DeliveryReadings
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
+from imago_fed.services.media import MediaLibrary
+from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
@@ -128,6 +130,8 @@ class Runtime:
     workers: list[Worker] = field(default_factory=list)  # background work, when started
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
+    media: MediaLibrary | None = None  # the media store (attachments, group faces)
+    faces: GroupFacesService | None = None  # groups' avatars and headers
 
 
 def runtime() -> Runtime:
