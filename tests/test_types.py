@@ -2,9 +2,10 @@
 
 It is here rather than only in CI so that ``python -m pytest`` (the README's
 command, which ``.ci/run`` runs verbatim) fails on a type error like any other
-broken rule. The second test shows the configuration is strict enough to find
-the kind of bug that once slipped in: a method body copied into a ``Protocol``
-that reaches for ``self._store``, an attribute no Protocol has.
+broken rule. The other tests show the configuration is strict enough to find
+the kind of bug that once slipped in (a method body copied into a ``Protocol``
+that reaches for ``self._store``, an attribute no Protocol has) and to refuse
+a function without annotations, whose body mypy would otherwise not check.
 """
 
 from __future__ import annotations
@@ -44,3 +45,11 @@ def test_the_configuration_catches_a_protocol_body_using_self_store(tmp_path: Pa
     result = mypy(str(sample))
     assert result.returncode == 1
     assert '"GovernanceStore" has no attribute "_store"' in result.stdout
+
+
+def test_the_configuration_wants_every_function_typed(tmp_path: Path) -> None:
+    sample = tmp_path / "untyped.py"
+    sample.write_text("def slug_of(group):\n    return group.slug\n")
+    result = mypy(str(sample))
+    assert result.returncode == 1
+    assert "Function is missing a type annotation" in result.stdout

@@ -7,14 +7,14 @@ was fetched from, its ``mxc://`` upload), so it is fetched and uploaded once.
 ``group_faces`` are the groups' pictures: avatar and header.
 
 Revision ID: 0021_media
-Revises: 0020_audited_ballots
+Revises: 0022_assemblies
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0021_media"
-down_revision = "0020_audited_ballots"
+down_revision = "0022_assemblies"
 branch_labels = None
 depends_on = None
 

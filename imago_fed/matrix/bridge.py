@@ -36,13 +36,16 @@ from imago_fed.domain.ports import Clock, GroupEventLog, GroupRepository
 from imago_fed.domain.ports.bridge import BridgeInbox, BridgeStore
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.matrix import outbound, polls
+from imago_fed.matrix.assemblies import AssemblyRooms, assembly_of_kind
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
-from imago_fed.matrix.commands import BotCommands
+from imago_fed.matrix.commands import BotCommands, StatusSources
 from imago_fed.matrix.event_handlers import GroupEventsToMatrix
+from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
 from imago_fed.matrix.media import MatrixMedia
 from imago_fed.matrix.rooms import ensure_group_rooms
+from imago_fed.services.assemblies import Assemblies
 
 __all__ = ["SOURCE", "MatrixBridge"]
 
@@ -69,20 +72,36 @@ class MatrixBridge:
         appservice_id: str,
         handle_domain: str,
         governance: Any = None,
+        assemblies: Assemblies | None = None,
+        call_domain: str = "meet.jit.si",
+        admins: frozenset[str] = frozenset(),
         media: MatrixMedia | None = None,
     ) -> None:
         self.client, self.ids, self.groups, self.clock = client, ids, groups, clock
         self.store, self.inbox, self.events, self.reads = store, inbox, events, reads
         self._appservice_id = appservice_id
         self._governance = governance  # proposals: polls, votes
+        self._assemblies = assemblies
         self.media = media  # files both ways (media.py); None: text only
         self._commands = BotCommands(
-            ids, store, reads, handle_domain=handle_domain, governance=governance
-        )
+            ids, store, reads, handle_domain=handle_domain, governance=governance,
+            admins=admins, assemblies=assemblies,
+        )  # fmt: skip
         #: What this adapter does with each kind of group event.
-        self.handlers = EventHandlers.of(GroupEventsToMatrix(self))
+        self.handlers = EventHandlers.of(
+            GroupEventsToMatrix(self), GraphEventsToMatrix(self), AssemblyRooms(self, call_domain)
+        )
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
+
+    def attach(self, *, propagation: Any = None, status: StatusSources | None = None) -> None:
+        """What the bot also answers with, wired once those services exist (the status
+        board probes the homeserver through this bridge's client, hence later)."""
+        self._commands.attach(propagation=propagation, status=status)
+
+    def attach_membership(self, membership: Any) -> None:
+        """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
+        self._commands.membership = membership
 
     # ---------------------------------------------------------- lifecycle
     async def startup(self) -> None:
@@ -136,7 +155,7 @@ class MatrixBridge:
         """Do what a homeserver event means; "done", or why nothing was done."""
         found = await self.store.room(str(event.get("room_id")))
         if found is None:
-            return "not one of our rooms"
+            return await self._elsewhere(event)
         group = await self.groups.get_by_id(found.group_id)
         if group is None:
             return "group deleted"
@@ -156,16 +175,35 @@ class MatrixBridge:
         if meaning.kind == "knocked":  # waits for a moderator (admin API: members/accept)
             await self.store.set_member(found.group_id, meaning.sender, True, now, state="knocked")
             return "done"
+        if meaning.kind == "attended":
+            assembly_id = assembly_of_kind(found.kind)
+            if self._assemblies is None or assembly_id is None:
+                return "no assembly here"
+            await self._assemblies.attend(assembly_id, meaning.sender)
+            return "done"
         if meaning.kind == "command":
-            await self._notice(
-                room_id, await self._commands.answer(group, meaning.sender, meaning.text)
+            answer = await self._commands.answer(
+                group, meaning.sender, meaning.text, room_kind=found.kind
             )
+            await self._notice(room_id, answer)
             return "done"
         if meaning.kind == "poll_response":
             return await self._poll_response(event, meaning)
         if found.encrypted:
             return "room is encrypted"
         return await self._record_member_event(group, room_id, event, meaning)
+
+    async def _elsewhere(self, event: dict[str, Any]) -> str:
+        """A room of no group (a feed room, the bot's direct room): only the
+        commands that need no group are answered there."""
+        meaning = classify(event, room_kind="other", ids=self.ids)
+        if meaning.kind != "command":
+            return "not one of our rooms"
+        answer = await self._commands.answer_anywhere(meaning.sender, meaning.text)
+        if answer is None:
+            return "command needs a group's room"
+        await self._notice(str(event["room_id"]), answer)
+        return "done"
 
     async def _record_member_event(
         self, group: Group, room_id: str, event: dict[str, Any], meaning: Meaning

@@ -27,9 +27,13 @@ from imago_fed.domain.media import Attachment
 
 __all__ = [
     "EVENT_TYPES",
+    "AssemblyClosed",
+    "AssemblyConvened",
+    "AssemblySaid",
     "EventData",
     "GroupChanged",
     "GroupDeleted",
+    "ItemReceived",
     "Kind",
     "MalformedEvent",
     "MemberEdited",
@@ -43,6 +47,7 @@ __all__ = [
     "ProposalCounts",
     "ProposalFacts",
     "ProposalOpened",
+    "RelationChanged",
     "UndecodableEvent",
     "UnknownKind",
     "decode",
@@ -64,6 +69,11 @@ class Kind(StrEnum):
     PROPOSAL_OPENED = "proposal_opened"
     PROPOSAL_COUNTS = "proposal_counts"
     PROPOSAL_CLOSED = "proposal_closed"
+    ASSEMBLY_CONVENED = "assembly_convened"
+    ASSEMBLY_SAID = "assembly_said"
+    ASSEMBLY_CLOSED = "assembly_closed"
+    RELATION_CHANGED = "relation_changed"
+    ITEM_RECEIVED = "item_received"
 
 
 class UndecodableEvent(ValueError):
@@ -294,3 +304,77 @@ class ProposalCounts(ProposalFacts):
 @dataclass(frozen=True)
 class ProposalClosed(ProposalFacts):
     kind: ClassVar[Kind] = Kind.PROPOSAL_CLOSED
+
+
+# -------------------------------------------------------------------- assemblies
+@dataclass(frozen=True)
+class AssemblyConvened(EventData):
+    """An assembly is called: the chat side opens a room (and its call) for it."""
+
+    kind: ClassVar[Kind] = Kind.ASSEMBLY_CONVENED
+    assembly_id: int
+    title: str
+    agenda: tuple[str, ...]
+    starts_at: str  # ISO 8601
+    convened_by: str = ""
+
+
+@dataclass(frozen=True)
+class AssemblySaid(EventData):
+    """What the chair says in the assembly (the floor, the time, the motions)."""
+
+    kind: ClassVar[Kind] = Kind.ASSEMBLY_SAID
+    assembly_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AssemblyClosed(EventData):
+    """The assembly ended: its minutes, for every network to publish."""
+
+    kind: ClassVar[Kind] = Kind.ASSEMBLY_CLOSED
+    assembly_id: int
+    title: str
+    minutes_text: str
+    minutes_html: str
+
+
+# ------------------------------------------------------------ the graph of groups
+@dataclass(frozen=True)
+class RelationChanged(EventData):
+    """One of the group's relations came into being or ended (accepted, removed...).
+
+    ``other_is`` is what the other group is to this one (``subgroup``: the other
+    group is our sub-group); ``other_slug`` names it when it lives here too, so a
+    network can link the two groups' own places (spaces) without a lookup.
+    """
+
+    kind: ClassVar[Kind] = Kind.RELATION_CHANGED
+    relation_id: int
+    other: str  # the other group's id (its actor IRI)
+    other_is: str
+    state: str  # accepted, removed, rejected, withdrawn
+    other_slug: str = ""
+
+
+@dataclass(frozen=True)
+class ItemReceived(EventData):
+    """An announcement the group propagated or received from another group.
+
+    ``verdict``: ``sent`` (the group originated or relayed it), ``accept``
+    (re-announced at once), ``hold`` (waiting for a moderator: ``item_id`` is
+    what releasing it names) or ``released`` (a moderator let it through).
+    """
+
+    kind: ClassVar[Kind] = Kind.ITEM_RECEIVED
+    item_id: int
+    object_id: str
+    origin: str
+    verdict: str
+    path: tuple[str, ...] = ()
+    hop_limit: int = 1
+    reason: str = ""
+    themes: tuple[str, ...] = ()
+    place_lat: float | None = None
+    place_lon: float | None = None
+    place_label: str = ""
