@@ -392,7 +392,8 @@ def _expand(document: dict[str, Any]) -> _Node:
     own = document.get("@context")
     framed = {**document, "@context": [AS2_CONTEXT, FEP_TERMS, *as_list(own)]}
     try:
-        expanded = jsonld.expand(framed, {"documentLoader": bundled_loader})
+        # base None: a relative IRI stays as written (pyld would resolve it on example.org)
+        expanded = jsonld.expand(framed, {"documentLoader": bundled_loader, "base": None})
     except (jsonld.JsonLdError, JsonLdError) as exc:
         raise InvalidInput(f"cannot read its JSON-LD: {str(exc)[:200]}") from exc
     if len(expanded) != 1 or not isinstance(expanded[0], dict):
