@@ -128,6 +128,15 @@ def _prefix(value: Any) -> str | None:
     return None if ok else "must be lower-case letters, digits, '_', '-' or '.'"
 
 
+def _domain_name(value: Any) -> str | None:
+    labels = str(value).split(".")
+    ok = len(labels) > 1 and all(
+        label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label)
+        for label in labels
+    )
+    return None if ok else "must be a domain name such as meet.example.org"
+
+
 def _split_users(value: str) -> list[str]:
     return [user for user in value.replace(",", " ").split() if user]
 
@@ -183,6 +192,12 @@ class FederationSettings:
     allow_http: bool = _opt(False, None, "fetch/deliver over plain http (local tests only)")
     allow_private_addresses: bool = _opt(False, None, "reach loopback/private IPs (tests only)")
     workers_in_serve: bool = _opt(True, None, "run inbox and delivery workers inside serve")
+    inbox_lease_seconds: int = _opt(
+        300, _int_range(5, 86_400), "a claimed inbound activity comes back after this long"
+    )
+    delivery_lease_seconds: int = _opt(
+        120, _int_range(5, 86_400), "a claimed delivery comes back after this long"
+    )
 
 
 @dataclass(frozen=True)
@@ -195,6 +210,7 @@ class MatrixSettings:
     namespace_prefix: str = _opt("_imago_", _prefix, "prefix of puppet users and aliases")
     appservice_id: str = _opt("imago", _prefix, "the registration's id")
     bot_localpart: str = _opt("imago", _prefix, "the bridge bot's localpart (sender_localpart)")
+    call_domain: str = _opt("meet.jit.si", _domain_name, "Jitsi server of assembly calls")
     admins: str = _opt("", _matrix_users, "Matrix users who see health")
 
     @property

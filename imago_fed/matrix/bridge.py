@@ -34,6 +34,7 @@ from imago_fed.domain.ports import Clock, GroupEventLog, GroupRepository
 from imago_fed.domain.ports.bridge import BridgeInbox, BridgeStore
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.matrix import outbound, polls
+from imago_fed.matrix.assemblies import AssemblyRooms, assembly_of_kind
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.commands import BotCommands, StatusSources
 from imago_fed.matrix.event_handlers import GroupEventsToMatrix
@@ -41,6 +42,7 @@ from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
 from imago_fed.matrix.rooms import ensure_group_rooms
+from imago_fed.services.assemblies import Assemblies
 
 __all__ = ["SOURCE", "MatrixBridge"]
 
@@ -67,17 +69,23 @@ class MatrixBridge:
         appservice_id: str,
         handle_domain: str,
         governance: Any = None,
+        assemblies: Assemblies | None = None,
+        call_domain: str = "meet.jit.si",
         admins: frozenset[str] = frozenset(),
     ) -> None:
         self.client, self.ids, self.groups, self.clock = client, ids, groups, clock
         self.store, self.inbox, self.events, self.reads = store, inbox, events, reads
         self._appservice_id = appservice_id
         self._governance = governance  # proposals: polls, votes
+        self._assemblies = assemblies
         self._commands = BotCommands(
-            ids, store, reads, handle_domain=handle_domain, governance=governance, admins=admins
-        )
+            ids, store, reads, handle_domain=handle_domain, governance=governance,
+            admins=admins, assemblies=assemblies,
+        )  # fmt: skip
         #: What this adapter does with each kind of group event.
-        self.handlers = EventHandlers.of(GroupEventsToMatrix(self), GraphEventsToMatrix(self))
+        self.handlers = EventHandlers.of(
+            GroupEventsToMatrix(self), GraphEventsToMatrix(self), AssemblyRooms(self, call_domain)
+        )
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
 
@@ -85,6 +93,10 @@ class MatrixBridge:
         """What the bot also answers with, wired once those services exist (the status
         board probes the homeserver through this bridge's client, hence later)."""
         self._commands.attach(propagation=propagation, status=status)
+
+    def attach_membership(self, membership: Any) -> None:
+        """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
+        self._commands.membership = membership
 
     # ---------------------------------------------------------- lifecycle
     async def startup(self) -> None:
@@ -158,10 +170,17 @@ class MatrixBridge:
         if meaning.kind == "knocked":  # waits for a moderator (admin API: members/accept)
             await self.store.set_member(found.group_id, meaning.sender, True, now, state="knocked")
             return "done"
+        if meaning.kind == "attended":
+            assembly_id = assembly_of_kind(found.kind)
+            if self._assemblies is None or assembly_id is None:
+                return "no assembly here"
+            await self._assemblies.attend(assembly_id, meaning.sender)
+            return "done"
         if meaning.kind == "command":
-            await self._notice(
-                room_id, await self._commands.answer(group, meaning.sender, meaning.text)
+            answer = await self._commands.answer(
+                group, meaning.sender, meaning.text, room_kind=found.kind
             )
+            await self._notice(room_id, answer)
             return "done"
         if meaning.kind == "poll_response":
             return await self._poll_response(event, meaning)

@@ -8,7 +8,10 @@ done here and nowhere else:
 * 429: wait ``retry_after_ms`` (bounded) and try again.
 
 Errors become :class:`MatrixError` with the ``errcode``; callers decide what
-``M_USER_IN_USE`` or ``M_ROOM_IN_USE`` mean for them.
+``M_USER_IN_USE`` or ``M_ROOM_IN_USE`` mean for them. A homeserver that
+cannot be reached (refused, timed out, 502/503/504 from its proxy) raises
+:class:`HomeserverAway`, a ``MatrixError`` that is also the domain's
+``Unavailable``: what we were sending is kept and sent when it comes back.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ import logging
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import aiohttp
 from nio import AsyncClient, AsyncClientConfig
 
-__all__ = ["AppserviceClient", "MatrixError"]
+from imago_fed.domain.errors import Unavailable
+
+__all__ = ["AppserviceClient", "HomeserverAway", "MatrixError"]
 
 log = logging.getLogger(__name__)
 MAX_429_RETRIES = 5
@@ -32,6 +38,13 @@ class MatrixError(Exception):
     def __init__(self, status: int, errcode: str, message: str) -> None:
         super().__init__(f"{status} {errcode}: {message}")
         self.status, self.errcode, self.message = status, errcode, message
+
+
+class HomeserverAway(MatrixError, Unavailable):
+    """The homeserver did not answer (or its proxy said it is away): try later."""
+
+
+_AWAY_STATUSES = frozenset({502, 503, 504})
 
 
 def path(*parts: str) -> str:
@@ -75,11 +88,14 @@ class AppserviceClient:
         data = json.dumps(body) if body is not None else None
         headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
         for attempt in range(MAX_429_RETRIES + 1):
-            response = await self._nio.send(method, target, data, headers)
             try:
-                text = await response.text()
-            finally:
-                response.release()
+                response = await self._nio.send(method, target, data, headers)
+                try:
+                    text = await response.text()
+                finally:
+                    response.release()
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                raise HomeserverAway(0, "M_UNREACHABLE", f"{type(exc).__name__}: {exc}") from exc
             try:
                 payload = json.loads(text) if text else {}
             except ValueError:
@@ -89,6 +105,8 @@ class AppserviceClient:
                 log.info("homeserver rate limit; waiting", extra={"seconds": wait})
                 await asyncio.sleep(wait)
                 continue
+            if response.status in _AWAY_STATUSES:
+                raise HomeserverAway(response.status, "M_UNREACHABLE", text[:200])
             if response.status >= 400:
                 raise MatrixError(
                     response.status,

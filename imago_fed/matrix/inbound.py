@@ -16,11 +16,14 @@ from imago_fed.matrix.polls import RESPONSE_TYPES
 
 __all__ = ["Meaning", "classify"]
 
+#: Element Call's membership of a call (MSC3401); an empty content is leaving it.
+CALL_MEMBER_TYPES = ("org.matrix.msc3401.call.member", "m.call.member")
+
 
 @dataclass(frozen=True)
 class Meaning:
     kind: str  # joined, knocked, left, posted, edited, redacted, command, poll_response,
-    # encrypted, ignored
+    # attended (an assembly's room or call), encrypted, ignored
     sender: str = ""
     text: str = ""
     html: str = ""
@@ -56,6 +59,13 @@ def classify(event: dict[str, Any], *, room_kind: str, ids: MatrixIds) -> Meanin
         return Meaning("ignored", reason="our own event")
     if kind == "m.room.encryption" and "state_key" in event:
         return Meaning("encrypted", sender)
+    if room_kind.startswith("assembly:") and "state_key" in event:
+        if kind == "m.room.member" and content.get("membership") == "join":
+            target = event.get("state_key")
+            if isinstance(target, str) and not ids.is_ours(target):
+                return Meaning("attended", target)
+        if kind in CALL_MEMBER_TYPES and content:
+            return Meaning("attended", sender)
     if kind == "m.room.member" and room_kind == "space":
         target = event.get("state_key")
         if not isinstance(target, str) or ids.is_ours(target):

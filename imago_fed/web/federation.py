@@ -161,6 +161,17 @@ async def person_note(username: str, token: str) -> Response:
     return _json({"@context": documents.CONTEXT, **note})
 
 
+@federation.get("/groups/<slug>/notes/<token>")
+async def group_note(slug: str, token: str) -> Response:
+    """A Note the group published as itself (a ``publish`` decision); public only."""
+    rt = runtime()
+    await _group_or_404(slug)
+    note = await rt.federation_reads.created_object(f"{rt.ids.group(slug)}/notes/{token}")
+    if note is None:
+        return _problem(404, "no such note")
+    return _json({"@context": documents.CONTEXT, **note})
+
+
 # ------------------------------------------------------------ collections
 def _page_number() -> int | None:
     raw = request.args.get("page")

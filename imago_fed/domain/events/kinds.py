@@ -25,6 +25,9 @@ from typing import Any, ClassVar, Self
 
 __all__ = [
     "EVENT_TYPES",
+    "AssemblyClosed",
+    "AssemblyConvened",
+    "AssemblySaid",
     "EventData",
     "GroupChanged",
     "GroupDeleted",
@@ -64,6 +67,9 @@ class Kind(StrEnum):
     PROPOSAL_OPENED = "proposal_opened"
     PROPOSAL_COUNTS = "proposal_counts"
     PROPOSAL_CLOSED = "proposal_closed"
+    ASSEMBLY_CONVENED = "assembly_convened"
+    ASSEMBLY_SAID = "assembly_said"
+    ASSEMBLY_CLOSED = "assembly_closed"
     RELATION_CHANGED = "relation_changed"
     ITEM_RECEIVED = "item_received"
 
@@ -270,6 +276,39 @@ class ProposalCounts(ProposalFacts):
 @dataclass(frozen=True)
 class ProposalClosed(ProposalFacts):
     kind: ClassVar[Kind] = Kind.PROPOSAL_CLOSED
+
+
+# -------------------------------------------------------------------- assemblies
+@dataclass(frozen=True)
+class AssemblyConvened(EventData):
+    """An assembly is called: the chat side opens a room (and its call) for it."""
+
+    kind: ClassVar[Kind] = Kind.ASSEMBLY_CONVENED
+    assembly_id: int
+    title: str
+    agenda: tuple[str, ...]
+    starts_at: str  # ISO 8601
+    convened_by: str = ""
+
+
+@dataclass(frozen=True)
+class AssemblySaid(EventData):
+    """What the chair says in the assembly (the floor, the time, the motions)."""
+
+    kind: ClassVar[Kind] = Kind.ASSEMBLY_SAID
+    assembly_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AssemblyClosed(EventData):
+    """The assembly ended: its minutes, for every network to publish."""
+
+    kind: ClassVar[Kind] = Kind.ASSEMBLY_CLOSED
+    assembly_id: int
+    title: str
+    minutes_text: str
+    minutes_html: str
 
 
 # ------------------------------------------------------------ the graph of groups
