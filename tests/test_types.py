@@ -10,6 +10,7 @@ a function without annotations, whose body mypy would otherwise not check.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,9 +29,22 @@ def mypy(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_package_type_checks() -> None:
-    result = mypy("--package", "imago_fed")
+def test_the_package_type_checks_and_every_port_implementation_fits_its_port() -> None:
+    """The package, the in-memory fakes, and tests/conformance.py (store and fakes as ports)."""
+    result = mypy("imago_fed", "tests/fakes", "tests/conformance.py")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_store_class_is_checked_against_its_port() -> None:
+    """A new repository class in store/ goes into tests/conformance.py with its port."""
+    named = (CHECKOUT / "tests" / "conformance.py").read_text()
+    classes = {
+        match.group(1)
+        for path in (CHECKOUT / "imago_fed" / "store").glob("*.py")
+        for match in re.finditer(r"^class (Pg\w+)", path.read_text(), re.M)
+    }
+    assert classes, "the store's classes are named Pg..."
+    assert sorted(name for name in classes if not re.search(rf"\b{name}\b", named)) == []
 
 
 def test_the_configuration_catches_a_protocol_body_using_self_store(tmp_path: Path) -> None:

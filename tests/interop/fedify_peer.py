@@ -439,6 +439,13 @@ class FedifyPeer:
             "POST", "/_test/send", _body(to=to, activity=activity, sharedInbox=shared_inbox)
         )
 
+    def send_raw(self, to: str, activity: dict[str, Any], *, shared_inbox: bool = False) -> Record:
+        """POST the JSON exactly as given, signed (``id``/``actor``/``@context`` filled in
+        if missing): the route for vocabularies Fedify does not know (FEP-0837)."""
+        return self._call(
+            "POST", "/_test/send-raw", _body(to=to, activity=activity, sharedInbox=shared_inbox)
+        )
+
     def wait_for(
         self,
         predicate: Predicate,
@@ -551,6 +558,13 @@ class FedifyPeer:
     ) -> Record:
         return await self._acall(
             "POST", "/_test/send", _body(to=to, activity=activity, sharedInbox=shared_inbox)
+        )
+
+    async def asend_raw(
+        self, to: str, activity: dict[str, Any], *, shared_inbox: bool = False
+    ) -> Record:
+        return await self._acall(
+            "POST", "/_test/send-raw", _body(to=to, activity=activity, sharedInbox=shared_inbox)
         )
 
     async def await_for(

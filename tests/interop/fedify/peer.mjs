@@ -31,6 +31,9 @@
 //       POST /_test/delete    {object, to}                        -> {id, activity}
 //       POST /_test/undo      {object: id of an activity we sent, to} -> {id, activity}
 //       POST /_test/send      {to, activity: {...}}               -> {id, activity}
+//       POST /_test/send-raw  {to, activity: {...}}               -> {id, status, activity}
+//            the JSON exactly as given (ValueFlows terms Fedify's vocabulary would
+//            drop survive), signed with Fedify's signRequest (cavage, RSA key)
 //
 // Inbound deliveries are checked in "strict" mode by default: before Fedify
 // sees a POST to an inbox, this script runs Fedify's own verifyRequest()
@@ -74,6 +77,7 @@ import {
   Person,
   PUBLIC_COLLECTION,
   Reject,
+  signRequest,
   Tombstone,
   Undo,
   Update,
@@ -794,6 +798,40 @@ const routes = {
     const sentJson = await deliver(ctx, actor, activity, body);
     return { id: activity.id.href, activity: sentJson };
   },
+};
+
+// Posts a JSON document exactly as given: Fedify's Activity.fromJsonLd keeps
+// only its own vocabulary, so FEP-0837 Proposals and Agreements go out this way.
+routes["POST /_test/send-raw"] = async (body) => {
+  const ctx = controlContext();
+  const actor = await lookupActor(ctx, requireUrl(body, "to"));
+  const raw = body?.activity;
+  if (raw == null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new HttpError(400, '"activity" (object) is required');
+  }
+  const me = ctx.getActorUri(NAME);
+  const json = {
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id: `${me.href}/activities/${randomUUID()}`,
+    actor: me.href,
+    ...raw,
+  };
+  const inbox = (body?.sharedInbox ? actor.endpoints?.sharedInboxId : null) ?? actor.inboxId;
+  const [pair] = await ctx.getActorKeyPairs(NAME);
+  const unsigned = new Request(inbox.href, {
+    method: "POST",
+    headers: { "Content-Type": "application/activity+json", Accept: "application/activity+json" },
+    body: JSON.stringify(json),
+  });
+  const signed = await signRequest(unsigned, rsaPair.privateKey, pair.keyId);
+  const entry = push(sent, {
+    seq: ++seq, type: String(json.type), id: json.id, to: actor.id?.href ?? null,
+    inbox: inbox.href, ok: null, error: null, activity: json,
+  });
+  const response = await fetch(signed);
+  entry.ok = response.ok;
+  if (!response.ok) entry.error = `HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`;
+  return { id: json.id, status: response.status, activity: json };
 };
 
 async function handleControl(request, url) {
