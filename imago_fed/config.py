@@ -229,6 +229,15 @@ def _currency(value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    dir: Path = _opt(Path(""), None, "where the media files are kept; empty: <data_dir>/media")
+    max_image_bytes: int = _opt(10 * 1_048_576, _int_range(1024, 1024 * 1_048_576))
+    max_av_bytes: int = _opt(40 * 1_048_576, _int_range(1024, 4096 * 1_048_576))
+    max_pixels: int = _opt(40_000_000, _int_range(1, 1_000_000_000), "decompression bomb cap")
+    remote_days: int = _opt(30, _int_range(0, 36500), "days a copy of others' files is kept")
+
+
+@dataclass(frozen=True)
 class StatusSettings:
     public: bool = _opt(False, None, "show a summary of the checks at /status to everyone")
     certificate: Path = _opt(Path(""), None, "PEM certificate to watch; empty: [http] tls_cert")
@@ -261,6 +270,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     matrix: MatrixSettings = field(default_factory=MatrixSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     status: StatusSettings = field(default_factory=StatusSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     costs: CostsSettings = field(default_factory=CostsSettings)

@@ -23,6 +23,7 @@ from imago_fed.domain.ports import (
     federation_reads,
     governance,
     groups,
+    media,
     membership,
     propagation,
     relations,
@@ -52,6 +53,7 @@ from imago_fed.store.inbox import PgInbox
 from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgedMessages, PgBridgeInbox, PgBridgeStore
+from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgFederationModeration, PgGroupBlocks
 from imago_fed.store.notify import Wakeup as PgWakeup
@@ -140,6 +142,12 @@ def store_graph_and_the_rest(
     resources.ResourceStore, costs.CostsStore, status.DeliveryReadings, status.ActivityCounts,
 ]:  # fmt: skip
     return a, b, c, d, e, f, g
+
+
+def store_media(
+    a: PgMediaCatalogue, b: PgGroupFaces, c: DiskBlobs
+) -> tuple[media.MediaCatalogue, media.GroupFaces, media.MediaBlobs]:
+    return a, b, c
 
 
 def store_worker(a: PgWakeup, b: PgAdvisoryLock) -> tuple[worker.Wakeup, worker.ExclusiveLock]:

@@ -526,12 +526,18 @@ class FedifyPeer:
         audience: str | None = None,
         cc: list[str] | None = None,
         shared_inbox: bool = False,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Record:
-        return await self._acall(
-            "POST",
-            "/_test/post",
-            _post_body(to, content, in_reply_to, public, name, summary, audience, cc, shared_inbox),
+        body = _post_body(
+            to, content, in_reply_to, public, name, summary, audience, cc, shared_inbox
         )
+        if attachments:
+            body["attachments"] = attachments
+        return await self._acall("POST", "/_test/post", body)
+
+    async def afetch(self, url: str) -> Record:
+        """GET ``url`` from the peer: {status, content_type, size, sha256}."""
+        return await self._acall("POST", "/_test/fetch", {"url": url})
 
     async def aupdate(self, note_id: str, to: str, content: str) -> Record:
         return await self._acall(

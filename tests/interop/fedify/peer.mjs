@@ -23,7 +23,9 @@
 //       POST /_test/follow    {target}                            -> {id, target, activity}
 //       POST /_test/unfollow  {target}                            -> {id, follow_id, activity}
 //       POST /_test/post      {to, content, inReplyTo?, public?, name?, summary?,
-//                              audience?, cc?: [url]}     -> {note_id, activity_id, note, activity}
+//                              audience?, cc?: [url], attachments?: [{url, mediaType,
+//                              name?, width?, height?}]}  -> {note_id, activity_id, note, activity}
+//       POST /_test/fetch     {url}  -> {status, content_type, size, sha256}  a plain GET
 //       POST /_test/update    {object: note id, to, content}      -> {id, activity}
 //       POST /_test/like      {object, to}                        -> {id, activity}
 //       POST /_test/delete    {object, to}                        -> {id, activity}
@@ -60,6 +62,7 @@ import {
   Create,
   createFederation,
   Delete,
+  Document,
   doesActorOwnKey,
   Endpoints,
   Flag,
@@ -572,7 +575,34 @@ function uuidOfNote(id) {
   return m?.[1] ?? null;
 }
 
+// Media attachments of a post: [{url, mediaType, name?, width?, height?}].
+function attachmentsOf(body) {
+  if (!Array.isArray(body.attachments)) return [];
+  return body.attachments.map((a) => new Document({
+    url: new URL(a.url),
+    mediaType: a.mediaType ?? null,
+    name: typeof a.name === "string" ? a.name : null,
+    width: Number.isInteger(a.width) ? a.width : null,
+    height: Number.isInteger(a.height) ? a.height : null,
+  }));
+}
+
 const routes = {
+  // Fetches a URL as a fediverse server fetches an attachment (a plain GET):
+  // the status, Content-Type, size and SHA-256 of the bytes it got.
+  "POST /_test/fetch": async (body) => {
+    const url = requireString(body, "url");
+    const response = await fetch(url, { redirect: "follow" });
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const digest = await webcrypto.subtle.digest("SHA-256", bytes);
+    return {
+      status: response.status,
+      content_type: response.headers.get("content-type"),
+      size: bytes.length,
+      sha256: Buffer.from(digest).toString("hex"),
+    };
+  },
+
   "GET /_test/health": () => ({ ok: true, name: NAME, actor: `${ORIGIN}/users/${NAME}`, strict: STRICT }),
   "GET /_test/received": () => received,
   "GET /_test/rejected": () => rejected,
@@ -644,6 +674,7 @@ const routes = {
       tos,
       ccs,
       tags: [new Mention({ href: actor.id, name: handle })],
+      attachments: attachmentsOf(body),
       published,
       url: noteId,
     });
