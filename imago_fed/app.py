@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -38,6 +39,7 @@ from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.inbox import receive
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
+from imago_fed.activitypub.media import FediverseMedia
 from imago_fed.activitypub.membership import FediverseMembers
 from imago_fed.activitypub.people import MemberPosts
 from imago_fed.activitypub.places import GroupPlaces
@@ -54,6 +56,7 @@ from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
+from imago_fed.domain.media import MediaLimits
 from imago_fed.domain.ports import DirectMessenger
 from imago_fed.logs import request_id_var
 from imago_fed.matrix import bridge as matrix_bridge
@@ -62,11 +65,14 @@ from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.commands import StatusSources
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.media import MatrixMedia
 from imago_fed.matrix.membership import MatrixMembers
 from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
+from imago_fed.services.media import MediaLibrary
+from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.member_effects import register_member_effects
 from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
@@ -98,6 +104,8 @@ from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
+from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
+from imago_fed.store.media_s3 import S3Blobs
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
@@ -113,6 +121,7 @@ from imago_fed.web import (  # noqa: F401  (register routes)
     admin_federation,
     admin_governance,
     admin_groups,
+    admin_media,
     admin_membership,
     admin_places,
     admin_relations,
@@ -126,6 +135,7 @@ from imago_fed.web.elections import elections
 from imago_fed.web.errors import ApiError, register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
+from imago_fed.web.media import media_files
 from imago_fed.web.metrics import METRICS_PATH, Metrics, metrics, on_metrics_address
 from imago_fed.web.pages import install_pages
 from imago_fed.web.pages.admin import csrf_refused_page
@@ -184,11 +194,22 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     executor.register(ActionKind.CONVENE, assemblies)
     resources.attach(governance)
     federation_reads = PgFederationReads(pool)
+    media = _media_library(settings, pool, clock, http)
+    faces = PgGroupFaces(pool)
+    directory = GroupDirectory(repository, keys, clock, event_log)
     costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
     bridge = _matrix_bridge(
-        settings, pool, repository, clock, governance, federation_reads, assemblies
+        settings,
+        pool,
+        repository,
+        clock,
+        governance,
+        federation_reads,
+        assemblies,
+        media,
+        faces,
     )
     fediverse_members = FediverseMembers(fed, following, resolver, ids, clock)
     membership = Membership(
@@ -229,7 +250,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         vault=vault,
         clock=clock,
         ids=ids,
-        groups=GroupDirectory(repository, keys, clock, event_log),
+        groups=directory,
         http=http,
         signers=signers,
         instance_actor=instance_actor,
@@ -259,7 +280,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             # one reader, the fediverse side's handlers by kind (in this order)
             EventHandlers.of(
                 MemberPosts(fed, ids, repository, keys, clock),
-                GroupProfile(fed, ids, repository, clock, proximity),
+                GroupProfile(fed, ids, repository, clock, faces, proximity),
                 QuestionPublisher(fed, ids, repository, clock),
                 AssemblyMinutes(fed, ids, repository, clock),
             ),
@@ -284,7 +305,25 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         membership=membership,
         executor=executor,
         effects=ledger,
+        media=media,
+        faces=GroupFacesService(directory, media, faces, event_log, clock),
     )
+
+
+def _media_library(
+    settings: Settings, pool: asyncpg.Pool, clock: SystemClock, http: FediClient
+) -> MediaLibrary:
+    """The media store: files on disk under ``[media] dir`` (default <data_dir>/media)."""
+    config = settings.media
+    folder = config.dir if config.dir != Path("") else Path(settings.instance.data_dir) / "media"
+    limits = MediaLimits(config.max_image_bytes, config.max_av_bytes, config.max_pixels)
+    blobs: DiskBlobs | S3Blobs = DiskBlobs(folder)
+    if config.storage == "s3":
+        blobs = S3Blobs(
+            config.s3_endpoint, config.s3_bucket, access_key=config.s3_access_key.value,
+            secret_key=config.s3_secret_key.value, region=config.s3_region,
+        )  # fmt: skip
+    return MediaLibrary(blobs, PgMediaCatalogue(pool), clock, limits, FediverseMedia(http))
 
 
 Intake = Callable[[dict[str, Any], str], Awaitable[str | None]]
@@ -352,12 +391,15 @@ def _matrix_bridge(
     governance: Governance,
     reads: PgFederationReads,
     assemblies: Assemblies,
+    media: MediaLibrary,
+    faces: PgGroupFaces,
 ) -> MatrixBridge | None:
     config = settings.matrix
     if not config.enabled:
         return None
+    client = AppserviceClient(config.homeserver_url, config.as_token.value)
     return MatrixBridge(
-        AppserviceClient(config.homeserver_url, config.as_token.value),
+        client,
         MatrixIds(config.server_name, config.namespace_prefix, config.bot_localpart),
         groups,
         clock,
@@ -371,6 +413,7 @@ def _matrix_bridge(
         assemblies=assemblies,
         call_domain=config.call_domain,
         admins=config.admin_ids,
+        media=MatrixMedia(client, media, faces),
     )
 
 
@@ -411,6 +454,9 @@ def background_workers(rt: Runtime) -> list[Worker]:
             Wakeup(rt.pool, group_events.CHANNEL),
         ),
     ]
+    if rt.media is not None and rt.settings.media.remote_days > 0:
+        prune = functools.partial(rt.media.prune, days=rt.settings.media.remote_days)
+        workers.append(Worker("media-prune", prune, poll_interval=3600.0))
     if rt.executor is not None:  # failed effects of decisions, tried again with backoff
         workers.insert(1, Worker(
             "decision-effects", rt.executor.retry_due, poll_interval=5.0,
@@ -461,6 +507,8 @@ async def close_runtime(rt: Runtime) -> None:
     if rt.matrix is not None:
         await rt.matrix.client.close()
     await rt.http.aclose()
+    if rt.media is not None and isinstance(rt.media.blobs, S3Blobs):
+        await rt.media.blobs.aclose()
     await rt.pool.close()
 
 
@@ -527,4 +575,5 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     app.register_blueprint(federation)
     app.register_blueprint(appservice)
     app.register_blueprint(elections)
+    app.register_blueprint(media_files)
     return app

@@ -24,6 +24,7 @@ from imago_fed.domain.ports import (
     governance,
     graph,
     groups,
+    media,
     membership,
     propagation,
     relations,
@@ -54,6 +55,8 @@ from imago_fed.store.inbox import PgInbox
 from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgedMessages, PgBridgeInbox, PgBridgeStore
+from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
+from imago_fed.store.media_s3 import S3Blobs
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgFederationModeration, PgGroupBlocks
 from imago_fed.store.notify import Wakeup as PgWakeup
@@ -142,6 +145,12 @@ def store_graph_and_the_rest(
     resources.ResourceStore, costs.CostsStore, status.DeliveryReadings, status.ActivityCounts,
 ]:  # fmt: skip
     return a, b, c, d, e, f, g
+
+
+def store_media(
+    a: PgMediaCatalogue, b: PgGroupFaces, c: DiskBlobs, d: S3Blobs
+) -> tuple[media.MediaCatalogue, media.GroupFaces, media.MediaBlobs, media.MediaBlobs]:
+    return a, b, c, d
 
 
 def store_worker(a: PgWakeup, b: PgAdvisoryLock) -> tuple[worker.Wakeup, worker.ExclusiveLock]:

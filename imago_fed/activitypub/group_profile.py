@@ -17,6 +17,7 @@ from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import GroupChanged, GroupDeleted, GroupEvent, Kind, handles
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.federation import Federation
+from imago_fed.domain.ports.media import GroupFaces
 from imago_fed.services.proximity import Proximity
 
 __all__ = ["GroupProfile"]
@@ -25,9 +26,10 @@ __all__ = ["GroupProfile"]
 class GroupProfile:
     def __init__(
         self, fed: Federation, ids: Ids, groups: GroupRepository, clock: Clock,
-        proximity: Proximity | None = None,
+        faces: GroupFaces | None = None, proximity: Proximity | None = None,
     ) -> None:  # fmt: skip
         self._fed, self._ids, self._groups, self._clock = fed, ids, groups, clock
+        self._faces = faces  # avatar and header, when the media store is wired
         self._proximity = proximity  # the place and themes in the actor (places.py)
 
     @handles(Kind.GROUP_CHANGED, Kind.GROUP_DELETED)
@@ -39,9 +41,10 @@ class GroupProfile:
             if group is None:
                 return
             slug = group.slug
+            faces = await self._faces.faces_of(event.group_id) if self._faces else None
             body = documents.actor_document(
                 group, self._ids, manually_approves=group.manually_approves_followers,
-                discoverable=group.discoverable,
+                discoverable=group.discoverable, faces=faces,
                 graph=await actor_fields(self._proximity, slug),
             )  # fmt: skip
             body.pop("@context")

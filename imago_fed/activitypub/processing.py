@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.media import read_attachments
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.errors import DomainError
@@ -323,6 +324,7 @@ async def _group_event(
                 author_name=actor.name or actor.preferred_username or author,
                 content_html=_text(obj.get("content")),
                 in_reply_to=id_of(obj.get("inReplyTo")) or "",
+                attachments=read_attachments(obj),
             ),
         )  # fmt: skip
     if kind == "Update" and isinstance(obj, dict):

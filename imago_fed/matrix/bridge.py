@@ -3,6 +3,7 @@
     homeserver ─transactions─> BridgeInbox ─(per room, in order)─> classify
         joined/left    -> group membership
         posted/edited/redacted (general) -> group event for the other networks
+                       (a file is kept in the media store first: media.py)
         !imago ...     -> answered by the bot (commands.py);  m.room.encryption -> bridging stops
     group_events (from the fediverse, governance, the directory) ─> ``handlers``
         -> one handler per kind (event_handlers.py), e.g. the author's puppet
@@ -30,6 +31,7 @@ from imago_fed.domain.events import (
     MemberRemoved,
 )
 from imago_fed.domain.groups import Group
+from imago_fed.domain.media import Attachment, MediaRefused
 from imago_fed.domain.ports import Clock, GroupEventLog, GroupRepository
 from imago_fed.domain.ports.bridge import BridgeInbox, BridgeStore
 from imago_fed.domain.ports.federation_reads import FederationReads
@@ -41,6 +43,7 @@ from imago_fed.matrix.event_handlers import GroupEventsToMatrix
 from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
+from imago_fed.matrix.media import MatrixMedia
 from imago_fed.matrix.rooms import ensure_group_rooms
 from imago_fed.services.assemblies import Assemblies
 
@@ -72,12 +75,14 @@ class MatrixBridge:
         assemblies: Assemblies | None = None,
         call_domain: str = "meet.jit.si",
         admins: frozenset[str] = frozenset(),
+        media: MatrixMedia | None = None,
     ) -> None:
         self.client, self.ids, self.groups, self.clock = client, ids, groups, clock
         self.store, self.inbox, self.events, self.reads = store, inbox, events, reads
         self._appservice_id = appservice_id
         self._governance = governance  # proposals: polls, votes
         self._assemblies = assemblies
+        self.media = media  # files both ways (media.py); None: text only
         self._commands = BotCommands(
             ids, store, reads, handle_domain=handle_domain, governance=governance,
             admins=admins, assemblies=assemblies,
@@ -207,10 +212,19 @@ class MatrixBridge:
         event_id = str(event["event_id"])
         data: MemberPosted | MemberEdited | MemberRemoved
         if meaning.kind == "posted":
+            attachments: tuple[Attachment, ...] = ()
+            if meaning.media is not None:
+                if self.media is None:
+                    return "files are not bridged by this process"
+                try:
+                    attachments = (await self.media.receive(*meaning.media),)
+                except MediaRefused as exc:  # logged by the library
+                    return f"file refused: {exc.message}"
             data = MemberPosted(
                 member_id=meaning.sender, message_id=event_id, conversation_id=room_id,
                 member_name=await self._display_name(meaning.sender),
                 text=meaning.text, html=meaning.html, reply_to_message=meaning.target_event,
+                attachments=attachments,
             )  # fmt: skip
         elif meaning.kind in ("edited", "redacted"):
             original = await self.store.object_for_event(meaning.target_event)

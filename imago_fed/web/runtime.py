@@ -48,6 +48,8 @@ from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
+from imago_fed.services.media import MediaLibrary
+from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
@@ -140,6 +142,8 @@ class Runtime:
     executor: Executor | None = None  # decisions' effects (the retry worker's step)
     effects: EffectLedger | None = None  # what each decision did
     resources: Resources | None = None  # offers, needs, agreements, inventories
+    media: MediaLibrary | None = None  # the media store (attachments, group faces)
+    faces: GroupFacesService | None = None  # groups' avatars and headers
 
 
 def runtime() -> Runtime:
