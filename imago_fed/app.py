@@ -59,6 +59,7 @@ from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.personal_feeds import PersonalFeeds
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
 from imago_fed.services.status import StatusBoard
@@ -86,6 +87,7 @@ from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
+from imago_fed.store.personal_feeds import PgPersonalFeedStore
 from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
 from imago_fed.web import (  # noqa: F401  (register routes)
@@ -174,6 +176,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         base = settings.instance.base_url
         bridge.attach(
             propagation=propagation,
+            feeds=PersonalFeeds(PgPersonalFeedStore(pool), relations.addresses, clock),
             status=StatusSources(
                 status_board, costs, f"{base}/admin/status",
                 f"{base}/status" if settings.status.public else None,
