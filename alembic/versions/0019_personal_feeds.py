@@ -7,14 +7,14 @@ the room exists). ``personal_feed_entries`` holds each object shown in a feed,
 so a replayed event or an overlap of the backlog with live items shows it once.
 
 Revision ID: 0019_personal_feeds
-Revises: 0020_audited_ballots
+Revises: 0021_media
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0019_personal_feeds"
-down_revision = "0020_audited_ballots"
+down_revision = "0021_media"
 branch_labels = None
 depends_on = None
 
