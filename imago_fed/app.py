@@ -46,7 +46,7 @@ from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.relations import ApGraph, GraphIntake
-from imago_fed.activitypub.resource_exchange import ApResources, ResourceIntake
+from imago_fed.activitypub.resource_exchange import ApResources, FollowTrust, ResourceIntake
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
@@ -359,7 +359,7 @@ def _graph(
     )  # fmt: skip
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations,
+        relations, FollowTrust(fed.follows),
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
