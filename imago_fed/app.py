@@ -102,6 +102,7 @@ from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
 from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
+from imago_fed.store.media_s3 import S3Blobs
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
@@ -311,9 +312,13 @@ def _media_library(
     config = settings.media
     folder = config.dir if config.dir != Path("") else Path(settings.instance.data_dir) / "media"
     limits = MediaLimits(config.max_image_bytes, config.max_av_bytes, config.max_pixels)
-    return MediaLibrary(
-        DiskBlobs(folder), PgMediaCatalogue(pool), clock, limits, FediverseMedia(http)
-    )
+    blobs: DiskBlobs | S3Blobs = DiskBlobs(folder)
+    if config.storage == "s3":
+        blobs = S3Blobs(
+            config.s3_endpoint, config.s3_bucket, access_key=config.s3_access_key.value,
+            secret_key=config.s3_secret_key.value, region=config.s3_region,
+        )  # fmt: skip
+    return MediaLibrary(blobs, PgMediaCatalogue(pool), clock, limits, FediverseMedia(http))
 
 
 Intake = Callable[[dict[str, Any], str], Awaitable[str | None]]
@@ -492,6 +497,8 @@ async def close_runtime(rt: Runtime) -> None:
     if rt.matrix is not None:
         await rt.matrix.client.close()
     await rt.http.aclose()
+    if rt.media is not None and isinstance(rt.media.blobs, S3Blobs):
+        await rt.media.blobs.aclose()
     await rt.pool.close()
 
 
