@@ -46,7 +46,7 @@ from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.relations import ApGraph, GraphIntake
-from imago_fed.activitypub.resource_exchange import ApResources, ResourceIntake
+from imago_fed.activitypub.resource_exchange import ApResources, FollowTrust, ResourceIntake
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
@@ -103,6 +103,7 @@ from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
 from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
+from imago_fed.store.media_s3 import S3Blobs
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
@@ -314,9 +315,13 @@ def _media_library(
     config = settings.media
     folder = config.dir if config.dir != Path("") else Path(settings.instance.data_dir) / "media"
     limits = MediaLimits(config.max_image_bytes, config.max_av_bytes, config.max_pixels)
-    return MediaLibrary(
-        DiskBlobs(folder), PgMediaCatalogue(pool), clock, limits, FediverseMedia(http)
-    )
+    blobs: DiskBlobs | S3Blobs = DiskBlobs(folder)
+    if config.storage == "s3":
+        blobs = S3Blobs(
+            config.s3_endpoint, config.s3_bucket, access_key=config.s3_access_key.value,
+            secret_key=config.s3_secret_key.value, region=config.s3_region,
+        )  # fmt: skip
+    return MediaLibrary(blobs, PgMediaCatalogue(pool), clock, limits, FediverseMedia(http))
 
 
 Intake = Callable[[dict[str, Any], str], Awaitable[str | None]]
@@ -362,7 +367,7 @@ def _graph(
     )  # fmt: skip
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations,
+        relations, FollowTrust(fed.follows),
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
@@ -495,6 +500,8 @@ async def close_runtime(rt: Runtime) -> None:
     if rt.matrix is not None:
         await rt.matrix.client.close()
     await rt.http.aclose()
+    if rt.media is not None and isinstance(rt.media.blobs, S3Blobs):
+        await rt.media.blobs.aclose()
     await rt.pool.close()
 
 

@@ -55,6 +55,7 @@ from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgedMessages, PgBridgeInbox, PgBridgeStore
 from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
+from imago_fed.store.media_s3 import S3Blobs
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgFederationModeration, PgGroupBlocks
 from imago_fed.store.notify import Wakeup as PgWakeup
@@ -151,9 +152,9 @@ def store_personal_feeds(a: PgPersonalFeedStore) -> personal_feeds.PersonalFeedS
 
 
 def store_media(
-    a: PgMediaCatalogue, b: PgGroupFaces, c: DiskBlobs
-) -> tuple[media.MediaCatalogue, media.GroupFaces, media.MediaBlobs]:
-    return a, b, c
+    a: PgMediaCatalogue, b: PgGroupFaces, c: DiskBlobs, d: S3Blobs
+) -> tuple[media.MediaCatalogue, media.GroupFaces, media.MediaBlobs, media.MediaBlobs]:
+    return a, b, c, d
 
 
 def store_worker(a: PgWakeup, b: PgAdvisoryLock) -> tuple[worker.Wakeup, worker.ExclusiveLock]:
