@@ -47,7 +47,7 @@ from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.relations import ApGraph, GraphIntake
-from imago_fed.activitypub.resource_exchange import ApResources, ResourceIntake
+from imago_fed.activitypub.resource_exchange import ApResources, FollowTrust, ResourceIntake
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
@@ -76,6 +76,7 @@ from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.member_effects import register_member_effects
 from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.personal_feeds import PersonalFeeds
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import Relations
@@ -110,6 +111,7 @@ from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
+from imago_fed.store.personal_feeds import PgPersonalFeedStore
 from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.resources import PgResourceStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
@@ -235,6 +237,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         base = settings.instance.base_url
         bridge.attach(
             propagation=propagation,
+            feeds=PersonalFeeds(PgPersonalFeedStore(pool), relations.addresses, clock),
             status=StatusSources(
                 status_board, costs, f"{base}/admin/status",
                 f"{base}/status" if settings.status.public else None,
@@ -374,7 +377,7 @@ def _graph(
     )  # fmt: skip
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations,
+        relations, FollowTrust(fed.follows),
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
