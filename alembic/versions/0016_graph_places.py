@@ -12,14 +12,14 @@ groups sharing theme Q7397" is then one nearest-neighbour scan too, where a GIN
 index on ``themes`` would fetch every group of a popular theme and sort them.
 
 Revision ID: 0016_graph_places
-Revises: 0021_media
+Revises: 0019_personal_feeds
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0016_graph_places"
-down_revision = "0021_media"
+down_revision = "0019_personal_feeds"
 branch_labels = None
 depends_on = None
 
