@@ -75,6 +75,7 @@ from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.member_effects import register_member_effects
 from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.personal_feeds import PersonalFeeds
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
 from imago_fed.services.resources import Resources
@@ -107,6 +108,7 @@ from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
+from imago_fed.store.personal_feeds import PgPersonalFeedStore
 from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.resources import PgResourceStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
@@ -231,6 +233,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         base = settings.instance.base_url
         bridge.attach(
             propagation=propagation,
+            feeds=PersonalFeeds(PgPersonalFeedStore(pool), relations.addresses, clock),
             status=StatusSources(
                 status_board, costs, f"{base}/admin/status",
                 f"{base}/status" if settings.status.public else None,

@@ -25,6 +25,7 @@ from imago_fed.domain.ports import (
     groups,
     media,
     membership,
+    personal_feeds,
     propagation,
     relations,
     resources,
@@ -61,6 +62,7 @@ from imago_fed.store.notify import Wakeup as PgWakeup
 from imago_fed.store.outbox import PgOutbox
 from imago_fed.store.peer_hosts import PgPeerHosts
 from imago_fed.store.people import PgLocalPeople
+from imago_fed.store.personal_feeds import PgPersonalFeedStore
 from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.remote_actors import PgRemoteActors
 from imago_fed.store.resources import PgResourceStore
@@ -143,6 +145,10 @@ def store_graph_and_the_rest(
     resources.ResourceStore, costs.CostsStore, status.DeliveryReadings, status.ActivityCounts,
 ]:  # fmt: skip
     return a, b, c, d, e, f, g
+
+
+def store_personal_feeds(a: PgPersonalFeedStore) -> personal_feeds.PersonalFeedStore:
+    return a
 
 
 def store_media(
