@@ -20,6 +20,8 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -27,7 +29,8 @@ from quart import Quart, Response, g, request
 
 from imago_fed.activitypub import people
 from imago_fed.activitypub.actors import ActorResolver
-from imago_fed.activitypub.delivery import DeliveryWorker
+from imago_fed.activitypub.assemblies import AssemblyMinutes
+from imago_fed.activitypub.delivery import DeliveryWorker, WorkerConfig
 from imago_fed.activitypub.direct import FediverseDirectMessages
 from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.group_profile import GroupProfile
@@ -36,6 +39,7 @@ from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.inbox import receive
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
+from imago_fed.activitypub.media import FediverseMedia
 from imago_fed.activitypub.membership import FediverseMembers
 from imago_fed.activitypub.people import MemberPosts
 from imago_fed.activitypub.processing import InboxProcessor
@@ -51,6 +55,7 @@ from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
+from imago_fed.domain.media import MediaLimits
 from imago_fed.domain.ports import DirectMessenger
 from imago_fed.logs import request_id_var
 from imago_fed.matrix import bridge as matrix_bridge
@@ -59,10 +64,14 @@ from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.commands import StatusSources
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.media import MatrixMedia
 from imago_fed.matrix.membership import MatrixMembers
+from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
+from imago_fed.services.media import MediaLibrary
+from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.member_effects import register_member_effects
 from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
@@ -79,8 +88,9 @@ from imago_fed.store.admin import (
     PgModerationRecords,
     PgSchemaProbe,
 )
+from imago_fed.store.assemblies import PgAssemblyStore
 from imago_fed.store.costs import PgCostsStore
-from imago_fed.store.database import create_pool
+from imago_fed.store.database import create_pool, unreachable
 from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
@@ -91,6 +101,7 @@ from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
+from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
@@ -99,12 +110,14 @@ from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.resources import PgResourceStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
 from imago_fed.web import (  # noqa: F401  (register routes)
+    admin_assemblies,
     admin_costs,
     admin_delivery,
     admin_elections,
     admin_federation,
     admin_governance,
     admin_groups,
+    admin_media,
     admin_membership,
     admin_relations,
     admin_resources,
@@ -117,6 +130,7 @@ from imago_fed.web.elections import elections
 from imago_fed.web.errors import ApiError, register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
+from imago_fed.web.media import media_files
 from imago_fed.web.metrics import METRICS_PATH, Metrics, metrics, on_metrics_address
 from imago_fed.web.pages import install_pages
 from imago_fed.web.pages.admin import csrf_refused_page
@@ -171,12 +185,27 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     relations.attach(governance)
     propagation.attach(governance)
+    assemblies = Assemblies(PgAssemblyStore(pool), governance, event_log, clock)
+    executor.register(ActionKind.CONVENE, assemblies)
     resources.attach(governance)
     federation_reads = PgFederationReads(pool)
+    media = _media_library(settings, pool, clock, http)
+    faces = PgGroupFaces(pool)
+    directory = GroupDirectory(repository, keys, clock, event_log)
     costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
-    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
+    bridge = _matrix_bridge(
+        settings,
+        pool,
+        repository,
+        clock,
+        governance,
+        federation_reads,
+        assemblies,
+        media,
+        faces,
+    )
     fediverse_members = FediverseMembers(fed, following, resolver, ids, clock)
     membership = Membership(
         PgMembershipStore(pool),
@@ -216,7 +245,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         vault=vault,
         clock=clock,
         ids=ids,
-        groups=GroupDirectory(repository, keys, clock, event_log),
+        groups=directory,
         http=http,
         signers=signers,
         instance_actor=instance_actor,
@@ -237,6 +266,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             graph=_first_of(ResourceIntake(resources), GraphIntake(ids, relations, propagation)),
             membership=membership,
             refuse=fediverse_members.refuse,
+            lease=timedelta(seconds=settings.federation.inbox_lease_seconds),
         ),
         member_posts=GroupEventReader(
             pool,
@@ -245,8 +275,9 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             # one reader, the fediverse side's handlers by kind (in this order)
             EventHandlers.of(
                 MemberPosts(fed, ids, repository, keys, clock),
-                GroupProfile(fed, ids, repository, clock),
+                GroupProfile(fed, ids, repository, clock, faces),
                 QuestionPublisher(fed, ids, repository, clock),
+                AssemblyMinutes(fed, ids, repository, clock),
             ),
         ),
         federation_reads=federation_reads,
@@ -263,10 +294,25 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         messengers=tuple(messengers),
         relations=relations,
         propagation=propagation,
+        assemblies=assemblies,
         resources=resources,
         membership=membership,
         executor=executor,
         effects=ledger,
+        media=media,
+        faces=GroupFacesService(directory, media, faces, event_log, clock),
+    )
+
+
+def _media_library(
+    settings: Settings, pool: asyncpg.Pool, clock: SystemClock, http: FediClient
+) -> MediaLibrary:
+    """The media store: files on disk under ``[media] dir`` (default <data_dir>/media)."""
+    config = settings.media
+    folder = config.dir if config.dir != Path("") else Path(settings.instance.data_dir) / "media"
+    limits = MediaLimits(config.max_image_bytes, config.max_av_bytes, config.max_pixels)
+    return MediaLibrary(
+        DiskBlobs(folder), PgMediaCatalogue(pool), clock, limits, FediverseMedia(http)
     )
 
 
@@ -329,12 +375,16 @@ def _matrix_bridge(
     clock: SystemClock,
     governance: Governance,
     reads: PgFederationReads,
+    assemblies: Assemblies,
+    media: MediaLibrary,
+    faces: PgGroupFaces,
 ) -> MatrixBridge | None:
     config = settings.matrix
     if not config.enabled:
         return None
+    client = AppserviceClient(config.homeserver_url, config.as_token.value)
     return MatrixBridge(
-        AppserviceClient(config.homeserver_url, config.as_token.value),
+        client,
         MatrixIds(config.server_name, config.namespace_prefix, config.bot_localpart),
         groups,
         clock,
@@ -345,7 +395,10 @@ def _matrix_bridge(
         appservice_id=config.appservice_id,
         handle_domain=settings.instance.domain,
         governance=governance,
+        assemblies=assemblies,
+        call_domain=config.call_domain,
         admins=config.admin_ids,
+        media=MatrixMedia(client, media, faces),
     )
 
 
@@ -353,6 +406,8 @@ async def _decide(rt: Runtime) -> bool:
     """Close proposals and elections whose time has come (the ticker's step)."""
     await rt.governance.tick()
     await rt.elections.close_due()
+    if rt.assemblies is not None:
+        await rt.assemblies.tick()  # opens, times turns, votes motions
     if rt.resources is not None:
         await rt.resources.tick()
     return False  # decisions come due with time: look again at the next tick
@@ -365,8 +420,13 @@ def background_workers(rt: Runtime) -> list[Worker]:
     inbox · deliveries · the
     fediverse side of the group event log · the Matrix bridge's workers.
     """
+    lease = timedelta(seconds=rt.settings.federation.delivery_lease_seconds)
     rt.delivery = DeliveryWorker(
-        rt.federation, Wakeup(rt.pool, deliveries.CHANNEL), rt.http, rt.signers
+        rt.federation,
+        Wakeup(rt.pool, deliveries.CHANNEL),
+        rt.http,
+        rt.signers,
+        WorkerConfig(lease=lease),
     )
     decide = exclusively(PgAdvisoryLock(rt.pool), "governance", functools.partial(_decide, rt))
     workers = [
@@ -379,6 +439,9 @@ def background_workers(rt: Runtime) -> list[Worker]:
             Wakeup(rt.pool, group_events.CHANNEL),
         ),
     ]
+    if rt.media is not None and rt.settings.media.remote_days > 0:
+        prune = functools.partial(rt.media.prune, days=rt.settings.media.remote_days)
+        workers.append(Worker("media-prune", prune, poll_interval=3600.0))
     if rt.executor is not None:  # failed effects of decisions, tried again with backoff
         workers.insert(1, Worker(
             "decision-effects", rt.executor.retry_due, poll_interval=5.0,
@@ -402,8 +465,11 @@ def _matrix_workers(bridge: MatrixBridge, pool: asyncpg.Pool) -> list[Worker]:
         Worker(
             "matrix-events", bridge.run_events_once, Wakeup(pool, matrix_store.CHANNEL),
         ),
+        # The homeserver away: its backoff is capped low, so sending resumes
+        # within half a minute of its return.
         Worker(
             f"events-{reader.consumer}", reader.run_once, Wakeup(pool, group_events.CHANNEL),
+            backoff_cap=30.0,
         ),
     ]  # fmt: skip
 
@@ -482,7 +548,7 @@ def create_app(settings: Settings, dsn: str) -> Quart:
         )
         return response
 
-    register_error_handlers(app)
+    register_error_handlers(app, unavailable=unreachable)
     app.register_error_handler(CsrfRefused, csrf_refused_page)
     Metrics().install(app)
     install_pages(app, settings, instance_secret(settings))
@@ -492,4 +558,5 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     app.register_blueprint(federation)
     app.register_blueprint(appservice)
     app.register_blueprint(elections)
+    app.register_blueprint(media_files)
     return app

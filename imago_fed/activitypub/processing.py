@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.media import read_attachments
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.errors import DomainError
@@ -70,6 +71,7 @@ class InboxProcessor:
         *,
         poll_interval: float = 2.0,
         batch: int = 20,
+        lease: timedelta = timedelta(minutes=5),
         votes: Callable[..., Awaitable[str | None]] | None = None,
         graph: Callable[[dict[str, Any], str], Awaitable[str | None]] | None = None,
         membership: Any = None,
@@ -78,7 +80,7 @@ class InboxProcessor:
         self.fed, self.resolver, self.groups, self.ids, self.clock = (
             fed, resolver, groups, ids, clock,
         )  # fmt: skip
-        self._batch = batch
+        self._batch, self._lease = batch, lease
         self.votes = votes  # fediverse votes on our questions go to governance
         self.graph = graph  # relations and propagated items (activitypub/relations.py) first
         self.membership = membership  # rights (who may post), invitations in follow requests
@@ -96,12 +98,22 @@ class InboxProcessor:
         """Process one batch of due activities; return how many were claimed.
 
         The worker's step: claim (lease) -> handler -> done | ignored | retry.
+        A stop that cuts the batch short gives the rows not finished back at
+        once (a killed process leaves them to their lease).
         """
-        rows = await self.fed.inbox.claim(
-            limit=self._batch, lease=timedelta(minutes=5), now=self.clock.now()
-        )
-        for row in rows:
-            await self._process(row)
+        now = self.clock.now()
+        rows = await self.fed.inbox.claim(limit=self._batch, lease=self._lease, now=now)
+        left = [row.id for row in rows]
+        try:
+            for row in rows:
+                await self._process(row)
+                left.remove(row.id)
+        finally:
+            if left:
+                try:
+                    await self.fed.inbox.release(left)
+                except Exception:  # the database is away: the lease runs out on its own
+                    log.warning("giving %d claimed activities back failed", len(left))
         return len(rows)
 
     async def _process(self, row: InboxRow) -> None:
@@ -312,6 +324,7 @@ async def _group_event(
                 author_name=actor.name or actor.preferred_username or author,
                 content_html=_text(obj.get("content")),
                 in_reply_to=id_of(obj.get("inReplyTo")) or "",
+                attachments=read_attachments(obj),
             ),
         )  # fmt: skip
     if kind == "Update" and isinstance(obj, dict):

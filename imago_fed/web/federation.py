@@ -121,12 +121,14 @@ async def group_actor(slug: str) -> Response:
     group = await _group_or_404(slug)
     if _wants_html():
         return await group_page(group)
+    faces = await rt.faces.of(group.id) if rt.faces is not None and group.id else None
     return _json(
         documents.actor_document(
             group,
             rt.ids,
             manually_approves=group.manually_approves_followers,
             discoverable=group.discoverable,
+            faces=faces,
         )
     )
 

@@ -106,6 +106,10 @@ class InboxQueue(Protocol):
         """Back off, or fail the row after too many attempts."""
         ...
 
+    async def release(self, row_ids: list[int]) -> None:
+        """Give claimed rows back at once (a stop cut their work short)."""
+        ...
+
 
 class Follows(Protocol):
     async def add_follower(
