@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from imago_fed.domain.errors import InvalidInput, NotFound
-from imago_fed.domain.events import GroupEvent, ModeratorsChanged
+from imago_fed.domain.errors import DomainError, InvalidInput, NotFound
+from imago_fed.domain.events import GroupEvent, MemberInvited, ModeratorsChanged
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.protocols import Democracy
 from imago_fed.domain.governance.service import Governance
@@ -160,18 +160,26 @@ class Membership:
     async def found(self, group: Group, founder: str) -> dict[str, str]:
         """The founder given at creation: moderator, and admitted on their network.
 
-        The role is stored first; if the network fails the answer says so (the
-        group exists; ``admit`` or an invitation can finish it), never silently.
+        The role is stored first; if the network fails, a ``member_invited``
+        event makes that network's log reader try again (with its backoff), and
+        the answer says so.
         """
         assert group.id is not None
         network = self.network_of(founder)
         await self.set_role(group, founder, "moderator")
+        reason = "founder of the group"
         try:
-            done = await network.admit(group, founder, reason="founder of the group")
-        except Exception as exc:
-            log.warning("founder not admitted", extra={"group": group.slug, "error": str(exc)})
-            return {"id": founder, "role": "moderator", "admitted": "",
-                    "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+            done = await network.admit(group, founder, reason=reason)
+        except DomainError:
+            raise
+        except Exception as exc:  # the network is slow or down: its reader retries
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("founder not admitted yet", extra={"group": group.slug, "error": error})
+            await self._events.record(
+                GroupEvent(group.id, SOURCE, f"founder|{group.id}|{founder}",
+                           MemberInvited(founder, reason))
+            )  # fmt: skip
+            done = f"queued, to be retried ({error})"
         return {"id": founder, "role": "moderator", "admitted": done}
 
     async def _canonical(self, network: MemberNetwork, member_id: str) -> str:

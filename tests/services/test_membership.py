@@ -369,3 +369,14 @@ async def test_a_secret_ballot_takes_the_elect_right_as_well(world: World) -> No
     )
     await world.membership.set_role(GARDEN, ANN, "moderator")
     assert await world.membership.may_propose(GID, ANN, ActionKind.SPEND) is None
+
+
+async def test_a_founder_the_network_cannot_reach_now_is_left_to_its_reader(
+    world: World,
+) -> None:
+    world.matrix.fail_next = 1
+    result = await world.membership.found(GARDEN, BOB)
+    assert result["admitted"] == "queued, to be retried (OSError: network unreachable)"
+    assert await world.store.is_moderator(GID, BOB)
+    [invited] = [e for e in world.events.events if e.kind == "member_invited"]
+    assert (invited.data.member_id, invited.data.reason) == (BOB, "founder of the group")
