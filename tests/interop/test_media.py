@@ -90,7 +90,7 @@ async def scenario(server: Instance, hs: Any, media_server: Any, files: dict) ->
             await alice.afollow(group)
             await alice.await_for_type("Accept", timeout=30)
             base = media_server.base_url
-            await alice.apost(
+            post = await alice.apost(
                 group, "<p>Our seedlings</p>", public=True,
                 attachments=[
                     {"url": f"{base}/photo.jpg", "mediaType": "image/jpeg",
@@ -109,6 +109,15 @@ async def scenario(server: Instance, hs: Any, media_server: Any, files: dict) ->
             await fediverse_to_matrix_checks(human, server, photo, plain, files, media_server)
             await matrix_to_fediverse(human, server, alice, general)
             await group_faces(human, server, alice)
+
+            # The author deletes the post: its text and its pictures go from the room.
+            await alice.adelete(post["note_id"], group)
+
+            async def pictures_left() -> bool:
+                found = await image_messages(human, general)
+                return not [m for m in found if m["sender"] == photo["sender"]]
+
+            await poll(pictures_left, what="the post's pictures redacted")
 
 
 async def fediverse_to_matrix_checks(
