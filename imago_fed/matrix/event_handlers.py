@@ -135,7 +135,9 @@ class GroupEventsToMatrix:
             return
         group, general, post = found[0], found[1]["general"], event.data
         if not await self._store.event_for_object(post.object_id, general):
-            puppet = await self._bridge.puppet(post.author_id, post.author_name, general)
+            puppet = await self._bridge.puppet(
+                post.author_id, post.author_name, general, avatar_url=post.author_avatar
+            )
             reply_to = None
             if post.in_reply_to:
                 reply_to = await self._store.event_for_object(post.in_reply_to, general)
