@@ -40,12 +40,14 @@ from imago_fed.matrix.assemblies import AssemblyRooms, assembly_of_kind
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.commands import BotCommands, StatusSources
 from imago_fed.matrix.event_handlers import GroupEventsToMatrix
+from imago_fed.matrix.feed_rooms import FeedRooms
 from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
 from imago_fed.matrix.media import MatrixMedia
 from imago_fed.matrix.rooms import ensure_group_rooms
 from imago_fed.services.assemblies import Assemblies
+from imago_fed.services.personal_feeds import PersonalFeeds
 
 __all__ = ["SOURCE", "MatrixBridge"]
 
@@ -94,10 +96,20 @@ class MatrixBridge:
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
 
-    def attach(self, *, propagation: Any = None, status: StatusSources | None = None) -> None:
+    def attach(
+        self,
+        *,
+        propagation: Any = None,
+        status: StatusSources | None = None,
+        feeds: PersonalFeeds | None = None,
+    ) -> None:
         """What the bot also answers with, wired once those services exist (the status
         board probes the homeserver through this bridge's client, hence later)."""
-        self._commands.attach(propagation=propagation, status=status)
+        rooms = None
+        if feeds is not None:
+            rooms = FeedRooms(self, feeds)
+            self.handlers.register(rooms)  # items into the feeds they match
+        self._commands.attach(propagation=propagation, status=status, feeds=rooms)
 
     def attach_membership(self, membership: Any) -> None:
         """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
