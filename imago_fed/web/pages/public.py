@@ -75,11 +75,23 @@ async def group_page(group: Group) -> Response:
         matrix_link=_matrix_link(group.slug),
         proposals=await _proposals(group),
         place=getattr(group, "place", None),
+        faces=await _faces(group),
         themes=list(getattr(group, "themes", None) or ()),
     )
     response = _html(body)
     response.headers["Vary"] = "Accept"
     return response
+
+
+async def _faces(group: Group) -> dict[str, dict[str, str]]:
+    """The group's avatar and header as the page shows them: a URL and the alt text."""
+    rt = runtime()
+    if rt.faces is None or group.id is None:
+        return {}
+    return {
+        role: {"url": f"{rt.ids.base_url}/media/{face.media_id}", "alt": face.name}
+        for role, face in (await rt.faces.of(group.id)).items()
+    }
 
 
 @public_pages.get("/status")
