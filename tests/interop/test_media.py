@@ -164,7 +164,18 @@ async def fediverse_to_matrix_checks(
 async def matrix_to_fediverse(
     human: httpx.AsyncClient, server: Instance, alice: FedifyPeer, general: str
 ) -> None:
-    """hazel's picture reaches alice as a Document she can fetch."""
+    """hazel's picture reaches alice as a Document she can fetch; an SVG sent as a
+    picture is refused (logged) and reaches no one."""
+    svg = await human.post(
+        "/_matrix/media/v3/upload", content=SVG, headers={"Content-Type": "image/png"}
+    )
+    assert svg.status_code == 200, svg.text
+    sent_svg = await human.put(
+        f"/_matrix/client/v3/rooms/{quote(general)}/send/m.room.message/svg1",
+        json={"msgtype": "m.image", "body": "harmless.png", "url": svg.json()["content_uri"],
+              "info": {"mimetype": "image/png"}},
+    )  # fmt: skip
+    assert sent_svg.is_success, sent_svg.text
     picture = plain_png()
     uploaded = await human.post(
         "/_matrix/media/v3/upload", content=picture,
@@ -201,6 +212,12 @@ async def matrix_to_fediverse(
     fetched = await alice.afetch(url)
     assert fetched["status"] == 200 and fetched["content_type"] == "image/png"
     assert fetched["sha256"] == hashlib.sha256(picture).hexdigest()
+    refused = [
+        json.loads(line) for line in server.log_tail(400_000).splitlines()
+        if '"media refused"' in line and '"origin": "matrix"' in line
+    ]  # fmt: skip
+    assert len(refused) == 1 and "unrecognised" in refused[0]["reason"], refused
+    assert len([r for r in await alice.areceived("Announce") if with_attachment(r)]) == 1
 
 
 async def group_faces(human: httpx.AsyncClient, server: Instance, alice: FedifyPeer) -> None:
