@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from quart import Blueprint, Response, render_template, request
 
+from imago_fed.domain.costs import coverage_sentence
 from imago_fed.domain.groups import Group
 from imago_fed.domain.status import worst
 from imago_fed.web.errors import ApiError
@@ -100,4 +101,9 @@ async def public_status() -> Response:
     if not rt.settings.status.public:
         raise ApiError(404, "not_found", "this instance does not publish its status")
     checks = await rt.status_board.checks()
-    return _html(await render_template("public_status.html", checks=checks, overall=worst(checks)))
+    costs = coverage_sentence((await rt.costs.view()).coverage)  # members see who chips in
+    return _html(
+        await render_template(
+            "public_status.html", checks=checks, overall=worst(checks), costs=costs
+        )
+    )
