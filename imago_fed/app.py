@@ -199,7 +199,11 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     media = _media_library(settings, pool, clock, http)
     faces = PgGroupFaces(pool)
     directory = GroupDirectory(repository, keys, clock, event_log)
-    costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
+    costs = Costs(
+        PgCostsStore(pool), clock, settings.costs.currency, governed_by=settings.costs.group
+    )
+    costs.attach(governance, repository)
+    executor.register(ActionKind.SPEND, costs)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
     bridge = _matrix_bridge(
