@@ -40,6 +40,8 @@ __all__ = ["FEDIVERSE", "MATRIX", "MediaLibrary"]
 
 log = logging.getLogger(__name__)
 FEDIVERSE, MATRIX = "fediverse", "matrix"  # networks in the catalogue's links
+#: Links naming whose picture a file is: (PERSON_AVATAR, chat user id) -> media.
+PERSON_AVATAR = "person-avatar"
 
 
 class MediaLibrary:
