@@ -232,6 +232,8 @@ class MatrixBridge:
                     attachments = (await self.media.receive(*meaning.media),)
                 except MediaRefused as exc:  # logged by the library
                     return f"file refused: {exc.message}"
+            if self.media is not None:  # their picture, for their fediverse Person
+                await self.media.remember_avatar(meaning.sender)
             data = MemberPosted(
                 member_id=meaning.sender, message_id=event_id, conversation_id=room_id,
                 member_name=await self._display_name(meaning.sender),
