@@ -42,6 +42,7 @@ from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_sec
 from imago_fed.activitypub.media import FediverseMedia
 from imago_fed.activitypub.membership import FediverseMembers
 from imago_fed.activitypub.people import MemberPosts
+from imago_fed.activitypub.places import GroupPlaces
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
@@ -77,6 +78,7 @@ from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.personal_feeds import PersonalFeeds
 from imago_fed.services.propagation import Propagation
+from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import Relations
 from imago_fed.services.resources import Resources
 from imago_fed.services.status import StatusBoard
@@ -96,7 +98,8 @@ from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
-from imago_fed.store.graph_relations import PgRelatedGroups, PgRelationStore
+from imago_fed.store.graph_nodes import PgGraphNodes
+from imago_fed.store.graph_relations import PgRelationStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
@@ -122,6 +125,7 @@ from imago_fed.web import (  # noqa: F401  (register routes)
     admin_groups,
     admin_media,
     admin_membership,
+    admin_places,
     admin_relations,
     admin_resources,
     federation_graph,
@@ -183,8 +187,8 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     ledger = PgEffectLedger(pool)
     executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository, ledger)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
-    relations, propagation, resources = _graph(
-        fed, pool, resolver, following, ids, repository, clock, executor, event_log
+    relations, proximity, propagation, resources = _graph(
+        settings, fed, pool, resolver, following, ids, repository, clock, executor, event_log
     )
     relations.attach(governance)
     propagation.attach(governance)
@@ -195,7 +199,11 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     media = _media_library(settings, pool, clock, http)
     faces = PgGroupFaces(pool)
     directory = GroupDirectory(repository, keys, clock, event_log)
-    costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
+    costs = Costs(
+        PgCostsStore(pool), clock, settings.costs.currency, governed_by=settings.costs.group
+    )
+    costs.attach(governance, repository)
+    executor.register(ActionKind.SPEND, costs)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
     bridge = _matrix_bridge(
@@ -279,7 +287,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             # one reader, the fediverse side's handlers by kind (in this order)
             EventHandlers.of(
                 MemberPosts(fed, ids, repository, keys, clock),
-                GroupProfile(fed, ids, repository, clock, faces),
+                GroupProfile(fed, ids, repository, clock, faces, proximity),
                 QuestionPublisher(fed, ids, repository, clock),
                 AssemblyMinutes(fed, ids, repository, clock),
             ),
@@ -297,6 +305,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         matrix=bridge,
         messengers=tuple(messengers),
         relations=relations,
+        proximity=proximity,
         propagation=propagation,
         assemblies=assemblies,
         resources=resources,
@@ -341,13 +350,14 @@ def _first_of(*intakes: Intake) -> Intake:
 
 
 def _graph(
-    fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver, following: Following,
-    ids: Ids, repository: PgGroupRepository, clock: SystemClock, executor: Executor,
-    events: PgGroupEventLog,
-) -> tuple[Relations, Propagation, Resources]:  # fmt: skip
-    """The graph of groups: relations, propagation and resources over ActivityPub,
-    their ``relate``/``propagate``/``publish_offer``/``spend`` effects registered
-    with the executor."""
+    settings: Settings, fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver,
+    following: Following, ids: Ids, repository: PgGroupRepository, clock: SystemClock,
+    executor: Executor, events: PgGroupEventLog,
+) -> tuple[Relations, Proximity, Propagation, Resources]:  # fmt: skip
+    """The graph of groups: relations, places and themes, propagation and resources
+    over ActivityPub, their ``relate``/``propagate``/``publish_offer``/``spend``
+    effects registered with the executor; remote group actors' places and themes
+    recorded as they are fetched."""
 
     async def send(
         group_id: int, activity: dict, inboxes: list[str] | None, object_id: str | None = None
@@ -361,8 +371,12 @@ def _graph(
 
     wire = ApGraph(send, resolver, following, ids, repository)
     relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
+    proximity = Proximity(
+        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events
+    )
+    resolver.observe(GroupPlaces(proximity))
     propagation = Propagation(
-        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock,
+        PgPropagationStore(pool), proximity, relations, wire, repository, clock,
         events=events,
     )  # fmt: skip
     resources = Resources(
@@ -373,7 +387,7 @@ def _graph(
     executor.register(ActionKind.PROPAGATE, propagation)
     executor.register(ActionKind.PUBLISH_OFFER, resources)
     executor.register(ActionKind.SPEND, resources)
-    return relations, propagation, resources
+    return relations, proximity, propagation, resources
 
 
 def _matrix_bridge(

@@ -22,6 +22,7 @@ from imago_fed.domain.ports import (
     events,
     federation_reads,
     governance,
+    graph,
     groups,
     media,
     membership,
@@ -47,7 +48,8 @@ from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.follows import PgFollows
 from imago_fed.store.governance import PgGovernanceStore
-from imago_fed.store.graph_relations import PgRelatedGroups, PgRelationStore
+from imago_fed.store.graph_nodes import PgGraphNodes
+from imago_fed.store.graph_relations import PgRelationStore
 from imago_fed.store.group_events import PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.inbox import PgInbox
@@ -138,10 +140,10 @@ def store_decisions(
 
 
 def store_graph_and_the_rest(
-    a: PgRelationStore, b: PgRelatedGroups, c: PgPropagationStore, d: PgResourceStore,
+    a: PgRelationStore, b: PgGraphNodes, c: PgPropagationStore, d: PgResourceStore,
     e: PgCostsStore, f: PgDeliveryReadings, g: PgActivityCounts,
 ) -> tuple[
-    relations.RelationStore, propagation.NearestGroups, propagation.PropagationStore,
+    relations.RelationStore, graph.GraphNodes, propagation.PropagationStore,
     resources.ResourceStore, costs.CostsStore, status.DeliveryReadings, status.ActivityCounts,
 ]:  # fmt: skip
     return a, b, c, d, e, f, g

@@ -236,6 +236,8 @@ class MatrixBridge:
                     attachments = (await self.media.receive(*meaning.media),)
                 except MediaRefused as exc:  # logged by the library
                     return f"file refused: {exc.message}"
+            if self.media is not None:  # their picture, for their fediverse Person
+                await self.media.remember_avatar(meaning.sender)
             data = MemberPosted(
                 member_id=meaning.sender, message_id=event_id, conversation_id=room_id,
                 member_name=await self._display_name(meaning.sender),
@@ -292,12 +294,16 @@ class MatrixBridge:
         await self.client.invite(rooms["space"], user_id)
         await self.store.set_member(group.id, user_id, True, self.clock.now(), state="invited")
 
-    async def puppet(self, actor_uri: str, display_name: str, room_id: str) -> str:
-        """The actor's virtual user, registered, named, and in the room."""
+    async def puppet(
+        self, actor_uri: str, display_name: str, room_id: str, *, avatar_url: str = ""
+    ) -> str:
+        """The actor's virtual user, registered, named (with its picture), and in the room."""
         user_id = self.ids.puppet(actor_uri)
         if not await self.store.puppet_registered(user_id):
             await self.client.register_puppet(self.ids.puppet_localpart(actor_uri))
             await self.client.set_displayname(user_id, display_name[:200])
+            if avatar_url and self.media is not None:
+                await self.media.set_avatar(user_id, avatar_url)
             await self.store.save_puppet(user_id, actor_uri, display_name, self.clock.now())
         if (room_id, user_id) not in self._in_room:
             await self.client.invite(room_id, user_id)

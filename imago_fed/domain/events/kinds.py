@@ -37,6 +37,7 @@ __all__ = [
     "Kind",
     "MalformedEvent",
     "MemberEdited",
+    "MemberInvited",
     "MemberPosted",
     "MemberRemoved",
     "ModeratorsChanged",
@@ -66,6 +67,7 @@ class Kind(StrEnum):
     GROUP_CHANGED = "group_changed"
     GROUP_DELETED = "group_deleted"
     MODERATORS_CHANGED = "moderators_changed"
+    MEMBER_INVITED = "member_invited"
     PROPOSAL_OPENED = "proposal_opened"
     PROPOSAL_COUNTS = "proposal_counts"
     PROPOSAL_CLOSED = "proposal_closed"
@@ -201,6 +203,7 @@ class PostShared(EventData):
     content_html: str
     in_reply_to: str = ""  # the replied-to object id, if any
     attachments: tuple[Attachment, ...] = ()  # where they are on the author's server
+    author_avatar: str = ""  # the URL of the author's picture, if they show one
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,16 @@ class ModeratorsChanged(EventData):
     """Readers reload the moderators."""
 
     kind: ClassVar[Kind] = Kind.MODERATORS_CHANGED
+
+
+@dataclass(frozen=True)
+class MemberInvited(EventData):
+    """Someone is to be let into the group on their network (a founder whose
+    invitation could not be sent at once): the reader retries until it is."""
+
+    kind: ClassVar[Kind] = Kind.MEMBER_INVITED
+    member_id: str
+    reason: str = ""
 
 
 # --------------------------------------------------------------------- proposals
