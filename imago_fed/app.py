@@ -229,6 +229,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     if bridge is not None:
         bridge.attach_membership(membership)
+        bridge.attach_resources(resources)
     status_board = StatusBoard(
         schema,
         deliveries_readings,
