@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -38,13 +39,15 @@ from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.inbox import receive
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
+from imago_fed.activitypub.media import FediverseMedia
 from imago_fed.activitypub.membership import FediverseMembers
 from imago_fed.activitypub.people import MemberPosts
+from imago_fed.activitypub.places import GroupPlaces
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.relations import ApGraph, GraphIntake
-from imago_fed.activitypub.resource_exchange import ApResources, ResourceIntake
+from imago_fed.activitypub.resource_exchange import ApResources, FollowTrust, ResourceIntake
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
@@ -53,6 +56,7 @@ from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
+from imago_fed.domain.media import MediaLimits
 from imago_fed.domain.ports import DirectMessenger
 from imago_fed.logs import request_id_var
 from imago_fed.matrix import bridge as matrix_bridge
@@ -61,15 +65,20 @@ from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.commands import StatusSources
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.media import MatrixMedia
 from imago_fed.matrix.membership import MatrixMembers
 from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
+from imago_fed.services.media import MediaLibrary
+from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.member_effects import register_member_effects
 from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.personal_feeds import PersonalFeeds
 from imago_fed.services.propagation import Propagation
+from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import Relations
 from imago_fed.services.resources import Resources
 from imago_fed.services.status import StatusBoard
@@ -89,16 +98,20 @@ from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
-from imago_fed.store.graph_relations import PgRelatedGroups, PgRelationStore
+from imago_fed.store.graph_nodes import PgGraphNodes
+from imago_fed.store.graph_relations import PgRelationStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
+from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
+from imago_fed.store.media_s3 import S3Blobs
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
+from imago_fed.store.personal_feeds import PgPersonalFeedStore
 from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.resources import PgResourceStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
@@ -110,7 +123,9 @@ from imago_fed.web import (  # noqa: F401  (register routes)
     admin_federation,
     admin_governance,
     admin_groups,
+    admin_media,
     admin_membership,
+    admin_places,
     admin_relations,
     admin_resources,
     federation_graph,
@@ -122,6 +137,7 @@ from imago_fed.web.elections import elections
 from imago_fed.web.errors import ApiError, register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
+from imago_fed.web.media import media_files
 from imago_fed.web.metrics import METRICS_PATH, Metrics, metrics, on_metrics_address
 from imago_fed.web.pages import install_pages
 from imago_fed.web.pages.admin import csrf_refused_page
@@ -171,8 +187,8 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     ledger = PgEffectLedger(pool)
     executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository, ledger)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
-    relations, propagation, resources = _graph(
-        fed, pool, resolver, following, ids, repository, clock, executor, event_log
+    relations, proximity, propagation, resources = _graph(
+        settings, fed, pool, resolver, following, ids, repository, clock, executor, event_log
     )
     relations.attach(governance)
     propagation.attach(governance)
@@ -180,11 +196,26 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     executor.register(ActionKind.CONVENE, assemblies)
     resources.attach(governance)
     federation_reads = PgFederationReads(pool)
-    costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
+    media = _media_library(settings, pool, clock, http)
+    faces = PgGroupFaces(pool)
+    directory = GroupDirectory(repository, keys, clock, event_log)
+    costs = Costs(
+        PgCostsStore(pool), clock, settings.costs.currency, governed_by=settings.costs.group
+    )
+    costs.attach(governance, repository)
+    executor.register(ActionKind.SPEND, costs)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
     bridge = _matrix_bridge(
-        settings, pool, repository, clock, governance, federation_reads, assemblies
+        settings,
+        pool,
+        repository,
+        clock,
+        governance,
+        federation_reads,
+        assemblies,
+        media,
+        faces,
     )
     fediverse_members = FediverseMembers(fed, following, resolver, ids, clock)
     membership = Membership(
@@ -210,6 +241,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         base = settings.instance.base_url
         bridge.attach(
             propagation=propagation,
+            feeds=PersonalFeeds(PgPersonalFeedStore(pool), relations.addresses, clock),
             status=StatusSources(
                 status_board, costs, f"{base}/admin/status",
                 f"{base}/status" if settings.status.public else None,
@@ -225,7 +257,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         vault=vault,
         clock=clock,
         ids=ids,
-        groups=GroupDirectory(repository, keys, clock, event_log),
+        groups=directory,
         http=http,
         signers=signers,
         instance_actor=instance_actor,
@@ -255,7 +287,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             # one reader, the fediverse side's handlers by kind (in this order)
             EventHandlers.of(
                 MemberPosts(fed, ids, repository, keys, clock),
-                GroupProfile(fed, ids, repository, clock),
+                GroupProfile(fed, ids, repository, clock, faces, proximity),
                 QuestionPublisher(fed, ids, repository, clock),
                 AssemblyMinutes(fed, ids, repository, clock),
             ),
@@ -273,13 +305,32 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         matrix=bridge,
         messengers=tuple(messengers),
         relations=relations,
+        proximity=proximity,
         propagation=propagation,
         assemblies=assemblies,
         resources=resources,
         membership=membership,
         executor=executor,
         effects=ledger,
+        media=media,
+        faces=GroupFacesService(directory, media, faces, event_log, clock),
     )
+
+
+def _media_library(
+    settings: Settings, pool: asyncpg.Pool, clock: SystemClock, http: FediClient
+) -> MediaLibrary:
+    """The media store: files on disk under ``[media] dir`` (default <data_dir>/media)."""
+    config = settings.media
+    folder = config.dir if config.dir != Path("") else Path(settings.instance.data_dir) / "media"
+    limits = MediaLimits(config.max_image_bytes, config.max_av_bytes, config.max_pixels)
+    blobs: DiskBlobs | S3Blobs = DiskBlobs(folder)
+    if config.storage == "s3":
+        blobs = S3Blobs(
+            config.s3_endpoint, config.s3_bucket, access_key=config.s3_access_key.value,
+            secret_key=config.s3_secret_key.value, region=config.s3_region,
+        )  # fmt: skip
+    return MediaLibrary(blobs, PgMediaCatalogue(pool), clock, limits, FediverseMedia(http))
 
 
 Intake = Callable[[dict[str, Any], str], Awaitable[str | None]]
@@ -299,13 +350,14 @@ def _first_of(*intakes: Intake) -> Intake:
 
 
 def _graph(
-    fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver, following: Following,
-    ids: Ids, repository: PgGroupRepository, clock: SystemClock, executor: Executor,
-    events: PgGroupEventLog,
-) -> tuple[Relations, Propagation, Resources]:  # fmt: skip
-    """The graph of groups: relations, propagation and resources over ActivityPub,
-    their ``relate``/``propagate``/``publish_offer``/``spend`` effects registered
-    with the executor."""
+    settings: Settings, fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver,
+    following: Following, ids: Ids, repository: PgGroupRepository, clock: SystemClock,
+    executor: Executor, events: PgGroupEventLog,
+) -> tuple[Relations, Proximity, Propagation, Resources]:  # fmt: skip
+    """The graph of groups: relations, places and themes, propagation and resources
+    over ActivityPub, their ``relate``/``propagate``/``publish_offer``/``spend``
+    effects registered with the executor; remote group actors' places and themes
+    recorded as they are fetched."""
 
     async def send(
         group_id: int, activity: dict, inboxes: list[str] | None, object_id: str | None = None
@@ -319,19 +371,23 @@ def _graph(
 
     wire = ApGraph(send, resolver, following, ids, repository)
     relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
+    proximity = Proximity(
+        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events
+    )
+    resolver.observe(GroupPlaces(proximity))
     propagation = Propagation(
-        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock,
+        PgPropagationStore(pool), proximity, relations, wire, repository, clock,
         events=events,
     )  # fmt: skip
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations,
+        relations, FollowTrust(fed.follows),
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
     executor.register(ActionKind.PUBLISH_OFFER, resources)
     executor.register(ActionKind.SPEND, resources)
-    return relations, propagation, resources
+    return relations, proximity, propagation, resources
 
 
 def _matrix_bridge(
@@ -342,12 +398,15 @@ def _matrix_bridge(
     governance: Governance,
     reads: PgFederationReads,
     assemblies: Assemblies,
+    media: MediaLibrary,
+    faces: PgGroupFaces,
 ) -> MatrixBridge | None:
     config = settings.matrix
     if not config.enabled:
         return None
+    client = AppserviceClient(config.homeserver_url, config.as_token.value)
     return MatrixBridge(
-        AppserviceClient(config.homeserver_url, config.as_token.value),
+        client,
         MatrixIds(config.server_name, config.namespace_prefix, config.bot_localpart),
         groups,
         clock,
@@ -361,6 +420,7 @@ def _matrix_bridge(
         assemblies=assemblies,
         call_domain=config.call_domain,
         admins=config.admin_ids,
+        media=MatrixMedia(client, media, faces),
     )
 
 
@@ -401,6 +461,9 @@ def background_workers(rt: Runtime) -> list[Worker]:
             Wakeup(rt.pool, group_events.CHANNEL),
         ),
     ]
+    if rt.media is not None and rt.settings.media.remote_days > 0:
+        prune = functools.partial(rt.media.prune, days=rt.settings.media.remote_days)
+        workers.append(Worker("media-prune", prune, poll_interval=3600.0))
     if rt.executor is not None:  # failed effects of decisions, tried again with backoff
         workers.insert(1, Worker(
             "decision-effects", rt.executor.retry_due, poll_interval=5.0,
@@ -451,6 +514,8 @@ async def close_runtime(rt: Runtime) -> None:
     if rt.matrix is not None:
         await rt.matrix.client.close()
     await rt.http.aclose()
+    if rt.media is not None and isinstance(rt.media.blobs, S3Blobs):
+        await rt.media.blobs.aclose()
     await rt.pool.close()
 
 
@@ -517,4 +582,5 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     app.register_blueprint(federation)
     app.register_blueprint(appservice)
     app.register_blueprint(elections)
+    app.register_blueprint(media_files)
     return app

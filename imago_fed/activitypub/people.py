@@ -22,6 +22,7 @@ from typing import Any
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.media import attachment_document, face_document
 from imago_fed.activitypub.publish import publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import (
@@ -32,6 +33,7 @@ from imago_fed.domain.events import (
     MemberRemoved,
     handles,
 )
+from imago_fed.domain.media import Attachment
 from imago_fed.domain.ports import Clock, GroupRepository, KeyPairFactory
 from imago_fed.domain.ports.federation import Federation
 
@@ -54,9 +56,12 @@ def note_id(ids: Ids, username: str, message_id: str) -> str:
     return f"{person_url(ids, username)}/notes/{token}"
 
 
-def person_document(ids: Ids, username: str, name: str, public_pem: str) -> dict[str, Any]:
+def person_document(
+    ids: Ids, username: str, name: str, public_pem: str, *, icon: Attachment | None = None
+) -> dict[str, Any]:
+    """The Person of a Matrix member; ``icon``: their Matrix picture, kept by us."""
     actor = person_url(ids, username)
-    return {
+    document = {
         "@context": CONTEXT,
         "id": actor,
         "type": "Person",
@@ -71,6 +76,9 @@ def person_document(ids: Ids, username: str, name: str, public_pem: str) -> dict
         "discoverable": False,
         "publicKey": {"id": f"{actor}#main-key", "owner": actor, "publicKeyPem": public_pem},
     }
+    if icon is not None:
+        document["icon"] = face_document(ids.base_url, icon)
+    return document
 
 
 class MemberPosts:
@@ -118,6 +126,10 @@ class MemberPosts:
                 "published": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "tag": [{"type": "Mention", "href": group_uri, "name": f"@{group.slug}"}],
             }
+            if payload.attachments:
+                obj["attachment"] = [
+                    attachment_document(self._ids.base_url, a) for a in payload.attachments
+                ]
             reply = await self._reply_target(payload.reply_to_message, username)
             if reply:
                 obj["inReplyTo"] = reply

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.media import read_attachments
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.errors import DomainError
@@ -323,6 +324,8 @@ async def _group_event(
                 author_name=actor.name or actor.preferred_username or author,
                 content_html=_text(obj.get("content")),
                 in_reply_to=id_of(obj.get("inReplyTo")) or "",
+                attachments=read_attachments(obj),
+                author_avatar=actor.icon,
             ),
         )  # fmt: skip
     if kind == "Update" and isinstance(obj, dict):
@@ -342,6 +345,11 @@ async def _update_delete_like(p: InboxProcessor, fed: Federation, row: InboxRow)
     target = id_of(row.activity.get("object"))
     if row.activity["type"] == "Delete" and target == row.actor_uri:
         await fed.follows.remove_follower_everywhere(row.actor_uri)
+        return "done"
+    if row.activity["type"] == "Update" and target == row.actor_uri:
+        # The actor changed (name, key, a group's place or themes): fetch it
+        # again from its server rather than trust the copy inside the activity.
+        await p.resolver.actor(row.actor_uri, refresh=True)
         return "done"
     return await _forward(p, fed, row, target)
 

@@ -3,6 +3,7 @@
     homeserver ─transactions─> BridgeInbox ─(per room, in order)─> classify
         joined/left    -> group membership
         posted/edited/redacted (general) -> group event for the other networks
+                       (a file is kept in the media store first: media.py)
         !imago ...     -> answered by the bot (commands.py);  m.room.encryption -> bridging stops
     group_events (from the fediverse, governance, the directory) ─> ``handlers``
         -> one handler per kind (event_handlers.py), e.g. the author's puppet
@@ -30,6 +31,7 @@ from imago_fed.domain.events import (
     MemberRemoved,
 )
 from imago_fed.domain.groups import Group
+from imago_fed.domain.media import Attachment, MediaRefused
 from imago_fed.domain.ports import Clock, GroupEventLog, GroupRepository
 from imago_fed.domain.ports.bridge import BridgeInbox, BridgeStore
 from imago_fed.domain.ports.federation_reads import FederationReads
@@ -38,11 +40,14 @@ from imago_fed.matrix.assemblies import AssemblyRooms, assembly_of_kind
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.commands import BotCommands, StatusSources
 from imago_fed.matrix.event_handlers import GroupEventsToMatrix
+from imago_fed.matrix.feed_rooms import FeedRooms
 from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
+from imago_fed.matrix.media import MatrixMedia
 from imago_fed.matrix.rooms import ensure_group_rooms
 from imago_fed.services.assemblies import Assemblies
+from imago_fed.services.personal_feeds import PersonalFeeds
 
 __all__ = ["SOURCE", "MatrixBridge"]
 
@@ -72,12 +77,14 @@ class MatrixBridge:
         assemblies: Assemblies | None = None,
         call_domain: str = "meet.jit.si",
         admins: frozenset[str] = frozenset(),
+        media: MatrixMedia | None = None,
     ) -> None:
         self.client, self.ids, self.groups, self.clock = client, ids, groups, clock
         self.store, self.inbox, self.events, self.reads = store, inbox, events, reads
         self._appservice_id = appservice_id
         self._governance = governance  # proposals: polls, votes
         self._assemblies = assemblies
+        self.media = media  # files both ways (media.py); None: text only
         self._commands = BotCommands(
             ids, store, reads, handle_domain=handle_domain, governance=governance,
             admins=admins, assemblies=assemblies,
@@ -89,10 +96,20 @@ class MatrixBridge:
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
 
-    def attach(self, *, propagation: Any = None, status: StatusSources | None = None) -> None:
+    def attach(
+        self,
+        *,
+        propagation: Any = None,
+        status: StatusSources | None = None,
+        feeds: PersonalFeeds | None = None,
+    ) -> None:
         """What the bot also answers with, wired once those services exist (the status
         board probes the homeserver through this bridge's client, hence later)."""
-        self._commands.attach(propagation=propagation, status=status)
+        rooms = None
+        if feeds is not None:
+            rooms = FeedRooms(self, feeds)
+            self.handlers.register(rooms)  # items into the feeds they match
+        self._commands.attach(propagation=propagation, status=status, feeds=rooms)
 
     def attach_membership(self, membership: Any) -> None:
         """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
@@ -207,10 +224,21 @@ class MatrixBridge:
         event_id = str(event["event_id"])
         data: MemberPosted | MemberEdited | MemberRemoved
         if meaning.kind == "posted":
+            attachments: tuple[Attachment, ...] = ()
+            if meaning.media is not None:
+                if self.media is None:
+                    return "files are not bridged by this process"
+                try:
+                    attachments = (await self.media.receive(*meaning.media),)
+                except MediaRefused as exc:  # logged by the library
+                    return f"file refused: {exc.message}"
+            if self.media is not None:  # their picture, for their fediverse Person
+                await self.media.remember_avatar(meaning.sender)
             data = MemberPosted(
                 member_id=meaning.sender, message_id=event_id, conversation_id=room_id,
                 member_name=await self._display_name(meaning.sender),
                 text=meaning.text, html=meaning.html, reply_to_message=meaning.target_event,
+                attachments=attachments,
             )  # fmt: skip
         elif meaning.kind in ("edited", "redacted"):
             original = await self.store.object_for_event(meaning.target_event)
@@ -262,12 +290,16 @@ class MatrixBridge:
         await self.client.invite(rooms["space"], user_id)
         await self.store.set_member(group.id, user_id, True, self.clock.now(), state="invited")
 
-    async def puppet(self, actor_uri: str, display_name: str, room_id: str) -> str:
-        """The actor's virtual user, registered, named, and in the room."""
+    async def puppet(
+        self, actor_uri: str, display_name: str, room_id: str, *, avatar_url: str = ""
+    ) -> str:
+        """The actor's virtual user, registered, named (with its picture), and in the room."""
         user_id = self.ids.puppet(actor_uri)
         if not await self.store.puppet_registered(user_id):
             await self.client.register_puppet(self.ids.puppet_localpart(actor_uri))
             await self.client.set_displayname(user_id, display_name[:200])
+            if avatar_url and self.media is not None:
+                await self.media.set_avatar(user_id, avatar_url)
             await self.store.save_puppet(user_id, actor_uri, display_name, self.clock.now())
         if (room_id, user_id) not in self._in_room:
             await self.client.invite(room_id, user_id)

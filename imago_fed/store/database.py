@@ -15,7 +15,7 @@ import logging
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -86,7 +86,7 @@ async def database_dsn(settings: Settings) -> AsyncIterator[str]:
         log.info("embedded PostgreSQL stopped")
 
 
-def _start_embedded(pgdata: Path):  # -> pgserver.PostgresServer (untyped package)
+def _start_embedded(pgdata: Path) -> Any:  # a pgserver.PostgresServer (untyped package)
     # pgserver asks platformdirs for a runtime dir it does not need; on servers
     # without XDG_RUNTIME_DIR that prints a warning admins cannot act on.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")

@@ -17,9 +17,11 @@ from quart import Blueprint, Response, request
 
 from imago_fed.activitypub import documents, people, questions
 from imago_fed.activitypub.inbox import authenticate
+from imago_fed.activitypub.places import actor_fields
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
+from imago_fed.services.media import PERSON_AVATAR
 from imago_fed.web.metrics import app_metrics, inbox_reason
 from imago_fed.web.pages.public import group_page
 from imago_fed.web.runtime import runtime
@@ -121,12 +123,15 @@ async def group_actor(slug: str) -> Response:
     group = await _group_or_404(slug)
     if _wants_html():
         return await group_page(group)
+    faces = await rt.faces.of(group.id) if rt.faces is not None and group.id else None
     return _json(
         documents.actor_document(
             group,
             rt.ids,
             manually_approves=group.manually_approves_followers,
             discoverable=group.discoverable,
+            faces=faces,
+            graph=await actor_fields(rt.proximity, slug),
         )
     )
 
@@ -144,9 +149,14 @@ async def person(username: str) -> Response:
     found = await rt.federation_reads.person_by_username(username)
     if found is None:
         return _problem(404, "no such person")
+    picture = await rt.media.known(PERSON_AVATAR, found.user_id) if rt.media else None
     return _json(
         people.person_document(
-            rt.ids, username, found.display_name or username, found.public_key_pem
+            rt.ids,
+            username,
+            found.display_name or username,
+            found.public_key_pem,
+            icon=picture.attachment() if picture else None,
         )
     )
 

@@ -149,6 +149,8 @@ _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "boolean": bool,
     "object": dict,
     "array": list,
+    "null": type(None),
+    "number": (int, float),
 }
 
 
@@ -164,10 +166,12 @@ def check_body(body: Any, schema: Schema) -> dict[str, Any]:
         if name not in properties:
             raise ApiError(422, "invalid_input", f"{name}: unknown field")
         prop = properties[name]
-        expected = _JSON_TYPES[prop["type"]]
-        is_bool_as_int = prop["type"] == "integer" and isinstance(value, bool)
+        kinds = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
+        expected = tuple(_JSON_TYPES[k] for k in kinds)
+        is_bool_as_int = "integer" in kinds and "boolean" not in kinds and isinstance(value, bool)
         if not isinstance(value, expected) or is_bool_as_int:
-            raise ApiError(422, "invalid_input", f"{name}: must be of type {prop['type']}")
+            shown = " or ".join(kinds)
+            raise ApiError(422, "invalid_input", f"{name}: must be of type {shown}")
         if "maxLength" in prop and isinstance(value, str) and len(value) > prop["maxLength"]:
             raise ApiError(422, "invalid_input", f"{name}: at most {prop['maxLength']} characters")
     return body

@@ -48,9 +48,12 @@ from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
+from imago_fed.services.media import MediaLibrary
+from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
+from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import Relations
 from imago_fed.services.resources import Resources
 from imago_fed.services.status import StatusBoard
@@ -133,11 +136,14 @@ class Runtime:
     workers: list[Worker] = field(default_factory=list)  # background work, when started
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
+    proximity: Proximity | None = None  # places, themes, the nearest groups
     assemblies: Assemblies | None = None  # meetings: the floor, motions, minutes
     membership: Membership | None = None  # invitations, founder, roster, roles, rights
     executor: Executor | None = None  # decisions' effects (the retry worker's step)
     effects: EffectLedger | None = None  # what each decision did
     resources: Resources | None = None  # offers, needs, agreements, inventories
+    media: MediaLibrary | None = None  # the media store (attachments, group faces)
+    faces: GroupFacesService | None = None  # groups' avatars and headers
 
 
 def runtime() -> Runtime:

@@ -21,6 +21,7 @@ from imago_fed.domain.events import (
     Kind,
     MalformedEvent,
     MemberEdited,
+    MemberInvited,
     MemberPosted,
     MemberRemoved,
     ModeratorsChanged,
@@ -54,6 +55,7 @@ SAMPLES: list[EventData] = [
     GroupChanged(created=True),
     GroupDeleted(slug="garden", name="Garden"),
     ModeratorsChanged(),
+    MemberInvited("@hazel:hs.example", "founder of the group"),
     ProposalOpened.from_payload(PROPOSAL),
     ProposalCounts.from_payload(PROPOSAL),
     ProposalClosed.from_payload({**PROPOSAL, "state": "adopted", "result_text": "yes won"}),
@@ -83,6 +85,7 @@ def test_stored_names_are_the_ones_rows_already_carry() -> None:
     assert Kind.POST_SHARED == "post_shared" and Kind.MODERATORS_CHANGED == "moderators_changed"
     assert set(PostShared("o", "u", "a", "n", "h").to_payload()) == {
         "object_id", "url", "author_id", "author_name", "content_html", "in_reply_to",
+        "attachments", "author_avatar",
     }  # fmt: skip
 
 

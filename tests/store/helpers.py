@@ -37,3 +37,11 @@ async def add_proposal(pool: asyncpg.Pool, group_id: int, **fields: Any) -> int:
     stored = await PgGovernanceStore(pool).add(draft(group_id, **fields))
     assert stored.id is not None
     return stored.id
+
+
+class NoDatabase:
+    """A pool stand-in whose every use fails the test: a lifecycle guard must refuse
+    an undeclared state before any SQL is sent."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the store reached the database ({name})")

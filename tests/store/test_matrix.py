@@ -13,7 +13,7 @@ import pytest
 from imago_fed.domain.lifecycle import IllegalTransition
 from imago_fed.store import matrix
 from imago_fed.store.matrix import MAX_ATTEMPTS, PgBridgedMessages, PgBridgeInbox, PgBridgeStore
-from tests.store.helpers import AddGroup, add_proposal
+from tests.store.helpers import AddGroup, NoDatabase, add_proposal
 
 # Events become due at the database's now() when stored; claims ask a little later.
 NOW = datetime.now(UTC) + timedelta(hours=1)
@@ -41,10 +41,14 @@ async def test_a_transaction_is_stored_whole_once_and_wakes_the_bridge(pool: asy
             await asyncio.wait_for(woken.wait(), 5)
         finally:
             await listener.remove_listener(matrix.CHANNEL, wake)
-    assert not await inbox.store_transaction("txn1", {"events": [_event(3)]}, NOW)  # a replay
-    assert await inbox.store_transaction("txn2", {"events": [_event(1)]}, NOW)  # same event
+    assert not await inbox.store_transaction("txn1", body, NOW)  # a replay: nothing new
+    assert await inbox.store_transaction("txn2", {"events": [_event(1)]}, NOW)  # a new id
+    # A known id with a new event (Synapse restarting its ids): the event is kept.
+    assert await inbox.store_transaction("txn1", {"events": [_event(3)]}, NOW)
     events = await pool.fetch("SELECT event_id, room_id FROM matrix_events ORDER BY id")
-    assert [(e["event_id"], e["room_id"]) for e in events] == [("$e1", ROOM_A), ("$e2", ROOM_B)]
+    assert [(e["event_id"], e["room_id"]) for e in events] == [
+        ("$e1", ROOM_A), ("$e2", ROOM_B), ("$e3", ROOM_A),
+    ]  # fmt: skip
 
 
 async def test_events_are_claimed_oldest_first_one_per_room(pool: asyncpg.Pool) -> None:
@@ -146,3 +150,8 @@ async def test_a_poll_stands_for_one_proposal_and_ends_once(pool: asyncpg.Pool, 
     assert await store.proposal_of_poll("$other") is None
     assert await store.end_poll(proposal) and not await store.end_poll(proposal)
     assert (await store.poll_of_proposal(proposal)).ended  # type: ignore[union-attr]
+
+
+async def test_a_matrix_event_cannot_end_in_an_undeclared_state() -> None:
+    with pytest.raises(IllegalTransition):
+        await matrix.finish_event(NoDatabase(), 1, "sent")

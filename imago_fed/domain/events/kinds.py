@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
+from imago_fed.domain.media import Attachment
+
 __all__ = [
     "EVENT_TYPES",
     "AssemblyClosed",
@@ -35,6 +37,7 @@ __all__ = [
     "Kind",
     "MalformedEvent",
     "MemberEdited",
+    "MemberInvited",
     "MemberPosted",
     "MemberRemoved",
     "ModeratorsChanged",
@@ -64,6 +67,7 @@ class Kind(StrEnum):
     GROUP_CHANGED = "group_changed"
     GROUP_DELETED = "group_deleted"
     MODERATORS_CHANGED = "moderators_changed"
+    MEMBER_INVITED = "member_invited"
     PROPOSAL_OPENED = "proposal_opened"
     PROPOSAL_COUNTS = "proposal_counts"
     PROPOSAL_CLOSED = "proposal_closed"
@@ -106,9 +110,9 @@ class EventData:
         EVENT_TYPES[kind] = cls
 
     def to_payload(self) -> dict[str, Any]:
-        """The JSON object stored in the log (tuples become lists)."""
+        """The JSON object stored in the log (tuples become lists, records objects)."""
         return {
-            f.name: list(value) if isinstance(value, tuple) else value
+            f.name: [_plain(v) for v in value] if isinstance(value, tuple) else value
             for f in dataclasses.fields(self)
             for value in [getattr(self, f.name)]
         }
@@ -134,15 +138,39 @@ def _field_types(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
 def _checked(kind: Kind, name: str, hint: Any, value: Any) -> Any:
-    """``value`` if it has the field's type (tuples read from JSON lists)."""
+    """``value`` if it has the field's type (tuples read from JSON lists, records
+    from JSON objects: fields of the record a row lacks take their defaults)."""
     if typing.get_origin(hint) is tuple:
         (item, _ellipsis) = typing.get_args(hint)
+        if dataclasses.is_dataclass(item) and isinstance(value, list):
+            return tuple(_record(kind, name, item, v) for v in value)
         if isinstance(value, list) and all(_is(item, v) for v in value):
             return tuple(value)
     elif _is(hint, value):
         return value
     raise MalformedEvent(f"{kind}: {name!r} is not {getattr(hint, '__name__', hint)}")
+
+
+def _record(kind: Kind, name: str, cls: Any, value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise MalformedEvent(f"{kind}: an item of {name!r} is not an object")
+    hints = _field_types(cls)
+    values = {
+        f.name: _checked(kind, f"{name}.{f.name}", hints[f.name], value[f.name])
+        for f in dataclasses.fields(cls)
+        if f.name in value
+    }
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required field missing
+        raise MalformedEvent(f"{kind}: an item of {name!r}: {exc}") from None
 
 
 def _is(expected: type, value: Any) -> bool:
@@ -172,6 +200,8 @@ class PostShared(EventData):
     author_name: str
     content_html: str
     in_reply_to: str = ""  # the replied-to object id, if any
+    attachments: tuple[Attachment, ...] = ()  # where they are on the author's server
+    author_avatar: str = ""  # the URL of the author's picture, if they show one
 
 
 @dataclass(frozen=True)
@@ -202,6 +232,7 @@ class MemberPosted(EventData):
     text: str = ""
     html: str = ""
     reply_to_message: str = ""  # the replied-to message id, if any
+    attachments: tuple[Attachment, ...] = ()  # in our media store (media_id set)
 
 
 @dataclass(frozen=True)
@@ -243,6 +274,16 @@ class ModeratorsChanged(EventData):
     """Readers reload the moderators."""
 
     kind: ClassVar[Kind] = Kind.MODERATORS_CHANGED
+
+
+@dataclass(frozen=True)
+class MemberInvited(EventData):
+    """Someone is to be let into the group on their network (a founder whose
+    invitation could not be sent at once): the reader retries until it is."""
+
+    kind: ClassVar[Kind] = Kind.MEMBER_INVITED
+    member_id: str
+    reason: str = ""
 
 
 # --------------------------------------------------------------------- proposals

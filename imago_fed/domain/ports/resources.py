@@ -5,7 +5,7 @@ and how they reach other servers.
       ├─ ResourceStore      resource_intents, resource_agreements,
       │                     resource_inventory (store/resources.py)
       ├─ GroupAddresses     our groups' actor ids (ports/relations.py)
-      └─ ResourceMessenger  Proposal + Note to followers, Offer(Agreement),
+      └─ ResourceMessenger  Proposal to followers, Offer(Agreement),
                             Accept / Reject, the confirmation
                             (activitypub/resources.py)
 
@@ -16,6 +16,7 @@ group's intent is matched and answered like a local one.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +25,13 @@ from typing import Protocol
 from imago_fed.domain.resources.agreements import InventoryItem, Terms
 from imago_fed.domain.resources.intents import Intent
 
-__all__ = ["ResourceMessenger", "ResourceStore", "StoredAgreement", "StoredIntent"]
+__all__ = [
+    "ResourceMessenger",
+    "ResourceStore",
+    "SenderTrust",
+    "StoredAgreement",
+    "StoredIntent",
+]
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,12 @@ class ResourceStore(Protocol):
     async def list_intents(
         self, group_id: int, states: frozenset[str] | None = None
     ) -> builtins.list[StoredIntent]: ...
+
+    async def known(
+        self, states: frozenset[str] | None, purpose: str | None, limit: int = 200
+    ) -> builtins.list[StoredIntent]:
+        """Every intent the instance knows (ours and other servers'), newest first."""
+        ...
 
     async def candidates(
         self, purpose: str, type_keys: frozenset[str] | None, now: datetime, limit: int = 5000
@@ -198,7 +211,7 @@ class ResourceMessenger(Protocol):
     def new_offer_id(self) -> str: ...
 
     async def publish(self, slug: str, stored: StoredIntent) -> None:
-        """Announce a new intent to the group's followers (a Proposal, and a Note)."""
+        """Announce a new intent to the group's followers (a Proposal)."""
         ...
 
     async def update(self, slug: str, stored: StoredIntent) -> None:
@@ -217,4 +230,13 @@ class ResourceMessenger(Protocol):
 
     async def confirm(self, slug: str, agreement: StoredAgreement) -> str:
         """Tell the other party the agreement was carried out; the activity id."""
+        ...
+
+
+class SenderTrust(Protocol):
+    """Whom a group hears offers from: its members, and those it chose to follow."""
+
+    async def trusted(self, actor: str, group_ids: Collection[int]) -> bool:
+        """Whether one of our groups follows ``actor``, or ``actor`` is an accepted
+        follower (a member) of one of ``group_ids``."""
         ...
