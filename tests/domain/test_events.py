@@ -17,9 +17,11 @@ from imago_fed.domain.events import (
     GroupChanged,
     GroupDeleted,
     GroupEvent,
+    IntentChanged,
     ItemReceived,
     Kind,
     MalformedEvent,
+    MatchSuggested,
     MemberEdited,
     MemberInvited,
     MemberPosted,
@@ -66,6 +68,10 @@ SAMPLES: list[EventData] = [
     ItemReceived(5, "https://a.example/n/1", "https://a.example/groups/news", "hold",
                  path=("https://a.example/groups/news",), hop_limit=2, reason="held",
                  themes=("Q11451",), place_lat=48.85, place_lon=2.35, place_label="Paris"),
+    IntentChanged(12, "https://a.example/groups/g/intents/12", "offer", "transfer", "Bikes",
+                  "open", "Offer (transfer): 3 one Bikes · open", resource="Q11442",
+                  quantity="3 one", remaining="3 one"),
+    MatchSuggested(12, 14, "https://b.example/groups/w", "0.8123", "Suggested match ..."),
 ]  # fmt: skip
 
 

@@ -76,6 +76,8 @@ class Kind(StrEnum):
     ASSEMBLY_CLOSED = "assembly_closed"
     RELATION_CHANGED = "relation_changed"
     ITEM_RECEIVED = "item_received"
+    INTENT_CHANGED = "intent_changed"
+    MATCH_SUGGESTED = "match_suggested"
 
 
 class UndecodableEvent(ValueError):
@@ -391,3 +393,34 @@ class ItemReceived(EventData):
     place_lat: float | None = None
     place_lon: float | None = None
     place_label: str = ""
+
+
+# --------------------------------------------------------------------- resources
+@dataclass(frozen=True)
+class IntentChanged(EventData):
+    """One of the group's offers or needs was published or changed state (or what
+    is left of it): the chat side shows it, and edits it in place afterwards."""
+
+    kind: ClassVar[Kind] = Kind.INTENT_CHANGED
+    intent_id: int
+    ap_id: str
+    purpose: str
+    action: str
+    name: str
+    state: str
+    text: str  # the intent in one readable line
+    resource: str = ""
+    quantity: str = ""
+    remaining: str = ""
+
+
+@dataclass(frozen=True)
+class MatchSuggested(EventData):
+    """A counterpart suggested for one of the group's intents (never an agreement)."""
+
+    kind: ClassVar[Kind] = Kind.MATCH_SUGGESTED
+    intent_id: int
+    other_intent_id: int
+    other_group: str
+    score: str
+    text: str
