@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, jsonify, request
+from quart import Response, jsonify
 
 from imago_fed.domain.costs import BILL_KINDS, Bill, Contribution, Coverage, Pledge
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
 __all__ = ["bill_json", "contribution_json", "coverage_json", "pledge_json"]
@@ -137,10 +137,6 @@ def coverage_json(c: Coverage) -> dict[str, Any]:
     }
 
 
-async def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return check_body(await request.get_json(force=True, silent=True), schema)
-
-
 @api.route(
     admin, "/costs", "GET", summary="Coverage, bills, pledges and contributions",
     responses={200: ("the costs", SUMMARY_SCHEMA)},
@@ -162,7 +158,7 @@ async def get_costs() -> Response:
     responses={201: ("the bill", BILL_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_bill() -> tuple[Response, int]:
-    body = await _body(NEW_BILL)
+    body = request_body()
     bill = await runtime().costs.add_bill(
         label=body["label"], kind=body["kind"], amount=body["amount"],
         currency=body.get("currency", ""), period_months=body["period_months"],
@@ -177,7 +173,7 @@ async def add_bill() -> tuple[Response, int]:
     responses={201: ("the pledge", PLEDGE_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_pledge() -> tuple[Response, int]:
-    body = await _body(NEW_PLEDGE)
+    body = request_body()
     pledge = await runtime().costs.add_pledge(
         member=body["member"], amount=body["amount"], currency=body.get("currency", ""),
         starts_on=body.get("starts_on", ""), ends_on=body.get("ends_on", ""),
@@ -191,7 +187,7 @@ async def add_pledge() -> tuple[Response, int]:
     responses={201: ("the contribution", CONTRIBUTION_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_contribution() -> tuple[Response, int]:
-    body = await _body(NEW_CONTRIBUTION)
+    body = request_body()
     contribution = await runtime().costs.add_contribution(
         member=body["member"], amount=body["amount"], currency=body.get("currency", ""),
         paid_on=body.get("paid_on", ""), note=body.get("note", ""),

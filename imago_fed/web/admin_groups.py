@@ -12,7 +12,7 @@ from imago_fed.domain.groups import (
 )
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
 GROUP_SCHEMA = {
@@ -80,7 +80,7 @@ def group_json(group: Group) -> dict[str, object]:
     },
 )
 async def create_group() -> tuple[Response, int, dict[str, str]]:
-    body = check_body(await request.get_json(force=True, silent=True), CREATE_SCHEMA)
+    body = request_body()
     group = await runtime().groups.create(
         body["slug"],
         body["name"],
@@ -148,7 +148,7 @@ UPDATE_SCHEMA = {
     },
 )
 async def update_group(slug: str) -> Response:
-    body = check_body(await request.get_json(force=True, silent=True), UPDATE_SCHEMA)
+    body = request_body()
     group = await runtime().groups.update(slug, name=body.get("name"), summary=body.get("summary"))
     return jsonify(group_json(group))
 

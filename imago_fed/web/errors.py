@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from quart import Quart, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from imago_fed.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from imago_fed.logs import request_id_var
@@ -59,7 +59,10 @@ def register_error_handlers(app: Quart) -> None:
     async def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(status, code, exc.description or exc.name or "error")
+        response = error_response(status, code, exc.description or exc.name or "error")
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
 
     @app.errorhandler(Exception)
     async def _unexpected(exc: Exception) -> Response:

@@ -20,6 +20,7 @@ from imago_fed.activitypub.inbox import authenticate
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
+from imago_fed.web.body import ACTIVITY_TYPES, BodyRefused, decode, read_body, require_type
 from imago_fed.web.metrics import app_metrics, inbox_reason
 from imago_fed.web.pages.public import group_page
 from imago_fed.web.runtime import runtime
@@ -292,14 +293,21 @@ async def activity(token: str) -> Response:
 # ---------------------------------------------------------------- inboxes
 async def _inbox(group_id: int | None) -> Response:
     rt = runtime()
-    # 413 past max_body_bytes; read once (cache=False), as the raw bytes that were signed
-    body = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+    try:
+        # read once (cache=False), as the raw bytes that were signed
+        body = await read_body(cache=False)
+        require_type(ACTIVITY_TYPES)
+        document = decode(body)
+    except BodyRefused as exc:  # (logged by web/body.py)
+        app_metrics().inbox.labels("refused", f"http_{exc.status}").inc()
+        return _problem(exc.status, exc.message)
     outcome = await rt.receive_activity(
         group_id=group_id,
         method=request.method,
         url=rt.settings.instance.base_url + request.full_path.rstrip("?"),
         headers=list(request.headers.items()),
         body=body,
+        document=document,
         now=rt.clock.now(),
     )
     refused = outcome.status >= 400
@@ -313,6 +321,7 @@ async def _inbox(group_id: int | None) -> Response:
             extra={
                 "status": outcome.status,
                 "reason": outcome.reason,
+                "detail": outcome.detail,
                 "remote": request.remote_addr,
                 "sender_host": urlsplit(request.headers.get("Origin", "")).hostname,
             },
