@@ -196,12 +196,12 @@ async def add_contribution() -> tuple[Response, int]:
 
 
 @api.route(
-    admin, "/costs/<which>/<row_id>", "DELETE",
+    admin, "/costs/<which>/<int:row_id>", "DELETE",
     summary="Remove a bill, pledge or contribution (which: bills, pledges, contributions)",
     responses={204: ("removed", None), 404: ("no such row", ERROR_REF)},
 )  # fmt: skip
-async def remove_cost(which: str, row_id: str) -> Response:
-    if which not in KINDS or not row_id.isdigit() or len(row_id) > 18:
+async def remove_cost(which: str, row_id: int) -> Response:
+    if which not in KINDS:
         raise ApiError(404, "not_found", f"no {which} {row_id}")
-    await runtime().costs.remove(KINDS[which], int(row_id))
+    await runtime().costs.remove(KINDS[which], row_id)
     return Response("", status=204)

@@ -13,7 +13,6 @@ from quart import Response, jsonify
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.voting.elections import ElectionRecord
 from imago_fed.web.admin import admin, api
-from imago_fed.web.body import TEXT_FILE_TYPES
 from imago_fed.web.elections import body_text, election_service
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, request_body
@@ -106,7 +105,7 @@ async def get_election_admin(election_id: int) -> Response:
 @api.route(
     admin, "/elections/<int:election_id>/trustees/<int:position>/key", "POST",
     summary="A trustee's public key (the ID.pubkey file as the body); the last opens the box",
-    request_schema=OBJ, body_types=TEXT_FILE_TYPES,
+    text_file=True,
     responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
                422: ("not a valid key", ERROR_REF)},
 )  # fmt: skip
@@ -122,7 +121,7 @@ async def add_trustee_key(election_id: int, position: int) -> Response:
     summary="A threshold trustee's message for round `step` (cert, polynomial or "
     "verification: the output of `imago-fed trustee threshold STEP` as the body); "
     "the last verification opens the box",
-    request_schema=OBJ, body_types=TEXT_FILE_TYPES,
+    text_file=True,
     responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
                422: ("the message does not check", ERROR_REF)},
 )  # fmt: skip
@@ -138,7 +137,7 @@ async def add_ceremony_message(election_id: int, position: int, step: str) -> Re
     admin, "/elections/<int:election_id>/credentials", "POST",
     summary="An external credential authority's public credentials (its .pubcreds JSON list "
     "as the body), one per voter; with the trustees' key also in, the box opens",
-    request_schema={"type": "array"}, body_types=TEXT_FILE_TYPES,
+    text_file=True,
     responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
                422: ("not one valid public credential per voter", ERROR_REF)},
 )  # fmt: skip
@@ -160,7 +159,7 @@ async def close_election(election_id: int) -> Response:
     admin, "/elections/<int:election_id>/trustees/<int:position>/decryption", "POST",
     summary="A trustee's partial decryption (the output of trustee decrypt as the body); "
     "the last one computes the result and concludes the proposal",
-    request_schema=OBJ, body_types=TEXT_FILE_TYPES,
+    text_file=True,
     responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
                422: ("proofs do not verify", ERROR_REF)},
 )  # fmt: skip

@@ -50,6 +50,8 @@ LIST_SCHEMA = {
     },
 }
 
+LIMIT = {"type": "integer", "minimum": 1, "maximum": 500}
+
 
 def group_json(group: Group) -> dict[str, object]:
     """The admin view of a group. The private key is never part of it."""
@@ -96,7 +98,7 @@ async def create_group() -> tuple[Response, int, dict[str, str]]:
     "/groups",
     "GET",
     summary="List groups, ordered by slug",
-    query={"limit": {"type": "integer"}, "after": {"type": "string"}},
+    query={"limit": LIMIT, "after": {"type": "string"}},
     responses={200: ("a page of groups", LIST_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )
 async def list_groups() -> Response:

@@ -36,6 +36,7 @@ __all__ = [
     "media_type",
     "read_body",
     "require_type",
+    "text_document",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,30 @@ async def read_body(*, cache: bool = True) -> bytes:
     try:
         return await request.get_data(cache=cache, as_text=False, parse_form_data=False)
     except RequestEntityTooLarge:
-        limit = request.max_content_length
-        raise refuse(413, "too_large", f"the body is larger than {limit} bytes") from None
+        message = f"the body is larger than {request.max_content_length} bytes"
+        raise refuse(413, "request_entity_too_large", message) from None
+
+
+async def text_document() -> str:
+    """A file relayed verbatim (a trustee's key or share, a ballot): its text.
+
+    The text is what is kept (ballots are hashed as sent), but it is decoded
+    here all the same, as one JSON document or as JSON lines (belenios-tool
+    writes both), so the parsers behind never see what the door refuses.
+    """
+    raw = await read_body()
+    require_type(TEXT_FILE_TYPES)
+    try:
+        loads(raw)
+    except JsonRefused as whole:
+        lines = raw.split(b"\n")
+        try:
+            for line in lines:
+                if line.strip():
+                    loads(line)
+        except JsonRefused:
+            raise refuse(400, "malformed_body", str(whole)) from None
+    return raw.decode("utf-8")
 
 
 async def json_document(accepted: Collection[str] = JSON_TYPES) -> Any:

@@ -34,7 +34,7 @@ from quart import Blueprint, Response, jsonify, request
 from imago_fed.domain.voting.crypto import Election
 from imago_fed.domain.voting.elections import BoardEntry, ElectionRecord, tracker_status
 from imago_fed.services.elections import Elections
-from imago_fed.web.body import TEXT_FILE_TYPES, decode, read_body, require_type
+from imago_fed.web.body import text_document
 from imago_fed.web.runtime import runtime
 
 __all__ = ["body_text", "election_service", "elections"]
@@ -44,16 +44,9 @@ MAX_BALLOT_BYTES = 1_000_000
 
 
 async def body_text() -> str:
-    """The request body as text (the files trustees and voters send are JSON text).
-
-    Read through the one door (size, media type), and decoded strictly as JSON
-    to refuse what the parsers behind must never see (bad UTF-8, NUL, a
-    recursion bomb); the text itself is what is kept, since it is hashed.
-    """
-    raw = await read_body()
-    require_type(TEXT_FILE_TYPES)
-    decode(raw)
-    return raw.decode("utf-8")
+    """The request body as text (the files trustees and voters send are JSON text),
+    through the one door for bodies (``web/body.py``)."""
+    return await text_document()
 
 
 def election_service() -> Elections:

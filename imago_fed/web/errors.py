@@ -29,9 +29,10 @@ DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
 class ApiError(Exception):
     """An HTTP-level refusal raised by a handler (bad auth, malformed body)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.field = field
 
 
 def error_response(status: int, code: str, message: str, **extra: object) -> Response:
@@ -44,7 +45,8 @@ def error_response(status: int, code: str, message: str, **extra: object) -> Res
 def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(ApiError)
     async def _api_error(exc: ApiError) -> Response:
-        response = error_response(exc.status, exc.code, exc.message)
+        extra = {"field": exc.field} if exc.field else {}
+        response = error_response(exc.status, exc.code, exc.message, **extra)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="imago-fed"'
         return response

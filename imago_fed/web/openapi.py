@@ -21,7 +21,7 @@ from typing import Any
 
 from quart import Blueprint, g
 
-from imago_fed.web.body import JSON_TYPES, decode, read_body, require_type
+from imago_fed.web.body import JSON_TYPES, decode, read_body, require_type, text_document
 from imago_fed.web.params import PATH_SCHEMAS, check_query
 from imago_fed.web.schema import check_body, strict_schema
 
@@ -47,6 +47,9 @@ BODY_REFUSALS = {
     415: "wrong Content-Type",
     422: "invalid input",
 }
+TEXT_FILE_CONTENT = {
+    "text/plain": {"schema": {"type": "string", "description": "the file: JSON or JSON lines"}}
+}
 PATH_REFUSAL = "no such resource (or a path parameter not of its type)"
 QUERY_REFUSAL = "invalid query parameter (undeclared, repeated or ill-typed)"
 
@@ -64,6 +67,11 @@ class Operation:
     path_params: dict[str, Schema] = field(default_factory=dict)
     body_types: Collection[str] = JSON_TYPES
     body_required: bool = True
+    text_file: bool = False  # a file relayed as text (JSON or JSON lines)
+
+    @property
+    def has_body(self) -> bool:
+        return self.request_schema is not None or self.text_file
 
 
 _PARAM = re.compile(r"<(?:([a-z0-9]+):)?([a-z_]+)>")
@@ -113,6 +121,7 @@ class ApiRegistry:
         authenticated: bool = True,
         body_types: Collection[str] = JSON_TYPES,
         body_required: bool = True,
+        text_file: bool = False,
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         rule = rule.replace("<slug>", "<slug:slug>")  # a group slug, by its pattern
 
@@ -130,13 +139,16 @@ class ApiRegistry:
                 path_params=_path_params(full_rule),
                 body_types=body_types,
                 body_required=body_required,
+                text_file=text_file,
             )
             self.operations.append(op)
 
             @functools.wraps(handler)
             async def guarded(*args: Any, **kwargs: Any) -> Any:
                 check_query(op.query)
-                if op.request_schema is not None:
+                if op.text_file:
+                    g.checked_body = await text_document()
+                elif op.request_schema is not None:
                     g.checked_body = await _checked_body(op)
                 return await handler(*args, **kwargs)
 
@@ -153,7 +165,7 @@ class ApiRegistry:
                 responses.setdefault(404, (PATH_REFUSAL, ERROR_REF))
             if op.query:
                 responses.setdefault(422, (QUERY_REFUSAL, ERROR_REF))
-            if op.request_schema is not None:
+            if op.has_body:
                 for status, description in BODY_REFUSALS.items():
                     responses.setdefault(status, (description, ERROR_REF))
             if op.authenticated:
@@ -180,6 +192,8 @@ class ApiRegistry:
                     "required": op.body_required,
                     "content": {"application/json": {"schema": strict_schema(op.request_schema)}},
                 }
+            elif op.text_file:
+                entry["requestBody"] = {"required": True, "content": TEXT_FILE_CONTENT}
             if not op.authenticated:
                 entry["security"] = []
             paths.setdefault(op.path, {})[op.method] = entry

@@ -44,7 +44,9 @@ def _is(value: Any, kind: str) -> bool:
 
 
 def _invalid(where: str, message: str) -> ApiError:
-    return ApiError(422, "invalid_input", f"{where}: {message}" if where else message)
+    if not where:
+        return ApiError(422, "invalid_input", message)
+    return ApiError(422, "invalid_input", f"{where}: {message}", field=where)
 
 
 def check_body(body: Any, schema: Schema, where: str = "") -> Any:
