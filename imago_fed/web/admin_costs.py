@@ -75,7 +75,8 @@ NEW_BILL = {
     "properties": {
         "label": {"type": "string", "maxLength": 200},
         "kind": {"type": "string", "enum": list(BILL_KINDS)},
-        "amount": _AMOUNT_IN, "currency": _CURRENCY_IN, "period_months": {"type": "integer"},
+        "amount": _AMOUNT_IN, "currency": _CURRENCY_IN,
+        "period_months": {"type": "integer", "minimum": 1, "maximum": 120},
         "starts_on": _DATE_IN, "renews_on": _DATE_IN,
     },
 }  # fmt: skip

@@ -138,7 +138,8 @@ async def list_blocks() -> Response:
     admin, "/blocks", "POST",
     summary="Block an actor or a domain, instance-wide or for one group",
     request_schema=BLOCK_BODY,
-    responses={201: ("the block", {"type": "object"}), 422: ("invalid input", ERROR_REF)},
+    responses={201: ("the block", {"type": "object"}), 404: ("no such group", ERROR_REF),
+               422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_block() -> tuple[Response, int]:
     body = request_body()

@@ -29,7 +29,7 @@ PROPOSE = {
         "options": {"type": "array", "items": {"type": "string"}},
         "params": {"type": "object"},
         "topics": {"type": "array", "items": {"type": "string"}},
-        "duration_s": {"type": "integer"},
+        "duration_s": {"type": "integer", "minimum": 1, "maximum": 60 * 86400},
     },
 }
 VOTE = {
@@ -53,10 +53,12 @@ LINK = {
     "type": "object",
     "required": ["matrix_user", "actor"],
     "properties": {
-        "matrix_user": {"type": "string", "maxLength": 300},
-        "actor": {"type": "string", "maxLength": 2048},
+        "matrix_user": {"type": "string", "maxLength": 300, "pattern": r"^@[^:\s]+:\S+$",
+                        "description": "a Matrix user id, @name:server"},
+        "actor": {"type": "string", "maxLength": 2048, "pattern": r"^https?://[^\s/]+/\S*$",
+                  "description": "a fediverse actor id, an http(s) URL"},
     },
-}
+}  # fmt: skip
 
 
 def proposal_json(p: Proposal) -> dict[str, object]:
@@ -208,7 +210,8 @@ async def revoke(slug: str) -> tuple[str, int]:
     admin, "/identity-links", "POST",
     summary="Record that a Matrix account and a fediverse account are one person",
     request_schema=LINK,
-    responses={204: ("linked", None)},
+    responses={204: ("linked", None),
+               409: ("the actor is linked to another Matrix account", ERROR_REF)},
 )  # fmt: skip
 async def link_identities() -> tuple[str, int]:
     body = request_body()

@@ -2,7 +2,7 @@
 
 Small on purpose: type (one or a list; object, array, string, integer,
 number, boolean, null), properties, required, enum, minLength, maxLength,
-minimum, maximum, items, maxItems. An object schema that lists properties
+pattern, minimum, maximum, items, maxItems. An object schema that lists properties
 refuses any other key (the document says ``additionalProperties: false``);
 one that lists none is free-form (a ``params`` or ``criteria`` map the use
 case checks itself). Integers are bounded to a PostgreSQL ``bigint`` unless
@@ -14,6 +14,7 @@ type integer``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from imago_fed.web.errors import ApiError
@@ -65,6 +66,8 @@ def check_body(body: Any, schema: Schema, where: str = "") -> Any:
             raise _invalid(where, f"at most {schema['maxLength']} characters")
         if len(body) < schema.get("minLength", 0):
             raise _invalid(where, f"at least {schema['minLength']} characters")
+        if "pattern" in schema and not re.search(schema["pattern"], body):
+            raise _invalid(where, schema.get("description") or f"must match {schema['pattern']}")
     elif isinstance(body, int | float) and not isinstance(body, bool):
         low, high = schema.get("minimum", INT64_MIN), schema.get("maximum", INT64_MAX)
         if not low <= body <= high:
