@@ -19,6 +19,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 from quart import Quart, Response, g, request
@@ -39,6 +41,7 @@ from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.relations import ApGraph, GraphIntake
+from imago_fed.activitypub.resource_exchange import ApResources, ResourceIntake
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
@@ -52,6 +55,7 @@ from imago_fed.logs import request_id_var
 from imago_fed.matrix import bridge as matrix_bridge
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
+from imago_fed.matrix.commands import StatusSources
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
 from imago_fed.services.costs import Costs
@@ -60,6 +64,7 @@ from imago_fed.services.execution import Executor
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
+from imago_fed.services.resources import Resources
 from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker, exclusively
 from imago_fed.store import deliveries, group_events, inbox
@@ -86,6 +91,7 @@ from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
 from imago_fed.store.propagation import PgPropagationStore
+from imago_fed.store.resources import PgResourceStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
 from imago_fed.web import (  # noqa: F401  (register routes)
     admin_costs,
@@ -95,7 +101,9 @@ from imago_fed.web import (  # noqa: F401  (register routes)
     admin_governance,
     admin_groups,
     admin_relations,
+    admin_resources,
     federation_graph,
+    federation_resources,
 )
 from imago_fed.web.admin import admin
 from imago_fed.web.appservice import appservice
@@ -152,16 +160,34 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     event_log = PgGroupEventLog(pool, clock.now)
     executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
-    relations, propagation = _graph(
-        fed, pool, resolver, following, ids, repository, clock, executor
+    relations, propagation, resources = _graph(
+        fed, pool, resolver, following, ids, repository, clock, executor, event_log
     )
     relations.attach(governance)
     propagation.attach(governance)
+    resources.attach(governance)
     federation_reads = PgFederationReads(pool)
-    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
     costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
+    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
+    status_board = StatusBoard(
+        schema,
+        deliveries_readings,
+        Probes(settings, bridge.client if bridge is not None else None),
+        costs,
+        clock,
+        matrix_enabled=bridge is not None,
+    )
+    if bridge is not None:
+        base = settings.instance.base_url
+        bridge.attach(
+            propagation=propagation,
+            status=StatusSources(
+                status_board, costs, f"{base}/admin/status",
+                f"{base}/status" if settings.status.public else None,
+            ),
+        )  # fmt: skip
     messengers: list[DirectMessenger] = []
     if bridge is not None:
         messengers.append(MatrixDirectMessages(bridge.client, bridge.ids, repository))
@@ -190,7 +216,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             ids,
             clock,
             votes=VoteIntake(ids, governance),
-            graph=GraphIntake(ids, relations, propagation),
+            graph=_first_of(ResourceIntake(resources), GraphIntake(ids, relations, propagation)),
         ),
         member_posts=GroupEventReader(
             pool,
@@ -210,29 +236,41 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         delivery_admin=PgDeliveryAdmin(pool),
         schema=schema,
         costs=costs,
-        status_board=StatusBoard(
-            schema,
-            deliveries_readings,
-            Probes(settings, bridge.client if bridge is not None else None),
-            costs,
-            clock,
-            matrix_enabled=bridge is not None,
-        ),
+        status_board=status_board,
         deliveries_readings=deliveries_readings,
         activity_counts=PgActivityCounts(pool),
         matrix=bridge,
         messengers=tuple(messengers),
         relations=relations,
         propagation=propagation,
+        resources=resources,
     )
+
+
+Intake = Callable[[dict[str, Any], str], Awaitable[str | None]]
+
+
+def _first_of(*intakes: Intake) -> Intake:
+    """Ask each intake in turn; the first that claims the activity (not None) answers."""
+
+    async def intake(activity: dict[str, Any], actor: str) -> str | None:
+        for candidate in intakes:
+            outcome = await candidate(activity, actor)
+            if outcome is not None:
+                return outcome
+        return None
+
+    return intake
 
 
 def _graph(
     fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver, following: Following,
     ids: Ids, repository: PgGroupRepository, clock: SystemClock, executor: Executor,
-) -> tuple[Relations, Propagation]:  # fmt: skip
-    """The graph of groups: relations and propagation over ActivityPub, their
-    ``relate``/``propagate`` effects registered with the executor."""
+    events: PgGroupEventLog,
+) -> tuple[Relations, Propagation, Resources]:  # fmt: skip
+    """The graph of groups: relations, propagation and resources over ActivityPub,
+    their ``relate``/``propagate``/``publish_offer``/``spend`` effects registered
+    with the executor."""
 
     async def send(
         group_id: int, activity: dict, inboxes: list[str] | None, object_id: str | None = None
@@ -245,13 +283,20 @@ def _graph(
                           object_id=object_id, public=False, now=clock.now())  # fmt: skip
 
     wire = ApGraph(send, resolver, following, ids, repository)
-    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock)
+    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
     propagation = Propagation(
-        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock
-    )
+        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock,
+        events=events,
+    )  # fmt: skip
+    resources = Resources(
+        PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
+        relations,
+    )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
-    return relations, propagation
+    executor.register(ActionKind.PUBLISH_OFFER, resources)
+    executor.register(ActionKind.SPEND, resources)
+    return relations, propagation, resources
 
 
 def _matrix_bridge(
@@ -277,6 +322,7 @@ def _matrix_bridge(
         appservice_id=config.appservice_id,
         handle_domain=settings.instance.domain,
         governance=governance,
+        admins=config.admin_ids,
     )
 
 
@@ -284,6 +330,8 @@ async def _decide(rt: Runtime) -> bool:
     """Close proposals and elections whose time has come (the ticker's step)."""
     await rt.governance.tick()
     await rt.elections.close_due()
+    if rt.resources is not None:
+        await rt.resources.tick()
     return False  # decisions come due with time: look again at the next tick
 
 

@@ -128,6 +128,18 @@ def _prefix(value: Any) -> str | None:
     return None if ok else "must be lower-case letters, digits, '_', '-' or '.'"
 
 
+def _split_users(value: str) -> list[str]:
+    return [user for user in value.replace(",", " ").split() if user]
+
+
+def _matrix_users(value: Any) -> str | None:
+    for user in _split_users(value):
+        local, sep, server = user[1:].partition(":")
+        if not user.startswith("@") or not sep or not local or not server:
+            return f"must list Matrix user ids such as @ann:example.org, not {user!r}"
+    return None
+
+
 def _opt(default: Any, check: Check | None = None, doc: str = "") -> Any:
     return field(default=default, metadata={"check": check, "doc": doc})
 
@@ -183,6 +195,12 @@ class MatrixSettings:
     namespace_prefix: str = _opt("_imago_", _prefix, "prefix of puppet users and aliases")
     appservice_id: str = _opt("imago", _prefix, "the registration's id")
     bot_localpart: str = _opt("imago", _prefix, "the bridge bot's localpart (sender_localpart)")
+    admins: str = _opt("", _matrix_users, "Matrix users who see health")
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        """The ``admins`` setting as a set of Matrix user ids."""
+        return frozenset(_split_users(self.admins))
 
 
 def _listen_or_empty(value: Any) -> str | None:

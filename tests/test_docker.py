@@ -96,7 +96,8 @@ def test_the_pages_templates_and_stylesheet_ship_with_the_package() -> None:
     shipped = sorted(
         path.relative_to(web).as_posix()
         for folder in ("templates", "static")
-        for path in (web / folder).iterdir()
+        for path in (web / folder).rglob("*")
+        if path.is_file()
     )
     assert "templates/base.html" in shipped and "static/site.css" in shipped
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][

@@ -44,7 +44,8 @@ def upgrade() -> None:
     )
     # At most one live edge of a kind between two groups, from each side.
     op.execute(
-        "CREATE UNIQUE INDEX group_relations_live ON group_relations (group_id, source, target, kind)"
+        "CREATE UNIQUE INDEX group_relations_live"
+        " ON group_relations (group_id, source, target, kind)"
         " WHERE state IN ('proposed', 'accepted')"
     )
     op.execute("CREATE INDEX group_relations_offer ON group_relations (offer_id)")

@@ -7,6 +7,8 @@ group, signed with its key (still in the database after a soft delete).
 
 from __future__ import annotations
 
+from typing import Any
+
 from imago_fed.activitypub import documents, outbound
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.publish import publish_to_followers
@@ -25,6 +27,7 @@ class GroupProfile:
     @handles(Kind.GROUP_CHANGED, Kind.GROUP_DELETED)
     async def on_group_event(self, event: GroupEvent[GroupChanged | GroupDeleted]) -> None:
         data = event.data
+        obj: dict[str, Any] | str  # the actor document, or only its id when deleted
         if isinstance(data, GroupChanged) and not data.created:
             group = await self._groups.get_by_id(event.group_id)
             if group is None:

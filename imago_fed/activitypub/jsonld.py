@@ -20,7 +20,7 @@ from pyld import jsonld
 
 from imago_fed.activitypub.vocab import AS2_CONTEXT, SECURITY_CONTEXT, as_list
 
-__all__ = ["JsonLdError", "normalize"]
+__all__ = ["JsonLdError", "bundled_loader", "normalize"]
 
 # Contexts whose terms we read directly; inline dicts only add extension terms.
 _PLAIN_CONTEXTS = frozenset(
@@ -60,6 +60,10 @@ def _loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     if document is None:
         raise JsonLdError(f"context {url} is not bundled; refusing to fetch it")
     return {"contextUrl": None, "documentUrl": url, "document": document}
+
+
+#: The loader for other readers that expand documents (bundled contexts only).
+bundled_loader = _loader
 
 
 def _renames_core(term_map: dict[str, Any]) -> bool:

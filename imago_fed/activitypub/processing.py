@@ -190,7 +190,7 @@ async def _undo(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
             return "done"
         if inner_type == "Follow":
             return "unfollow of no group of ours"
-    if inner_type == "Block":
+    if isinstance(inner, dict) and inner_type == "Block":
         group = await p.local_group(id_of(inner.get("object")))
         if group is not None and group.id is not None:
             await fed.moderation.set_blocked_by(group.id, row.actor_uri, False, p.clock.now())

@@ -68,5 +68,5 @@ async def _serve(settings: Settings) -> None:
             settings.http.listen,
             extra={"version": __version__},
         )
-        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
         log.info("stopped: in-flight requests finished")

@@ -35,6 +35,7 @@ __all__ = [
     "Pledge",
     "add_months",
     "coverage",
+    "coverage_sentence",
     "format_amount",
     "parse_amount",
     "validate_currency",
@@ -210,3 +211,23 @@ def coverage(
         months=tuple(months),
         other_currencies=tuple(others),
     )
+
+
+def coverage_sentence(summary: Coverage) -> str:
+    """The coverage in one sentence, for a chat answer or a page's summary line."""
+    money = summary.currency
+    if summary.monthly_cost == 0:
+        return "No bill is recorded: the instance costs nothing yet."
+    parts = [f"Costs {format_amount(summary.monthly_cost)} {money} a month"]
+    pledged = f"{format_amount(summary.monthly_pledged)} {money} a month is pledged"
+    ratio = summary.pledged_ratio
+    parts.append(pledged + (f" ({ratio:.0%})" if ratio is not None else ""))
+    parts.append(f"the pool holds {format_amount(summary.balance)} {money}")
+    if summary.months_ahead is not None:
+        parts.append(f"{max(summary.months_ahead, 0.0):.1f} months funded ahead")
+    tail = (
+        f"it runs out on {summary.runs_out_on.isoformat()} if nothing changes"
+        if summary.runs_out_on is not None
+        else "the pledges cover the costs"
+    )
+    return "; ".join(parts) + "; " + tail + "."

@@ -35,8 +35,9 @@ from imago_fed.domain.ports.bridge import BridgeInbox, BridgeStore
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.matrix import outbound, polls
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
-from imago_fed.matrix.commands import BotCommands
+from imago_fed.matrix.commands import BotCommands, StatusSources
 from imago_fed.matrix.event_handlers import GroupEventsToMatrix
+from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
 from imago_fed.matrix.rooms import ensure_group_rooms
@@ -66,18 +67,24 @@ class MatrixBridge:
         appservice_id: str,
         handle_domain: str,
         governance: Any = None,
+        admins: frozenset[str] = frozenset(),
     ) -> None:
         self.client, self.ids, self.groups, self.clock = client, ids, groups, clock
         self.store, self.inbox, self.events, self.reads = store, inbox, events, reads
         self._appservice_id = appservice_id
         self._governance = governance  # proposals: polls, votes
         self._commands = BotCommands(
-            ids, store, reads, handle_domain=handle_domain, governance=governance
+            ids, store, reads, handle_domain=handle_domain, governance=governance, admins=admins
         )
         #: What this adapter does with each kind of group event.
-        self.handlers = EventHandlers.of(GroupEventsToMatrix(self))
+        self.handlers = EventHandlers.of(GroupEventsToMatrix(self), GraphEventsToMatrix(self))
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
+
+    def attach(self, *, propagation: Any = None, status: StatusSources | None = None) -> None:
+        """What the bot also answers with, wired once those services exist (the status
+        board probes the homeserver through this bridge's client, hence later)."""
+        self._commands.attach(propagation=propagation, status=status)
 
     # ---------------------------------------------------------- lifecycle
     async def startup(self) -> None:
@@ -131,7 +138,7 @@ class MatrixBridge:
         """Do what a homeserver event means; "done", or why nothing was done."""
         found = await self.store.room(str(event.get("room_id")))
         if found is None:
-            return "not one of our rooms"
+            return await self._elsewhere(event)
         group = await self.groups.get_by_id(found.group_id)
         if group is None:
             return "group deleted"
@@ -161,6 +168,18 @@ class MatrixBridge:
         if found.encrypted:
             return "room is encrypted"
         return await self._record_member_event(group, room_id, event, meaning)
+
+    async def _elsewhere(self, event: dict[str, Any]) -> str:
+        """A room of no group (a feed room, the bot's direct room): only the
+        commands that need no group are answered there."""
+        meaning = classify(event, room_kind="other", ids=self.ids)
+        if meaning.kind != "command":
+            return "not one of our rooms"
+        answer = await self._commands.answer_anywhere(meaning.sender, meaning.text)
+        if answer is None:
+            return "command needs a group's room"
+        await self._notice(str(event["room_id"]), answer)
+        return "done"
 
     async def _record_member_event(
         self, group: Group, room_id: str, event: dict[str, Any], meaning: Meaning
@@ -195,8 +214,10 @@ class MatrixBridge:
         if proposal_id is None or self._governance is None:
             return "response to no poll of ours"
         proposal = await self._governance.get(proposal_id)
-        content = event.get("content") if isinstance(event.get("content"), dict) else {}
-        indexes = polls.answer_indexes(content, len(proposal.options))
+        content = event.get("content")
+        indexes = polls.answer_indexes(
+            content if isinstance(content, dict) else {}, len(proposal.options)
+        )
         if indexes == ():
             return "an empty response (no vote)"
         ballot = indexes if indexes is not None else (-1,)  # spoiled: logged, not counted

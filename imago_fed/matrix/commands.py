@@ -3,6 +3,11 @@
     !imago help | info                      about the group (no governance needed)
     !imago table | proposals | propose ...  the group's decisions (governance)
     !imago vote | delegate | revoke | link  a member's vote
+    !imago release <item>                   a moderator publishes a held announcement
+    !imago status                           the costs and who chips in; for the
+                                            instance admins ([matrix] admins) the
+                                            health checks too
+    !imago feed ...                         personal feeds (feed_rooms.py)
 
 Answers are text; the bridge posts them as a notice in the room asked in.
 A domain error (a vote refused, an unknown proposal) is an answer too.
@@ -10,8 +15,10 @@ A domain error (a vote refused, an unknown proposal) is an answer too.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from imago_fed.domain.costs import coverage_sentence
 from imago_fed.domain.errors import DomainError
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation
@@ -21,7 +28,7 @@ from imago_fed.domain.ports.bridge import ChatMembers
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.matrix.ids import MatrixIds
 
-__all__ = ["HELP", "BotCommands"]
+__all__ = ["HELP", "BotCommands", "FeedCommands", "StatusSources"]
 
 HELP = (
     "Imago bridges this group between Matrix and the fediverse.\n"
@@ -34,9 +41,28 @@ HELP = (
     "!imago delegate <@user:server | group:slug> [scope]: delegate your vote\n"
     "!imago revoke [scope]: take your delegation back\n"
     "!imago link <fediverse actor URL>: the same person on both sides votes once\n"
-    "   (then post '!link @you:server' to the group from that fediverse account)"
+    "   (then post '!link @you:server' to the group from that fediverse account)\n"
+    "!imago release <number>: publish an announcement held for moderators\n"
+    "!imago status: the instance's costs and who chips in (admins: its health too)\n"
+    "!imago feed help: your personal feeds of announcements"
 )
 GOVERNANCE_VERBS = ("vote", "table", "proposals", "propose", "delegate", "revoke", "link")
+
+
+@dataclass(frozen=True)
+class StatusSources:
+    """What ``!imago status`` reads: the dashboard's checks, the costs, where to see more."""
+
+    board: Any  # services.status.StatusBoard
+    costs: Any  # services.costs.Costs
+    dashboard_url: str  # the admin dashboard
+    public_url: str | None = None  # /status, when the instance publishes it
+
+
+class FeedCommands(Protocol):
+    async def command(self, sender: str, args: list[str]) -> str:
+        """Answer ``!imago feed <args>`` for ``sender``."""
+        ...
 
 
 class BotCommands:
@@ -48,14 +74,50 @@ class BotCommands:
         *,
         handle_domain: str,
         governance: Any = None,
+        propagation: Any = None,
+        status: StatusSources | None = None,
+        feeds: FeedCommands | None = None,
+        admins: frozenset[str] = frozenset(),
     ) -> None:
         self._ids, self._members, self._reads = ids, members, reads
         self._handle_domain = handle_domain
         self._governance = governance  # proposals, votes; None: help and info only
+        self._propagation = propagation  # releasing held announcements
+        self._status, self._feeds, self._admins = status, feeds, admins
+
+    def attach(
+        self,
+        *,
+        propagation: Any = None,
+        status: StatusSources | None = None,
+        feeds: FeedCommands | None = None,
+    ) -> None:
+        """Add the services wired after the bridge (those left None stay as they are)."""
+        self._propagation = propagation or self._propagation
+        self._status = status or self._status
+        self._feeds = feeds or self._feeds
+
+    async def answer_anywhere(self, sender: str, text: str) -> str | None:
+        """The commands that need no group (any room of ours); None for the others."""
+        words = text.split()
+        verb = words[1] if len(words) > 1 else "help"
+        if verb == "status" and self._status is not None:
+            return await self._status_command(sender)
+        if verb == "feed" and self._feeds is not None:
+            try:
+                return await self._feeds.command(sender, words[2:])
+            except DomainError as exc:
+                return f"{sender}: {exc.message}"
+        return None
 
     async def answer(self, group: Group, sender: str, text: str) -> str:
         words = text.split()
         verb = words[1] if len(words) > 1 else "help"
+        anywhere = await self.answer_anywhere(sender, text)
+        if anywhere is not None:
+            return anywhere
+        if verb == "release" and self._propagation is not None:
+            return await self._release_command(group, sender, words[2:])
         if verb in GOVERNANCE_VERBS and self._governance is not None:
             try:
                 return await self._governance_command(group, sender, verb, words[2:], text)
@@ -124,3 +186,35 @@ class BotCommands:
         if outcome == "counted":
             return f"{sender}: your vote on proposal {proposal.id} is counted."
         return f"{sender}: your vote on proposal {proposal.id} was not counted: {outcome}."
+
+    async def _release_command(self, group: Group, sender: str, args: list[str]) -> str:
+        """``!imago release <item>``: a moderator lets a held announcement through."""
+        assert group.id is not None
+        if len(args) != 1 or not args[0].isdigit():
+            return "usage: !imago release <number of the held announcement>"
+        if sender not in self._admins and not await self._reads.is_moderator(group.id, sender):
+            return f"{sender}: only a moderator of {group.name} may release an announcement."
+        try:
+            released = await self._propagation.release(group.slug, int(args[0]))
+        except DomainError as exc:
+            return f"{sender}: {exc.message}"
+        return (
+            f"Announcement {released.id} released by {sender}: {group.name} boosts "
+            f"{released.item.object_id} to its followers."
+        )
+
+    async def _status_command(self, sender: str) -> str:
+        """Costs for everyone; each health check for the instance's admins."""
+        assert self._status is not None
+        lines = []
+        if sender in self._admins:
+            checks = await self._status.board.checks()
+            overall = max((c.level for c in checks), default=None)
+            lines.append(f"Health: {overall.name if overall is not None else 'unknown'}")
+            lines += [f"- {c.name}: {c.level.name}. {c.sentence}" for c in checks]
+            lines.append(f"Dashboard: {self._status.dashboard_url}")
+        view = await self._status.costs.view()
+        lines.append(coverage_sentence(view.coverage))
+        if self._status.public_url:
+            lines.append(f"Status page: {self._status.public_url}")
+        return "\n".join(lines)

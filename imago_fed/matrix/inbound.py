@@ -28,8 +28,18 @@ class Meaning:
     reason: str = ""
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: events are untrusted."""
+    return value if isinstance(value, dict) else {}
+
+
+def _string(value: Any) -> str:
+    """``value`` if it is a string, else empty."""
+    return value if isinstance(value, str) else ""
+
+
 def _text_and_html(content: dict[str, Any]) -> tuple[str, str]:
-    text = content.get("body") if isinstance(content.get("body"), str) else ""
+    text = _string(content.get("body"))
     markup = content.get("formatted_body")
     if content.get("format") != "org.matrix.custom.html" or not isinstance(markup, str):
         from html import escape
@@ -40,8 +50,8 @@ def _text_and_html(content: dict[str, Any]) -> tuple[str, str]:
 
 def classify(event: dict[str, Any], *, room_kind: str, ids: MatrixIds) -> Meaning:
     kind = event.get("type")
-    sender = event.get("sender") if isinstance(event.get("sender"), str) else ""
-    content = event.get("content") if isinstance(event.get("content"), dict) else {}
+    sender = _string(event.get("sender"))
+    content = _object(event.get("content"))
     if not sender or ids.is_ours(sender):
         return Meaning("ignored", reason="our own event")
     if kind == "m.room.encryption" and "state_key" in event:
@@ -63,9 +73,7 @@ def classify(event: dict[str, Any], *, room_kind: str, ids: MatrixIds) -> Meanin
         if isinstance(redacts, str):
             return Meaning("redacted", sender, target_event=redacts)
     if kind in RESPONSE_TYPES:
-        relates = (
-            content.get("m.relates_to") if isinstance(content.get("m.relates_to"), dict) else {}
-        )
+        relates = _object(content.get("m.relates_to"))
         return Meaning("poll_response", sender, target_event=str(relates.get("event_id", "")))
     if kind == "m.room.message":
         text, markup = _text_and_html(content)
@@ -75,16 +83,11 @@ def classify(event: dict[str, Any], *, room_kind: str, ids: MatrixIds) -> Meanin
             return Meaning("ignored", reason=f"messages in {room_kind} are not bridged")
         if content.get("msgtype") not in ("m.text", "m.emote", "m.notice"):
             return Meaning("ignored", reason="only text messages are bridged")
-        relates = (
-            content.get("m.relates_to") if isinstance(content.get("m.relates_to"), dict) else {}
-        )
-        if relates.get("rel_type") == "m.replace" and isinstance(
-            content.get("m.new_content"), dict
-        ):
-            new_text, new_html = _text_and_html(content["m.new_content"])
+        relates = _object(content.get("m.relates_to"))
+        new_content = content.get("m.new_content")
+        if relates.get("rel_type") == "m.replace" and isinstance(new_content, dict):
+            new_text, new_html = _text_and_html(new_content)
             return Meaning("edited", sender, new_text, new_html, str(relates.get("event_id", "")))
-        reply = (
-            relates.get("m.in_reply_to") if isinstance(relates.get("m.in_reply_to"), dict) else {}
-        )
+        reply = _object(relates.get("m.in_reply_to"))
         return Meaning("posted", sender, text, markup, str(reply.get("event_id", "")))
     return Meaning("ignored", reason=f"{kind} is not bridged")

@@ -3,6 +3,9 @@
 A fediverse post becomes an ``m.text`` message with the HTML as
 ``formatted_body`` and a link to the original; a reply to something already
 in the room becomes a Matrix reply to it; an edit becomes an ``m.replace``.
+An announcement propagated between groups becomes a notice with a link to it
+(and, when it waits for moderators, the command that releases it); a change
+of the group's relations becomes a sentence.
 """
 
 from __future__ import annotations
@@ -11,9 +14,16 @@ import html
 import re
 from typing import Any
 
-from imago_fed.domain.events import PostEdited, PostShared
+from imago_fed.domain.events import ItemReceived, PostEdited, PostShared, RelationChanged
 
-__all__ = ["edit_content", "html_to_text", "notice", "post_content"]
+__all__ = [
+    "edit_content",
+    "html_to_text",
+    "item_content",
+    "notice",
+    "post_content",
+    "relation_text",
+]
 
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"<\s*(br|/p)\s*/?\s*>", re.IGNORECASE)
@@ -62,3 +72,54 @@ def edit_content(original_event: str, post: PostEdited) -> dict[str, Any]:
 
 def notice(text: str) -> dict[str, Any]:
     return {"msgtype": "m.notice", "body": text}
+
+
+_RELATION_STATES = {
+    "accepted": "{other} is now {a} {kind} of this group.",
+    "removed": "{other} is no longer {a} {kind} of this group.",
+    "rejected": "The {kind} relation with {other} was declined.",
+    "withdrawn": "The {kind} relation with {other} was withdrawn.",
+}
+
+
+def relation_text(change: RelationChanged) -> str:
+    """One sentence: what the other group now is (or no longer is) to this one."""
+    kind = change.other_is.replace("_", " ")
+    article = "an" if kind[:1] in "aeiou" else "a"
+    template = _RELATION_STATES.get(change.state, "The {kind} relation with {other}: {state}.")
+    return template.format(other=change.other, a=article, kind=kind, state=change.state)
+
+
+def _via(item: ItemReceived) -> str:
+    relays = item.path[1:]
+    return f" via {', '.join(relays)}" if relays else ""
+
+
+def item_content(item: ItemReceived, *, feed: str = "") -> dict[str, Any]:
+    """A propagated announcement as a notice: where it comes from, a link to it.
+
+    In a group's announcements room a held item also says how a moderator
+    releases it; in a personal feed (``feed`` names it) only the item is shown.
+    """
+    url = item.object_id
+    origin = f"From {item.origin}{_via(item)}"
+    if feed or item.verdict in ("accept", "sent"):
+        lead = f"{origin}:"
+    elif item.verdict == "released":
+        lead = f"Released by a moderator. {origin}:"
+    else:
+        lead = f"Held for moderators ({item.reason}). {origin}:"
+    body = f"{lead} {url}"
+    link = f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>'
+    markup = f"<p>{html.escape(lead)} {link}</p>"
+    if not feed and item.verdict == "hold":
+        command, says = f"!imago release {item.item_id}", "A moderator publishes it with:"
+        body += f"\n{says} {command}"
+        markup += f"<p>{says} <code>{command}</code></p>"
+    return {
+        "msgtype": "m.notice",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": markup,
+        "external_url": url,
+    }

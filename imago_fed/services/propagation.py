@@ -15,6 +15,11 @@ receiving is the receiver's hand-written feed rules, judged by the domain
         | accept: boost to our followers, and when below the hop limit relay:
                   plan again from us with the path excluded, forwarded_by(us)
 
+Each item a group records (sent, accepted, held, released) is told to the other
+networks as an ``item_received`` group event: the Matrix side shows it in the
+group's announcements room (a held one with how to release it) and in the
+personal feeds it matches.
+
 No loop is possible even on a cycle of relations: the path travels with the
 item and a group on it neither receives nor is sent the item again; a second
 copy arriving by another path is a duplicate (one row per group and object).
@@ -25,6 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.events import GroupEvent, ItemReceived
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.proposals import Proposal
 from imago_fed.domain.governance.service import Governance
@@ -33,6 +39,7 @@ from imago_fed.domain.graph.propagation import Item, PropagationCriteria, origin
 from imago_fed.domain.graph.proximity import MAX_K, GroupNode
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports.clock import Clock
+from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.groups import GroupRepository
 from imago_fed.domain.ports.propagation import (
     NearestGroups,
@@ -40,7 +47,7 @@ from imago_fed.domain.ports.propagation import (
     PropagationSender,
     PropagationStore,
 )
-from imago_fed.services.relations import Relations
+from imago_fed.services.relations import SOURCE, Relations
 
 __all__ = ["Propagation", "item_json"]
 
@@ -69,9 +76,12 @@ class Propagation:
         sender: PropagationSender,
         groups: GroupRepository,
         clock: Clock,
+        *,
+        events: GroupEventLog | None = None,
     ) -> None:
         self._store, self._nearest, self._relations = store, nearest, relations
         self._sender, self._groups, self._clock = sender, groups, clock
+        self._events = events  # None: the other networks are not told (unit tests)
         self._governance: Governance | None = None
 
     def attach(self, governance: Governance) -> None:
@@ -136,7 +146,10 @@ class Propagation:
         criteria = PropagationCriteria.from_dict(params.get("criteria") or {})
         item = originate(object_id, self._relations.actor(group.slug),
                          criteria.hop_limit)  # fmt: skip
-        await self._store.record(group.id, item, "sent", "originated here", self._clock.now())
+        sent = await self._store.record(group.id, item, "sent", "originated here",
+                                        self._clock.now())  # fmt: skip
+        if sent is not None:
+            await self._tell(sent)
         recipients = await self._recipients(group, criteria, item.path)
         await self._send(group, item, recipients)
         return f"propagated to {len(recipients)} group(s)" + (
@@ -187,6 +200,7 @@ class Propagation:
         await self._store.save_rate_state(
             group.id, decision.rate_state.pruned(rules.rate_limit, now)
         )
+        await self._tell(recorded)
         if decision.verdict == "accept":
             await self._spread(group, item, may_forward=decision.may_forward)
         return "done"
@@ -203,6 +217,7 @@ class Propagation:
         await self._spread(group, found.item, may_forward=found.item.may_travel_on)
         released = await self._store.get(item_id)
         assert released is not None
+        await self._tell(released)
         return released
 
     async def _spread(self, group: Group, item: Item, *, may_forward: bool) -> None:
@@ -217,6 +232,21 @@ class Propagation:
         criteria = PropagationCriteria(hop_limit=item.hop_limit)
         recipients = await self._recipients(group, criteria, forwarded.path)
         await self._send(group, forwarded, recipients)
+
+    async def _tell(self, found: PropagatedItem) -> None:
+        """Record the ``item_received`` event of a stored item (once per verdict)."""
+        if self._events is None:
+            return
+        item, place = found.item, found.item.place
+        data = ItemReceived(
+            item_id=found.id, object_id=item.object_id, origin=item.origin,
+            verdict=found.verdict, path=item.path, hop_limit=item.hop_limit,
+            reason=found.reason, themes=tuple(sorted(item.themes)),
+            place_lat=place.lat if place else None, place_lon=place.lon if place else None,
+            place_label=place.label if place else "",
+        )  # fmt: skip
+        key = f"graph|item|{found.id}|{found.verdict}"
+        await self._events.record(GroupEvent(found.group_id, SOURCE, key, data))
 
     async def _group(self, slug: str) -> Group:
         group = await self._groups.get(slug)

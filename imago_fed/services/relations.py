@@ -14,20 +14,27 @@ default do-ocracy, after a vote under a stricter table) carries it out.
 
 When both groups live on this instance the rows of both sides are moved here
 directly, with the same decisions on each side, and nothing goes on the wire.
+
+Every move out of ``proposed`` or ``accepted`` is told to the other networks as
+a ``relation_changed`` group event of the local group whose row moved (the
+Matrix side links a sub-group's space into its parent's).
 """
 
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 from typing import Any
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
+from imago_fed.domain.events import GroupEvent, RelationChanged
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.proposals import Proposal
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.graph.relations import DEFAULT_KINDS, Relation, RelationKinds, propose
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports.clock import Clock
+from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.groups import GroupRepository
 from imago_fed.domain.ports.relations import (
     GroupAddresses,
@@ -36,8 +43,9 @@ from imago_fed.domain.ports.relations import (
     StoredRelation,
 )
 
-__all__ = ["Relations", "relation_json"]
+__all__ = ["SOURCE", "Relations", "relation_json"]
 
+SOURCE = "graph"  # the group event log's source for what the graph services record
 LIVE = frozenset({"proposed", "accepted"})
 
 
@@ -69,9 +77,12 @@ class Relations:
         groups: GroupRepository,
         clock: Clock,
         kinds: RelationKinds = DEFAULT_KINDS,
+        *,
+        events: GroupEventLog | None = None,
     ) -> None:
         self._store, self._addresses, self._messenger = store, addresses, messenger
         self._groups, self._clock, self.kinds = groups, clock, kinds
+        self._events = events  # None: the other networks are not told (unit tests)
         self._governance: Governance | None = None
 
     def attach(self, governance: Governance) -> None:
@@ -201,10 +212,10 @@ class Relations:
         now = self._clock.now()
         if self._addresses.local_slug(stored.peer) is None:
             answer_id = await self._messenger.answer(group.slug, stored, accept=accept)
-            await self._store.move(stored.id, state, now, answer_id)
+            await self._move(stored.id, state, now, answer_id)
         else:
             for row in await self._store.by_offer(stored.offer_id):
-                await self._store.move(row.id, state, now)
+                await self._move(row.id, state, now)
         return f"relation with {stored.peer} {state}"
 
     async def _remove(self, group: Group, stored: StoredRelation) -> str:
@@ -212,11 +223,11 @@ class Relations:
         now = self._clock.now()
         if self._addresses.local_slug(stored.peer) is None:
             undo_id = await self._messenger.withdraw(group.slug, stored)
-            await self._store.move(stored.id, state, now, undo_id)
+            await self._move(stored.id, state, now, undo_id)
         else:
             for row in await self._store.by_offer(stored.offer_id):
                 if row.relation.state == stored.relation.state:
-                    await self._store.move(row.id, state, now)
+                    await self._move(row.id, state, now)
         return f"relation with {stored.peer} {state}"
 
     # ------------------------------------------ what the other side sent us
@@ -251,7 +262,7 @@ class Relations:
                 and row.relation.target == actor
                 and row.relation.state == "proposed"
             ):
-                await self._store.move(row.id, state, self._clock.now(), answer_id)
+                await self._move(row.id, state, self._clock.now(), answer_id)
                 moved += 1
         return "done" if moved else "answer to no relation we proposed"
 
@@ -264,11 +275,29 @@ class Relations:
             state = "removed" if row.relation.state == "accepted" else "withdrawn"
             if state == "withdrawn" and row.relation.source != actor:
                 state = "rejected"  # the target took back its answer before accepting
-            await self._store.move(row.id, state, self._clock.now(), undo_id)
+            await self._move(row.id, state, self._clock.now(), undo_id)
             moved += 1
         return "done" if moved else "undo of no relation we know"
 
     # ------------------------------------------------------------ helpers
+    async def _move(
+        self, relation_id: int, state: str, now: datetime, answer_id: str | None = None
+    ) -> StoredRelation:
+        """Move a row and tell the other networks (a ``relation_changed`` event)."""
+        moved = await self._store.move(relation_id, state, now, answer_id)
+        if self._events is not None:
+            group = await self._groups.get_by_id(moved.group_id)
+            if group is not None:
+                me = self._addresses.actor(group.slug)
+                data = RelationChanged(
+                    relation_id=moved.id, other=moved.peer,
+                    other_is=moved.relation.kind_from(me, self.kinds), state=state,
+                    other_slug=self._addresses.local_slug(moved.peer) or "",
+                )  # fmt: skip
+                key = f"graph|relation|{moved.id}|{state}"
+                await self._events.record(GroupEvent(moved.group_id, SOURCE, key, data))
+        return moved
+
     async def _group(self, slug: str) -> Group:
         group = await self._groups.get(slug)
         if group is None:

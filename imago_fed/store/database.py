@@ -15,12 +15,13 @@ import logging
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypeAlias
 
 import asyncpg
 
 from imago_fed.config import Settings
 
-__all__ = ["EMBEDDED_DATABASE", "DatabaseError", "create_pool", "database_dsn"]
+__all__ = ["EMBEDDED_DATABASE", "DatabaseError", "Db", "create_pool", "database_dsn"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ EMBEDDED_DATABASE = "imago"
 # What the server answers when it refuses a statement; callers above the store
 # catch it under this name rather than importing the driver.
 DatabaseError = asyncpg.PostgresError
+
+# What a repository function runs its statements on: the pool (one statement,
+# its own transaction) or a connection inside the caller's transaction.
+Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 
 @contextlib.asynccontextmanager

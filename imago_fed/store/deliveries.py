@@ -43,6 +43,7 @@ import asyncpg
 from imago_fed.domain.lifecycle import DELIVERY
 from imago_fed.domain.ports.delivery import Claimed
 from imago_fed.domain.urls import host_from_url
+from imago_fed.store.database import Db
 
 __all__ = [
     "CHANNEL",
@@ -62,7 +63,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Db = asyncpg.Pool | asyncpg.Connection
 
 #: LISTEN/NOTIFY channel: a NOTIFY sent in the enqueueing transaction reaches
 #: the workers of every process when that transaction commits.

@@ -164,6 +164,22 @@ class PgElectionStore:
         )
         return [r["raw"] for r in rows]
 
+    async def add_audit(self, election_id: int, ciphertexts: str, now: datetime) -> None:
+        await self._pool.execute(
+            """
+            INSERT INTO election_audits (election_id, ciphertexts, audited_at)
+            VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
+            """,
+            election_id, ciphertexts, now,
+        )  # fmt: skip
+
+    async def was_audited(self, election_id: int, ciphertexts: str) -> bool:
+        found = await self._pool.fetchval(
+            "SELECT 1 FROM election_audits WHERE election_id = $1 AND ciphertexts = $2",
+            election_id, ciphertexts,
+        )  # fmt: skip
+        return found is not None
+
     async def close(self, election_id: int) -> bool:
         status = await self._pool.execute(
             "UPDATE elections SET state = 'tallied' WHERE id = $1 AND state = 'open'", election_id

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
-
 from imago_fed.domain.lifecycle import FOLLOWER, FOLLOWING
+from imago_fed.store.database import Db
 
 __all__ = [
     "PgFollows",
@@ -29,8 +28,6 @@ __all__ = [
     "set_following",
     "set_following_state",
 ]
-
-Db = asyncpg.Pool | asyncpg.Connection
 
 
 async def add_follower(

@@ -17,12 +17,12 @@ from typing import Any
 import asyncpg
 
 from imago_fed.domain.events import GroupEvent, UndecodableEvent, decode
+from imago_fed.store.database import Db
 
 __all__ = ["CHANNEL", "GroupEventReader", "PgGroupEventLog", "advance", "read_after", "record"]
 
 log = logging.getLogger(__name__)
 
-Db = asyncpg.Pool | asyncpg.Connection
 CHANNEL = "imago_group_events"
 
 

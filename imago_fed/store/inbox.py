@@ -15,14 +15,12 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
-
 from imago_fed.domain.lifecycle import INBOUND_ACTIVITY
 from imago_fed.domain.ports.federation import InboxRow
+from imago_fed.store.database import Db
 
 __all__ = ["CHANNEL", "MAX_ATTEMPTS", "InboxRow", "PgInbox", "received"]
 
-Db = asyncpg.Pool | asyncpg.Connection
 MAX_ATTEMPTS = 8
 CHANNEL = "imago_inbox"
 

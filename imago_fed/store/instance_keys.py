@@ -8,14 +8,12 @@ stored first.
 
 from __future__ import annotations
 
-import asyncpg
-
 from imago_fed.domain.groups import KeyPair
 from imago_fed.domain.ports import KeyPairFactory
+from imago_fed.store.database import Db
 
 __all__ = ["INSTANCE_ACTOR", "PgSigningKeys"]
 
-Db = asyncpg.Pool | asyncpg.Connection
 
 INSTANCE_ACTOR = "actor"
 _SELECT = "SELECT public_key_pem, private_key_sealed FROM instance_keys WHERE name = $1"

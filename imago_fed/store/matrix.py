@@ -25,13 +25,13 @@ import asyncpg
 
 from imago_fed.domain.lifecycle import MATRIX_EVENT
 from imago_fed.domain.ports.bridge import PollOfProposal, QueuedEvent, RoomOfGroup
+from imago_fed.store.database import Db
 
 __all__ = [
     "CHANNEL", "MatrixEventRow", "PgBridgeInbox", "PgBridgeStore", "PgBridgedMessages",
     "store_transaction",
 ]  # fmt: skip
 
-Db = asyncpg.Pool | asyncpg.Connection
 CHANNEL = "imago_matrix_events"
 MAX_ATTEMPTS = 8
 

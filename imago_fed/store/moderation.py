@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from imago_fed.store.database import Db
+
 __all__ = [
     "PgFederationModeration",
     "PgGroupBlocks",
@@ -22,8 +24,6 @@ __all__ = [
     "set_blocked_by",
     "set_moderator",
 ]
-
-Db = asyncpg.Pool | asyncpg.Connection
 
 
 async def is_blocked(conn: Db, group_id: int | None, actor_uri: str, host: str) -> bool:

@@ -65,13 +65,23 @@ class Wakeup:
         with contextlib.suppress(*_FAILURES):
             await self._pool.release(listener)
 
+    def _lost(self) -> bool:
+        """No listener, or its connection died (the pool then takes it back at once,
+        and the proxy we hold refuses every call)."""
+        if self._listener is None:
+            return True
+        try:
+            return self._listener.is_closed()
+        except asyncpg.InterfaceError:
+            return True
+
     async def stop(self) -> None:
         self._started = False
         await self._unlisten()
 
     async def wait(self, timeout: float) -> None:
         """Until notified or ``timeout`` seconds, whichever comes first."""
-        if self._started and (self._listener is None or self._listener.is_closed()):
+        if self._started and self._lost():
             await self._listen()  # the database went away and came back
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)

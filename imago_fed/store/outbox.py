@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-import asyncpg
+from imago_fed.store.database import Db
 
 __all__ = [
     "PgOutbox",
@@ -18,8 +18,6 @@ __all__ = [
     "groups_that_announced",
     "page",
 ]
-
-Db = asyncpg.Pool | asyncpg.Connection
 
 
 async def add(

@@ -15,9 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from imago_fed.domain.ports.delivery import UNAVAILABLE_AFTER_DAYS
+from imago_fed.store.database import Db
 from imago_fed.store.deliveries import CHANNEL
 
 __all__ = [
@@ -28,8 +27,6 @@ __all__ = [
     "record_success",
     "reset",
 ]
-
-Db = asyncpg.Pool | asyncpg.Connection
 
 
 # Does a failure at $2 start a new failure day? (Days are UTC; the first

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
+from imago_fed.store.database import Db
 
 __all__ = ["PgLocalPeople", "by_username", "create", "get"]
-
-Db = asyncpg.Pool | asyncpg.Connection
 
 
 async def get(db: Db, user_id: str) -> dict[str, Any] | None:

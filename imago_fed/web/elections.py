@@ -66,6 +66,14 @@ async def cast_ballot(election_id: int) -> tuple[Response, int]:
     return jsonify({"tracker": tracker}), 201
 
 
+@elections.post("/<int:election_id>/audits")
+async def audit_ballot(election_id: int) -> tuple[Response, int]:
+    """The booth's Benaloh challenge: this ballot is about to be opened, never cast it."""
+    raw = (await body_text())[:MAX_BALLOT_BYTES]
+    tracker = await election_service().audit(election_id, raw.strip())
+    return jsonify({"tracker": tracker, "audited": True}), 201
+
+
 @elections.get("/<int:election_id>/ceremony")
 async def get_ceremony(election_id: int) -> Response:
     return jsonify(await election_service().ceremony(election_id))

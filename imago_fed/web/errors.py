@@ -3,19 +3,24 @@
 Domain errors carry no status codes; this module is the one table mapping
 them to HTTP. Anything unexpected becomes a 500 with a request id to quote,
 and the traceback goes to the log, never to the client.
+
+A person who follows a dead link in a browser gets a page instead of JSON:
+a 404 for a request that asks for HTML and not for JSON (browsers do, API
+clients, peers and homeservers never do) is rendered from ``not_found.html``.
+The admin API and the Matrix appservice API always answer JSON.
 """
 
 from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, jsonify
+from quart import Quart, Response, has_request_context, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from imago_fed.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from imago_fed.logs import request_id_var
 
-__all__ = ["ApiError", "error_response", "register_error_handlers"]
+__all__ = ["ApiError", "error_response", "register_error_handlers", "wants_html"]
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +47,31 @@ def error_response(status: int, code: str, message: str, **extra: object) -> Res
     return response
 
 
+#: Paths whose clients are programs: their errors stay JSON whatever they accept.
+_MACHINE_PATHS = ("/api/", "/_matrix/", "/.well-known/", "/nodeinfo/")
+
+
+def wants_html() -> bool:
+    """Whether the request comes from a browser navigating (HTML asked, no JSON type)."""
+    if not has_request_context() or request.path.startswith(_MACHINE_PATHS):
+        return False
+    accept = request.headers.get("Accept", "").lower()
+    return "text/html" in accept and "json" not in accept
+
+
+async def not_found_page() -> Response:
+    """The 404 page for people: what was asked for, and where to go from here."""
+    body = await render_template("not_found.html", path=request.path)
+    response = Response(body, status=404, content_type="text/html; charset=utf-8")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
 def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(ApiError)
     async def _api_error(exc: ApiError) -> Response:
+        if exc.status == 404 and wants_html():
+            return await not_found_page()
         extra = {"field": exc.field} if exc.field else {}
         response = error_response(exc.status, exc.code, exc.message, **extra)
         if exc.status == 401:
@@ -54,12 +81,16 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(DomainError)
     async def _domain_error(exc: DomainError) -> Response:
         status, code = DOMAIN_STATUS.get(type(exc), (400, "bad_request"))
+        if status == 404 and wants_html():
+            return await not_found_page()
         extra = {"field": exc.field} if exc.field else {}
         return error_response(status, code, exc.message, **extra)
 
     @app.errorhandler(HTTPException)
     async def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
+        if status == 404 and wants_html():
+            return await not_found_page()
         code = (exc.name or "error").lower().replace(" ", "_")
         response = error_response(status, code, exc.description or exc.name or "error")
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:

@@ -48,6 +48,7 @@ from imago_fed.services.elections import Elections
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
+from imago_fed.services.resources import Resources
 from imago_fed.services.status import StatusBoard
 from imago_fed.services.worker import Worker
 
@@ -129,6 +130,7 @@ class Runtime:
     workers: list[Worker] = field(default_factory=list)  # background work, when started
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
+    resources: Resources | None = None  # offers, needs, agreements, inventories
 
 
 def runtime() -> Runtime:

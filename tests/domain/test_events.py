@@ -14,6 +14,7 @@ from imago_fed.domain.events import (
     GroupChanged,
     GroupDeleted,
     GroupEvent,
+    ItemReceived,
     Kind,
     MalformedEvent,
     MemberEdited,
@@ -26,6 +27,7 @@ from imago_fed.domain.events import (
     ProposalClosed,
     ProposalCounts,
     ProposalOpened,
+    RelationChanged,
     UnknownKind,
     decode,
     handles,
@@ -52,6 +54,10 @@ SAMPLES: list[EventData] = [
     ProposalOpened.from_payload(PROPOSAL),
     ProposalCounts.from_payload(PROPOSAL),
     ProposalClosed.from_payload({**PROPOSAL, "state": "adopted", "result_text": "yes won"}),
+    RelationChanged(3, "https://b.example/groups/hub", "subgroup", "accepted", other_slug=""),
+    ItemReceived(5, "https://a.example/n/1", "https://a.example/groups/news", "hold",
+                 path=("https://a.example/groups/news",), hop_limit=2, reason="held",
+                 themes=("Q11451",), place_lat=48.85, place_lon=2.35, place_label="Paris"),
 ]  # fmt: skip
 
 

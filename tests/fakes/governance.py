@@ -217,6 +217,7 @@ class MemoryElectionStore:
     def __init__(self) -> None:
         self.records: dict[int, ElectionRecord] = {}
         self.ballot_rows: dict[int, list[str]] = {}
+        self.audits: set[tuple[int, str]] = set()
         self.decrypted: dict[int, list[int]] = {}
         self._ids = itertools.count(1)
 
@@ -298,6 +299,12 @@ class MemoryElectionStore:
 
     async def ballots(self, election_id: int) -> list[str]:
         return list(self.ballot_rows.get(election_id, []))
+
+    async def add_audit(self, election_id: int, ciphertexts: str, now: datetime) -> None:
+        self.audits.add((election_id, ciphertexts))
+
+    async def was_audited(self, election_id: int, ciphertexts: str) -> bool:
+        return (election_id, ciphertexts) in self.audits
 
     async def close(self, election_id: int) -> bool:
         record = self.records[election_id]

@@ -209,17 +209,18 @@ async def running_instance(
 
 @contextlib.asynccontextmanager
 async def bridged_instance(
-    name: str, workdir: Path, admin_dsn: str, synapse_factory: Any
+    name: str, workdir: Path, admin_dsn: str, synapse_factory: Any, **env: str
 ) -> AsyncIterator[tuple[Instance, Any, dict[str, Any], str]]:
     """Our server with the Matrix bridge on, registered with a fresh Synapse.
 
     Yields (instance, homeserver, registration, dsn). Our port is picked
-    first: the registration must name it before Synapse starts.
+    first: the registration must name it before Synapse starts. ``env``: more
+    settings for our server (``IMAGO_...``).
     """
     from tests.matrix_hs.synapse import make_registration
 
     async with scratch_database(admin_dsn, prefix=f"imago_{name}") as dsn:
-        server = Instance(name, workdir, dsn)
+        server = Instance(name, workdir, dsn, **env)
         registration = make_registration(server.base_url)
         with synapse_factory(registration, name=f"hs-{name}") as hs:
             server.env.update(

@@ -133,6 +133,7 @@ async def test_the_bridge_handles_the_kinds_it_tells_matrix_about(world: World) 
         Kind.GROUP_CHANGED, Kind.GROUP_DELETED, Kind.MODERATORS_CHANGED,
         Kind.PROPOSAL_OPENED, Kind.PROPOSAL_CLOSED,
         Kind.POST_SHARED, Kind.POST_EDITED, Kind.POST_REMOVED,
+        Kind.RELATION_CHANGED, Kind.ITEM_RECEIVED,
     }  # fmt: skip
     # its own members' posts go the other way; counts wait for the end of the vote
     posted = GroupEvent(1, "x", "k", MemberPosted(HAZEL, "$1", "!general"))
@@ -162,3 +163,44 @@ async def test_bot_commands_answer_from_the_ports() -> None:
     assert await commands.answer(group, HAZEL, "!imago") == HELP
     # without governance wired, its verbs get the help rather than an error
     assert await commands.answer(group, HAZEL, "!imago vote 1 2") == HELP
+
+
+@dataclass
+class _Released:
+    id: int
+    item: object
+
+
+class _Propagation:
+    """Releases what it holds; anything else is refused like the service refuses it."""
+
+    def __init__(self) -> None:
+        self.released: list[tuple[str, int]] = []
+
+    async def release(self, slug: str, item_id: int) -> _Released:
+        from imago_fed.domain.errors import InvalidInput
+        from imago_fed.domain.graph.propagation import originate
+
+        if item_id != 7:
+            raise InvalidInput("the item is accept, not held", field="id")
+        self.released.append((slug, item_id))
+        return _Released(7, originate("https://a.example/n/1", "https://a.example/groups/news"))
+
+
+async def test_only_moderators_and_instance_admins_release_held_announcements() -> None:
+    store, reads = FakeBridgeStore(), FakeFederationReads()
+    group = replace(GARDEN, id=4)
+    reads.moderators_of[4] = ["@mod:hs.example"]
+    propagation = _Propagation()
+    commands = BotCommands(IDS, store, reads, handle_domain="groups.example",
+                           admins=frozenset({"@root:hs.example"}))  # fmt: skip
+    commands.attach(propagation=propagation)
+    refused = await commands.answer(group, HAZEL, "!imago release 7")
+    assert refused == f"{HAZEL}: only a moderator of Garden may release an announcement."
+    assert propagation.released == []
+    assert "usage" in await commands.answer(group, "@mod:hs.example", "!imago release seven")
+    said = await commands.answer(group, "@mod:hs.example", "!imago release 7")
+    assert said.startswith("Announcement 7 released by @mod:hs.example: Garden boosts")
+    not_held = await commands.answer(group, "@root:hs.example", "!imago release 8")
+    assert not_held == "@root:hs.example: the item is accept, not held"
+    assert propagation.released == [("garden", 7)]

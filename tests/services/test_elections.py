@@ -7,6 +7,7 @@ decryption, verified result, proposal concluded; and the ticker's close_due.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,7 +27,7 @@ from imago_fed.domain.voting.crypto import (
     partial_decrypt,
     verify_archive_bytes,
 )
-from imago_fed.domain.voting.crypto.encoding import compact
+from imago_fed.domain.voting.crypto.encoding import compact, sha256_b64
 from imago_fed.services.elections import Elections
 from imago_fed.services.elections.base import GROUP
 from imago_fed.services.elections.board import parse_tally
@@ -153,3 +154,33 @@ async def test_at_its_end_a_proposal_without_an_open_box_expires(world: World) -
     expired = await governance.get(proposal.id)
     assert expired.state == "expired"
     assert expired.result["tally"]["reason"] == "no election was set up"
+
+
+async def test_an_audited_ballot_is_never_cast_and_a_cast_one_never_audited(world: World) -> None:
+    governance, elections = world.services()
+    proposal = await governance.propose(
+        GROUP_ID, action=ActionKind.SPEND, title="Which tool?", author=MEMBERS[0],
+        options=["saw", "drill"],
+    )  # fmt: skip
+    assert proposal.id is not None
+    record, credentials = await elections.setup(proposal.id, [MEMBERS[0]])
+    _, public = generate_single(GROUP)
+    await elections.add_trustee_key(record.id, 1, compact(public.to_json(GROUP)))
+    params = await elections.describe(record.id)
+
+    opened = encrypt_ballot(params, credentials[MEMBERS[0]], [1])
+    assert await elections.audit(record.id, opened) == sha256_b64(opened)
+    with pytest.raises(Conflict, match="audited"):
+        await elections.cast(record.id, opened)
+    respelled = json.dumps(json.loads(opened), indent=1)  # another text, same ciphertexts
+    with pytest.raises(Conflict, match="audited"):
+        await elections.cast(record.id, respelled)
+
+    fresh = encrypt_ballot(params, credentials[MEMBERS[0]], [1])
+    tracker = await elections.cast(record.id, fresh)
+    with pytest.raises(Conflict, match="cast already"):
+        await elections.audit(record.id, fresh)
+    with pytest.raises(InvalidInput, match="ballot refused"):
+        await elections.audit(record.id, '{"answers": []}')
+    _, entries = await elections.board(record.id)
+    assert [e.tracker for e in entries] == [tracker]

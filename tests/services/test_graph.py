@@ -213,3 +213,47 @@ async def test_decisions_opened_by_hand_with_bad_params_say_so(rt: Runtime) -> N
             group.id, action=action, title="by hand", author="ann", params=params
         )
         assert said in proposal.result["executed"]
+
+
+async def _graph_events(rt: Runtime, kind: str) -> list[tuple[str, dict]]:
+    """(group slug, payload) of the graph's events of ``kind``, in log order."""
+    import json
+
+    rows = await rt.pool.fetch(
+        "SELECT g.slug, e.payload FROM group_events e JOIN groups g ON g.id = e.group_id"
+        " WHERE e.kind = $1 AND e.source = 'graph' ORDER BY e.id",
+        kind,
+    )
+    return [(r["slug"], json.loads(r["payload"])) for r in rows]
+
+
+async def test_relation_moves_are_told_to_the_other_networks(rt: Runtime) -> None:
+    assert rt.relations is not None
+    await _groups(rt, "garden", "allotments")
+    await _relate(rt, "garden", "allotments", "subgroup")  # garden is allotments' subgroup
+    told = await _graph_events(rt, "relation_changed")
+    assert sorted((slug, p["other_is"], p["other_slug"], p["state"]) for slug, p in told) == [
+        ("allotments", "subgroup", "garden", "accepted"),
+        ("garden", "parent", "allotments", "accepted"),
+    ]
+    [theirs] = await rt.relations.list("allotments")
+    await rt.relations.remove("allotments", theirs.id, author="bo")
+    removed = [(s, p["state"]) for s, p in await _graph_events(rt, "relation_changed")][2:]
+    assert sorted(removed) == [("allotments", "removed"), ("garden", "removed")]
+
+
+async def test_items_sent_held_and_released_are_told_once_each(rt: Runtime) -> None:
+    assert rt.propagation is not None
+    await _groups(rt, "a", "b")
+    await _relate(rt, "a", "b")
+    note = "https://elsewhere.test/notes/9"
+    await _announced(rt, "a", note)
+    await rt.propagation.request("a", note, {}, author="ann")
+    [held] = await rt.propagation.items("b")
+    await rt.propagation.release("b", held.id)
+    told = await _graph_events(rt, "item_received")
+    assert [(slug, p["verdict"], p["object_id"]) for slug, p in told] == [
+        ("a", "sent", note), ("b", "hold", note), ("b", "released", note),
+    ]  # fmt: skip
+    assert told[1][1]["item_id"] == held.id
+    assert told[1][1]["path"] == [rt.ids.group("a")] and told[1][1]["origin"] == rt.ids.group("a")

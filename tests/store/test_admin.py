@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
-import pytest
 
 from imago_fed.domain.groups import Group, KeyPair
 from imago_fed.store import deliveries, matrix, migrations
@@ -20,15 +18,6 @@ from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.inbox import PgInbox
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-async def pool(migrated_db: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(migrated_db, min_size=1, max_size=2)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _group(pool: asyncpg.Pool) -> int:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import pytest
 
 from imago_fed.domain.groups import Group, KeyPair
 from imago_fed.domain.ports.federation_reads import FollowingEntry, LocalPerson
@@ -15,15 +13,6 @@ from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.groups import PgGroupRepository
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-async def pool(migrated_db: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(migrated_db, min_size=1, max_size=2)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _group(pool: asyncpg.Pool, slug: str) -> int:

@@ -4,7 +4,6 @@ reader that passes over rows it cannot read instead of stopping on them."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -26,15 +25,6 @@ from tests.fakes.web import FixedClock, StaticKeys
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 POST = PostShared("https://a.example/n/1", "https://a.example/@al/1", "https://a.example/u/al",
                   "Al", "<p>seeds</p>")  # fmt: skip
-
-
-@pytest.fixture
-async def pool(migrated_db: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(migrated_db, min_size=1, max_size=4)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _group(pool: asyncpg.Pool) -> int:

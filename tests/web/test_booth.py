@@ -256,7 +256,15 @@ async def test_majority_judgment_through_the_booth_with_an_audit(
     wait_shown(browser, "done")
     assert browser.find_element(By.ID, "cast-tracker").text == cast_tracker
     assert vote.on_board(cast_tracker) == "counted"
-    assert vote.on_board(audited) == "not_found"  # the audited ballot never left the page
+    assert vote.on_board(audited) == "not_found"  # the audited ballot was never cast
+    # ... and the box refuses it, whoever sends it and however it is spelled
+    replayed = httpx.post(
+        f"{server.base_url}/elections/{vote.id}/ballots",
+        content=raw,
+        headers={"Content-Type": "application/json"},
+    )
+    assert replayed.status_code == 409 and "audited" in replayed.text, replayed.text
+    assert vote.on_board(audited) == "not_found"
     assert browser.find_element(By.ID, "credential").get_attribute("value") == ""
     board_link = browser.find_element(By.ID, "board-link").get_attribute("href")
     assert "/trackers?tracker=" in board_link

@@ -198,3 +198,28 @@ async def test_group_page_lists_proposals_with_state_and_counts(
     assert "Block &lt;spam&gt;.example" in page
     assert re.search(r'class="proposal state-(open|adopted|executed)"', page)
     assert re.search(r"<td>for</td><td>1</td>", page)
+
+
+async def test_a_browser_gets_a_not_found_page_and_programs_get_json(client: Client) -> None:
+    # A dead link, a deleted group: a page for a person, with a way back home.
+    for path in ("/no/such/page", "/groups/nobody-here"):
+        page = await client.get(path, headers=HTML)
+        assert page.status_code == 404, path
+        assert page.headers["Content-Type"].startswith("text/html")
+        body = await page.get_data(as_text=True)
+        assert "<h1>Page not found</h1>" in body and path in body
+        assert 'href="/"' in body
+    # The path is shown escaped, never as markup.
+    hostile = await client.get("/%3Cscript%3Ealert(1)%3C/script%3E", headers=HTML)
+    assert hostile.status_code == 404
+    assert "<script>" not in await hostile.get_data(as_text=True)
+    # Programs keep the JSON shape: no Accept, a JSON Accept, the API and the appservice.
+    for path, headers in (
+        ("/no/such/page", {}),
+        ("/groups/nobody-here", {"Accept": "application/activity+json"}),
+        ("/no/such/page", {"Accept": "text/html, application/json"}),
+        ("/api/v1/nothing", HTML),
+    ):
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 404, path
+        assert (await response.get_json())["error"]["code"] == "not_found", path

@@ -91,7 +91,7 @@ def check_content_digest(value: str, body: bytes) -> None:
     if member is None:
         algorithms = ", ".join(members) or "none"
         raise InvalidSignature(f"Content-Digest offers no sha-256 (offered: {algorithms})")
-    claimed = member[0]
+    claimed = member[0] if isinstance(member, tuple) else None  # (value, parameters)
     if not isinstance(claimed, bytes) or len(claimed) != hashlib.sha256().digest_size:
         raise InvalidSignature("Content-Digest sha-256 member is not a 32-byte byte sequence")
     if not hmac.compare_digest(claimed, _sha256(body)):

@@ -28,6 +28,7 @@ __all__ = [
     "EventData",
     "GroupChanged",
     "GroupDeleted",
+    "ItemReceived",
     "Kind",
     "MalformedEvent",
     "MemberEdited",
@@ -41,6 +42,7 @@ __all__ = [
     "ProposalCounts",
     "ProposalFacts",
     "ProposalOpened",
+    "RelationChanged",
     "UndecodableEvent",
     "UnknownKind",
     "decode",
@@ -62,6 +64,8 @@ class Kind(StrEnum):
     PROPOSAL_OPENED = "proposal_opened"
     PROPOSAL_COUNTS = "proposal_counts"
     PROPOSAL_CLOSED = "proposal_closed"
+    RELATION_CHANGED = "relation_changed"
+    ITEM_RECEIVED = "item_received"
 
 
 class UndecodableEvent(ValueError):
@@ -107,7 +111,8 @@ class EventData:
     def from_payload(cls, payload: Any) -> Self:
         if not isinstance(payload, dict):
             raise MalformedEvent(f"{cls.kind}: the payload is not an object")
-        hints = _field_types(cls)
+        klass: type = cls  # the cache keys on the class itself
+        hints = _field_types(klass)
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name not in payload:
@@ -265,3 +270,44 @@ class ProposalCounts(ProposalFacts):
 @dataclass(frozen=True)
 class ProposalClosed(ProposalFacts):
     kind: ClassVar[Kind] = Kind.PROPOSAL_CLOSED
+
+
+# ------------------------------------------------------------ the graph of groups
+@dataclass(frozen=True)
+class RelationChanged(EventData):
+    """One of the group's relations came into being or ended (accepted, removed...).
+
+    ``other_is`` is what the other group is to this one (``subgroup``: the other
+    group is our sub-group); ``other_slug`` names it when it lives here too, so a
+    network can link the two groups' own places (spaces) without a lookup.
+    """
+
+    kind: ClassVar[Kind] = Kind.RELATION_CHANGED
+    relation_id: int
+    other: str  # the other group's id (its actor IRI)
+    other_is: str
+    state: str  # accepted, removed, rejected, withdrawn
+    other_slug: str = ""
+
+
+@dataclass(frozen=True)
+class ItemReceived(EventData):
+    """An announcement the group propagated or received from another group.
+
+    ``verdict``: ``sent`` (the group originated or relayed it), ``accept``
+    (re-announced at once), ``hold`` (waiting for a moderator: ``item_id`` is
+    what releasing it names) or ``released`` (a moderator let it through).
+    """
+
+    kind: ClassVar[Kind] = Kind.ITEM_RECEIVED
+    item_id: int
+    object_id: str
+    origin: str
+    verdict: str
+    path: tuple[str, ...] = ()
+    hop_limit: int = 1
+    reason: str = ""
+    themes: tuple[str, ...] = ()
+    place_lat: float | None = None
+    place_lon: float | None = None
+    place_label: str = ""

@@ -18,3 +18,5 @@ class ActionKind(StrEnum):
     RELATE = "relate"  # follow / link another group
     DELEGATE = "delegate"
     AMEND_TABLE = "amend_table"  # change the control table itself
+    CONVENE = "convene"  # hold an assembly (agenda, date, turns, quorum)
+    MOTION = "motion"  # a motion moved and seconded in an assembly

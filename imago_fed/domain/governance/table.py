@@ -3,11 +3,13 @@
 The default table (for a new group) is deliberately light for everyday acts
 and heavy for the rules themselves:
 
-    publish, propagate, relate, admit   do-ocracy (2-day challenge window,
-                                        falling back to a democratic vote)
+    publish, propagate, relate, admit,  do-ocracy (2-day challenge window,
+    convene                             falling back to a democratic vote)
     moderate, remove_member             democracy, quorum 1/4, majority, 3 days
     spend, publish_offer, delegate      consensus, 3-day objection window
     amend_table                         democracy, quorum 1/3, two thirds, 7 days
+    motion                              democracy, quorum 1/4, majority, 10 minutes
+                                        (an assembly votes while it sits)
 
 ``amend_table`` is itself in the table: changing the rules takes the
 agreement the current rules demand (see proposals.py).
@@ -52,12 +54,18 @@ class ControlTable:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ControlTable:
-        """Parse a full table; every action kind must be present."""
-        missing = [k.value for k in ActionKind if k.value not in data]
+        """Parse a stored table. A kind added after the table was saved takes
+        its default rule (the group has not chosen one); an unknown kind is an error."""
         unknown = [k for k in data if k not in {a.value for a in ActionKind}]
-        if missing or unknown:
-            raise ValueError(f"table: missing {missing}, unknown {unknown}")
-        return cls(tuple((k, protocol_from_dict(data[k.value])) for k in ActionKind))
+        if unknown:
+            raise ValueError(f"table: unknown {unknown}")
+        defaults = dict(default_table().rules)
+        return cls(
+            tuple(
+                (k, protocol_from_dict(data[k.value]) if k.value in data else defaults[k])
+                for k in ActionKind
+            )
+        )
 
 
 def parse_changes(data: dict[str, Any]) -> dict[ActionKind, Protocol]:
@@ -83,5 +91,7 @@ def default_table() -> ControlTable:
         ActionKind.PUBLISH_OFFER: consent,
         ActionKind.DELEGATE: consent,
         ActionKind.AMEND_TABLE: Democracy(Fraction(1, 3), Fraction(2, 3), timedelta(days=7)),
+        ActionKind.CONVENE: light,
+        ActionKind.MOTION: Democracy(Fraction(1, 4), Fraction(1, 2), timedelta(minutes=10)),
     }
     return ControlTable(tuple((k, rules[k]) for k in ActionKind))

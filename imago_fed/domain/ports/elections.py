@@ -60,6 +60,14 @@ class ElectionStore(Protocol):
         """The accepted ballots in the order they were cast (replaced ones included)."""
         ...
 
+    async def add_audit(self, election_id: int, ciphertexts: str, now: datetime) -> None:
+        """Remember a ballot the booth audited (by its ciphertexts' fingerprint)."""
+        ...
+
+    async def was_audited(self, election_id: int, ciphertexts: str) -> bool:
+        """Whether a ballot with these ciphertexts was audited, so must never count."""
+        ...
+
     async def close(self, election_id: int) -> bool:
         """Open -> tallied; False if the election was not open."""
         ...

@@ -40,6 +40,7 @@ async def booth(election_id: int) -> Response:
         "grades": MJ_GRADES,
         "election": described["election"],
         "ballots": f"/elections/{election_id}/ballots",
+        "audits": f"/elections/{election_id}/audits",
         "trackers": f"/elections/{election_id}/trackers",
         "text": text["script"],
     }

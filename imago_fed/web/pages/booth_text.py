@@ -69,6 +69,9 @@ TEXT: dict[str, dict[str, object]] = {
             "no_crypto": "This browser cannot encrypt here (it needs a secure https page "
             "with WebCrypto).",
             "audited_refused": "An audited ballot can never be cast.",
+            "auditing": "Telling the ballot box this ballot is audited…",
+            "audit_unrecorded": "The ballot box did not record the audit ({reason}): "
+            "nothing was revealed.",
         },
     },
     "fr": {
@@ -129,6 +132,9 @@ TEXT: dict[str, dict[str, object]] = {
             "no_crypto": "Ce navigateur ne peut pas chiffrer ici (il faut une page https "
             "sécurisée avec WebCrypto).",
             "audited_refused": "Un bulletin audité ne peut jamais être déposé.",
+            "auditing": "Signalement de l'audit à l'urne…",
+            "audit_unrecorded": "L'urne n'a pas enregistré l'audit ({reason}) : rien "
+            "n'a été révélé.",
         },
     },
 }

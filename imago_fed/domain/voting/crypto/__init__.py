@@ -31,6 +31,7 @@ from imago_fed.domain.voting.crypto.ballots import (
     BallotChecker,
     BallotRejected,
     CheckedBallot,
+    ciphertexts_fingerprint,
     create_ballot,
 )
 from imago_fed.domain.voting.crypto.board import BoardWriter, ElectionRun, run_election
@@ -107,6 +108,7 @@ __all__ = [
     "TrusteeError",
     "TrusteePublicKey",
     "Unsupported",
+    "ciphertexts_fingerprint",
     "combine_factors",
     "compute_result",
     "create_ballot",

@@ -161,6 +161,23 @@ def create_ballot(
     return compact(body)
 
 
+def ciphertexts_fingerprint(raw: str) -> str:
+    """A hash of a ballot's ciphertexts alone: the same for any re-serialisation.
+
+    An audited ballot must never be cast, whatever JSON spelling carries it:
+    the ciphertexts are what its revealed randomness opens, so they are the
+    key, not the tracker (which hashes the exact text).
+    """
+    value = json.loads(raw)
+    if not isinstance(value, dict) or not isinstance(value.get("answers"), list):
+        raise FormatError("a ballot is a JSON object with answers")
+    pairs = [
+        [[str(c["alpha"]), str(c["beta"])] for c in answer["choices"]]
+        for answer in value["answers"]
+    ]
+    return sha256_b64(compact(pairs))
+
+
 # ----------------------------------------------------------------- checking
 @dataclass(frozen=True, slots=True)
 class CheckedBallot:

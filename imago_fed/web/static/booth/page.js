@@ -116,6 +116,34 @@ $("audit").addEventListener("click", async () => {
   const election = await electionReady;
   const audited = current;
   current = null; // never offered for casting again
+  // The box learns of the audit before anything is revealed, so that this
+  // ballot is refused for ever after, whoever would try to cast it.
+  $("audit").disabled = true;
+  say(text.auditing);
+  let recorded;
+  try {
+    recorded = await fetch(data.audits, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: audited.raw,
+      credentials: "omit",
+      referrerPolicy: "no-referrer",
+    });
+  } catch (error) {
+    recorded = null;
+    say(fill(text.network, { reason: error.message }), true);
+  } finally {
+    $("audit").disabled = false;
+  }
+  if (!recorded || recorded.status !== 201) {
+    if (recorded) {
+      const body = await recorded.json().catch(() => ({}));
+      say(fill(text.audit_unrecorded, { reason: body?.error?.message ?? `HTTP ${recorded.status}` }), true);
+    }
+    current = audited; // nothing was revealed: it may still be cast or audited
+    return;
+  }
+  say("");
   const opening = audited.reveal();
   const problems = checkOpening(election, audited.raw, opening);
   const ok = problems.length === 0;

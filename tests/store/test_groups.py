@@ -1,8 +1,11 @@
-"""Groups through the domain directory over the real PostgreSQL repository."""
+"""Groups in PostgreSQL (store/groups.py): the repository, and the domain's
+directory over it with real keys."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -11,16 +14,50 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from imago_fed.app import build_runtime
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
+from imago_fed.domain.groups import Group
+from imago_fed.store.groups import PgGroupRepository
 from imago_fed.web.runtime import Runtime
+from tests.store.conftest import STORED_KEYS
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def rt(migrated_db: str, make_settings) -> AsyncIterator[Runtime]:
-    pool = await asyncpg.create_pool(migrated_db, min_size=1, max_size=4)
-    try:
-        yield build_runtime(make_settings(migrated_db), pool)
-    finally:
-        await pool.close()
+def rt(pool: asyncpg.Pool, migrated_db: str, make_settings) -> Runtime:
+    return build_runtime(make_settings(migrated_db), pool)
+
+
+def _group(slug: str, **fields: Any) -> Group:
+    return Group(slug, slug.title(), "", NOW, STORED_KEYS, **fields)
+
+
+async def test_the_repository_keeps_every_field(pool: asyncpg.Pool) -> None:
+    repo = PgGroupRepository(pool)
+    stored = await repo.add(
+        _group("garden", manually_approves_followers=True, discoverable=False,
+               posting_policy="anyone")
+    )  # fmt: skip
+    assert stored.id is not None
+    assert stored == _group("garden", manually_approves_followers=True, discoverable=False,
+                            posting_policy="anyone")  # fmt: skip
+    assert await repo.get_by_id(stored.id) == stored
+    assert await repo.get("garden") == stored
+
+
+async def test_profile_updates_and_soft_deletion(pool: asyncpg.Pool) -> None:
+    repo = PgGroupRepository(pool)
+    stored = await repo.add(_group("garden"))
+    assert stored.id is not None
+    await repo.update_profile(replace(stored, name="The garden", summary="Seeds."))
+    fetched = await repo.get("garden")
+    assert fetched is not None and (fetched.name, fetched.summary) == ("The garden", "Seeds.")
+
+    assert await repo.mark_deleted("garden", NOW)
+    assert not await repo.mark_deleted("garden", NOW)
+    assert await repo.get("garden") is None and await repo.get_by_id(stored.id) is None
+    await repo.update_profile(replace(stored, name="Ghost"))  # a deleted group stays as it was
+    name = await pool.fetchval("SELECT name FROM groups WHERE id = $1", stored.id)
+    assert name == "The garden"
 
 
 async def test_create_get_list_delete(rt: Runtime) -> None:

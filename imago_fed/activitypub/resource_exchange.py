@@ -1,0 +1,165 @@
+"""The resources adapter: our intents and agreements out to other servers
+(:class:`ApResources`, the ``ResourceMessenger`` port), and theirs in
+(:class:`ResourceIntake`, asked by the inbox processor before the other
+handlers). The documents themselves are built and read in :mod:`.resources`.
+
+Trust: an activity is signed by its ``actor`` (the inbox checked it). We take
+from it only what that actor may say: a Proposal only attributed to the
+actor, an answer only from the agreement's other party, a confirmation only
+from a party to that agreement. A malformed Proposal or Agreement is refused
+whole, with a log line; nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from imago_fed.activitypub import resources as wire
+from imago_fed.activitypub.actors import ActorError, ActorResolver
+from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.relations import Publish
+from imago_fed.activitypub.vocab import as_list, id_of
+from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.ports import Clock
+from imago_fed.domain.ports.resources import StoredAgreement, StoredIntent
+from imago_fed.services.resources import Resources
+
+__all__ = ["ApResources", "ResourceIntake"]
+
+log = logging.getLogger(__name__)
+
+
+class ApResources:
+    """Implements ``ResourceMessenger`` over the outbox and the delivery queue."""
+
+    def __init__(self, publish: Publish, resolver: ActorResolver, ids: Ids, clock: Clock) -> None:
+        self._publish, self._resolver, self._ids, self._clock = publish, resolver, ids, clock
+
+    def proposal_id(self, slug: str, intent_id: int) -> str:
+        return f"{self._ids.group(slug)}/intents/{intent_id}"
+
+    def agreement_iri(self, slug: str, agreement_id: int) -> str:
+        return f"{self._ids.group(slug)}/agreements/{agreement_id}"
+
+    def new_offer_id(self) -> str:
+        return self._ids.new_activity()
+
+    async def publish(self, slug: str, stored: StoredIntent) -> None:
+        assert stored.group_id is not None
+        document = wire.proposal(self._ids, slug, stored)
+        await self._publish(
+            stored.group_id, wire.create(self._ids, slug, document), None, stored.ap_id
+        )
+        words = wire.note(self._ids, slug, stored)
+        await self._publish(stored.group_id, wire.create(self._ids, slug, words), None, words["id"])
+
+    async def update(self, slug: str, stored: StoredIntent) -> None:
+        assert stored.group_id is not None
+        if stored.intent.state in ("withdrawn", "expired"):
+            activity = wire.delete_proposal(self._ids, slug, stored)
+        else:
+            document = wire.proposal(self._ids, slug, stored)
+            activity = wire.create(self._ids, slug, document, "Update")
+        await self._publish(stored.group_id, activity, None, stored.ap_id)
+
+    async def offer_agreement(
+        self, slug: str, agreement: StoredAgreement, intent: StoredIntent
+    ) -> None:
+        document = wire.offer_agreement(self._ids, slug, agreement, intent)
+        await self._send(agreement, document)
+
+    async def answer(
+        self, slug: str, agreement: StoredAgreement, intent: StoredIntent, *, accept: bool
+    ) -> str:
+        if accept:
+            document = wire.accept_agreement(self._ids, slug, agreement, intent)
+        else:
+            document = wire.reject_agreement(self._ids, slug, agreement, "rejected by the group")
+        await self._send(agreement, document)
+        return str(document["id"])
+
+    async def confirm(self, slug: str, agreement: StoredAgreement) -> str:
+        document = wire.confirmation(self._ids, slug, agreement, self._clock.now())
+        await self._send(agreement, document)
+        return str(document["id"])
+
+    async def _send(self, agreement: StoredAgreement, document: dict[str, Any]) -> None:
+        try:
+            inbox = (await self._resolver.actor(agreement.peer)).inbox
+        except ActorError as exc:
+            raise NotFound(f"cannot reach {agreement.peer}: {exc}") from exc
+        await self._publish(agreement.group_id, document, [inbox])
+
+
+class ResourceIntake:
+    """Asked first by the inbox processor: None when the activity is not about resources."""
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+
+    async def __call__(self, activity: dict[str, Any], actor: str) -> str | None:
+        kind = activity.get("type")
+        inner = activity.get("object")
+        if kind in ("Create", "Update") and wire.looks_like_proposal(inner):
+            return await self._proposal(activity, inner, actor)
+        if kind == "Create" and isinstance(inner, dict) and inner.get("context"):
+            return await self._confirmation(activity, inner, actor)
+        if kind == "Delete":
+            gone = id_of(inner)
+            return await self._resources.proposal_gone(actor, gone) if gone else None
+        if kind == "Offer" and isinstance(inner, dict) and _is(inner, "Agreement"):
+            return await self._offer(activity, inner, actor)
+        if kind in ("Accept", "Reject"):
+            return await self._answer(activity, actor)
+        return None
+
+    async def _proposal(self, activity: dict[str, Any], inner: Any, actor: str) -> str:
+        try:
+            intent, intent_iri = wire.parse_proposal(inner, actor)
+        except InvalidInput as exc:
+            log.warning(
+                "malformed proposal refused",
+                extra={"activity": activity.get("id"), "actor": actor, "error": exc.message},
+            )
+            return f"malformed proposal: {exc.message}"
+        return await self._resources.proposal_received(intent, intent_iri)
+
+    async def _offer(self, activity: dict[str, Any], inner: dict[str, Any], actor: str) -> str:
+        offer_id = id_of(activity)
+        try:
+            if not offer_id:
+                raise InvalidInput("the Offer has no id")
+            satisfies, quantity = wire.parse_commitment(inner)
+        except InvalidInput as exc:
+            log.warning(
+                "malformed agreement refused",
+                extra={"activity": offer_id, "actor": actor, "error": exc.message},
+            )
+            return f"malformed agreement: {exc.message}"
+        return await self._resources.agreement_offered(actor, offer_id, satisfies, quantity)
+
+    async def _answer(self, activity: dict[str, Any], actor: str) -> str | None:
+        offer_id = id_of(activity.get("object"))
+        if not offer_id:
+            return None
+        return await self._resources.agreement_answered(
+            actor, offer_id, accept=activity["type"] == "Accept",
+            agreement_iri=wire.agreement_id(activity.get("result")),
+            answer_id=str(activity.get("id")),
+        )  # fmt: skip
+
+    async def _confirmation(
+        self, activity: dict[str, Any], inner: dict[str, Any], actor: str
+    ) -> str | None:
+        reference = id_of(inner.get("context"))
+        if not reference:
+            return None
+        outcome = await self._resources.agreement_confirmed(
+            actor, reference, str(activity.get("id"))
+        )
+        return outcome if outcome == "done" else None
+
+
+def _is(document: dict[str, Any], kind: str) -> bool:
+    return any(str(t).endswith(kind) for t in as_list(document.get("type")))

@@ -1,0 +1,180 @@
+"""The graph of groups in Matrix, against a real Synapse.
+
+orchard ──subgroup of──> valley     orchard's space becomes a child space of
+                                    valley's (m.space.child / m.space.parent);
+                                    removing the relation unlinks them
+news ◀──partner──▶ valley           hazel writes in news's general room, news
+                                    propagates the note, valley holds it: its
+                                    announcements room says so, with the
+                                    !imago release command; a member is refused,
+                                    a moderator releases it
+!imago status                       costs for hazel; health too for ivan, an
+                                    instance admin ([matrix] admins)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+import httpx
+
+from tests.interop.instance import Instance, bridged_instance
+from tests.interop.test_matrix import messages, poll, resolve
+
+BOT = "@imago:localhost"
+
+
+async def join(client: httpx.AsyncClient, alias: str) -> str:
+    """Join a room by alias (retried: the alias exists a moment before the room is ready)."""
+
+    async def attempt() -> str | None:
+        response = await client.post(f"/_matrix/client/v3/join/{quote(alias)}", json={})
+        return response.json()["room_id"] if response.is_success else None
+
+    return await poll(attempt, what=f"joining {alias}")
+
+
+async def state(client: httpx.AsyncClient, room: str, kind: str, key: str) -> dict[str, Any]:
+    response = await client.get(f"/_matrix/client/v3/rooms/{quote(room)}/state/{kind}/{quote(key)}")
+    return response.json() if response.status_code == 200 else {"missing": response.status_code}
+
+
+async def said(client: httpx.AsyncClient, room: str, words: str, sender: str = BOT) -> list[dict]:
+    return [m for m in await messages(client, room)
+            if m["sender"] == sender and words in m["content"].get("body", "")]  # fmt: skip
+
+
+async def command(client: httpx.AsyncClient, room: str, text: str, txn: str) -> None:
+    sent = await client.put(
+        f"/_matrix/client/v3/rooms/{quote(room)}/send/m.room.message/{txn}",
+        json={"msgtype": "m.text", "body": text},
+    )
+    assert sent.is_success, sent.text
+
+
+async def relate(server: Instance, source: str, target: str, kind: str) -> int:
+    """``source`` proposes, ``target`` accepts (both here, default tables); the target's row id."""
+    proposed = await server.api(
+        "POST", f"/groups/{source}/relations",
+        json={"target": f"@{target}@{server.domain}", "kind": kind},
+    )  # fmt: skip
+    assert proposed.status_code == 202, proposed.text
+    listed = await server.api("GET", f"/groups/{target}/relations", params={"state": "proposed"})
+    [incoming] = listed.json()["items"]
+    accepted = await server.api("POST", f"/groups/{target}/relations/{incoming['id']}/accept",
+                                json={})  # fmt: skip
+    assert accepted.status_code == 202, accepted.text
+    return int(incoming["id"])
+
+
+async def test_child_spaces_announcements_release_and_status(
+    tmp_path: Path, pg_admin_dsn: str, synapse_factory
+) -> None:
+    async with bridged_instance(
+        "mg", tmp_path, pg_admin_dsn, synapse_factory, IMAGO_MATRIX_ADMINS="@ivan:localhost"
+    ) as (server, hs, _registration, dsn):
+        for slug in ("valley", "orchard", "news"):
+            await server.create_group(slug)
+        hazel_id, hazel_token = await hs.aregister_user("hazel", "pw-hazel-123")
+        _, ivan_token = await hs.aregister_user("ivan", "pw-ivan-1234")
+        async with hs.async_client(hazel_token) as hazel, hs.async_client(ivan_token) as ivan:
+            spaces = {}
+            for slug in ("valley", "orchard", "news"):
+                alias = f"#_imago_{slug}:localhost"
+                await poll(lambda a=alias: resolve(hazel, a), what=f"{slug} space")
+                spaces[slug] = await join(hazel, alias)
+            announcements = await join(hazel, "#_imago_valley_announcements:localhost")
+            valley_general = await join(hazel, "#_imago_valley_general:localhost")
+            news_general = await join(hazel, "#_imago_news_general:localhost")
+
+            # --- a sub-group's space nests in its parent's, both ways
+            edge = await relate(server, "orchard", "valley", "subgroup")
+
+            async def nested() -> bool:
+                child = await state(hazel, spaces["valley"], "m.space.child", spaces["orchard"])
+                parent = await state(hazel, spaces["orchard"], "m.space.parent", spaces["valley"])
+                return child == {"via": ["localhost"]} and parent == {"via": ["localhost"]}
+
+            await poll(nested, what="orchard's space linked into valley's")
+            hierarchy = await hazel.get(
+                f"/_matrix/client/v1/rooms/{quote(spaces['valley'])}/hierarchy"
+            )
+            children = {r["room_id"]: r.get("room_type") for r in hierarchy.json()["rooms"]}
+            assert children[spaces["orchard"]] == "m.space"
+            await poll(lambda: said(hazel, announcements, "is now a subgroup of this group"),
+                       what="the relation told in the announcements room")  # fmt: skip
+
+            # --- an announcement held for valley's moderators, shown with how to release it
+            await relate(server, "news", "valley", "partner")
+            await command(hazel, news_general, "Apple press on Sunday, bring jars", "n1")
+            conn = await asyncpg.connect(dsn)
+            try:
+
+                async def announced() -> str | None:
+                    return await conn.fetchval(
+                        "SELECT o.object_id FROM outbox o JOIN groups g ON g.id = o.group_id"
+                        " WHERE g.slug = 'news' AND o.type = 'Announce' LIMIT 1"
+                    )
+
+                note = await poll(announced, what="news announced hazel's note")
+            finally:
+                await conn.close()
+            sent = await server.api("POST", "/groups/news/propagations",
+                                    json={"object": note, "criteria": {}})  # fmt: skip
+            assert sent.status_code == 202, sent.text
+            listed = await server.api("GET", "/groups/valley/propagations")
+            [held] = listed.json()["items"]
+            assert held["verdict"] == "hold" and held["object_id"] == note
+            [shown] = await poll(lambda: said(hazel, announcements, "Held for moderators"),
+                                 what="held item in the announcements room")  # fmt: skip
+            release = f"!imago release {held['id']}"
+            assert note in shown["content"]["body"] and release in shown["content"]["body"]
+            assert f'href="{note}"' in shown["content"]["formatted_body"]
+
+            # a member who does not moderate the group is refused; a moderator releases
+            await command(hazel, valley_general, release, "r1")
+            await poll(lambda: said(hazel, valley_general, "only a moderator of valley"),
+                       what="release refused to a member")  # fmt: skip
+            assert (await server.api("GET", "/groups/valley/propagations")).json()["items"][0][
+                "verdict"
+            ] == "hold"
+            made = await server.api("POST", "/groups/valley/moderators", json={"actor": hazel_id})
+            assert made.status_code == 201, made.text
+            await command(hazel, valley_general, release, "r2")
+            await poll(lambda: said(hazel, valley_general, f"Announcement {held['id']} released"),
+                       what="release answered")  # fmt: skip
+            after = (await server.api("GET", "/groups/valley/propagations")).json()["items"]
+            assert after[0]["verdict"] == "released"
+            await poll(lambda: said(hazel, announcements, "Released by a moderator"),
+                       what="the release told in the announcements room")  # fmt: skip
+
+            # --- !imago status: costs for a member, health too for an instance admin
+            await command(hazel, valley_general, "!imago status", "s1")
+            [member_view] = await poll(lambda: said(hazel, valley_general, "No bill is recorded"),
+                                       what="status for a member")  # fmt: skip
+            assert "Health" not in member_view["content"]["body"]
+            await join(ivan, "#_imago_valley:localhost")
+            await join(ivan, "#_imago_valley_general:localhost")
+            await command(ivan, valley_general, "!imago status", "s2")
+            [admin_view] = await poll(lambda: said(hazel, valley_general, "Health:"),
+                                      what="status for an admin")  # fmt: skip
+            body = admin_view["content"]["body"]
+            assert "- Matrix homeserver: SUCCESS" in body, body
+            assert f"Dashboard: {server.base_url}/admin/status" in body
+            assert "No bill is recorded" in body
+
+            # --- removing the relation unlinks the spaces
+            removed = await server.api("DELETE", f"/groups/valley/relations/{edge}")
+            assert removed.status_code == 202, removed.text
+
+            async def unlinked() -> bool:
+                child = await state(hazel, spaces["valley"], "m.space.child", spaces["orchard"])
+                parent = await state(hazel, spaces["orchard"], "m.space.parent", spaces["valley"])
+                return child == {} and parent == {}
+
+            await poll(unlinked, what="spaces unlinked")
+            await poll(lambda: said(hazel, announcements, "is no longer a subgroup"),
+                       what="the removal told")  # fmt: skip

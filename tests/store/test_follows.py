@@ -1,0 +1,109 @@
+"""Followers of our groups and the groups' own follows (store/follows.py) in PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from imago_fed.domain.ports.federation import RemoteActor
+from imago_fed.store import follows
+from imago_fed.store.follows import PgFollows
+from imago_fed.store.moderation import set_blocked_by
+from imago_fed.store.remote_actors import PgRemoteActors
+from tests.store.conftest import AddGroup
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+AL, BO, CY = (f"https://{h}.example/users/{n}" for h, n in (("a", "al"), ("b", "bo"), ("c", "cy")))
+
+
+async def _actor(pool: asyncpg.Pool, uri: str, shared: str | None) -> None:
+    host = uri.split("/")[2]
+    actor = RemoteActor(uri, host, "Person", None, None, f"{uri}/inbox", shared, None, None, NOW)
+    await PgRemoteActors(pool).upsert(actor, {"id": uri})
+
+
+async def test_a_pending_follower_counts_once_accepted(pool: asyncpg.Pool, add_group: AddGroup):
+    garden, fol = await add_group(manual=True), PgFollows(pool)
+    await fol.add_follower(garden, AL, "https://a.example/f/1", "pending", NOW)
+    assert not await fol.is_follower(garden, AL)
+    assert await follows.followers(pool, garden, state="pending") == [AL]
+    assert await follows.count_followers(pool, garden) == 0
+
+    assert await fol.accept_follower(garden, AL) == "https://a.example/f/1"
+    assert await fol.accept_follower(garden, AL) is None  # no longer pending
+    assert await fol.is_follower(garden, AL)
+    assert await follows.count_followers(pool, garden) == 1
+
+
+async def test_a_repeated_follow_refreshes_its_id_and_never_demotes(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, fol = await add_group(), PgFollows(pool)
+    await fol.add_follower(garden, AL, "https://a.example/f/1", "accepted", NOW)
+    await fol.add_follower(garden, AL, "https://a.example/f/2", "pending", NOW)
+    assert await fol.is_follower(garden, AL)
+    assert await fol.remove_follower(garden, AL) == "https://a.example/f/2"
+    assert await fol.remove_follower(garden, AL) is None
+
+
+async def test_followers_page_in_arrival_order(pool: asyncpg.Pool, add_group: AddGroup) -> None:
+    garden = await add_group()
+    for n, uri in enumerate((CY, AL, BO)):
+        await follows.add_follower(pool, garden, uri, f"f{n}", "accepted", NOW + timedelta(n))
+    assert await follows.followers(pool, garden) == [CY, AL, BO]
+    assert await follows.followers(pool, garden, limit=2, offset=1) == [AL, BO]
+
+
+async def test_removing_an_actor_everywhere_leaves_the_others(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, bikes, fol = await add_group("garden"), await add_group("bikes"), PgFollows(pool)
+    for group in (garden, bikes):
+        await fol.add_follower(group, AL, f"f-{group}", "accepted", NOW)
+        await fol.add_follower(group, BO, f"g-{group}", "accepted", NOW)
+    await fol.remove_follower_everywhere(AL)
+    assert [await fol.is_follower(g, AL) for g in (garden, bikes)] == [False, False]
+    assert [await fol.is_follower(g, BO) for g in (garden, bikes)] == [True, True]
+
+
+async def test_delivery_inboxes_share_one_inbox_per_host_and_skip_who_blocked_us(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, fol = await add_group(), PgFollows(pool)
+    await _actor(pool, AL, "https://a.example/inbox")
+    await _actor(pool, "https://a.example/users/ann", "https://a.example/inbox")
+    await _actor(pool, BO, None)
+    await _actor(pool, CY, None)
+    for uri in (AL, "https://a.example/users/ann", BO, CY):
+        await fol.add_follower(garden, uri, f"f-{uri}", "accepted", NOW)
+    await fol.add_follower(garden, "https://d.example/u/unknown", "f-d", "accepted", NOW)
+    await set_blocked_by(pool, garden, CY, True, NOW)
+
+    inboxes = await fol.follower_delivery_inboxes(garden, exclude=None)
+    assert sorted(inboxes) == ["https://a.example/inbox", f"{BO}/inbox"]
+    assert await fol.follower_delivery_inboxes(garden, exclude=BO) == ["https://a.example/inbox"]
+    await set_blocked_by(pool, garden, CY, False, NOW)
+    assert f"{CY}/inbox" in await fol.follower_delivery_inboxes(garden, exclude=None)
+
+
+async def test_our_follow_is_answered_only_by_whom_we_followed(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, fol = await add_group(), PgFollows(pool)
+    await fol.set_following(garden, BO, "https://groups.test/f/1", NOW)
+    assert await follows.following(pool, garden) == [(BO, "requested", "https://groups.test/f/1")]
+    assert not await fol.is_followed(BO)
+
+    assert not await fol.set_following_state("https://groups.test/f/1", CY, "accepted")
+    assert await fol.set_following_state("https://groups.test/f/1", BO, "accepted")
+    assert await fol.is_followed(BO)
+    assert await fol.set_following_state("https://groups.test/f/1", BO, "rejected")
+    assert not await fol.is_followed(BO)
+
+    # Following again asks again, with the new Follow's id.
+    await fol.set_following(garden, BO, "https://groups.test/f/2", NOW)
+    assert await follows.following(pool, garden) == [(BO, "requested", "https://groups.test/f/2")]
+    assert not await fol.set_following_state("https://groups.test/f/1", BO, "accepted")
+    assert await fol.remove_following(garden, BO) == "https://groups.test/f/2"
+    assert await follows.following(pool, garden) == []

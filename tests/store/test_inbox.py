@@ -1,0 +1,125 @@
+"""The inbound activity queue (store/inbox.py) in PostgreSQL: store once, claim with a
+lease, finish along the lifecycle, retry with backoff, and the admin's view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from imago_fed.store import inbox
+from imago_fed.store.follows import set_following
+from imago_fed.store.inbox import MAX_ATTEMPTS, PgInbox
+from tests.store.conftest import AddGroup
+
+# Rows become due at the database's now() when stored; claims ask a little later.
+NOW = datetime.now(UTC) + timedelta(hours=1)
+LEASE = timedelta(minutes=5)
+AL = "https://a.example/users/al"
+
+
+def _activity(n: int, actor: str = AL, kind: str = "Create") -> dict[str, object]:
+    return {"id": f"https://a.example/activities/{n}", "type": kind, "actor": actor}
+
+
+async def _state(pool: asyncpg.Pool, n: int) -> tuple[str, str | None]:
+    row = await pool.fetchrow(
+        "SELECT state, error FROM inbox_activities WHERE activity_id = $1",
+        f"https://a.example/activities/{n}",
+    )
+    return row["state"], row["error"]
+
+
+async def test_an_activity_is_stored_once_and_wakes_the_workers_once(pool: asyncpg.Pool) -> None:
+    woken: asyncio.Queue[str] = asyncio.Queue()
+
+    def notified(*args: object) -> None:
+        woken.put_nowait(str(args[2]))
+
+    async with pool.acquire() as listener:
+        await listener.add_listener(inbox.CHANNEL, notified)
+        assert await PgInbox(pool).store(activity=_activity(1), actor_uri=AL, group_id=None,
+                                         now=NOW)  # fmt: skip
+        assert await asyncio.wait_for(woken.get(), 5) == inbox.CHANNEL
+        assert not await PgInbox(pool).store(activity=_activity(1), actor_uri=AL,
+                                             group_id=None, now=NOW)  # fmt: skip
+        await asyncio.sleep(0.2)
+        assert woken.empty()
+        await listener.remove_listener(inbox.CHANNEL, notified)
+    assert await pool.fetchval("SELECT count(*) FROM inbox_activities") == 1
+
+
+async def test_claims_are_leased_in_order_and_not_given_twice(pool: asyncpg.Pool) -> None:
+    box = PgInbox(pool)
+    for n in range(3):
+        await box.store(activity=_activity(n), actor_uri=AL, group_id=None, now=NOW)
+    first = await box.claim(limit=2, lease=LEASE, now=NOW)
+    assert [r.activity["id"] for r in first] == [_activity(0)["id"], _activity(1)["id"]]
+    assert [r.attempts for r in first] == [1, 1]
+    second = await box.claim(limit=5, lease=LEASE, now=NOW)
+    assert [r.activity["id"] for r in second] == [_activity(2)["id"]]
+    assert await box.claim(limit=5, lease=LEASE, now=NOW) == []
+    # A worker died holding them: once the lease runs out they are claimable again.
+    again = await box.claim(limit=5, lease=LEASE, now=NOW + LEASE + timedelta(seconds=1))
+    assert [(r.id, r.attempts) for r in again] == [(r.id, 2) for r in first + second]
+
+
+async def test_concurrent_claims_share_the_rows_out(pool: asyncpg.Pool) -> None:
+    box = PgInbox(pool)
+    for n in range(20):
+        await box.store(activity=_activity(n), actor_uri=AL, group_id=None, now=NOW)
+    batches = await asyncio.gather(*(box.claim(limit=4, lease=LEASE, now=NOW) for _ in range(4)))
+    ids = [row.id for batch in batches for row in batch]
+    assert len(ids) == len(set(ids)) == 16
+
+
+async def test_finishing_follows_the_lifecycle(pool: asyncpg.Pool) -> None:
+    box = PgInbox(pool)
+    await box.store(activity=_activity(1), actor_uri=AL, group_id=None, now=NOW)
+    (row,) = await box.claim(limit=1, lease=LEASE, now=NOW)
+    await box.finish(row.id, "done")
+    assert await _state(pool, 1) == ("done", None)
+    await box.finish(row.id, "ignored", "too late")  # a terminal row stays as it ended
+    assert await _state(pool, 1) == ("done", None)
+
+
+async def test_retries_back_off_then_fail(pool: asyncpg.Pool) -> None:
+    box = PgInbox(pool)
+    await box.store(activity=_activity(1), actor_uri=AL, group_id=None, now=NOW)
+    now = NOW
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        (row,) = await box.claim(limit=1, lease=LEASE, now=now)
+        assert row.attempts == attempt
+        await box.retry_later(row, f"peer down ({attempt})", now)
+        delay = min(3600, 5 * 2 ** (attempt - 1))
+        if attempt < MAX_ATTEMPTS:
+            assert (
+                await box.claim(limit=1, lease=LEASE, now=now + timedelta(seconds=delay - 1)) == []
+            )
+        now += timedelta(seconds=delay)
+    assert await _state(pool, 1) == ("failed", f"peer down ({MAX_ATTEMPTS})")
+    assert await box.claim(limit=1, lease=LEASE, now=now + timedelta(days=1)) == []
+
+
+async def test_the_admin_sees_what_came_to_the_group_and_from_whom_it_follows(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, bikes = await add_group("garden"), await add_group("bikes")
+    box = PgInbox(pool)
+    news = "https://n.example/groups/news"
+    await set_following(pool, garden, news, "https://groups.test/f/1", NOW)
+    await box.store(activity=_activity(1), actor_uri=AL, group_id=garden, now=NOW)
+    await box.store(activity=_activity(2, news, "Announce"), actor_uri=news, group_id=None,
+                    now=NOW)  # fmt: skip
+    await box.store(activity=_activity(3), actor_uri=AL, group_id=bikes, now=NOW)
+    seen = await inbox.received(pool, garden)
+    assert [(r["id"], r["actor"], r["type"], r["state"]) for r in seen] == [
+        (_activity(2)["id"], news, "Announce", "queued"),
+        (_activity(1)["id"], AL, "Create", "queued"),
+    ]
+    assert seen[0]["activity"] == _activity(2, news, "Announce")
+    assert seen[0]["received_at"] == NOW.isoformat()
+    assert len(await inbox.received(pool, garden, limit=1)) == 1
+    assert json.loads(json.dumps(seen))  # what the admin API sends as is

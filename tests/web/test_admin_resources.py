@@ -1,0 +1,200 @@
+"""Resources through the admin API on a real database, two groups of one
+instance: publish under the group's rules, match, agree, fulfil, stocks move.
+Bad input answers 4xx naming the field; the Proposal is served to the fediverse."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from quart.typing import TestClientProtocol as Client
+
+from imago_fed.app import create_app
+from imago_fed.domain.governance.actions import ActionKind
+from imago_fed.domain.governance.protocols import Doocracy
+from imago_fed.domain.governance.table import default_table
+from imago_fed.web.runtime import EXTENSION_KEY, Runtime
+from tests.conftest import TEST_ADMIN_TOKEN
+
+AUTH = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
+AP = {"Accept": "application/activity+json"}
+BIKES = {
+    "purpose": "offer",
+    "action": "transfer",
+    "resource_conforms_to": "http://www.wikidata.org/entity/Q11442",
+    "name": "Bicycles",
+    "quantity": {"value": 3, "unit": "one"},
+    "available_from": "2026-01-01T00:00:00Z",
+    "available_until": "2099-01-01T00:00:00Z",
+    "place": {"lat": 48.85, "lon": 2.35, "label": "Paris"},
+}
+NEED = {
+    **BIKES,
+    "purpose": "request",
+    "resource_conforms_to": "https://www.wikidata.org/wiki/Q11442",
+    "name": "Bikes for the repair workshop",
+    "quantity": {"value": 2, "unit": "one"},
+    "place": {"lat": 48.86, "lon": 2.36},
+}
+
+
+@pytest.fixture
+async def world(migrated_db: str, make_settings) -> AsyncIterator[tuple[Client, Runtime]]:
+    settings = make_settings(migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false")
+    app = create_app(settings, migrated_db)
+    async with app.test_app() as test_app:
+        rt: Runtime = app.extensions[EXTENSION_KEY]
+        for slug in ("garden", "workshop", "slow"):
+            await rt.groups.create(slug, slug.title())
+        yield test_app.test_client(), rt
+
+
+async def do_at_once(rt: Runtime, slug: str) -> None:
+    """Put publish_offer and spend under a do-ocracy (a test shortcut past amend_table)."""
+    group = await rt.groups.get(slug)
+    assert group.id is not None
+    table = default_table().amended(
+        {ActionKind.PUBLISH_OFFER: Doocracy(), ActionKind.SPEND: Doocracy()}
+    )
+    await rt.governance_store.save_table(group.id, table, rt.clock.now())
+
+
+async def call(client: Client, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    response = await client.open(f"/api/v1{path}", method=method, json=body, headers=AUTH)
+    return response.status_code, await response.get_json()
+
+
+async def test_offer_and_need_matched_agreed_fulfilled(world: tuple[Client, Runtime]) -> None:
+    client, rt = world
+    await do_at_once(rt, "garden")
+    await do_at_once(rt, "workshop")
+    await call(client, "PUT", "/groups/garden/inventory",
+               {"resource_conforms_to": "Q11442", "name": "bicycles",
+                "quantity": {"value": 5, "unit": "one"}})  # fmt: skip
+
+    status, offer = await call(client, "POST", "/groups/garden/intents", BIKES)
+    assert status == 201, offer
+    assert offer["state"] == "open" and offer["decision"]["action"] == "publish_offer"
+    assert offer["ap_id"] == f"https://groups.test/groups/garden/intents/{offer['id']}"
+    status, need = await call(client, "POST", "/groups/workshop/intents", NEED)
+    assert status == 201 and need["state"] == "open"
+
+    # Suggested to both sides, with the same score and reasons.
+    status, found = await call(client, "GET", f"/intents/{need['id']}/matches")
+    assert status == 200
+    [match] = found["items"]
+    assert match["intent"]["id"] == offer["id"] and match["group"].endswith("/garden")
+    assert "same resource type (Q11442)" in match["why"]
+    _, back = await call(client, "GET", f"/intents/{offer['id']}/matches")
+    assert back["items"][0]["intent"]["id"] == need["id"]
+    assert back["items"][0]["score"] == match["score"]
+    _, by_group = await call(client, "GET", "/groups/workshop/matches")
+    assert by_group["items"][0]["matches"][0]["intent"]["id"] == offer["id"]
+
+    # The workshop answers for 2 of the 3 bicycles (a spend decision, done at once).
+    two = {"intent_id": offer["id"], "quantity": {"value": 2, "unit": "one"}}
+    status, decided = await call(client, "POST", "/groups/workshop/agreements", two)
+    assert status == 202 and decided["action"] == "spend", decided
+    assert decided["state"] == "executed", decided
+    _, offered = await call(client, "GET", "/groups/garden/agreements?state=offered")
+    [incoming] = offered["items"]
+    assert incoming["role"] == "owner" and incoming["other"].endswith("/workshop")
+    assert incoming["provider"].endswith("/garden") and incoming["receiver"].endswith("/workshop")
+
+    path = f"/groups/garden/agreements/{incoming['id']}"
+    status, accepted = await call(client, "POST", path + "/accept", {})
+    assert status == 202 and accepted["state"] == "executed", accepted
+    _, after = await call(client, "GET", f"/intents/{offer['id']}")
+    assert after["state"] == "open" and after["remaining"] == {"value": 1, "unit": "one"}
+    _, theirs = await call(client, "GET", "/groups/workshop/agreements")
+    assert theirs["items"][0]["state"] == "accepted"
+    finalised = theirs["items"][0]["agreement_id"]
+    assert finalised.startswith("https://groups.test/groups/garden/agreements/")
+
+    their_path = f"/groups/workshop/agreements/{theirs['items'][0]['id']}"
+    status, done = await call(client, "POST", their_path + "/fulfil")
+    assert status == 200 and done["state"] == "fulfilled"
+    _, mine = await call(client, "GET", path)
+    assert mine["state"] == "fulfilled"
+    _, stock = await call(client, "GET", "/groups/garden/inventory")
+    [bicycles] = stock["items"]
+    assert bicycles["resource_conforms_to"] == "http://www.wikidata.org/entity/Q11442"
+    assert bicycles["quantity"] == {"value": 3, "unit": "one"}
+    _, received = await call(client, "GET", "/groups/workshop/inventory")
+    assert received["items"][0]["quantity"] == {"value": 2, "unit": "one"}
+
+    # The last bicycle: the whole offer is agreed, then fulfilled.
+    await call(client, "POST", "/groups/workshop/agreements", {"intent": offer["ap_id"]})
+    _, offered = await call(client, "GET", "/groups/garden/agreements?state=offered")
+    await call(client, "POST", f"/groups/garden/agreements/{offered['items'][0]['id']}/accept", {})
+    _, after = await call(client, "GET", f"/intents/{offer['id']}")
+    assert after["state"] == "agreed"
+    await call(client, "POST", f"/groups/garden/agreements/{offered['items'][0]['id']}/fulfil")
+    _, after = await call(client, "GET", f"/intents/{offer['id']}")
+    assert after["state"] == "fulfilled"
+    late = {"intent_id": offer["id"]}
+    status, refused = await call(client, "POST", "/groups/workshop/agreements", late)
+    assert status == 409 and "fulfilled, not open" in refused["error"]["message"]
+
+    # The fediverse reads the Proposal and its Note.
+    response = await client.get(f"/groups/garden/intents/{offer['id']}", headers=AP)
+    document = await response.get_json()
+    assert document["type"] == "Proposal" and document["purpose"] == "offer"
+    assert document["publishes"]["id"] == offer["ap_id"] + "#primary"
+    assert document["publishes"]["resourceConformsTo"] == "http://www.wikidata.org/entity/Q11442"
+    left = document["publishes"]["availableQuantity"]
+    assert left == {"hasUnit": "one", "hasNumericalValue": "0"}
+    note = await client.get(f"/groups/garden/intents/{offer['id']}/note", headers=AP)
+    words = await note.get_json()
+    assert words["type"] == "Note" and "Bicycles" in words["content"]
+
+
+async def test_publishing_waits_for_the_decision(world: tuple[Client, Runtime]) -> None:
+    client, _ = world
+    status, pending = await call(client, "POST", "/groups/slow/intents", BIKES)
+    assert status == 201 and pending["state"] == "pending"
+    assert pending["decision"]["protocol"]["protocol"] == "consensus"
+    response = await client.get(f"/groups/slow/intents/{pending['id']}", headers=AP)
+    assert response.status_code == 404  # not public before the decision
+    status, withdrawn = await call(client, "DELETE", f"/groups/slow/intents/{pending['id']}")
+    assert status == 200 and withdrawn["state"] == "withdrawn"
+    assert (await call(client, "DELETE", f"/groups/slow/intents/{pending['id']}"))[0] == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({**BIKES, "action": "steal"}, 422, "unknown action"),
+        ({**BIKES, "quantity": {"value": -2, "unit": "one"}}, 422, "greater than 0"),
+        ({**BIKES, "quantity": {"value": 2, "unit": "parsec"}}, 422, "unknown unit"),
+        ({**BIKES, "available_until": "2025-01-01T00:00:00Z"}, 422, "after available_from"),
+        ({**BIKES, "purpose": "gift"}, 422, "purpose"),
+        ({k: v for k, v in BIKES.items() if k != "action"}, 422, "action: is required"),
+        ({**BIKES, "weight": 3}, 422, "weight: unknown field"),
+    ],
+)
+async def test_bad_input_is_refused_clearly(
+    world: tuple[Client, Runtime], body: dict, status: int, words: str
+) -> None:
+    client, _ = world
+    got, answer = await call(client, "POST", "/groups/garden/intents", body)
+    assert got == status, answer
+    assert words in answer["error"]["message"]
+    _, listed = await call(client, "GET", "/groups/garden/intents")
+    assert listed["items"] == []  # nothing half stored
+
+
+async def test_unknown_things_are_404_and_states_are_checked(world: tuple[Client, Runtime]) -> None:
+    client, _ = world
+    assert (await call(client, "GET", "/intents/999"))[0] == 404
+    assert (await call(client, "GET", "/intents/999/matches"))[0] == 404
+    assert (await call(client, "GET", "/groups/nowhere/intents"))[0] == 404
+    assert (await call(client, "GET", "/groups/garden/intents?state=lost"))[0] == 422
+    assert (await call(client, "POST", "/groups/garden/agreements/5/fulfil"))[0] == 404
+    assert (await call(client, "POST", "/groups/garden/agreements", {}))[0] == 422
+    document = await (await client.get("/api/v1/openapi.json")).get_json()
+    for path in ("/api/v1/groups/{slug}/intents", "/api/v1/intents/{intent_id}/matches",
+                 "/api/v1/groups/{slug}/agreements/{agreement_id}/fulfil",
+                 "/api/v1/groups/{slug}/inventory"):  # fmt: skip
+        assert path in document["paths"]
