@@ -23,6 +23,7 @@ from imago_fed.domain.groups import Group
 from imago_fed.web.body import ACTIVITY_TYPES, BodyRefused, decode, read_body, require_type
 from imago_fed.web.metrics import app_metrics, inbox_reason
 from imago_fed.web.pages.public import group_page
+from imago_fed.web.params import ascii_int, clean_text
 from imago_fed.web.runtime import runtime
 
 __all__ = ["federation"]
@@ -67,7 +68,7 @@ async def webfinger() -> Response:
             slug = user
     else:
         slug = rt.ids.parse_group(resource)
-    if not slug:
+    if not slug or not clean_text(slug) or len(slug) > 255:
         return _problem(400 if not resource else 404, "unknown resource")
     try:
         group = await rt.groups.get(slug)
@@ -167,7 +168,7 @@ def _page_number() -> int | None:
     raw = request.args.get("page")
     if raw is None:
         return None
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return ascii_int(raw, 1, 99_999) or 1
 
 
 @federation.get("/groups/<slug>/outbox")
@@ -182,7 +183,7 @@ async def group_outbox(slug: str) -> Response:
         return _json(
             documents.ordered_collection(collection, total, first=f"{collection}?page=true")
         )
-    before = int(max_id) if max_id and max_id.isdigit() else None
+    before = ascii_int(max_id)
     rows = await rt.federation_reads.outbox_page(group.id, before=before, limit=PAGE_SIZE)
     next_page = f"{collection}?page=true&max_id={rows[-1][0]}" if len(rows) == PAGE_SIZE else None
     page_id = f"{collection}?page=true" + (f"&max_id={before}" if before else "")

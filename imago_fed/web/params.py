@@ -27,7 +27,9 @@ __all__ = [
     "INT64_MAX",
     "MAX_SEGMENT",
     "PATH_SCHEMAS",
+    "ascii_int",
     "check_query",
+    "clean_text",
     "install_converters",
 ]
 
@@ -38,7 +40,7 @@ MAX_SEGMENT = 255  # a Matrix id or alias, a host name: all fit in 255
 _CONTROL = frozenset(chr(c) for c in [*range(32), 127])
 
 
-def _clean(value: str) -> bool:
+def clean_text(value: str) -> bool:
     """No NUL or other control character, no lone surrogate."""
     return not _CONTROL.intersection(value) and not any("\ud800" <= ch <= "\udfff" for ch in value)
 
@@ -65,7 +67,7 @@ class TextConverter(BaseConverter):
     regex = f"[^/]{{1,{MAX_SEGMENT}}}"
 
     def to_python(self, value: str) -> str:
-        if len(value) > MAX_SEGMENT or not _clean(value):
+        if len(value) > MAX_SEGMENT or not clean_text(value):
             raise ValidationError()
         return value
 
@@ -83,6 +85,17 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "default": {"type": "string", "minLength": 1, "maxLength": MAX_SEGMENT,
                 "pattern": "^[^/\\u0000-\\u001f\\u007f]+$"},
 }  # fmt: skip
+
+
+def ascii_int(raw: str | None, low: int = 0, high: int = INT64_MAX) -> int | None:
+    """``raw`` as an int in [low, high] if it is ASCII digits, else None.
+
+    (``str.isdigit`` is true of "³" and "٣", which ``int`` refuses or reads.)
+    """
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        return None
+    number = int(raw)
+    return number if low <= number <= high else None
 
 
 def install_converters(app: Quart) -> None:
@@ -110,7 +123,7 @@ def check_query(declared: dict[str, dict[str, Any]]) -> None:
 
 
 def _check_value(name: str, value: str, schema: dict[str, Any]) -> None:
-    if not _clean(value):
+    if not clean_text(value):
         raise _refuse(f"{name}: contains a control character")
     if len(value) > schema.get("maxLength", 2048):
         raise _refuse(f"{name}: too long")

@@ -423,3 +423,32 @@ async def test_appservice_never_answers_5xx(world, body, content_type, txn) -> N
     assert response.status_code < 500, (body[:80], headers, await response.get_data())
     after = await rt.pool.fetchval("SELECT count(*) FROM matrix_transactions")
     assert after == before or response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/groups/garden/outbox?page=true&max_id=99999999999999999999999",
+     "/groups/garden/outbox?page=true&max_id=%C2%B3", "/groups/garden/followers?page=%D9%A3",
+     "/groups/garden/followers?page=99999999999999999999999",
+     "/.well-known/webfinger?resource=acct:a%00b@groups.test",
+     "/.well-known/webfinger?resource=acct:%ED%A0%80@groups.test",
+     "/elections/1/ballots?tracker=%00", "/elections/1/trackers?tracker=%ED%A0%80"],
+)  # fmt: skip
+async def test_public_reads_with_hostile_queries_are_not_5xx(world, path: str) -> None:
+    _, client = world
+    response = await client.get(path, headers={"Accept": "application/activity+json"})
+    assert response.status_code < 500, (path, await response.get_data())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"token=\xff\xfe", b"token=a%00b", b"token=%ED%A0%80&csrf=x", b"=" * 5000, b"&&&"],
+)
+async def test_forms_with_hostile_bytes_are_not_5xx(world, body: bytes) -> None:
+    rt, client = world
+    before = await table_counts(rt)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for path in ("/admin/sign-in", "/admin/costs/bills"):
+        response = await client.post(path, data=body, headers=form)
+        assert response.status_code < 500, (path, body, await response.get_data())
+    assert await table_counts(rt) == before
