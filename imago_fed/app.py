@@ -20,6 +20,8 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -27,7 +29,8 @@ from quart import Quart, Response, g, request
 
 from imago_fed.activitypub import people
 from imago_fed.activitypub.actors import ActorResolver
-from imago_fed.activitypub.delivery import DeliveryWorker
+from imago_fed.activitypub.assemblies import AssemblyMinutes
+from imago_fed.activitypub.delivery import DeliveryWorker, WorkerConfig
 from imago_fed.activitypub.direct import FediverseDirectMessages
 from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.group_profile import GroupProfile
@@ -36,6 +39,8 @@ from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.inbox import receive
 from imago_fed.activitypub.instance_actor import InstanceActor
 from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_secret
+from imago_fed.activitypub.media import FediverseMedia
+from imago_fed.activitypub.membership import FediverseMembers
 from imago_fed.activitypub.people import MemberPosts
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
@@ -50,6 +55,7 @@ from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
+from imago_fed.domain.media import MediaLimits
 from imago_fed.domain.ports import DirectMessenger
 from imago_fed.logs import request_id_var
 from imago_fed.matrix import bridge as matrix_bridge
@@ -58,9 +64,16 @@ from imago_fed.matrix.client import AppserviceClient
 from imago_fed.matrix.commands import StatusSources
 from imago_fed.matrix.direct import MatrixDirectMessages
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.media import MatrixMedia
+from imago_fed.matrix.membership import MatrixMembers
+from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
 from imago_fed.services.execution import Executor
+from imago_fed.services.media import MediaLibrary
+from imago_fed.services.media.faces import GroupFacesService
+from imago_fed.services.member_effects import register_member_effects
+from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
@@ -75,8 +88,9 @@ from imago_fed.store.admin import (
     PgModerationRecords,
     PgSchemaProbe,
 )
+from imago_fed.store.assemblies import PgAssemblyStore
 from imago_fed.store.costs import PgCostsStore
-from imago_fed.store.database import create_pool
+from imago_fed.store.database import create_pool, unreachable
 from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
@@ -87,6 +101,8 @@ from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
+from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
+from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
@@ -94,12 +110,15 @@ from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.resources import PgResourceStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
 from imago_fed.web import (  # noqa: F401  (register routes)
+    admin_assemblies,
     admin_costs,
     admin_delivery,
     admin_elections,
     admin_federation,
     admin_governance,
     admin_groups,
+    admin_media,
+    admin_membership,
     admin_relations,
     admin_resources,
     federation_graph,
@@ -111,6 +130,7 @@ from imago_fed.web.elections import elections
 from imago_fed.web.errors import ApiError, register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
+from imago_fed.web.media import media_files
 from imago_fed.web.metrics import METRICS_PATH, Metrics, metrics, on_metrics_address
 from imago_fed.web.pages import install_pages
 from imago_fed.web.pages.admin import csrf_refused_page
@@ -158,19 +178,47 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     governance_store = PgGovernanceStore(pool)
     event_log = PgGroupEventLog(pool, clock.now)
-    executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository)
+    ledger = PgEffectLedger(pool)
+    executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository, ledger)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
     relations, propagation, resources = _graph(
         fed, pool, resolver, following, ids, repository, clock, executor, event_log
     )
     relations.attach(governance)
     propagation.attach(governance)
+    assemblies = Assemblies(PgAssemblyStore(pool), governance, event_log, clock)
+    executor.register(ActionKind.CONVENE, assemblies)
     resources.attach(governance)
     federation_reads = PgFederationReads(pool)
+    media = _media_library(settings, pool, clock, http)
+    faces = PgGroupFaces(pool)
+    directory = GroupDirectory(repository, keys, clock, event_log)
     costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
-    bridge = _matrix_bridge(settings, pool, repository, clock, governance, federation_reads)
+    bridge = _matrix_bridge(
+        settings,
+        pool,
+        repository,
+        clock,
+        governance,
+        federation_reads,
+        assemblies,
+        media,
+        faces,
+    )
+    fediverse_members = FediverseMembers(fed, following, resolver, ids, clock)
+    membership = Membership(
+        PgMembershipStore(pool),
+        [*([MatrixMembers(bridge)] if bridge is not None else []), fediverse_members],
+        repository, governance, event_log, clock,
+        invite_url=lambda code: f"{ids.base_url}/invite/{code}",
+    )  # fmt: skip
+    register_member_effects(
+        executor, membership, repository, governance, lambda group: ids.group(group.slug)
+    )
+    if bridge is not None:
+        bridge.attach_membership(membership)
     status_board = StatusBoard(
         schema,
         deliveries_readings,
@@ -198,7 +246,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         vault=vault,
         clock=clock,
         ids=ids,
-        groups=GroupDirectory(repository, keys, clock, event_log),
+        groups=directory,
         http=http,
         signers=signers,
         instance_actor=instance_actor,
@@ -215,8 +263,11 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             repository,
             ids,
             clock,
-            votes=VoteIntake(ids, governance),
+            votes=VoteIntake(ids, governance, membership),
             graph=_first_of(ResourceIntake(resources), GraphIntake(ids, relations, propagation)),
+            membership=membership,
+            refuse=fediverse_members.refuse,
+            lease=timedelta(seconds=settings.federation.inbox_lease_seconds),
         ),
         member_posts=GroupEventReader(
             pool,
@@ -225,8 +276,9 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             # one reader, the fediverse side's handlers by kind (in this order)
             EventHandlers.of(
                 MemberPosts(fed, ids, repository, keys, clock),
-                GroupProfile(fed, ids, repository, clock),
+                GroupProfile(fed, ids, repository, clock, faces),
                 QuestionPublisher(fed, ids, repository, clock),
+                AssemblyMinutes(fed, ids, repository, clock),
             ),
         ),
         federation_reads=federation_reads,
@@ -243,7 +295,25 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         messengers=tuple(messengers),
         relations=relations,
         propagation=propagation,
+        assemblies=assemblies,
         resources=resources,
+        membership=membership,
+        executor=executor,
+        effects=ledger,
+        media=media,
+        faces=GroupFacesService(directory, media, faces, event_log, clock),
+    )
+
+
+def _media_library(
+    settings: Settings, pool: asyncpg.Pool, clock: SystemClock, http: FediClient
+) -> MediaLibrary:
+    """The media store: files on disk under ``[media] dir`` (default <data_dir>/media)."""
+    config = settings.media
+    folder = config.dir if config.dir != Path("") else Path(settings.instance.data_dir) / "media"
+    limits = MediaLimits(config.max_image_bytes, config.max_av_bytes, config.max_pixels)
+    return MediaLibrary(
+        DiskBlobs(folder), PgMediaCatalogue(pool), clock, limits, FediverseMedia(http)
     )
 
 
@@ -306,12 +376,16 @@ def _matrix_bridge(
     clock: SystemClock,
     governance: Governance,
     reads: PgFederationReads,
+    assemblies: Assemblies,
+    media: MediaLibrary,
+    faces: PgGroupFaces,
 ) -> MatrixBridge | None:
     config = settings.matrix
     if not config.enabled:
         return None
+    client = AppserviceClient(config.homeserver_url, config.as_token.value)
     return MatrixBridge(
-        AppserviceClient(config.homeserver_url, config.as_token.value),
+        client,
         MatrixIds(config.server_name, config.namespace_prefix, config.bot_localpart),
         groups,
         clock,
@@ -322,7 +396,10 @@ def _matrix_bridge(
         appservice_id=config.appservice_id,
         handle_domain=settings.instance.domain,
         governance=governance,
+        assemblies=assemblies,
+        call_domain=config.call_domain,
         admins=config.admin_ids,
+        media=MatrixMedia(client, media, faces),
     )
 
 
@@ -330,6 +407,8 @@ async def _decide(rt: Runtime) -> bool:
     """Close proposals and elections whose time has come (the ticker's step)."""
     await rt.governance.tick()
     await rt.elections.close_due()
+    if rt.assemblies is not None:
+        await rt.assemblies.tick()  # opens, times turns, votes motions
     if rt.resources is not None:
         await rt.resources.tick()
     return False  # decisions come due with time: look again at the next tick
@@ -338,11 +417,17 @@ async def _decide(rt: Runtime) -> bool:
 def background_workers(rt: Runtime) -> list[Worker]:
     """The background work of a server process, in the order it starts.
 
-    decisions (one process at a time: a lock) · inbox · deliveries · the
+    decisions (one process at a time: a lock) · decisions' effects to retry ·
+    inbox · deliveries · the
     fediverse side of the group event log · the Matrix bridge's workers.
     """
+    lease = timedelta(seconds=rt.settings.federation.delivery_lease_seconds)
     rt.delivery = DeliveryWorker(
-        rt.federation, Wakeup(rt.pool, deliveries.CHANNEL), rt.http, rt.signers
+        rt.federation,
+        Wakeup(rt.pool, deliveries.CHANNEL),
+        rt.http,
+        rt.signers,
+        WorkerConfig(lease=lease),
     )
     decide = exclusively(PgAdvisoryLock(rt.pool), "governance", functools.partial(_decide, rt))
     workers = [
@@ -355,6 +440,14 @@ def background_workers(rt: Runtime) -> list[Worker]:
             Wakeup(rt.pool, group_events.CHANNEL),
         ),
     ]
+    if rt.media is not None and rt.settings.media.remote_days > 0:
+        prune = functools.partial(rt.media.prune, days=rt.settings.media.remote_days)
+        workers.append(Worker("media-prune", prune, poll_interval=3600.0))
+    if rt.executor is not None:  # failed effects of decisions, tried again with backoff
+        workers.insert(1, Worker(
+            "decision-effects", rt.executor.retry_due, poll_interval=5.0,
+            next_due=rt.executor.next_retry_in, backoff_cap=60.0,
+        ))  # fmt: skip
     if rt.matrix is not None:
         workers.extend(_matrix_workers(rt.matrix, rt.pool))
     return workers
@@ -373,8 +466,11 @@ def _matrix_workers(bridge: MatrixBridge, pool: asyncpg.Pool) -> list[Worker]:
         Worker(
             "matrix-events", bridge.run_events_once, Wakeup(pool, matrix_store.CHANNEL),
         ),
+        # The homeserver away: its backoff is capped low, so sending resumes
+        # within half a minute of its return.
         Worker(
             f"events-{reader.consumer}", reader.run_once, Wakeup(pool, group_events.CHANNEL),
+            backoff_cap=30.0,
         ),
     ]  # fmt: skip
 
@@ -454,7 +550,7 @@ def create_app(settings: Settings, dsn: str) -> Quart:
         )
         return response
 
-    register_error_handlers(app)
+    register_error_handlers(app, unavailable=unreachable)
     app.register_error_handler(CsrfRefused, csrf_refused_page)
     Metrics().install(app)
     install_pages(app, settings, instance_secret(settings))
@@ -464,4 +560,5 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     app.register_blueprint(federation)
     app.register_blueprint(appservice)
     app.register_blueprint(elections)
+    app.register_blueprint(media_files)
     return app

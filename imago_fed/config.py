@@ -128,6 +128,15 @@ def _prefix(value: Any) -> str | None:
     return None if ok else "must be lower-case letters, digits, '_', '-' or '.'"
 
 
+def _domain_name(value: Any) -> str | None:
+    labels = str(value).split(".")
+    ok = len(labels) > 1 and all(
+        label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label)
+        for label in labels
+    )
+    return None if ok else "must be a domain name such as meet.example.org"
+
+
 def _split_users(value: str) -> list[str]:
     return [user for user in value.replace(",", " ").split() if user]
 
@@ -183,6 +192,12 @@ class FederationSettings:
     allow_http: bool = _opt(False, None, "fetch/deliver over plain http (local tests only)")
     allow_private_addresses: bool = _opt(False, None, "reach loopback/private IPs (tests only)")
     workers_in_serve: bool = _opt(True, None, "run inbox and delivery workers inside serve")
+    inbox_lease_seconds: int = _opt(
+        300, _int_range(5, 86_400), "a claimed inbound activity comes back after this long"
+    )
+    delivery_lease_seconds: int = _opt(
+        120, _int_range(5, 86_400), "a claimed delivery comes back after this long"
+    )
 
 
 @dataclass(frozen=True)
@@ -195,6 +210,7 @@ class MatrixSettings:
     namespace_prefix: str = _opt("_imago_", _prefix, "prefix of puppet users and aliases")
     appservice_id: str = _opt("imago", _prefix, "the registration's id")
     bot_localpart: str = _opt("imago", _prefix, "the bridge bot's localpart (sender_localpart)")
+    call_domain: str = _opt("meet.jit.si", _domain_name, "Jitsi server of assembly calls")
     admins: str = _opt("", _matrix_users, "Matrix users who see health")
 
     @property
@@ -210,6 +226,15 @@ def _listen_or_empty(value: Any) -> str | None:
 def _currency(value: Any) -> str | None:
     ok = len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()
     return None if ok else "must be a three-letter ISO 4217 code such as EUR"
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    dir: Path = _opt(Path(""), None, "where the media files are kept; empty: <data_dir>/media")
+    max_image_bytes: int = _opt(10 * 1_048_576, _int_range(1024, 1024 * 1_048_576))
+    max_av_bytes: int = _opt(40 * 1_048_576, _int_range(1024, 4096 * 1_048_576))
+    max_pixels: int = _opt(40_000_000, _int_range(1, 1_000_000_000), "decompression bomb cap")
+    remote_days: int = _opt(30, _int_range(0, 36500), "days a copy of others' files is kept")
 
 
 @dataclass(frozen=True)
@@ -245,6 +270,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     matrix: MatrixSettings = field(default_factory=MatrixSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     status: StatusSettings = field(default_factory=StatusSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     costs: CostsSettings = field(default_factory=CostsSettings)

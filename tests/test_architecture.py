@@ -248,3 +248,17 @@ def test_the_check_itself_catches_an_import_across_layers(tmp_path: Path) -> Non
         "imago_fed.matrix", "imago_fed.matrixish", "imago_fed.store.follows",
         "imago_fed.web.runtime",
     ]  # fmt: skip
+
+
+# ------------------------------------------------------------------ tests mirror the package
+TESTS = PACKAGE.parent / "tests"
+
+
+def test_every_store_module_has_its_test_module() -> None:
+    """store/<name>.py is tested against PostgreSQL in tests/store/test_<name>.py."""
+    missing = sorted(
+        f"tests/store/test_{path.stem}.py"
+        for path in (PACKAGE / "store").glob("*.py")
+        if path.name != "__init__.py" and not (TESTS / "store" / f"test_{path.stem}.py").exists()
+    )
+    assert missing == []

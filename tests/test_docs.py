@@ -96,6 +96,17 @@ def test_every_layer_is_in_the_tree() -> None:
     assert layers - drawn == set()
 
 
+def test_every_subpackage_is_in_the_tree() -> None:
+    """A package inside a layer (``domain/resources/``) is drawn under its layer."""
+    trees = [p for kind, p in _blocks(DOCUMENT.read_text()) if p.startswith("imago_fed/")]
+    drawn = set(tree_paths(trees[0]))
+    packages = {
+        f"imago_fed/{init.parent.relative_to(PACKAGE).as_posix()}/"
+        for init in PACKAGE.glob("*/*/__init__.py")
+    }
+    assert packages - drawn == set()
+
+
 def test_every_path_named_exists() -> None:
     names = named_paths(DOCUMENT.read_text())
     assert "store/inbox.py" in names

@@ -7,12 +7,15 @@ the actor id, ``publicKey`` inline with ``id = <actor>#main-key``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from imago_fed import __version__
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.media import face_document
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, AS2_CONTEXT, SECURITY_CONTEXT
 from imago_fed.domain.groups import Group
+from imago_fed.domain.media import Attachment
 
 __all__ = [
     "CONTEXT",
@@ -42,9 +45,13 @@ CONTEXT: list[Any] = [
 ]
 
 
-def actor_document(group: Group, ids: Ids, *, manually_approves: bool, discoverable: bool) -> dict:
+def actor_document(
+    group: Group, ids: Ids, *, manually_approves: bool, discoverable: bool,
+    faces: Mapping[str, Attachment] | None = None,
+) -> dict:  # fmt: skip
+    """The Group actor; ``faces`` (avatar, header) become ``icon`` and ``image``."""
     actor = ids.group(group.slug)
-    return {
+    document = {
         "@context": CONTEXT,
         "id": actor,
         "type": "Group",
@@ -68,6 +75,10 @@ def actor_document(group: Group, ids: Ids, *, manually_approves: bool, discovera
             "publicKeyPem": group.keys.public_pem,
         },
     }
+    for role, key in (("avatar", "icon"), ("header", "image")):
+        if faces and role in faces:
+            document[key] = face_document(ids.base_url, faces[role])
+    return document
 
 
 def instance_actor_document(ids: Ids, public_pem: str, domain: str) -> dict:

@@ -16,13 +16,18 @@ from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import GroupChanged, GroupDeleted, GroupEvent, Kind, handles
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.federation import Federation
+from imago_fed.domain.ports.media import GroupFaces
 
 __all__ = ["GroupProfile"]
 
 
 class GroupProfile:
-    def __init__(self, fed: Federation, ids: Ids, groups: GroupRepository, clock: Clock) -> None:
+    def __init__(
+        self, fed: Federation, ids: Ids, groups: GroupRepository, clock: Clock,
+        faces: GroupFaces | None = None,
+    ) -> None:  # fmt: skip
         self._fed, self._ids, self._groups, self._clock = fed, ids, groups, clock
+        self._faces = faces  # avatar and header, when the media store is wired
 
     @handles(Kind.GROUP_CHANGED, Kind.GROUP_DELETED)
     async def on_group_event(self, event: GroupEvent[GroupChanged | GroupDeleted]) -> None:
@@ -33,9 +38,10 @@ class GroupProfile:
             if group is None:
                 return
             slug = group.slug
+            faces = await self._faces.faces_of(event.group_id) if self._faces else None
             body = documents.actor_document(
                 group, self._ids, manually_approves=group.manually_approves_followers,
-                discoverable=group.discoverable,
+                discoverable=group.discoverable, faces=faces,
             )  # fmt: skip
             body.pop("@context")
             kind, obj = "Update", body

@@ -22,6 +22,7 @@ from typing import Any
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.media import attachment_document
 from imago_fed.activitypub.publish import publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import (
@@ -118,6 +119,10 @@ class MemberPosts:
                 "published": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "tag": [{"type": "Mention", "href": group_uri, "name": f"@{group.slug}"}],
             }
+            if payload.attachments:
+                obj["attachment"] = [
+                    attachment_document(self._ids.base_url, a) for a in payload.attachments
+                ]
             reply = await self._reply_target(payload.reply_to_message, username)
             if reply:
                 obj["inReplyTo"] = reply

@@ -18,6 +18,7 @@ from ``inbox_activities`` (see :mod:`imago_fed.store.inbox` for their life).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -26,10 +27,13 @@ from urllib.parse import urlsplit
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.media import read_attachments
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
+from imago_fed.domain.errors import DomainError
 from imago_fed.domain.events import GroupEvent, PostEdited, PostRemoved, PostShared
 from imago_fed.domain.groups import Group
+from imago_fed.domain.membership import Right
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.federation import Federation, InboxRow
 from imago_fed.domain.posting import refusal_to_forward, refusal_to_reshare
@@ -38,6 +42,7 @@ from imago_fed.services.worker import Wakeup, Worker
 __all__ = ["InboxProcessor"]
 
 log = logging.getLogger(__name__)
+_INVITATION_CODE = re.compile(r"(?:invitation|invite|code|join)\W+([A-Za-z0-9_-]{8,64})", re.I)
 SOURCE = "activitypub"  # our name in the group event log
 Handler = Callable[["InboxProcessor", Federation, InboxRow], Awaitable[str]]
 HANDLERS: dict[str, Handler] = {}
@@ -66,15 +71,20 @@ class InboxProcessor:
         *,
         poll_interval: float = 2.0,
         batch: int = 20,
+        lease: timedelta = timedelta(minutes=5),
         votes: Callable[..., Awaitable[str | None]] | None = None,
         graph: Callable[[dict[str, Any], str], Awaitable[str | None]] | None = None,
+        membership: Any = None,
+        refuse: Callable[[Group, str, str, str], Awaitable[bool]] | None = None,
     ) -> None:
         self.fed, self.resolver, self.groups, self.ids, self.clock = (
             fed, resolver, groups, ids, clock,
         )  # fmt: skip
-        self._batch = batch
+        self._batch, self._lease = batch, lease
         self.votes = votes  # fediverse votes on our questions go to governance
         self.graph = graph  # relations and propagated items (activitypub/relations.py) first
+        self.membership = membership  # rights (who may post), invitations in follow requests
+        self.refuse = refuse  # a reply saying why a post was not re-shared
         #: The background loop: a NOTIFY from the inbox (or the poll) wakes it.
         self.worker = Worker(
             "inbox-processor",
@@ -88,12 +98,22 @@ class InboxProcessor:
         """Process one batch of due activities; return how many were claimed.
 
         The worker's step: claim (lease) -> handler -> done | ignored | retry.
+        A stop that cuts the batch short gives the rows not finished back at
+        once (a killed process leaves them to their lease).
         """
-        rows = await self.fed.inbox.claim(
-            limit=self._batch, lease=timedelta(minutes=5), now=self.clock.now()
-        )
-        for row in rows:
-            await self._process(row)
+        now = self.clock.now()
+        rows = await self.fed.inbox.claim(limit=self._batch, lease=self._lease, now=now)
+        left = [row.id for row in rows]
+        try:
+            for row in rows:
+                await self._process(row)
+                left.remove(row.id)
+        finally:
+            if left:
+                try:
+                    await self.fed.inbox.release(left)
+                except Exception:  # the database is away: the lease runs out on its own
+                    log.warning("giving %d claimed activities back failed", len(left))
         return len(rows)
 
     async def _process(self, row: InboxRow) -> None:
@@ -158,6 +178,13 @@ async def _follow(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
         return "done"
     state = "pending" if group.manually_approves_followers else "accepted"
     await fed.follows.add_follower(group.id, row.actor_uri, row.activity["id"], state, now)
+    code = _INVITATION_CODE.search(str(row.activity.get("content") or ""))
+    if state == "pending" and code and p.membership is not None:
+        try:  # an invitation in the follow request: admitted (or put to the members)
+            await p.membership.redeem(code.group(1), row.actor_uri)
+        except DomainError as exc:
+            return f"follow request pending: invitation refused: {exc.message}"
+        return "done"
     if state == "accepted":
         await publish(
             fed, group_id=group.id, activity=outbound.accept(p.ids, group.slug, row.activity),
@@ -229,12 +256,29 @@ async def _create(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
             is_follower=await fed.follows.is_follower(group.id, row.actor_uri),
             author_blocked=await p.blocked(fed, group, row.actor_uri),
         )
+        if refusal is None:
+            refusal = await _no_right_to_post(p, group, row.actor_uri)
         if refusal:
             outcome = refusal
+            if p.refuse is not None and refusal != "author blocked" and note.get("id"):
+                await p.refuse(group, row.actor_uri, str(note["id"]), refusal)
             continue
         await _announce(p, fed, group, row.activity, id_of(note))
         outcome = "done"
     return outcome
+
+
+async def _no_right_to_post(p: InboxProcessor, group: Group, actor_uri: str) -> str | None:
+    """The group's rights (control table) beyond the posting policy: a group that
+    lets only moderators post refuses everyone else; "anyone" in the policy opens
+    what the rights leave to members."""
+    if p.membership is None or group.id is None:
+        return None
+    permissions = await p.membership.permissions(group.id)
+    level = permissions.level(Right.POST)
+    if level == "anyone" or (level == "members" and group.posting_policy == "anyone"):
+        return None
+    return await p.membership.may(group.id, actor_uri, Right.POST)
 
 
 async def _announce(
@@ -280,6 +324,7 @@ async def _group_event(
                 author_name=actor.name or actor.preferred_username or author,
                 content_html=_text(obj.get("content")),
                 in_reply_to=id_of(obj.get("inReplyTo")) or "",
+                attachments=read_attachments(obj),
             ),
         )  # fmt: skip
     if kind == "Update" and isinstance(obj, dict):

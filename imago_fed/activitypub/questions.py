@@ -30,6 +30,7 @@ from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import GroupEvent, Kind, ProposalFacts, handles
 from imago_fed.domain.governance.proposals import GRADED_METHODS as GRADED
 from imago_fed.domain.governance.proposals import ballot_from_numbers
+from imago_fed.domain.membership import Right
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.federation import Federation
 
@@ -152,6 +153,7 @@ class QuestionPublisher:
                 )
 
 
+_JOIN = re.compile(r"!join\s+([A-Za-z0-9_-]{4,64})", re.IGNORECASE)
 _LINK = re.compile(r"!link\s+(@[^:\s]+:\S+)", re.IGNORECASE)
 _PROPOSE = re.compile(r"!propose\s+([a-z_]+)\s+(.+)", re.IGNORECASE | re.DOTALL)
 
@@ -166,8 +168,8 @@ class VoteIntake:
     claims a Matrix account (confirmed there with ``!imago link <actor URL>``).
     """
 
-    def __init__(self, ids: Ids, governance: Any) -> None:
-        self._ids, self._governance = ids, governance
+    def __init__(self, ids: Ids, governance: Any, membership: Any = None) -> None:
+        self._ids, self._governance, self._membership = ids, governance, membership
 
     async def __call__(self, actor_uri: str, note: dict[str, Any], group: Any = None) -> str | None:
         """The outcome, or None when ``note`` is neither a vote nor a proposal."""
@@ -179,6 +181,9 @@ class VoteIntake:
             match = _PROPOSE.match(text)
             if match:
                 return await self._propose(group, actor_uri, match.group(1), match.group(2))
+            join = _JOIN.match(text)
+            if join and self._membership is not None:
+                return await self._join(actor_uri, join.group(1))
             link = _LINK.match(text)
             if link:
                 await self._governance.claim_identity("fediverse", link.group(1), actor_uri)
@@ -201,6 +206,16 @@ class VoteIntake:
         ballot = ballot_from_numbers(proposal, numbers)
         return await self._governance.vote(proposal.id, actor_uri, ballot, network="fediverse")
 
+    async def _join(self, actor_uri: str, code: str) -> str:
+        """``!join <code>`` mentioning the group: an invitation used from the fediverse."""
+        from imago_fed.domain.errors import DomainError
+
+        try:
+            await self._membership.redeem(code, actor_uri)
+        except DomainError as exc:
+            return exc.message
+        return "counted"
+
     async def _propose(self, group: Any, author: str, action: str, title: str) -> str:
         from imago_fed.domain.errors import DomainError
         from imago_fed.domain.governance.actions import ActionKind
@@ -209,7 +224,11 @@ class VoteIntake:
             kind = ActionKind(action.lower())
         except ValueError:
             return f"unknown action {action!r}"
-        if author not in await self._governance.members(group.id):
+        if self._membership is not None:
+            refusal = await self._membership.may(group.id, author, Right.PROPOSE)
+            if refusal:
+                return refusal
+        elif author not in await self._governance.members(group.id):
             return "only members open proposals"
         try:
             await self._governance.propose(

@@ -51,8 +51,6 @@ class ApResources:
         await self._publish(
             stored.group_id, wire.create(self._ids, slug, document), None, stored.ap_id
         )
-        words = wire.note(self._ids, slug, stored)
-        await self._publish(stored.group_id, wire.create(self._ids, slug, words), None, words["id"])
 
     async def update(self, slug: str, stored: StoredIntent) -> None:
         assert stored.group_id is not None

@@ -1,7 +1,6 @@
 """Offers and needs on the wire: FEP-0837 Proposals and Agreements (pure).
 
     group ── Create{Proposal{purpose, publishes: Intent#primary, reciprocal?}} ──> followers
-    group ── Create{Note}  (the same offer in words: Mastodon drops Proposals)  ──> followers
     group ── Update{Proposal}  what is left (availableQuantity), status       ──> followers
     group ── Delete{Proposal}  withdrawn or expired                           ──> followers
     B ── Offer{Agreement{stipulates: Commitment{satisfies: <intent>#primary}}} ──> A
@@ -16,6 +15,14 @@ context, so its own definitions win and a bare ``purpose`` still means
 or IRIs, and Wikidata ``/wiki/`` or ``/entity/`` IRIs land on one form.
 A malformed Proposal raises :class:`InvalidInput` naming what is wrong;
 nothing is stored from it. docs/RESOURCES.md shows every document.
+
+Types: a Proposal is typed ``["Proposal", "Note"]`` with its text in
+``content`` (FEP-0837 allows a Note type "if interoperability is desirable"):
+Mastodon drops an object of a type it does not know and shows a Note, and
+Fedify refuses a whole activity whose object has only an unknown type
+("Invalid type", checked against Fedify 1.5.9). For the same reason an
+Agreement is typed ``["Agreement", "Object"]``. Our reader looks for the
+ValueFlows type among the types.
 """
 
 from __future__ import annotations
@@ -63,7 +70,6 @@ __all__ = [
     "create",
     "delete_proposal",
     "looks_like_proposal",
-    "note",
     "offer_agreement",
     "parse_commitment",
     "parse_proposal",
@@ -100,6 +106,7 @@ FEP_TERMS: dict[str, Any] = {
     "stipulates": "vf:stipulates",
     "stipulatesReciprocal": "vf:stipulatesReciprocal",
     "satisfies": {"@id": "vf:satisfies", "@type": "@id"},
+    "note": "vf:note",
 }
 RESOURCE_CONTEXT: list[Any] = [
     *CONTEXT[:-1],
@@ -160,20 +167,23 @@ def proposal(ids: Ids, slug: str, stored: StoredIntent) -> dict[str, Any]:
     document: dict[str, Any] = {
         "@context": RESOURCE_CONTEXT,
         "id": stored.ap_id,
-        "type": "Proposal",
+        "type": ["Proposal", "Note"],
         "purpose": intent.purpose,
         "attributedTo": group,
         "name": intent.name,
+        "content": _text(stored),
         "publishes": _intent_node(stored.intent_iri, intent),
         "unitBased": False,
         "status": intent.state,
-        "url": stored.ap_id + "/note",
         "to": [AS_PUBLIC],
         "cc": [ids.group_collection(slug, "followers")],
         "audience": group,
     }
     if intent.note:
-        document["content"] = "<p>" + html.escape(intent.note) + "</p>"
+        document["note"] = intent.note
+    resource = intent.resource
+    if resource is not None and resource.qid:
+        document["tag"] = [{"type": "Hashtag", "name": "#" + resource.qid, "href": resource.iri}]
     if intent.reciprocal is not None:
         document["reciprocal"] = _reciprocal_node(stored.ap_id + "#reciprocal", intent.reciprocal)
     if intent.place is not None:
@@ -199,10 +209,9 @@ def _amount(quantity: Quantity | None) -> str:
     return f"{quantity.value.normalize():f}{unit} x "
 
 
-def note(ids: Ids, slug: str, stored: StoredIntent) -> dict[str, Any]:
-    """The same intent in words, for servers that do not read Proposals (Mastodon)."""
+def _text(stored: StoredIntent) -> str:
+    """The intent in words (what Mastodon shows): purpose, amount, window, status."""
     intent = stored.intent
-    group = ids.group(slug)
     label = "Offer" if intent.purpose == "offer" else "Need"
     lines = [f"<p><strong>{label}</strong> ({html.escape(intent.action)}): "
              f"{html.escape(_amount(intent.available))}{html.escape(intent.name)}</p>"]  # fmt: skip
@@ -214,23 +223,8 @@ def note(ids: Ids, slug: str, stored: StoredIntent) -> dict[str, Any]:
         lines.append(f"<p>Available {start} to {end}</p>")
     if intent.place is not None and intent.place.label:
         lines.append(f"<p>Place: {html.escape(intent.place.label)}</p>")
-    link = html.escape(stored.ap_id, quote=True)
-    lines.append(f'<p>Status: {intent.state} · <a href="{link}">{link}</a></p>')
-    document: dict[str, Any] = {
-        "@context": CONTEXT,
-        "id": stored.ap_id + "/note",
-        "type": "Note",
-        "attributedTo": group,
-        "content": "".join(lines),
-        "url": stored.ap_id,
-        "to": [AS_PUBLIC],
-        "cc": [ids.group_collection(slug, "followers")],
-        "audience": group,
-    }
-    resource = intent.resource
-    if resource is not None and resource.qid:
-        document["tag"] = [{"type": "Hashtag", "name": "#" + resource.qid, "href": resource.iri}]
-    return document
+    lines.append(f"<p>Status: {intent.state}</p>")
+    return "".join(lines)
 
 
 def create(ids: Ids, slug: str, document: dict[str, Any], verb: str = "Create") -> dict[str, Any]:
@@ -280,7 +274,7 @@ def _commitment(node_id: str | None, satisfies: str, terms: Terms) -> dict[str, 
 
 
 def _agreement(iri: str | None, row: StoredAgreement, intent: StoredIntent) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": "Agreement"}
+    body: dict[str, Any] = {"type": ["Agreement", "Object"]}
     if iri:
         body["id"] = iri
     body["stipulates"] = _commitment(iri and iri + "#primary", intent.intent_iri, row.terms)
@@ -392,7 +386,8 @@ def _expand(document: dict[str, Any]) -> _Node:
     own = document.get("@context")
     framed = {**document, "@context": [AS2_CONTEXT, FEP_TERMS, *as_list(own)]}
     try:
-        expanded = jsonld.expand(framed, {"documentLoader": bundled_loader})
+        # base None: a relative IRI stays as written (pyld would resolve it on example.org)
+        expanded = jsonld.expand(framed, {"documentLoader": bundled_loader, "base": None})
     except (jsonld.JsonLdError, JsonLdError) as exc:
         raise InvalidInput(f"cannot read its JSON-LD: {str(exc)[:200]}") from exc
     if len(expanded) != 1 or not isinstance(expanded[0], dict):
@@ -474,12 +469,12 @@ def parse_proposal(document: dict[str, Any], actor: str) -> tuple[Intent, str]:
     name = str(root.first("name") or root.first("summary") or "")[:200]
     if not name:
         name = (resource.label or resource.qid or resource.key) if resource else action
-    content = root.first("content") or ""
+    note = root.first("note") or _strip_tags(str(root.first("content") or ""))
     return Intent(
         purpose=purpose, action=action, group=actor, name=name,
         resource=resource, quantity=quantity,
         window=Window(start, end), place=_read_place(root.node("location")),
-        note=_strip_tags(str(content))[:5000], reciprocal=reciprocal, state=state,
+        note=str(note)[:5000], reciprocal=reciprocal, state=state,
         remaining=remaining, ap_id=root.id,
     ), primary.id or root.id + "#primary"  # fmt: skip
 

@@ -7,11 +7,15 @@ Matrix bot, CLI) maps them in one table of its own.
      ├── InvalidInput   a value breaks a rule (a bad slug, an empty name)
      ├── NotFound       the thing asked for does not exist (or no longer does)
      └── Conflict       the request collides with existing state (a taken slug)
+
+    Unavailable         not a refusal: the other side (a homeserver) is away
+                        for now; the same work succeeds later, so it is retried
+                        for as long as it takes and never counted against it
 """
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "DomainError", "InvalidInput", "NotFound"]
+__all__ = ["Conflict", "DomainError", "InvalidInput", "NotFound", "Unavailable"]
 
 
 class DomainError(Exception):
@@ -33,3 +37,7 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The request collides with existing state."""
+
+
+class Unavailable(Exception):
+    """A system we depend on cannot be reached just now (down, restarting, overloaded)."""

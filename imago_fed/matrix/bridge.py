@@ -3,6 +3,7 @@
     homeserver ─transactions─> BridgeInbox ─(per room, in order)─> classify
         joined/left    -> group membership
         posted/edited/redacted (general) -> group event for the other networks
+                       (a file is kept in the media store first: media.py)
         !imago ...     -> answered by the bot (commands.py);  m.room.encryption -> bridging stops
     group_events (from the fediverse, governance, the directory) ─> ``handlers``
         -> one handler per kind (event_handlers.py), e.g. the author's puppet
@@ -30,17 +31,21 @@ from imago_fed.domain.events import (
     MemberRemoved,
 )
 from imago_fed.domain.groups import Group
+from imago_fed.domain.media import Attachment, MediaRefused
 from imago_fed.domain.ports import Clock, GroupEventLog, GroupRepository
 from imago_fed.domain.ports.bridge import BridgeInbox, BridgeStore
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.matrix import outbound, polls
+from imago_fed.matrix.assemblies import AssemblyRooms, assembly_of_kind
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.commands import BotCommands, StatusSources
 from imago_fed.matrix.event_handlers import GroupEventsToMatrix
 from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
+from imago_fed.matrix.media import MatrixMedia
 from imago_fed.matrix.rooms import ensure_group_rooms
+from imago_fed.services.assemblies import Assemblies
 
 __all__ = ["SOURCE", "MatrixBridge"]
 
@@ -67,17 +72,25 @@ class MatrixBridge:
         appservice_id: str,
         handle_domain: str,
         governance: Any = None,
+        assemblies: Assemblies | None = None,
+        call_domain: str = "meet.jit.si",
         admins: frozenset[str] = frozenset(),
+        media: MatrixMedia | None = None,
     ) -> None:
         self.client, self.ids, self.groups, self.clock = client, ids, groups, clock
         self.store, self.inbox, self.events, self.reads = store, inbox, events, reads
         self._appservice_id = appservice_id
         self._governance = governance  # proposals: polls, votes
+        self._assemblies = assemblies
+        self.media = media  # files both ways (media.py); None: text only
         self._commands = BotCommands(
-            ids, store, reads, handle_domain=handle_domain, governance=governance, admins=admins
-        )
+            ids, store, reads, handle_domain=handle_domain, governance=governance,
+            admins=admins, assemblies=assemblies,
+        )  # fmt: skip
         #: What this adapter does with each kind of group event.
-        self.handlers = EventHandlers.of(GroupEventsToMatrix(self), GraphEventsToMatrix(self))
+        self.handlers = EventHandlers.of(
+            GroupEventsToMatrix(self), GraphEventsToMatrix(self), AssemblyRooms(self, call_domain)
+        )
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
 
@@ -85,6 +98,10 @@ class MatrixBridge:
         """What the bot also answers with, wired once those services exist (the status
         board probes the homeserver through this bridge's client, hence later)."""
         self._commands.attach(propagation=propagation, status=status)
+
+    def attach_membership(self, membership: Any) -> None:
+        """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
+        self._commands.membership = membership
 
     # ---------------------------------------------------------- lifecycle
     async def startup(self) -> None:
@@ -158,10 +175,17 @@ class MatrixBridge:
         if meaning.kind == "knocked":  # waits for a moderator (admin API: members/accept)
             await self.store.set_member(found.group_id, meaning.sender, True, now, state="knocked")
             return "done"
+        if meaning.kind == "attended":
+            assembly_id = assembly_of_kind(found.kind)
+            if self._assemblies is None or assembly_id is None:
+                return "no assembly here"
+            await self._assemblies.attend(assembly_id, meaning.sender)
+            return "done"
         if meaning.kind == "command":
-            await self._notice(
-                room_id, await self._commands.answer(group, meaning.sender, meaning.text)
+            answer = await self._commands.answer(
+                group, meaning.sender, meaning.text, room_kind=found.kind
             )
+            await self._notice(room_id, answer)
             return "done"
         if meaning.kind == "poll_response":
             return await self._poll_response(event, meaning)
@@ -188,10 +212,19 @@ class MatrixBridge:
         event_id = str(event["event_id"])
         data: MemberPosted | MemberEdited | MemberRemoved
         if meaning.kind == "posted":
+            attachments: tuple[Attachment, ...] = ()
+            if meaning.media is not None:
+                if self.media is None:
+                    return "files are not bridged by this process"
+                try:
+                    attachments = (await self.media.receive(*meaning.media),)
+                except MediaRefused as exc:  # logged by the library
+                    return f"file refused: {exc.message}"
             data = MemberPosted(
                 member_id=meaning.sender, message_id=event_id, conversation_id=room_id,
                 member_name=await self._display_name(meaning.sender),
                 text=meaning.text, html=meaning.html, reply_to_message=meaning.target_event,
+                attachments=attachments,
             )  # fmt: skip
         elif meaning.kind in ("edited", "redacted"):
             original = await self.store.object_for_event(meaning.target_event)

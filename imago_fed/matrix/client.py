@@ -8,7 +8,10 @@ done here and nowhere else:
 * 429: wait ``retry_after_ms`` (bounded) and try again.
 
 Errors become :class:`MatrixError` with the ``errcode``; callers decide what
-``M_USER_IN_USE`` or ``M_ROOM_IN_USE`` mean for them.
+``M_USER_IN_USE`` or ``M_ROOM_IN_USE`` mean for them. A homeserver that
+cannot be reached (refused, timed out, 502/503/504 from its proxy) raises
+:class:`HomeserverAway`, a ``MatrixError`` that is also the domain's
+``Unavailable``: what we were sending is kept and sent when it comes back.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ import logging
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import aiohttp
 from nio import AsyncClient, AsyncClientConfig
 
-__all__ = ["AppserviceClient", "MatrixError"]
+from imago_fed.domain.errors import Unavailable
+
+__all__ = ["AppserviceClient", "HomeserverAway", "MatrixError"]
 
 log = logging.getLogger(__name__)
 MAX_429_RETRIES = 5
@@ -34,9 +40,24 @@ class MatrixError(Exception):
         self.status, self.errcode, self.message = status, errcode, message
 
 
+class HomeserverAway(MatrixError, Unavailable):
+    """The homeserver did not answer (or its proxy said it is away): try later."""
+
+
+_AWAY_STATUSES = frozenset({502, 503, 504})
+
+
 def path(*parts: str) -> str:
     """Join path segments, escaping each (room ids, aliases, user ids contain : ! # @)."""
     return "/".join(quote(part, safe="") for part in parts)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 class AppserviceClient:
@@ -75,11 +96,14 @@ class AppserviceClient:
         data = json.dumps(body) if body is not None else None
         headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
         for attempt in range(MAX_429_RETRIES + 1):
-            response = await self._nio.send(method, target, data, headers)
             try:
-                text = await response.text()
-            finally:
-                response.release()
+                response = await self._nio.send(method, target, data, headers)
+                try:
+                    text = await response.text()
+                finally:
+                    response.release()
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                raise HomeserverAway(0, "M_UNREACHABLE", f"{type(exc).__name__}: {exc}") from exc
             try:
                 payload = json.loads(text) if text else {}
             except ValueError:
@@ -89,6 +113,8 @@ class AppserviceClient:
                 log.info("homeserver rate limit; waiting", extra={"seconds": wait})
                 await asyncio.sleep(wait)
                 continue
+            if response.status in _AWAY_STATUSES:
+                raise HomeserverAway(response.status, "M_UNREACHABLE", text[:200])
             if response.status >= 400:
                 raise MatrixError(
                     response.status,
@@ -97,6 +123,64 @@ class AppserviceClient:
                 )
             return payload if isinstance(payload, dict) else {}
         raise MatrixError(429, "M_LIMIT_EXCEEDED", "still rate-limited")  # pragma: no cover
+
+    # ------------------------------------------------------------ media
+    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+        """Put a file in the homeserver's media repository; its ``mxc://`` URI."""
+        target = "/_matrix/media/v3/upload?" + urlencode({"filename": filename})
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": content_type}
+        for attempt in range(MAX_429_RETRIES + 1):
+            response = await self._nio.send("POST", target, data, headers)
+            try:
+                text = await response.text()
+            finally:
+                response.release()
+            payload = _json_object(text)
+            if response.status == 429 and attempt < MAX_429_RETRIES:
+                await asyncio.sleep(min(MAX_WAIT_S, payload.get("retry_after_ms", 1000) / 1000))
+                continue
+            if response.status >= 400 or not str(payload.get("content_uri", "")).startswith(
+                "mxc://"
+            ):
+                raise MatrixError(
+                    response.status, str(payload.get("errcode", "M_UNKNOWN")),
+                    str(payload.get("error", text[:200])),
+                )  # fmt: skip
+            return str(payload["content_uri"])
+        raise MatrixError(429, "M_LIMIT_EXCEEDED", "still rate-limited")  # pragma: no cover
+
+    async def download(self, mxc: str, *, max_bytes: int) -> tuple[bytes, str]:
+        """A file of the media repository (authenticated media), at most ``max_bytes``.
+
+        Returns the bytes and the Content-Type the homeserver gave;
+        MatrixError for an unusable URI, an error status or a file too large.
+        """
+        server, _, media_id = mxc.removeprefix("mxc://").partition("/")
+        if not mxc.startswith("mxc://") or not server or not media_id or "/" in media_id:
+            raise MatrixError(400, "M_INVALID_PARAM", f"not an mxc URI: {mxc[:100]}")
+        target = f"/_matrix/client/v1/media/download/{path(server, media_id)}"
+        headers = {"Authorization": f"Bearer {self._token}"}
+        response = await self._nio.send("GET", target, None, headers)
+        try:
+            if response.status >= 400:
+                payload = _json_object((await response.content.read(4096)).decode(errors="replace"))
+                raise MatrixError(
+                    response.status, str(payload.get("errcode", "M_UNKNOWN")),
+                    str(payload.get("error", "download failed")),
+                )  # fmt: skip
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise MatrixError(413, "M_TOO_LARGE", f"{declared} bytes is over {max_bytes}")
+            chunks, size = [], 0
+            async for chunk in response.content.iter_chunked(65536):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MatrixError(413, "M_TOO_LARGE", f"more than {max_bytes} bytes")
+                chunks.append(chunk)
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+            return b"".join(chunks), content_type.lower()
+        finally:
+            response.release()
 
     # ------------------------------------------------------------ helpers
     async def register_puppet(self, localpart: str) -> None:

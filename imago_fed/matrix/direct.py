@@ -50,7 +50,7 @@ from typing import Any
 import aiohttp
 
 from imago_fed.domain.ports import DirectMessageFailed, GroupRepository
-from imago_fed.matrix.client import AppserviceClient, MatrixError, path
+from imago_fed.matrix.client import AppserviceClient, HomeserverAway, MatrixError, path
 from imago_fed.matrix.ids import MatrixIds
 
 __all__ = ["MatrixDirectMessages", "message_content"]
@@ -99,6 +99,10 @@ class MatrixDirectMessages:
                 await self._client.send_message(
                     room_id, f"imago-dm-{uuid.uuid4().hex}", message_content(text, html)
                 )
+        except HomeserverAway as exc:  # a MatrixError, but nobody refused anything
+            raise DirectMessageFailed(
+                f"the homeserver could not be reached ({exc.message[:200]})"
+            ) from exc
         except MatrixError as exc:
             raise DirectMessageFailed(
                 f"the homeserver refused ({exc.status} {exc.errcode}: {exc.message[:200]})"

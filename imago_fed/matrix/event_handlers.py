@@ -1,10 +1,12 @@
 """The group -> Matrix direction: one small handler per kind of group event.
 
     post_shared / post_edited / post_removed  the author's puppet says, edits,
-                                              redacts it in the general room
+                                              redacts it in the general room (its
+                                              pictures follow the text: media.py)
     proposal_opened / proposal_closed         a poll (or, for a secret ballot,
                                               a notice) in the decisions room
-    group_changed                             rooms made if missing; space renamed
+    group_changed                             rooms made if missing; space renamed;
+                                              the group's avatar on every room
     moderators_changed                        power levels follow, in every room
     group_deleted                             every room told, unlinked, closed
 
@@ -34,6 +36,7 @@ from imago_fed.domain.groups import Group
 from imago_fed.matrix import outbound, polls
 from imago_fed.matrix.client import path
 from imago_fed.matrix.ids import transaction_id
+from imago_fed.matrix.media import send_attachments
 from imago_fed.matrix.rooms import sync_power_levels, update_space_profile
 
 if TYPE_CHECKING:
@@ -64,6 +67,8 @@ class GroupEventsToMatrix:
     async def _group_changed(self, event: GroupEvent[GroupChanged]) -> None:
         if found := await self._rooms(event):
             await update_space_profile(self._client, found[1], found[0])
+            if self._bridge.media is not None:  # the avatar may be what changed
+                await self._bridge.media.set_room_avatars(event.group_id, found[1])
 
     @handles(Kind.MODERATORS_CHANGED)
     async def _moderators_changed(self, event: GroupEvent[ModeratorsChanged]) -> None:
@@ -128,20 +133,21 @@ class GroupEventsToMatrix:
         if not (found := await self._rooms(event)):
             return
         group, general, post = found[0], found[1]["general"], event.data
-        if await self._store.event_for_object(post.object_id, general):
-            return  # already in the room
-        puppet = await self._bridge.puppet(post.author_id, post.author_name, general)
-        reply_to = None
-        if post.in_reply_to:
-            reply_to = await self._store.event_for_object(post.in_reply_to, general)
-        event_id = await self._client.send_message(
-            general, transaction_id(event.dedupe_key),
-            outbound.post_content(post, reply_to_event=reply_to), as_user=puppet,
-        )  # fmt: skip
-        await self._store.bridge(
-            event_id=event_id, room_id=general, object_id=post.object_id,
-            group_id=group.id or 0, origin="fediverse", now=self._bridge.clock.now(),
-        )  # fmt: skip
+        if not await self._store.event_for_object(post.object_id, general):
+            puppet = await self._bridge.puppet(post.author_id, post.author_name, general)
+            reply_to = None
+            if post.in_reply_to:
+                reply_to = await self._store.event_for_object(post.in_reply_to, general)
+            event_id = await self._client.send_message(
+                general, transaction_id(event.dedupe_key),
+                outbound.post_content(post, reply_to_event=reply_to), as_user=puppet,
+            )  # fmt: skip
+            await self._store.bridge(
+                event_id=event_id, room_id=general, object_id=post.object_id,
+                group_id=group.id or 0, origin="fediverse", now=self._bridge.clock.now(),
+            )  # fmt: skip
+        if post.attachments and self._bridge.media is not None:
+            await send_attachments(self._bridge, event, general, group.id or 0)
 
     @handles(Kind.POST_EDITED)
     async def _post_edited(self, event: GroupEvent[PostEdited]) -> None:

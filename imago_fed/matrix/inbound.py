@@ -12,20 +12,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.media import MEDIA_MSGTYPES, media_of_event
 from imago_fed.matrix.polls import RESPONSE_TYPES
 
 __all__ = ["Meaning", "classify"]
+
+#: Element Call's membership of a call (MSC3401); an empty content is leaving it.
+CALL_MEMBER_TYPES = ("org.matrix.msc3401.call.member", "m.call.member")
 
 
 @dataclass(frozen=True)
 class Meaning:
     kind: str  # joined, knocked, left, posted, edited, redacted, command, poll_response,
-    # encrypted, ignored
+    # attended (an assembly's room or call), encrypted, ignored
     sender: str = ""
     text: str = ""
     html: str = ""
     target_event: str = ""  # edited / redacted / replied-to event
     reason: str = ""
+    media: tuple[str, str, str] | None = None  # a posted file: mxc URI, mimetype, alt text
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -56,6 +61,13 @@ def classify(event: dict[str, Any], *, room_kind: str, ids: MatrixIds) -> Meanin
         return Meaning("ignored", reason="our own event")
     if kind == "m.room.encryption" and "state_key" in event:
         return Meaning("encrypted", sender)
+    if room_kind.startswith("assembly:") and "state_key" in event:
+        if kind == "m.room.member" and content.get("membership") == "join":
+            target = event.get("state_key")
+            if isinstance(target, str) and not ids.is_ours(target):
+                return Meaning("attended", target)
+        if kind in CALL_MEMBER_TYPES and content:
+            return Meaning("attended", sender)
     if kind == "m.room.member" and room_kind == "space":
         target = event.get("state_key")
         if not isinstance(target, str) or ids.is_ours(target):
@@ -81,9 +93,15 @@ def classify(event: dict[str, Any], *, room_kind: str, ids: MatrixIds) -> Meanin
             return Meaning("command", sender, text=text.strip())
         if room_kind != "general":
             return Meaning("ignored", reason=f"messages in {room_kind} are not bridged")
-        if content.get("msgtype") not in ("m.text", "m.emote", "m.notice"):
-            return Meaning("ignored", reason="only text messages are bridged")
         relates = _object(content.get("m.relates_to"))
+        if content.get("msgtype") in MEDIA_MSGTYPES and relates.get("rel_type") != "m.replace":
+            media = media_of_event(content)
+            if media is None:
+                return Meaning("ignored", reason="an encrypted or unusable file")
+            reply = _object(relates.get("m.in_reply_to"))
+            return Meaning("posted", sender, "", "", str(reply.get("event_id", "")), media=media)
+        if content.get("msgtype") not in ("m.text", "m.emote", "m.notice"):
+            return Meaning("ignored", reason="only text messages and files are bridged")
         new_content = content.get("m.new_content")
         if relates.get("rel_type") == "m.replace" and isinstance(new_content, dict):
             new_text, new_html = _text_and_html(new_content)

@@ -24,7 +24,13 @@ from imago_fed.domain.ports.bridge import RoomMap
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.ids import MatrixIds
 
-__all__ = ["CHILD_KINDS", "ensure_group_rooms", "sync_power_levels", "update_space_profile"]
+__all__ = [
+    "CHILD_KINDS",
+    "create_or_adopt",
+    "ensure_group_rooms",
+    "sync_power_levels",
+    "update_space_profile",
+]
 
 log = logging.getLogger(__name__)
 CHILD_KINDS = ("general", "decisions", "resources", "announcements")
@@ -106,7 +112,7 @@ def _room_request(group: Group, kind: str, space_id: str, ids: MatrixIds) -> dic
     }
 
 
-async def _create_or_adopt(
+async def create_or_adopt(
     client: AppserviceClient, alias: str, request: dict[str, Any]
 ) -> tuple[str, bool]:
     """(room id, created?) for ``alias``: an existing room is adopted."""
@@ -132,7 +138,7 @@ async def ensure_group_rooms(
     assert group.id is not None
     known = await rooms.rooms_of(group.id)
     if "space" not in known:
-        space_id, created = await _create_or_adopt(
+        space_id, created = await create_or_adopt(
             client, ids.space_alias(group.slug), _space_request(group, ids)
         )
         await rooms.save_room(group.id, "space", space_id, ids.space_alias(group.slug), now)
@@ -143,9 +149,7 @@ async def ensure_group_rooms(
         if kind in known:
             continue
         alias = ids.room_alias(group.slug, kind)
-        room_id, _ = await _create_or_adopt(
-            client, alias, _room_request(group, kind, space_id, ids)
-        )
+        room_id, _ = await create_or_adopt(client, alias, _room_request(group, kind, space_id, ids))
         await client.send_state(
             space_id,
             "m.space.child",

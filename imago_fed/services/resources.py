@@ -7,7 +7,7 @@ decision's adoption carries the act out (``carry_out``), at once under a
 do-ocracy, when its window closes under consensus, after a vote otherwise:
 
     publish(A)         ── publish_offer in A ──> intent pending ──> open
-                                                  └─ Proposal + Note to A's followers
+                                                  └─ Proposal to A's followers
     propose_agreement(B, A's intent) ── spend in B ──> agreement offered (B)
                                                   └─ Offer(Agreement) ──> A
     A: offered()       ── agreement offered (A), nothing decided yet
@@ -135,6 +135,12 @@ class Resources:
         group = await self._group(slug)
         assert group.id is not None
         return await self._store.list_intents(group.id, states)
+
+    async def known(
+        self, states: frozenset[str] | None = None, purpose: str | None = None
+    ) -> builtins.list[StoredIntent]:
+        """The published intents the instance knows, ours and other servers' alike."""
+        return await self._store.known(states, purpose)
 
     async def intent(self, intent_id: int) -> StoredIntent:
         return await self._intent(intent_id)

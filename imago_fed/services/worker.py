@@ -259,7 +259,16 @@ class Worker:
             if self._once:
                 return
             if not found and not self._stopping:
-                await self._wakeup.wait(await self._idle_wait())
+                await self._wait(await self._idle_wait())
+
+    async def _wait(self, timeout: float) -> None:
+        """Sleep on the wake-up; a wake-up that fails (its database went away)
+        is a plain sleep this time, never the end of the worker."""
+        try:
+            await self._wakeup.wait(timeout)
+        except Exception:
+            log.warning("%s: waiting for a wake-up failed; polling", self.name, exc_info=True)
+            await asyncio.sleep(timeout)
 
     async def _idle_wait(self) -> float:
         if self._next_due is None:
@@ -274,4 +283,4 @@ class Worker:
         """Sleep ``delay`` seconds on the wake-up; only ``stop`` cuts it short."""
         deadline = self._clock() + delay
         while not self._stopping and (left := deadline - self._clock()) > 0:
-            await self._wakeup.wait(left)
+            await self._wait(left)

@@ -15,13 +15,13 @@ import logging
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 
 from imago_fed.config import Settings
 
-__all__ = ["EMBEDDED_DATABASE", "DatabaseError", "Db", "create_pool", "database_dsn"]
+__all__ = ["EMBEDDED_DATABASE", "DatabaseError", "Db", "create_pool", "database_dsn", "unreachable"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,38 @@ DatabaseError = asyncpg.PostgresError
 # What a repository function runs its statements on: the pool (one statement,
 # its own transaction) or a connection inside the caller's transaction.
 Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
+
+# The server is away (stopped, restarting, crashed, out of connections), as
+# opposed to refusing a statement: the same request works again later.
+_AWAY = (
+    asyncpg.PostgresConnectionError,  # the connection broke mid-statement
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crash
+    asyncpg.TooManyConnectionsError,
+    # A pooled connection the server closed while it sat idle: the driver
+    # learns of it on its next statement, in this confused state.
+    asyncpg.InternalClientError,
+)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot be reached just now.
+
+    Connecting to a stopped server raises a bare ``OSError`` (refused) or
+    ``TimeoutError`` (the pool's acquire); a connection the server dropped
+    raises asyncpg's connection errors, or "connection is closed" when it is
+    used again. Callers answer 503 with Retry-After for these, not 500.
+    """
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    for _ in range(4):  # the driver's error may be the cause of another
+        if isinstance(exc, _AWAY):
+            return True
+        if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+            return True
+        if exc.__cause__ is None:
+            return False
+        exc = exc.__cause__
+    return False
 
 
 @contextlib.asynccontextmanager
@@ -54,7 +86,7 @@ async def database_dsn(settings: Settings) -> AsyncIterator[str]:
         log.info("embedded PostgreSQL stopped")
 
 
-def _start_embedded(pgdata: Path):  # -> pgserver.PostgresServer (untyped package)
+def _start_embedded(pgdata: Path) -> Any:  # a pgserver.PostgresServer (untyped package)
     # pgserver asks platformdirs for a runtime dir it does not need; on servers
     # without XDG_RUNTIME_DIR that prints a warning admins cannot act on.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")

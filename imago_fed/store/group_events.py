@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from imago_fed.domain.errors import Unavailable
 from imago_fed.domain.events import GroupEvent, UndecodableEvent, decode
 from imago_fed.store.database import Db
 
@@ -106,7 +107,9 @@ class GroupEventReader:
     NOTIFY on ``CHANNEL``); a handler that fails makes the step raise, so the
     worker retries it with its capped backoff; after ``max_attempts`` the
     event is skipped with an error in the log, so one poisoned event cannot
-    stop a group's bridge for good.
+    stop a group's bridge for good. A handler raising ``Unavailable`` (the
+    homeserver is down) is retried without counting: however long the other
+    side is away, what was to be sent is sent when it is back.
     """
 
     def __init__(
@@ -147,6 +150,8 @@ class GroupEventReader:
             if event is not None and event.source != self._source:
                 try:
                     await self._handler(event)
+                except Unavailable:
+                    raise  # the other side is away: not the event's fault; wait, then again
                 except Exception as exc:
                     self._failures += 1
                     if self._failures < self._max_attempts:

@@ -6,7 +6,7 @@ which every change of ``state`` here goes through):
 
     queued ──claim (lease)──> done | ignored
        ^                 └──> queued again with backoff ──> failed (after MAX_ATTEMPTS)
-       └── lease expired (worker died): claimable again
+       └── lease expired (worker killed), or released (worker stopped): claimable again
 """
 
 from __future__ import annotations
@@ -135,4 +135,14 @@ class PgInbox:
             row.id,
             now + delay,
             error,
+        )
+
+    async def release(self, row_ids: list[int]) -> None:
+        """Give leases back now instead of when they expire (the attempt is not counted)."""
+        await self._db.execute(
+            """
+            UPDATE inbox_activities SET locked_until = NULL, attempts = greatest(attempts - 1, 0)
+            WHERE id = ANY($1::bigint[]) AND state = 'queued'
+            """,
+            row_ids,
         )

@@ -2,7 +2,7 @@
 
 An appservice transaction is stored whole, and each of its events as a row,
 in one database transaction before the homeserver gets its 200; a replayed
-transaction id inserts nothing. Events are then processed per room in
+transaction inserts nothing (events are unique by event id). Events are then processed per room in
 arrival order (``MATRIX_EVENT`` in :mod:`imago_fed.domain.lifecycle`, which
 every change of ``state`` here goes through):
 
@@ -18,6 +18,7 @@ the pool.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "store_transaction",
 ]  # fmt: skip
 
+log = logging.getLogger(__name__)
 CHANNEL = "imago_matrix_events"
 MAX_ATTEMPTS = 8
 
@@ -40,8 +42,20 @@ MAX_ATTEMPTS = 8
 async def store_transaction(
     pool: asyncpg.Pool, txn_id: str, body: dict[str, Any], now: datetime
 ) -> bool:
-    """Persist a transaction and its events; False when it was a replay."""
+    """Persist a transaction's events; False when it brought nothing new (a replay).
+
+    Events are deduplicated by event id, not by transaction id: a homeserver
+    resends a transaction with the same id after an error (nothing new is
+    stored), but Synapse on SQLite also starts its transaction ids again at
+    1 after a restart when none was pending, so a known id can carry new
+    events, which must not be dropped as a replay.
+    """
     events = [e for e in body.get("events", []) if isinstance(e, dict)]
+    rows = [
+        (e["event_id"], e["room_id"], json.dumps(e), now)
+        for e in events
+        if isinstance(e.get("event_id"), str) and isinstance(e.get("room_id"), str)
+    ]
     async with pool.acquire() as conn, conn.transaction():
         status = await conn.execute(
             """
@@ -50,23 +64,29 @@ async def store_transaction(
             """,
             txn_id, json.dumps(body), now,
         )  # fmt: skip
-        if not status.endswith(" 1"):
-            return False
-        rows = [
-            (e["event_id"], e["room_id"], json.dumps(e), now)
-            for e in events
-            if isinstance(e.get("event_id"), str) and isinstance(e.get("room_id"), str)
-        ]
+        new_txn = status.endswith(" 1")
+        added = 0
         if rows:
-            await conn.executemany(
+            added = await conn.fetchval(
                 """
-                INSERT INTO matrix_events (event_id, room_id, body, received_at)
-                VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (event_id) DO NOTHING
+                WITH added AS (
+                    INSERT INTO matrix_events (event_id, room_id, body, received_at)
+                    SELECT e, r, b, t
+                    FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[])
+                         WITH ORDINALITY AS x(e, r, b, t, n)
+                    ORDER BY n  -- ids in the transaction's order: rooms are processed in it
+                    ON CONFLICT (event_id) DO NOTHING RETURNING 1
+                )
+                SELECT count(*) FROM added
                 """,
-                rows,
-            )
-            await conn.execute(f"NOTIFY {CHANNEL}")
-    return True
+                [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                [r[3] for r in rows],
+            )  # fmt: skip
+            if added:
+                await conn.execute(f"NOTIFY {CHANNEL}")
+        if added and not new_txn:
+            log.info("transaction id reused with new events", extra={"txn": txn_id})
+    return new_txn or bool(added)
 
 
 MatrixEventRow = QueuedEvent

@@ -5,7 +5,9 @@ group events) sleep until a NOTIFY on their channel, or ``timeout`` seconds
 at most, so a missed notification (another process, a dropped listener)
 delays work a little and never loses it. This is the ``Wakeup`` of
 :mod:`imago_fed.services.worker`; a listener the database dropped is
-replaced on the next wait (not more often than every ``relisten_after`` s).
+replaced on the next wait (not more often than every ``relisten_after`` s):
+when the database restarts, the listeners come back within seconds of it,
+and until then the poll does their work.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceErro
 
 
 class Wakeup:
-    def __init__(self, pool: asyncpg.Pool, channel: str, *, relisten_after: float = 30.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, channel: str, *, relisten_after: float = 5.0) -> None:
         self._pool, self._channel = pool, channel
         self._relisten_after = relisten_after
         self._event = asyncio.Event()
@@ -82,7 +84,7 @@ class Wakeup:
     async def wait(self, timeout: float) -> None:
         """Until notified or ``timeout`` seconds, whichever comes first."""
         if self._started and self._lost():
-            await self._listen()  # the database went away and came back
+            await self._listen()  # the database went away (and maybe came back)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)
         self._event.clear()

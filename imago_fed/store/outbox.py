@@ -12,6 +12,7 @@ __all__ = [
     "PgOutbox",
     "add",
     "announced_author",
+    "announces",
     "count",
     "created_object",
     "get",
@@ -101,6 +102,17 @@ async def created_object(conn: Db, object_id: str) -> dict[str, Any] | None:
     return json.loads(body)["object"] if body else None
 
 
+async def announces(conn: Db, group_id: int, object_id: str) -> list[dict[str, Any]]:
+    """The group's Announces of ``object_id`` (what a take-down undoes), oldest first."""
+    rows = await conn.fetch(
+        "SELECT body FROM outbox WHERE group_id = $1 AND object_id = $2 AND type = 'Announce' "
+        "ORDER BY id",
+        group_id,
+        object_id,
+    )
+    return [json.loads(row["body"]) for row in rows]
+
+
 class PgOutbox:
     """Implements :class:`imago_fed.domain.ports.federation.Outbox`."""
 
@@ -126,6 +138,9 @@ class PgOutbox:
 
     async def groups_that_announced(self, object_id: str) -> list[int]:
         return await groups_that_announced(self._db, object_id)
+
+    async def announces(self, group_id: int, object_id: str) -> list[dict[str, Any]]:
+        return await announces(self._db, group_id, object_id)
 
     async def announced_author(self, group_id: int, object_id: str) -> str | None:
         return await announced_author(self._db, group_id, object_id)

@@ -214,6 +214,20 @@ class PgResourceStore:
         )  # fmt: skip
         return [_intent(r) for r in rows]
 
+    async def known(
+        self, states: frozenset[str] | None, purpose: str | None, limit: int = 200
+    ) -> builtins.list[StoredIntent]:
+        rows = await self._pool.fetch(
+            f"""
+            SELECT {_INTENT_COLUMNS} FROM resource_intents
+             WHERE ($1::text[] IS NULL OR state = ANY($1::text[]))
+               AND ($2::text IS NULL OR purpose = $2) AND state <> 'pending'
+             ORDER BY id DESC LIMIT $3
+            """,
+            sorted(states) if states is not None else None, purpose, limit,
+        )  # fmt: skip
+        return [_intent(r) for r in rows]
+
     async def candidates(
         self, purpose: str, type_keys: frozenset[str] | None, now: datetime, limit: int = 5000
     ) -> builtins.list[StoredIntent]:

@@ -123,7 +123,7 @@ async def list_proposals(slug: str) -> Response:
 
 @api.route(
     admin, "/proposals/<int:proposal_id>", "GET",
-    summary="A proposal with its current tally, transition log and vote log",
+    summary="A proposal with its tally, transition log, vote log and what its effects did",
     responses={200: ("the proposal", OBJ), 404: NOT_FOUND},
 )  # fmt: skip
 async def get_proposal(proposal_id: int) -> Response:
@@ -136,6 +136,7 @@ async def get_proposal(proposal_id: int) -> Response:
             "current": {"verdict": outcome.verdict, "tally": outcome.tally},
             "transitions": await rt.governance.transitions(proposal_id),
             "votes": await rt.governance.vote_log(proposal_id),
+            "effects": await rt.effects.of_proposal(proposal_id) if rt.effects else [],
         }
     )
 

@@ -28,6 +28,7 @@ GROUP_SCHEMA = {
         "public_key_pem": {"type": "string"},
         "manually_approves_followers": {"type": "boolean"},
         "posting_policy": {"type": "string", "enum": list(POSTING_POLICIES)},
+        "founder": {"type": "object", "description": "at creation: who and what was done"},
     },
 }
 CREATE_SCHEMA = {
@@ -39,6 +40,11 @@ CREATE_SCHEMA = {
         "summary": {"type": "string", "maxLength": MAX_SUMMARY_LENGTH},
         "manually_approves_followers": {"type": "boolean"},
         "posting_policy": {"type": "string", "enum": list(POSTING_POLICIES)},
+        "founder": {
+            "type": "string",
+            "maxLength": 2048,
+            "description": "@me:server or @me@host: the first member and moderator",
+        },
     },
 }
 LIST_SCHEMA = {
@@ -83,14 +89,21 @@ def group_json(group: Group) -> dict[str, object]:
 )
 async def create_group() -> tuple[Response, int, dict[str, str]]:
     body = request_body()
-    group = await runtime().groups.create(
+    rt = runtime()
+    founder = body.get("founder")
+    if founder is not None and rt.membership is not None:
+        founder = await rt.membership.founder_id(founder)  # refused before the group exists
+    group = await rt.groups.create(
         body["slug"],
         body["name"],
         body.get("summary", ""),
         manually_approves_followers=body.get("manually_approves_followers", False),
         posting_policy=body.get("posting_policy", "followers"),
     )
-    return jsonify(group_json(group)), 201, {"Location": f"/api/v1/groups/{group.slug}"}
+    document = group_json(group)
+    if founder is not None and rt.membership is not None:
+        document["founder"] = await rt.membership.found(group, founder)
+    return jsonify(document), 201, {"Location": f"/api/v1/groups/{group.slug}"}
 
 
 @api.route(

@@ -129,6 +129,24 @@ async def list_intents(slug: str) -> Response:
 
 
 @api.route(
+    admin, "/intents", "GET",
+    summary="Every published intent the instance knows, ours and other servers', newest"
+    " first (query state, purpose)",
+    query={"state": {"type": "string", "enum": sorted(INTENT.states)},
+           "purpose": {"type": "string", "enum": ["offer", "request"]}},
+    responses={200: ("intents (local: true for our groups')", LIST), 422: INVALID},
+)  # fmt: skip
+async def known_intents() -> Response:
+    purpose = request.args.get("purpose")
+    if purpose is not None and purpose not in ("offer", "request"):
+        raise ApiError(422, "invalid_input", "purpose: offer or request")
+    found = await _resources().known(_states(INTENT.states), purpose)
+    return jsonify(
+        {"items": [{**s.intent.to_dict(), "local": s.group_id is not None} for s in found]}
+    )
+
+
+@api.route(
     admin, "/intents/<int:intent_id>", "GET",
     summary="One intent, ours or another server's",
     responses={200: ("the intent", OBJ), 404: NOT_FOUND},

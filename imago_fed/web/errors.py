@@ -1,8 +1,11 @@
 """One shape for every JSON error: ``{"error": {"code", "message"}}``.
 
 Domain errors carry no status codes; this module is the one table mapping
-them to HTTP. Anything unexpected becomes a 500 with a request id to quote,
-and the traceback goes to the log, never to the client.
+them to HTTP. A database that is away (restarting, stopped) is a 503 with
+``Retry-After``: senders (other servers, Synapse) keep what they sent and
+try again, where a 500 or a 4xx could make them give up. Anything else
+unexpected becomes a 500 with a request id to quote, and the traceback goes
+to the log, never to the client.
 
 A person who follows a dead link in a browser gets a page instead of JSON:
 a 404 for a request that asks for HTML and not for JSON (browsers do, API
@@ -13,6 +16,7 @@ The admin API and the Matrix appservice API always answer JSON.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from quart import Quart, Response, has_request_context, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -20,7 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from imago_fed.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from imago_fed.logs import request_id_var
 
-__all__ = ["ApiError", "error_response", "register_error_handlers", "wants_html"]
+__all__ = ["RETRY_AFTER_S", "ApiError", "error_response", "register_error_handlers", "wants_html"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,8 @@ DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
 }
+#: Seconds a client is told to wait when the database is away.
+RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -67,7 +73,15 @@ async def not_found_page() -> Response:
     return response
 
 
-def register_error_handlers(app: Quart) -> None:
+def _never(_: BaseException) -> bool:
+    return False
+
+
+def register_error_handlers(
+    app: Quart, *, unavailable: Callable[[BaseException], bool] = _never
+) -> None:
+    """``unavailable`` tells an exception meaning "the database is away" (503)."""
+
     @app.errorhandler(ApiError)
     async def _api_error(exc: ApiError) -> Response:
         if exc.status == 404 and wants_html():
@@ -99,6 +113,13 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def _unexpected(exc: Exception) -> Response:
+        if unavailable(exc):
+            log.warning("database unreachable", extra={"error": type(exc).__name__})
+            response = error_response(
+                503, "unavailable", "the server cannot reach its database; try again shortly"
+            )
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
         log.exception("unhandled error")
         return error_response(
             500,

@@ -123,12 +123,14 @@ async def group_actor(slug: str) -> Response:
     group = await _group_or_404(slug)
     if _wants_html():
         return await group_page(group)
+    faces = await rt.faces.of(group.id) if rt.faces is not None and group.id else None
     return _json(
         documents.actor_document(
             group,
             rt.ids,
             manually_approves=group.manually_approves_followers,
             discoverable=group.discoverable,
+            faces=faces,
         )
     )
 
@@ -158,6 +160,17 @@ async def person_note(username: str, token: str) -> Response:
     rt = runtime()
     note_uri = f"{people.person_url(rt.ids, username)}/notes/{token}"
     note = await rt.federation_reads.created_object(note_uri)
+    if note is None:
+        return _problem(404, "no such note")
+    return _json({"@context": documents.CONTEXT, **note})
+
+
+@federation.get("/groups/<slug>/notes/<token>")
+async def group_note(slug: str, token: str) -> Response:
+    """A Note the group published as itself (a ``publish`` decision); public only."""
+    rt = runtime()
+    await _group_or_404(slug)
+    note = await rt.federation_reads.created_object(f"{rt.ids.group(slug)}/notes/{token}")
     if note is None:
         return _problem(404, "no such note")
     return _json({"@context": documents.CONTEXT, **note})

@@ -1,5 +1,5 @@
 """A group's offers and needs as other servers fetch them: the FEP-0837
-Proposal at its id, and the same offer as a Note (what Mastodon shows).
+Proposal at its id (typed Proposal and Note, so Mastodon shows it too).
 
 A pending intent (its decision not taken yet) is not public: 404. A
 withdrawn or expired one answers 410 with a Tombstone, as a deleted post does.
@@ -18,7 +18,7 @@ from imago_fed.domain.ports.resources import StoredIntent
 from imago_fed.web.federation import federation
 from imago_fed.web.runtime import runtime
 
-__all__ = ["intent_note", "intent_proposal"]
+__all__ = ["intent_proposal"]
 
 
 def _json(document: object, status: int = 200) -> Response:
@@ -51,11 +51,3 @@ async def intent_proposal(slug: str, intent_id: int) -> Response:
     if isinstance(found, Response):
         return found
     return _json(wire.proposal(runtime().ids, slug, found))
-
-
-@federation.get("/groups/<slug>/intents/<int:intent_id>/note")
-async def intent_note(slug: str, intent_id: int) -> Response:
-    found = await _public(slug, intent_id)
-    if isinstance(found, Response):
-        return found
-    return _json(wire.note(runtime().ids, slug, found))

@@ -12,6 +12,7 @@ import logging
 
 from quart import Blueprint, Response, jsonify
 
+from imago_fed.web.errors import RETRY_AFTER_S
 from imago_fed.web.runtime import runtime
 
 __all__ = ["health"]
@@ -38,7 +39,9 @@ async def readyz() -> tuple[Response, int]:
     except Exception as exc:  # any failure (refused, timeout, auth) means "not ready"
         log.warning("readiness: database unreachable", extra={"error": type(exc).__name__})
         checks["database"] = f"unreachable: {type(exc).__name__}"
-        return jsonify({"status": "unavailable", "checks": checks}), 503
+        response = jsonify({"status": "unavailable", "checks": checks})
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response, 503
     checks["migrations"] = {"expected": expected, "current": current}
     if current != expected:
         return jsonify({"status": "unavailable", "checks": checks}), 503

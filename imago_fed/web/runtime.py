@@ -41,10 +41,16 @@ from imago_fed.domain.ports.admin import (
 from imago_fed.domain.ports.federation import Federation
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.domain.ports.governance import GovernanceStore
+from imago_fed.domain.ports.membership import EffectLedger
 from imago_fed.domain.ports.status import ActivityCounts, DeliveryReadings
 from imago_fed.matrix.bridge import MatrixBridge
+from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.costs import Costs
 from imago_fed.services.elections import Elections
+from imago_fed.services.execution import Executor
+from imago_fed.services.media import MediaLibrary
+from imago_fed.services.media.faces import GroupFacesService
+from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
@@ -130,7 +136,13 @@ class Runtime:
     workers: list[Worker] = field(default_factory=list)  # background work, when started
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
+    assemblies: Assemblies | None = None  # meetings: the floor, motions, minutes
+    membership: Membership | None = None  # invitations, founder, roster, roles, rights
+    executor: Executor | None = None  # decisions' effects (the retry worker's step)
+    effects: EffectLedger | None = None  # what each decision did
     resources: Resources | None = None  # offers, needs, agreements, inventories
+    media: MediaLibrary | None = None  # the media store (attachments, group faces)
+    faces: GroupFacesService | None = None  # groups' avatars and headers
 
 
 def runtime() -> Runtime:

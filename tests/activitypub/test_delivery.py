@@ -6,13 +6,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from imago_fed.activitypub.delivery import Backoff, Outcome, classify
-from imago_fed.store import deliveries, peer_hosts
+from imago_fed.store import deliveries
 from tests.activitypub.delivery_world import World, make_world, running
 from tests.receiver import receiver
 from tests.support import free_port, wait_until
@@ -37,45 +36,7 @@ def settled(world: World, inbox, activity_id: str, state: str):
     return check
 
 
-# ------------------------------------------------------------- enqueue
-async def test_enqueue_dedupes_by_inbox_is_idempotent_and_notifies(world: World) -> None:
-    notified = asyncio.Event()
-    listener = await asyncpg.connect(world.dsn)
-    await listener.add_listener(deliveries.CHANNEL, lambda *_: notified.set())
-    try:
-        inboxes = [
-            "https://a.example/inbox",
-            "https://a.example/inbox",  # two followers on one shared inbox
-            "https://a.example/users/x/inbox",
-            "https://B.example:8443/inbox",
-            "not a url",
-            "ftp://c.example/inbox",
-        ]
-        async with world.pool.acquire() as conn, conn.transaction():
-            added = await deliveries.enqueue(
-                conn, activity_id="https://groups.test/activities/1", group_id=world.group_id,
-                body=b'{"id": 1}', inboxes=inboxes,
-            )  # fmt: skip
-            await asyncio.sleep(0.2)
-            assert not notified.is_set()  # NOTIFY is delivered at commit, not before
-        assert added == 3
-        await asyncio.wait_for(notified.wait(), 5)
-        again = await deliveries.enqueue(
-            world.pool, activity_id="https://groups.test/activities/1", group_id=world.group_id,
-            body='{"id": 1}', inboxes=inboxes,
-        )  # fmt: skip
-        assert again == 0
-    finally:
-        await listener.close()
-    rows = await world.rows()
-    assert [(r["inbox"], r["host"], r["state"]) for r in rows] == [
-        ("https://a.example/inbox", "a.example", "queued"),
-        ("https://a.example/users/x/inbox", "a.example", "queued"),
-        ("https://B.example:8443/inbox", "b.example:8443", "queued"),
-    ]
-    assert rows[0]["body"] == '{"id": 1}'
-
-
+# ------------------------------------------------------------- outcomes
 def test_status_classification_and_backoff_schedule() -> None:
     assert classify(202) is Outcome.DELIVERED
     for status in (400, 403, 404, 410, 422):
@@ -254,30 +215,6 @@ async def test_an_unavailable_host_is_skipped_then_probed(world: World) -> None:
 
 async def _count(rx, n: int) -> bool:
     return len(rx.requests) >= n
-
-
-async def test_failure_days_make_a_host_unavailable_and_success_resets_it(
-    world: World,
-) -> None:
-    day = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    for n in range(6):
-        for hour in (0, 5):  # two failures on one day count once
-            at = day + timedelta(days=n, hours=hour)
-            assert not await peer_hosts.record_failure(world.pool, "down.example", at=at)
-    row = await world.pool.fetchrow("SELECT * FROM peer_hosts WHERE host = 'down.example'")
-    assert row["failure_days"] == 6 and row["first_failure_at"] == day
-    assert await peer_hosts.record_failure(world.pool, "down.example", at=day + timedelta(days=6))
-    await peer_hosts.record_success(world.pool, "down.example")
-    row = await world.pool.fetchrow("SELECT * FROM peer_hosts WHERE host = 'down.example'")
-    assert (row["failure_days"], row["unavailable"], row["first_failure_at"]) == (0, False, None)
-    # The first failure after a success counts, even on the same day as the last one.
-    assert not await peer_hosts.record_failure(
-        world.pool, "down.example", at=day + timedelta(days=6)
-    )
-    assert (
-        await world.pool.fetchval("SELECT failure_days FROM peer_hosts WHERE host = 'down.example'")
-        == 1
-    )
 
 
 # ------------------------------------------------------ crash and stop

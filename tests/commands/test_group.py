@@ -33,3 +33,26 @@ def test_following_an_unknown_group_is_one_line(tmp_path: Path, empty_db: str) -
     )
     assert refused.returncode == 1, refused.stderr
     assert refused.stderr.startswith("imago-fed: ") and refused.stderr.count("\n") == 1
+
+
+def test_invitations_from_the_command_line(tmp_path: Path, empty_db: str) -> None:
+    def cli(*args: str):
+        return imago(tmp_path, "group", *args, database_url=empty_db)
+
+    assert cli("create", "garden", "--name", "Garden").returncode == 0
+    made = cli("invite", "garden", "--max-uses", "3", "--days", "2")
+    assert made.returncode == 0, made.stderr
+    code, url, uses, _until = made.stdout.strip().split("\t")
+    assert url.endswith(f"/invite/{code}") and uses == "3 use(s)"
+    listed = cli("invitations", "garden")
+    assert listed.stdout.startswith(f"{code}\t0/3 used\tuntil ")
+    assert cli("revoke", "garden", code).returncode == 0
+    assert "\trevoked\t" in cli("invitations", "garden").stdout
+    again = cli("revoke", "garden", code)
+    assert again.returncode == 1 and again.stderr.startswith("imago-fed: no invitation")
+    bad = cli("invite", "garden", "--max-uses", "0")
+    assert bad.returncode == 1 and "max_uses" in bad.stderr
+    off = cli("create", "bikes", "--name", "Bikes", "--founder", "@me:matrix.example")
+    assert off.returncode == 1 and "Matrix is not enabled" in off.stderr
+    assert "bikes" not in cli("list").stdout
+    assert cli("members", "garden").stdout == ""

@@ -9,6 +9,9 @@ import pytest
 
 from imago_fed.domain.events import (
     EVENT_TYPES,
+    AssemblyClosed,
+    AssemblyConvened,
+    AssemblySaid,
     EventData,
     EventHandlers,
     GroupChanged,
@@ -54,6 +57,9 @@ SAMPLES: list[EventData] = [
     ProposalOpened.from_payload(PROPOSAL),
     ProposalCounts.from_payload(PROPOSAL),
     ProposalClosed.from_payload({**PROPOSAL, "state": "adopted", "result_text": "yes won"}),
+    AssemblyConvened(4, "Spring", ("Budget", "Garden"), "2026-12-06T18:00:00+00:00", "@ann:x"),
+    AssemblySaid(4, "@ann:x has the floor (60 s)."),
+    AssemblyClosed(4, "Spring", "Minutes ...", "<p>Minutes ...</p>"),
     RelationChanged(3, "https://b.example/groups/hub", "subgroup", "accepted", other_slug=""),
     ItemReceived(5, "https://a.example/n/1", "https://a.example/groups/news", "hold",
                  path=("https://a.example/groups/news",), hop_limit=2, reason="held",
@@ -77,6 +83,7 @@ def test_stored_names_are_the_ones_rows_already_carry() -> None:
     assert Kind.POST_SHARED == "post_shared" and Kind.MODERATORS_CHANGED == "moderators_changed"
     assert set(PostShared("o", "u", "a", "n", "h").to_payload()) == {
         "object_id", "url", "author_id", "author_name", "content_html", "in_reply_to",
+        "attachments",
     }  # fmt: skip
 
 

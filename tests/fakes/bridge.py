@@ -1,7 +1,7 @@
 """In-memory fakes of the bridge's ports (``domain/ports/bridge.py``).
 
 They keep the same promises as the PostgreSQL classes where the bridge relies
-on them: a replayed transaction id stores nothing, a room is marked encrypted
+on them: a replayed transaction stores nothing (events are unique by id), a room is marked encrypted
 once, a poll is ended once, and events of one room are claimed in order.
 """
 
@@ -22,18 +22,23 @@ class FakeBridgeInbox:
     """``BridgeInbox``: ``outcomes`` holds each event's final state and reason."""
 
     transactions: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)  # event ids
     queued: list[QueuedEvent] = field(default_factory=list)
     outcomes: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # event id ->
     retried: list[tuple[str, str]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def store_transaction(self, txn_id: str, body: dict[str, Any], now: datetime) -> bool:
-        if txn_id in self.transactions:
-            return False
+        new_txn = txn_id not in self.transactions
         self.transactions.add(txn_id)
+        added = 0
         for event in body.get("events", []):
+            if event["event_id"] in self.seen:
+                continue
+            self.seen.add(event["event_id"])
             self.queued.append(QueuedEvent(next(self._ids), event["room_id"], event, 0))
-        return True
+            added += 1
+        return new_txn or added > 0
 
     async def claim(self, *, limit: int, lease: timedelta, now: datetime) -> list[QueuedEvent]:
         """The oldest queued event of each room (a retried one comes back at once)."""

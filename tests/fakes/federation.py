@@ -15,7 +15,7 @@ import copy
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -81,6 +81,11 @@ class MemoryInbox:
         stored = self.rows[row.id]
         stored["error"] = error
         stored["next_attempt"] = now + timedelta(seconds=5 * 2 ** (row.attempts - 1))
+
+    async def release(self, row_ids: list[int]) -> None:
+        for row_id in row_ids:
+            if self.rows[row_id]["state"] == "queued":
+                self.rows[row_id]["next_attempt"] = datetime.min.replace(tzinfo=UTC)
 
     def state_of(self, activity_id: str) -> tuple[str, str | None]:
         row = next(r for r in self.rows.values() if r["activity"]["id"] == activity_id)
@@ -208,6 +213,10 @@ class MemoryOutbox:
                 if isinstance(inner, dict):
                     return inner.get("actor")
         return None
+
+    async def announces(self, group_id: int, object_id: str) -> list[dict[str, Any]]:
+        return [a for g, a, o, _ in self.items
+                if (g, o) == (group_id, object_id) and a["type"] == "Announce"]  # fmt: skip
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [a for _, a, _, _ in self.items if a["type"] == kind]

@@ -439,6 +439,13 @@ class FedifyPeer:
             "POST", "/_test/send", _body(to=to, activity=activity, sharedInbox=shared_inbox)
         )
 
+    def send_raw(self, to: str, activity: dict[str, Any], *, shared_inbox: bool = False) -> Record:
+        """POST the JSON exactly as given, signed (``id``/``actor``/``@context`` filled in
+        if missing): the route for vocabularies Fedify does not know (FEP-0837)."""
+        return self._call(
+            "POST", "/_test/send-raw", _body(to=to, activity=activity, sharedInbox=shared_inbox)
+        )
+
     def wait_for(
         self,
         predicate: Predicate,
@@ -519,12 +526,18 @@ class FedifyPeer:
         audience: str | None = None,
         cc: list[str] | None = None,
         shared_inbox: bool = False,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Record:
-        return await self._acall(
-            "POST",
-            "/_test/post",
-            _post_body(to, content, in_reply_to, public, name, summary, audience, cc, shared_inbox),
+        body = _post_body(
+            to, content, in_reply_to, public, name, summary, audience, cc, shared_inbox
         )
+        if attachments:
+            body["attachments"] = attachments
+        return await self._acall("POST", "/_test/post", body)
+
+    async def afetch(self, url: str) -> Record:
+        """GET ``url`` from the peer: {status, content_type, size, sha256}."""
+        return await self._acall("POST", "/_test/fetch", {"url": url})
 
     async def aupdate(self, note_id: str, to: str, content: str) -> Record:
         return await self._acall(
@@ -545,6 +558,13 @@ class FedifyPeer:
     ) -> Record:
         return await self._acall(
             "POST", "/_test/send", _body(to=to, activity=activity, sharedInbox=shared_inbox)
+        )
+
+    async def asend_raw(
+        self, to: str, activity: dict[str, Any], *, shared_inbox: bool = False
+    ) -> Record:
+        return await self._acall(
+            "POST", "/_test/send-raw", _body(to=to, activity=activity, sharedInbox=shared_inbox)
         )
 
     async def await_for(

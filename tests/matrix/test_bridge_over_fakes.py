@@ -134,6 +134,7 @@ async def test_the_bridge_handles_the_kinds_it_tells_matrix_about(world: World) 
         Kind.PROPOSAL_OPENED, Kind.PROPOSAL_CLOSED,
         Kind.POST_SHARED, Kind.POST_EDITED, Kind.POST_REMOVED,
         Kind.RELATION_CHANGED, Kind.ITEM_RECEIVED,
+        Kind.ASSEMBLY_CONVENED, Kind.ASSEMBLY_SAID, Kind.ASSEMBLY_CLOSED,
     }  # fmt: skip
     # its own members' posts go the other way; counts wait for the end of the vote
     posted = GroupEvent(1, "x", "k", MemberPosted(HAZEL, "$1", "!general"))

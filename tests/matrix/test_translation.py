@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
@@ -98,23 +94,27 @@ def test_registration_is_valid_yaml_with_exclusive_namespaces() -> None:
     ]
 
 
-def test_registration_command_saves_tokens_in_the_config(tmp_path: Path) -> None:
-    config = tmp_path / "imago.toml"
-    example = Path(__file__).resolve().parents[2] / "config" / "imago.example.toml"
-    config.write_text(
-        example.read_text()
-        .replace('admin_token = ""', 'admin_token = "0123456789abcdef0123"')
-        .replace('server_name = ""', 'server_name = "example.org"')
-    )
-    output = tmp_path / "registration.yaml"
-    run = subprocess.run(
-        [sys.executable, "-m", "imago_fed.cli", "--config", str(config), "matrix",
-         "registration", "--output", str(output)],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    parsed = yaml.safe_load(output.read_text())
-    saved = config.read_text()
-    assert f'as_token = "{parsed["as_token"]}"' in saved
-    assert f'hs_token = "{parsed["hs_token"]}"' in saved
-    assert oct(output.stat().st_mode & 0o777) == "0o600"
+def test_presence_in_an_assembly_room_or_its_call() -> None:
+    ann = "@ann:example.org"
+    joined = {"type": "m.room.member", "state_key": ann, "sender": ann,
+              "content": {"membership": "join"}}  # fmt: skip
+    call = {"type": "org.matrix.msc3401.call.member", "state_key": "_@bo:example.org_DEV",
+            "sender": "@bo:example.org", "content": {"memberships": [{"call_id": ""}]}}  # fmt: skip
+    hung_up = {**call, "content": {}}
+    assert classify(joined, room_kind="assembly:3", ids=IDS).kind == "attended"
+    assert classify(call, room_kind="assembly:3", ids=IDS).sender == "@bo:example.org"
+    assert classify(hung_up, room_kind="assembly:3", ids=IDS).kind == "ignored"
+    assert classify(joined, room_kind="general", ids=IDS).kind == "ignored"
+    bot = {**joined, "state_key": IDS.bot, "sender": IDS.bot}
+    assert classify(bot, room_kind="assembly:3", ids=IDS).kind == "ignored"
+
+
+def test_the_call_widget_is_the_same_for_the_same_room() -> None:
+    from imago_fed.matrix.assemblies import assembly_of_kind, call_widget, room_kind
+
+    key, widget = call_widget("meet.example.org", "!abc:example.org", "Spring", IDS.bot)
+    assert (key, widget) == call_widget("meet.example.org", "!abc:example.org", "Spring", IDS.bot)
+    assert widget["type"] == "jitsi" and widget["data"]["domain"] == "meet.example.org"
+    assert widget["url"].startswith("https://meet.example.org/" + widget["data"]["conferenceId"])
+    assert call_widget("meet.example.org", "!other:example.org", "Spring", IDS.bot)[0] != key
+    assert assembly_of_kind(room_kind(12)) == 12 and assembly_of_kind("general") is None

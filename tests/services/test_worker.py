@@ -95,6 +95,28 @@ async def test_it_steps_while_there_is_work_then_waits_the_poll(
     assert calls[3] == 2.0 and wakeup.waits[:2] == [2.0, 2.0]
 
 
+async def test_a_wakeup_that_fails_is_a_poll_not_the_end_of_the_worker(clock: Clock) -> None:
+    """The database closing the listener made ``wait`` raise; the worker went on."""
+
+    class BrokenWakeup(FakeWakeup):
+        async def wait(self, timeout: float) -> None:
+            self.waits.append(timeout)
+            raise RuntimeError("the listener's connection was taken back by the pool")
+
+    broken = BrokenWakeup(clock)
+    calls = 0
+
+    async def step() -> bool:
+        nonlocal calls
+        calls += 1
+        return False
+
+    async with running(Worker("w", step, broken, poll_interval=0.01, clock=clock)) as worker:
+        await until(lambda: calls >= 3)
+        assert worker.running
+    assert len(broken.waits) >= 2
+
+
 async def test_a_step_comes_when_it_is_woken(wakeup: FakeWakeup, clock: Clock) -> None:
     calls: list[float] = []
 

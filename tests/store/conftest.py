@@ -12,22 +12,17 @@ milliseconds. The migrations seed no rows, so empty is what new looks like.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
-from imago_fed.domain.groups import Group, KeyPair
+from imago_fed.domain.groups import Group
 from imago_fed.store import migrations
 from imago_fed.store.groups import PgGroupRepository
 from tests.pg import scratch_database
-
-# A group's key pair, as stored: the tests here never sign with it.
-STORED_KEYS = KeyPair("-----BEGIN PUBLIC KEY-----\nPEM\n", b"sealed")
-
-AddGroup = Callable[..., Awaitable[int]]
-
+from tests.store.helpers import STORED_KEYS, AddGroup
 
 # Empty only what the last test filled: a TRUNCATE of every table costs more
 # than the test itself; sequences it advanced start again at 1.

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
+from imago_fed.domain.lifecycle import IllegalTransition
 from imago_fed.domain.ports.federation import RemoteActor
 from imago_fed.store import follows
 from imago_fed.store.follows import PgFollows
 from imago_fed.store.moderation import set_blocked_by
 from imago_fed.store.remote_actors import PgRemoteActors
-from tests.store.conftest import AddGroup
+from tests.store.helpers import AddGroup, NoDatabase
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 AL, BO, CY = (f"https://{h}.example/users/{n}" for h, n in (("a", "al"), ("b", "bo"), ("c", "cy")))
@@ -107,3 +109,10 @@ async def test_our_follow_is_answered_only_by_whom_we_followed(
     assert not await fol.set_following_state("https://groups.test/f/1", BO, "accepted")
     assert await fol.remove_following(garden, BO) == "https://groups.test/f/2"
     assert await follows.following(pool, garden) == []
+
+
+async def test_follows_move_only_along_their_graphs() -> None:
+    with pytest.raises(IllegalTransition):
+        await follows.add_follower(NoDatabase(), 1, "a", "f", "rejected", NOW)
+    with pytest.raises(IllegalTransition):
+        await follows.set_following_state(NoDatabase(), "f", "a", "pending")

@@ -17,7 +17,7 @@ from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.groups import Group
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.web.runtime import Runtime
-from tests.store.conftest import STORED_KEYS
+from tests.store.helpers import STORED_KEYS
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 

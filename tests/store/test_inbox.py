@@ -8,11 +8,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
+from imago_fed.domain.lifecycle import IllegalTransition
 from imago_fed.store import inbox
 from imago_fed.store.follows import set_following
 from imago_fed.store.inbox import MAX_ATTEMPTS, PgInbox
-from tests.store.conftest import AddGroup
+from tests.store.helpers import AddGroup, NoDatabase
 
 # Rows become due at the database's now() when stored; claims ask a little later.
 NOW = datetime.now(UTC) + timedelta(hours=1)
@@ -123,3 +125,14 @@ async def test_the_admin_sees_what_came_to_the_group_and_from_whom_it_follows(
     assert seen[0]["received_at"] == NOW.isoformat()
     assert len(await inbox.received(pool, garden, limit=1)) == 1
     assert json.loads(json.dumps(seen))  # what the admin API sends as is
+
+
+async def test_an_inbound_activity_cannot_end_in_an_undeclared_state() -> None:
+    with pytest.raises(IllegalTransition):
+        await PgInbox(NoDatabase()).finish(1, "delivered")
+    with pytest.raises(IllegalTransition):
+        await PgInbox(NoDatabase()).finish(1, "queued ")
+    with pytest.raises(IllegalTransition):
+        await PgInbox(NoDatabase()).store(
+            activity={"id": "x"}, actor_uri="a", group_id=None, now=NOW, state="done"
+        )

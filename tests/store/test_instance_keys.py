@@ -11,7 +11,7 @@ import asyncpg
 from imago_fed.domain.groups import KeyPair
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
-from tests.store.conftest import STORED_KEYS, AddGroup
+from tests.store.helpers import STORED_KEYS, AddGroup
 
 
 class CountingFactory:

@@ -8,7 +8,7 @@ import asyncpg
 
 from imago_fed.store import moderation
 from imago_fed.store.moderation import PgFederationModeration, PgGroupBlocks
-from tests.store.conftest import AddGroup
+from tests.store.helpers import AddGroup
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 AL = "https://a.example/users/al"

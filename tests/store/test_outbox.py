@@ -8,7 +8,7 @@ import asyncpg
 
 from imago_fed.store import outbox
 from imago_fed.store.outbox import PgOutbox
-from tests.store.conftest import AddGroup
+from tests.store.helpers import AddGroup
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 GROUP = "https://groups.test/groups/garden"

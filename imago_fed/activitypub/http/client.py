@@ -214,6 +214,35 @@ class FediClient:
                 return document
         raise TooManyRedirects(f"more than {self.limits.max_redirects} redirects", url)
 
+    async def get_bytes(
+        self, url: str, *, max_bytes: int, timeout: float = 60.0
+    ) -> tuple[bytes, str]:
+        """GET a file (an attachment, an avatar): its bytes and declared media type.
+
+        Unsigned (media servers answer anyone), the same guard and redirect
+        rules as documents, at most ``max_bytes`` (:class:`ResponseTooLarge`
+        beyond, checked on the announced length and while reading).
+        """
+        async with self._deadline(url, timeout):
+            for _ in range(self.limits.max_redirects + 1):
+                response = await self._send("GET", url, None, None, {"Accept": "*/*"})
+                try:
+                    status = response.status_code
+                    location = response.headers.get("location")
+                    if status in _REDIRECTS and location:
+                        url = str(response.url.join(location))
+                        continue
+                    if not 200 <= status < 300:
+                        raise RemoteStatus(status, url)
+                    encoding = response.headers.get("content-encoding", "identity").lower()
+                    if encoding.strip() not in ("", "identity"):
+                        raise BadDocument(f"{url} sent a {encoding} body we did not ask for", url)
+                    media_type = response.headers.get("content-type", "").split(";")[0].strip()
+                    return await self._read(response, url, limit=max_bytes), media_type.lower()
+                finally:
+                    await response.aclose()
+        raise TooManyRedirects(f"more than {self.limits.max_redirects} redirects", url)
+
     async def post_activity(self, inbox_url: str, body: bytes, signer: Signer) -> int:
         """POST a signed activity; return the receiver's status (redirects not followed).
 
@@ -332,11 +361,10 @@ class FediClient:
             raise ForbiddenUrl(f"invalid URL: {exc}", url) from exc
 
     @contextlib.asynccontextmanager
-    async def _deadline(self, url: str) -> AsyncIterator[None]:
+    async def _deadline(self, url: str, seconds: float | None = None) -> AsyncIterator[None]:
+        seconds = self.limits.total_timeout if seconds is None else seconds
         try:
-            async with asyncio.timeout(self.limits.total_timeout):
+            async with asyncio.timeout(seconds):
                 yield
         except TimeoutError as exc:
-            raise FetchTimeout(
-                f"{url}: no answer within {self.limits.total_timeout} s", url
-            ) from exc
+            raise FetchTimeout(f"{url}: no answer within {seconds} s", url) from exc

@@ -71,6 +71,7 @@ class Assembly:
     starts_at: datetime
     turn_seconds: int = 180
     quorum: int = 1
+    vote_seconds: int = 600  # how long a seconded motion is open for votes
     id: int | None = None
     state: str = "convened"
     item: int = -1  # the agenda item under discussion (index), -1 before the start
@@ -92,6 +93,8 @@ class Assembly:
             raise InvalidInput(f"the agenda has 1 to {MAX_ITEMS} items", field="agenda")
         if not 15 <= self.turn_seconds <= 3600:
             raise InvalidInput("a turn lasts 15 s to 1 h", field="turn_seconds")
+        if not 30 <= self.vote_seconds <= 86_400:
+            raise InvalidInput("a motion's vote lasts 30 s to 1 day", field="vote_seconds")
         if not 1 <= self.quorum <= 10_000:
             raise InvalidInput("the quorum is 1 or more members present", field="quorum")
 
@@ -292,9 +295,9 @@ class Assembly:
         return {
             "group_id": self.group_id, "title": self.title, "agenda": list(self.agenda),
             "convened_by": self.convened_by, "starts_at": self.starts_at.isoformat(),
-            "turn_seconds": self.turn_seconds, "quorum": self.quorum, "state": self.state,
-            "item": self.item, "queue": list(self.queue), "speaker": self.speaker,
-            "warned": self.warned,
+            "turn_seconds": self.turn_seconds, "quorum": self.quorum,
+            "vote_seconds": self.vote_seconds, "state": self.state, "item": self.item,
+            "queue": list(self.queue), "speaker": self.speaker, "warned": self.warned,
             "turns": [
                 {"member": t.member, "item": t.item, "started": t.started.isoformat(),
                  "ended": t.ended.isoformat() if t.ended else None}
@@ -318,7 +321,8 @@ class Assembly:
         assembly = cls(
             group_id=int(data["group_id"]), title=data["title"], agenda=tuple(data["agenda"]),
             convened_by=data["convened_by"], starts_at=datetime.fromisoformat(data["starts_at"]),
-            turn_seconds=int(data["turn_seconds"]), quorum=int(data["quorum"]), id=id,
+            turn_seconds=int(data["turn_seconds"]), quorum=int(data["quorum"]),
+            vote_seconds=int(data.get("vote_seconds", 600)), id=id,
         )  # fmt: skip
         assembly.state, assembly.item = data["state"], int(data["item"])
         assembly.queue, assembly.speaker = list(data["queue"]), data["speaker"]

@@ -20,6 +20,9 @@ from typing import Generic, TypeVar
 from imago_fed.domain.events.dispatch import EventHandlers, Handler, handles
 from imago_fed.domain.events.kinds import (
     EVENT_TYPES,
+    AssemblyClosed,
+    AssemblyConvened,
+    AssemblySaid,
     EventData,
     GroupChanged,
     GroupDeleted,
@@ -45,6 +48,9 @@ from imago_fed.domain.events.kinds import (
 
 __all__ = [
     "EVENT_TYPES",
+    "AssemblyClosed",
+    "AssemblyConvened",
+    "AssemblySaid",
     "EventData",
     "EventHandlers",
     "GroupChanged",

@@ -23,8 +23,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
+from imago_fed.domain.media import Attachment
+
 __all__ = [
     "EVENT_TYPES",
+    "AssemblyClosed",
+    "AssemblyConvened",
+    "AssemblySaid",
     "EventData",
     "GroupChanged",
     "GroupDeleted",
@@ -64,6 +69,9 @@ class Kind(StrEnum):
     PROPOSAL_OPENED = "proposal_opened"
     PROPOSAL_COUNTS = "proposal_counts"
     PROPOSAL_CLOSED = "proposal_closed"
+    ASSEMBLY_CONVENED = "assembly_convened"
+    ASSEMBLY_SAID = "assembly_said"
+    ASSEMBLY_CLOSED = "assembly_closed"
     RELATION_CHANGED = "relation_changed"
     ITEM_RECEIVED = "item_received"
 
@@ -100,9 +108,9 @@ class EventData:
         EVENT_TYPES[kind] = cls
 
     def to_payload(self) -> dict[str, Any]:
-        """The JSON object stored in the log (tuples become lists)."""
+        """The JSON object stored in the log (tuples become lists, records objects)."""
         return {
-            f.name: list(value) if isinstance(value, tuple) else value
+            f.name: [_plain(v) for v in value] if isinstance(value, tuple) else value
             for f in dataclasses.fields(self)
             for value in [getattr(self, f.name)]
         }
@@ -128,15 +136,39 @@ def _field_types(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
 def _checked(kind: Kind, name: str, hint: Any, value: Any) -> Any:
-    """``value`` if it has the field's type (tuples read from JSON lists)."""
+    """``value`` if it has the field's type (tuples read from JSON lists, records
+    from JSON objects: fields of the record a row lacks take their defaults)."""
     if typing.get_origin(hint) is tuple:
         (item, _ellipsis) = typing.get_args(hint)
+        if dataclasses.is_dataclass(item) and isinstance(value, list):
+            return tuple(_record(kind, name, item, v) for v in value)
         if isinstance(value, list) and all(_is(item, v) for v in value):
             return tuple(value)
     elif _is(hint, value):
         return value
     raise MalformedEvent(f"{kind}: {name!r} is not {getattr(hint, '__name__', hint)}")
+
+
+def _record(kind: Kind, name: str, cls: Any, value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise MalformedEvent(f"{kind}: an item of {name!r} is not an object")
+    hints = _field_types(cls)
+    values = {
+        f.name: _checked(kind, f"{name}.{f.name}", hints[f.name], value[f.name])
+        for f in dataclasses.fields(cls)
+        if f.name in value
+    }
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required field missing
+        raise MalformedEvent(f"{kind}: an item of {name!r}: {exc}") from None
 
 
 def _is(expected: type, value: Any) -> bool:
@@ -166,6 +198,7 @@ class PostShared(EventData):
     author_name: str
     content_html: str
     in_reply_to: str = ""  # the replied-to object id, if any
+    attachments: tuple[Attachment, ...] = ()  # where they are on the author's server
 
 
 @dataclass(frozen=True)
@@ -196,6 +229,7 @@ class MemberPosted(EventData):
     text: str = ""
     html: str = ""
     reply_to_message: str = ""  # the replied-to message id, if any
+    attachments: tuple[Attachment, ...] = ()  # in our media store (media_id set)
 
 
 @dataclass(frozen=True)
@@ -270,6 +304,39 @@ class ProposalCounts(ProposalFacts):
 @dataclass(frozen=True)
 class ProposalClosed(ProposalFacts):
     kind: ClassVar[Kind] = Kind.PROPOSAL_CLOSED
+
+
+# -------------------------------------------------------------------- assemblies
+@dataclass(frozen=True)
+class AssemblyConvened(EventData):
+    """An assembly is called: the chat side opens a room (and its call) for it."""
+
+    kind: ClassVar[Kind] = Kind.ASSEMBLY_CONVENED
+    assembly_id: int
+    title: str
+    agenda: tuple[str, ...]
+    starts_at: str  # ISO 8601
+    convened_by: str = ""
+
+
+@dataclass(frozen=True)
+class AssemblySaid(EventData):
+    """What the chair says in the assembly (the floor, the time, the motions)."""
+
+    kind: ClassVar[Kind] = Kind.ASSEMBLY_SAID
+    assembly_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AssemblyClosed(EventData):
+    """The assembly ended: its minutes, for every network to publish."""
+
+    kind: ClassVar[Kind] = Kind.ASSEMBLY_CLOSED
+    assembly_id: int
+    title: str
+    minutes_text: str
+    minutes_html: str
 
 
 # ------------------------------------------------------------ the graph of groups

@@ -91,6 +91,7 @@ class Governance:
                 raise InvalidInput(str(exc), field="params") from exc
             if not params.get("changes"):
                 raise InvalidInput("amend_table needs params.changes", field="params")
+        await self._executor.check(group_id, action, params)
         protocol = (await self.table(group_id)).protocol(action)
         if options and not isinstance(protocol, Democracy):
             raise InvalidInput("only a democratic vote chooses among options", field="options")

@@ -13,6 +13,13 @@ and heavy for the rules themselves:
 
 ``amend_table`` is itself in the table: changing the rules takes the
 agreement the current rules demand (see proposals.py).
+
+Beside the protocols, the table holds the group's rights (who may post, post
+announcements, open proposals, open a secret ballot: see
+``domain/membership.py``) and whether an invitation admits directly
+(``invitations: admit``) or opens an ``admit`` proposal (``vote``, the
+default). An ``amend_table`` proposal changes them like a protocol:
+``{"changes": {"permissions": {"post": "moderators"}, "invitations": "admit"}}``.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from datetime import timedelta
 from fractions import Fraction
 from typing import Any
 
+from imago_fed.domain.errors import DomainError
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.protocols import (
     Consensus,
@@ -31,13 +39,40 @@ from imago_fed.domain.governance.protocols import (
     protocol_from_dict,
     protocol_to_dict,
 )
+from imago_fed.domain.membership import DEFAULT_PERMISSIONS, Permissions
 
-__all__ = ["ControlTable", "default_table"]
+__all__ = ["INVITATION_MODES", "ControlTable", "TableChanges", "default_table"]
+
+#: ``admit``: a valid invitation makes a member at once; ``vote``: it opens an
+#: ``admit`` proposal under the table's protocol for ``admit``.
+INVITATION_MODES = ("vote", "admit")
+SETTINGS = ("permissions", "invitations")
+
+
+@dataclass(frozen=True)
+class TableChanges:
+    """What an ``amend_table`` proposal changes: protocols, rights, invitations."""
+
+    protocols: dict[ActionKind, Protocol]
+    permissions: dict[str, Any]
+    invitations: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.protocols or self.permissions or self.invitations)
+
+    def names(self) -> list[str]:
+        return sorted(
+            [k.value for k in self.protocols]
+            + [f"permissions.{k}" for k in self.permissions]
+            + (["invitations"] if self.invitations else [])
+        )
 
 
 @dataclass(frozen=True)
 class ControlTable:
     rules: tuple[tuple[ActionKind, Protocol], ...]
+    permissions: Permissions = DEFAULT_PERMISSIONS
+    invitations: str = "vote"
 
     def protocol(self, kind: ActionKind) -> Protocol:
         for action, protocol in self.rules:
@@ -45,35 +80,68 @@ class ControlTable:
                 return protocol
         raise KeyError(kind)
 
-    def amended(self, changes: dict[ActionKind, Protocol]) -> ControlTable:
+    @property
+    def invitations_admit(self) -> bool:
+        return self.invitations == "admit"
+
+    def amended(self, changes: dict[ActionKind, Protocol] | TableChanges) -> ControlTable:
         """A new table with ``changes`` applied (this one is unchanged)."""
-        return ControlTable(tuple((k, changes.get(k, p)) for k, p in self.rules))
+        if not isinstance(changes, TableChanges):
+            changes = TableChanges(changes, {})
+        return ControlTable(
+            tuple((k, changes.protocols.get(k, p)) for k, p in self.rules),
+            self.permissions.changed(changes.permissions),
+            changes.invitations or self.invitations,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {kind.value: protocol_to_dict(protocol) for kind, protocol in self.rules}
+        table: dict[str, Any] = {
+            kind.value: protocol_to_dict(protocol) for kind, protocol in self.rules
+        }
+        table["permissions"] = self.permissions.to_dict()
+        table["invitations"] = self.invitations
+        return table
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ControlTable:
-        """Parse a stored table. A kind added after the table was saved takes
-        its default rule (the group has not chosen one); an unknown kind is an error."""
-        unknown = [k for k in data if k not in {a.value for a in ActionKind}]
+        """Parse a stored table. A kind added after the table was saved takes its
+        default rule (the group has not chosen one), and so do the rights and the
+        invitation mode; an unknown key is an error."""
+        unknown = [k for k in data if k not in {a.value for a in ActionKind} | set(SETTINGS)]
         if unknown:
             raise ValueError(f"table: unknown {unknown}")
+        invitations = data.get("invitations", "vote")
+        if invitations not in INVITATION_MODES:
+            raise ValueError(f"table: invitations must be one of {INVITATION_MODES}")
         defaults = dict(default_table().rules)
         return cls(
             tuple(
                 (k, protocol_from_dict(data[k.value]) if k.value in data else defaults[k])
                 for k in ActionKind
-            )
+            ),
+            DEFAULT_PERMISSIONS.changed(data.get("permissions") or {}),
+            invitations,
         )
 
 
-def parse_changes(data: dict[str, Any]) -> dict[ActionKind, Protocol]:
+def parse_changes(data: dict[str, Any]) -> TableChanges:
     """Changes to a table, as proposed in an ``amend_table`` proposal."""
+    if not isinstance(data, dict):
+        raise ValueError("invalid table change: changes must be an object")
     try:
-        return {ActionKind(k): protocol_from_dict(v) for k, v in data.items()}
-    except ValueError as exc:
-        raise ValueError(f"invalid table change: {exc}") from exc
+        protocols = {
+            ActionKind(k): protocol_from_dict(v) for k, v in data.items() if k not in SETTINGS
+        }
+        permissions = data.get("permissions") or {}
+        if not isinstance(permissions, dict):
+            raise ValueError("permissions must be an object: right -> level")
+        DEFAULT_PERMISSIONS.changed(permissions)  # InvalidInput names the bad right
+        invitations = data.get("invitations")
+        if invitations is not None and invitations not in INVITATION_MODES:
+            raise ValueError(f"invitations must be one of {', '.join(INVITATION_MODES)}")
+    except (ValueError, DomainError) as exc:
+        raise ValueError(f"invalid table change: {getattr(exc, 'message', exc)}") from exc
+    return TableChanges(protocols, permissions, invitations)
 
 
 def default_table() -> ControlTable:

@@ -61,7 +61,9 @@ class BridgeInbox(Protocol):
     """Pushed transactions, persisted before they are acknowledged, then worked off."""
 
     async def store_transaction(self, txn_id: str, body: dict[str, Any], now: datetime) -> bool:
-        """Keep a transaction and queue its events; False for a replayed id (nothing kept)."""
+        """Keep a transaction and queue its events not seen before (by event id);
+        False when nothing was new (a replay). A known transaction id with new
+        events is not a replay: homeservers reuse ids after a restart."""
         ...
 
     async def claim(self, *, limit: int, lease: timedelta, now: datetime) -> list[QueuedEvent]:

@@ -106,6 +106,10 @@ class InboxQueue(Protocol):
         """Back off, or fail the row after too many attempts."""
         ...
 
+    async def release(self, row_ids: list[int]) -> None:
+        """Give claimed rows back at once (a stop cut their work short)."""
+        ...
+
 
 class Follows(Protocol):
     async def add_follower(
@@ -167,6 +171,10 @@ class Outbox(Protocol):
     async def groups_that_announced(self, object_id: str) -> list[int]: ...
 
     async def announced_author(self, group_id: int, object_id: str) -> str | None: ...
+
+    async def announces(self, group_id: int, object_id: str) -> list[dict[str, Any]]:
+        """The group's Announces of ``object_id``, oldest first."""
+        ...
 
 
 class FederationModeration(Protocol):

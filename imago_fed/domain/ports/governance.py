@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.proposals import Proposal, Transition
 from imago_fed.domain.governance.table import ControlTable
@@ -127,6 +128,11 @@ class ActionExecutor(Protocol):
         """Reverse an act the members did not uphold; return what was undone."""
         ...
 
+    async def check(self, group_id: int, action: ActionKind, params: Mapping[str, Any]) -> None:
+        """Refuse (InvalidInput, NotFound...) params no effect could carry out, before
+        a proposal opens: a bad input is an error at once, not a failed effect later."""
+        ...
+
 
 class GroupBlocks(Protocol):
     """The blocks a group places (a moderation decision's effect)."""
@@ -151,8 +157,17 @@ class FollowRequester(Protocol):
 
 
 class ActionEffect(Protocol):
-    """An adopted proposal's effect, carried out by the service that owns it."""
+    """An adopted proposal's effect, carried out by the service that owns it.
+
+    It may also define ``async def check(group_id, params) -> None``, asked
+    before a proposal of its kind opens (see ``ActionExecutor.check``).
+    """
 
     async def carry_out(self, proposal: Proposal) -> str | None:
-        """What was done, or None when the proposal's params are not for this effect."""
+        """What was done, or None when the proposal's params are not for this effect.
+
+        Raise a DomainError when the input is wrong (recorded as failed); any
+        other exception is a passing failure (retried with backoff), so an
+        effect must be safe to run again.
+        """
         ...

@@ -5,7 +5,7 @@ and how they reach other servers.
       ├─ ResourceStore      resource_intents, resource_agreements,
       │                     resource_inventory (store/resources.py)
       ├─ GroupAddresses     our groups' actor ids (ports/relations.py)
-      └─ ResourceMessenger  Proposal + Note to followers, Offer(Agreement),
+      └─ ResourceMessenger  Proposal to followers, Offer(Agreement),
                             Accept / Reject, the confirmation
                             (activitypub/resources.py)
 
@@ -100,6 +100,12 @@ class ResourceStore(Protocol):
     async def list_intents(
         self, group_id: int, states: frozenset[str] | None = None
     ) -> builtins.list[StoredIntent]: ...
+
+    async def known(
+        self, states: frozenset[str] | None, purpose: str | None, limit: int = 200
+    ) -> builtins.list[StoredIntent]:
+        """Every intent the instance knows (ours and other servers'), newest first."""
+        ...
 
     async def candidates(
         self, purpose: str, type_keys: frozenset[str] | None, now: datetime, limit: int = 5000
@@ -198,7 +204,7 @@ class ResourceMessenger(Protocol):
     def new_offer_id(self) -> str: ...
 
     async def publish(self, slug: str, stored: StoredIntent) -> None:
-        """Announce a new intent to the group's followers (a Proposal, and a Note)."""
+        """Announce a new intent to the group's followers (a Proposal)."""
         ...
 
     async def update(self, slug: str, stored: StoredIntent) -> None:

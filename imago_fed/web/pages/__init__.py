@@ -4,6 +4,7 @@
                 /status (a summary, when [status] public = true)
     admin.py    /admin/sign-in, /admin/sign-out, /admin/status (checks, charts)
     costs.py    /admin/costs: bills, pledges, contributions, coverage
+    invite.py   /invite/<code>: an invitation, and a form to use it
     booth.py    /elections/<id>/booth: a secret ballot encrypted in the browser
                 (the one page that needs JavaScript: it says so without it)
     session.py  the admin session cookie and CSRF tokens
@@ -26,6 +27,7 @@ from imago_fed.config import Settings
 from imago_fed.web.pages.admin import admin_pages
 from imago_fed.web.pages.booth import booth_pages
 from imago_fed.web.pages.costs import costs_pages
+from imago_fed.web.pages.invite import invite_pages
 from imago_fed.web.pages.public import public_pages
 from imago_fed.web.pages.session import configure_sessions, csrf_token, is_admin
 
@@ -48,3 +50,4 @@ def install_pages(app: Quart, settings: Settings, instance_secret: bytes) -> Non
     app.register_blueprint(admin_pages)
     app.register_blueprint(costs_pages)
     app.register_blueprint(booth_pages)
+    app.register_blueprint(invite_pages)

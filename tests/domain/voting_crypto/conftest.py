@@ -61,6 +61,11 @@ MJ_RESULT = [[2, 2, 1, 0], [1, 2, 1, 1], [1, 0, 2, 2]]
 @pytest.fixture(scope="session")
 def our_mj_run() -> ElectionRun:
     """Our election, 2-of-3 threshold (trustees 2 and 3 decrypt), five voters."""
+    return mj_run()
+
+
+def mj_run() -> ElectionRun:
+    """The election behind ``our_mj_run`` (the CLI's tests run it too)."""
     return run_election(
         BELENIOS_2048,
         MJ_QUESTIONS,

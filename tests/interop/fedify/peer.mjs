@@ -23,12 +23,17 @@
 //       POST /_test/follow    {target}                            -> {id, target, activity}
 //       POST /_test/unfollow  {target}                            -> {id, follow_id, activity}
 //       POST /_test/post      {to, content, inReplyTo?, public?, name?, summary?,
-//                              audience?, cc?: [url]}     -> {note_id, activity_id, note, activity}
+//                              audience?, cc?: [url], attachments?: [{url, mediaType,
+//                              name?, width?, height?}]}  -> {note_id, activity_id, note, activity}
+//       POST /_test/fetch     {url}  -> {status, content_type, size, sha256}  a plain GET
 //       POST /_test/update    {object: note id, to, content}      -> {id, activity}
 //       POST /_test/like      {object, to}                        -> {id, activity}
 //       POST /_test/delete    {object, to}                        -> {id, activity}
 //       POST /_test/undo      {object: id of an activity we sent, to} -> {id, activity}
 //       POST /_test/send      {to, activity: {...}}               -> {id, activity}
+//       POST /_test/send-raw  {to, activity: {...}}               -> {id, status, activity}
+//            the JSON exactly as given (ValueFlows terms Fedify's vocabulary would
+//            drop survive), signed with Fedify's signRequest (cavage, RSA key)
 //
 // Inbound deliveries are checked in "strict" mode by default: before Fedify
 // sees a POST to an inbox, this script runs Fedify's own verifyRequest()
@@ -57,6 +62,7 @@ import {
   Create,
   createFederation,
   Delete,
+  Document,
   doesActorOwnKey,
   Endpoints,
   Flag,
@@ -71,6 +77,7 @@ import {
   Person,
   PUBLIC_COLLECTION,
   Reject,
+  signRequest,
   Tombstone,
   Undo,
   Update,
@@ -568,7 +575,34 @@ function uuidOfNote(id) {
   return m?.[1] ?? null;
 }
 
+// Media attachments of a post: [{url, mediaType, name?, width?, height?}].
+function attachmentsOf(body) {
+  if (!Array.isArray(body.attachments)) return [];
+  return body.attachments.map((a) => new Document({
+    url: new URL(a.url),
+    mediaType: a.mediaType ?? null,
+    name: typeof a.name === "string" ? a.name : null,
+    width: Number.isInteger(a.width) ? a.width : null,
+    height: Number.isInteger(a.height) ? a.height : null,
+  }));
+}
+
 const routes = {
+  // Fetches a URL as a fediverse server fetches an attachment (a plain GET):
+  // the status, Content-Type, size and SHA-256 of the bytes it got.
+  "POST /_test/fetch": async (body) => {
+    const url = requireString(body, "url");
+    const response = await fetch(url, { redirect: "follow" });
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const digest = await webcrypto.subtle.digest("SHA-256", bytes);
+    return {
+      status: response.status,
+      content_type: response.headers.get("content-type"),
+      size: bytes.length,
+      sha256: Buffer.from(digest).toString("hex"),
+    };
+  },
+
   "GET /_test/health": () => ({ ok: true, name: NAME, actor: `${ORIGIN}/users/${NAME}`, strict: STRICT }),
   "GET /_test/received": () => received,
   "GET /_test/rejected": () => rejected,
@@ -640,6 +674,7 @@ const routes = {
       tos,
       ccs,
       tags: [new Mention({ href: actor.id, name: handle })],
+      attachments: attachmentsOf(body),
       published,
       url: noteId,
     });
@@ -763,6 +798,40 @@ const routes = {
     const sentJson = await deliver(ctx, actor, activity, body);
     return { id: activity.id.href, activity: sentJson };
   },
+};
+
+// Posts a JSON document exactly as given: Fedify's Activity.fromJsonLd keeps
+// only its own vocabulary, so FEP-0837 Proposals and Agreements go out this way.
+routes["POST /_test/send-raw"] = async (body) => {
+  const ctx = controlContext();
+  const actor = await lookupActor(ctx, requireUrl(body, "to"));
+  const raw = body?.activity;
+  if (raw == null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new HttpError(400, '"activity" (object) is required');
+  }
+  const me = ctx.getActorUri(NAME);
+  const json = {
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id: `${me.href}/activities/${randomUUID()}`,
+    actor: me.href,
+    ...raw,
+  };
+  const inbox = (body?.sharedInbox ? actor.endpoints?.sharedInboxId : null) ?? actor.inboxId;
+  const [pair] = await ctx.getActorKeyPairs(NAME);
+  const unsigned = new Request(inbox.href, {
+    method: "POST",
+    headers: { "Content-Type": "application/activity+json", Accept: "application/activity+json" },
+    body: JSON.stringify(json),
+  });
+  const signed = await signRequest(unsigned, rsaPair.privateKey, pair.keyId);
+  const entry = push(sent, {
+    seq: ++seq, type: String(json.type), id: json.id, to: actor.id?.href ?? null,
+    inbox: inbox.href, ok: null, error: null, activity: json,
+  });
+  const response = await fetch(signed);
+  entry.ok = response.ok;
+  if (!response.ok) entry.error = `HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`;
+  return { id: json.id, status: response.status, activity: json };
 };
 
 async function handleControl(request, url) {

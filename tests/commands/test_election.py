@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from imago_fed.commands.election import election, process_mapper, trustee
@@ -16,8 +17,14 @@ from tests.domain.voting_crypto.belenios import (
     cast,
     setup_election,
 )
-from tests.domain.voting_crypto.conftest import write_board
+from tests.domain.voting_crypto.conftest import mj_run, write_board
 from tests.domain.voting_crypto.rewrite import only, rewrite
+
+
+@pytest.fixture(scope="module")
+def our_mj_run() -> ElectionRun:
+    """A finished election of ours, 2-of-3 threshold (see tests/domain/voting_crypto/)."""
+    return mj_run()
 
 
 def test_verify_prints_the_checks_and_the_result(our_mj_run: ElectionRun, tmp_path: Path) -> None:

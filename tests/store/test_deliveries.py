@@ -1,0 +1,184 @@
+"""The outbound delivery queue (store/deliveries.py) in PostgreSQL: what it queues,
+what a claim hands out (leases, host limits, unavailable hosts), who may end a row,
+and the admin's view. The worker that POSTs is tested in tests/activitypub/."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import asyncpg
+
+from imago_fed.store import deliveries, peer_hosts
+from imago_fed.store.deliveries import PgDeliveries
+from tests.store.helpers import AddGroup
+
+LEASE = timedelta(minutes=5)
+PROBE = timedelta(hours=3)
+ACTIVITY = "https://groups.test/activities/1"
+
+
+async def _enqueue(pool: asyncpg.Pool, inboxes: list[str], n: int = 1, group: int | None = None):
+    return await deliveries.enqueue(pool, activity_id=f"https://groups.test/activities/{n}",
+                                    group_id=group, body="{}", inboxes=inboxes)  # fmt: skip
+
+
+async def _claim(pool: asyncpg.Pool, limit: int = 10, per_host: int = 10):
+    return await PgDeliveries(pool).claim(
+        limit=limit, per_host=per_host, probe_interval=PROBE, lease=LEASE
+    )
+
+
+async def _rows(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    return await pool.fetch("SELECT * FROM deliveries ORDER BY id")
+
+
+async def test_enqueue_dedupes_by_inbox_is_idempotent_and_notifies(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    group_id = await add_group()
+    notified = asyncio.Event()
+
+    def wake(*_: object) -> None:
+        notified.set()
+
+    inboxes = [
+        "https://a.example/inbox",
+        "https://a.example/inbox",  # two followers on one shared inbox
+        "https://a.example/users/x/inbox",
+        "https://B.example:8443/inbox",
+        "not a url",
+        "ftp://c.example/inbox",
+    ]
+    async with pool.acquire() as listener:
+        await listener.add_listener(deliveries.CHANNEL, wake)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                added = await deliveries.enqueue(
+                    conn, activity_id=ACTIVITY, group_id=group_id, body=b'{"id": 1}',
+                    inboxes=inboxes,
+                )  # fmt: skip
+                await asyncio.sleep(0.2)
+                assert not notified.is_set()  # NOTIFY is delivered at commit, not before
+            assert added == 3
+            await asyncio.wait_for(notified.wait(), 5)
+            again = await deliveries.enqueue(
+                pool, activity_id=ACTIVITY, group_id=group_id, body='{"id": 1}', inboxes=inboxes
+            )
+            assert again == 0
+        finally:
+            await listener.remove_listener(deliveries.CHANNEL, wake)
+    rows = await _rows(pool)
+    assert [(r["inbox"], r["host"], r["state"]) for r in rows] == [
+        ("https://a.example/inbox", "a.example", "queued"),
+        ("https://a.example/users/x/inbox", "a.example", "queued"),
+        ("https://B.example:8443/inbox", "b.example:8443", "queued"),
+    ]
+    assert rows[0]["body"] == '{"id": 1}'
+    assert await _enqueue(pool, ["not a url"], n=2) == 0
+
+
+async def test_a_claim_leases_due_rows_once_and_respects_the_host_limit(pool: asyncpg.Pool):
+    for n in range(5):
+        await _enqueue(pool, ["https://a.example/inbox", "https://b.example/inbox"], n=n)
+    first = await _claim(pool, per_host=2)
+    assert sorted(c.host for c in first) == ["a.example"] * 2 + ["b.example"] * 2
+    assert all(c.attempts == 1 for c in first)
+    # The leases still count: the hosts are full until rows are finished.
+    assert await _claim(pool, per_host=2) == []
+    await deliveries.mark_delivered(pool, first[0].id, 202)
+    (next_one,) = await _claim(pool, per_host=2)
+    assert next_one.host == first[0].host and next_one.id not in {c.id for c in first}
+    assert len(await _claim(pool, limit=1, per_host=10)) == 1  # the limit holds too
+
+
+async def test_one_busy_host_does_not_crowd_out_the_others(pool: asyncpg.Pool) -> None:
+    for n in range(30):
+        await _enqueue(pool, ["https://busy.example/inbox"], n=n)
+    await _enqueue(pool, ["https://quiet.example/inbox"], n=99)
+    claimed = await _claim(pool, limit=40, per_host=4)
+    hosts = [c.host for c in claimed]
+    assert hosts.count("busy.example") == 4 and hosts.count("quiet.example") == 1
+
+
+async def test_an_unavailable_host_gets_one_probe_once_its_interval_passed(pool: asyncpg.Pool):
+    for n in range(3):
+        await _enqueue(pool, ["https://down.example/inbox"], n=n)
+    await pool.execute(
+        "INSERT INTO peer_hosts (host, failure_days, unavailable, last_failure_at)"
+        " VALUES ('down.example', 7, true, now())"
+    )
+    assert await _claim(pool) == []
+    await pool.execute("UPDATE peer_hosts SET last_failure_at = now() - interval '4 hours'")
+    assert len(await _claim(pool)) == 1  # one probe, however many rows wait
+    assert await _claim(pool) == []
+
+
+async def test_only_the_lease_holder_reschedules_or_kills_a_row(pool: asyncpg.Pool) -> None:
+    await _enqueue(pool, ["https://a.example/inbox"])
+    (held,) = await _claim(pool)
+    await pool.execute("UPDATE deliveries SET locked_until = now() - interval '1 second'")
+    (newer,) = await _claim(pool)  # the first worker's lease ran out; another took it
+    assert newer.attempts == 2
+
+    await deliveries.schedule_retry(pool, held, timedelta(minutes=1), 503, "stale")
+    await deliveries.mark_dead(pool, held, 410, "stale")
+    (row,) = await _rows(pool)
+    assert (row["state"], row["last_error"]) == ("queued", None)
+
+    await PgDeliveries(pool).schedule_retry(newer, timedelta(minutes=10), 503, "x" * 3000)
+    (row,) = await _rows(pool)
+    assert (row["last_status"], len(row["last_error"]), row["locked_until"]) == (503, 2000, None)
+    assert await _claim(pool) == []  # in backoff
+    due = await deliveries.seconds_until_next_due(pool)
+    assert due is not None and 500 < due <= 600
+
+
+async def test_dead_letters_are_listed_and_retried_with_attempts_reset(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    group_id = await add_group("garden")
+    await _enqueue(pool, ["https://a.example/inbox", "https://b.example/inbox"], group=group_id)
+    a, b = sorted(await _claim(pool), key=lambda c: c.id)
+    await PgDeliveries(pool).mark_dead(a, 410, "gone")
+    await deliveries.mark_delivered(pool, b.id, 202)
+    await deliveries.mark_delivered(pool, a.id, 202)  # a dead row stays dead
+    assert await deliveries.stats(pool) | {"oldest_queued_at": None} == {
+        "queued": 0, "delivered": 1, "dead": 1, "in_flight": 0, "oldest_queued_at": None
+    }  # fmt: skip
+
+    (dead,) = await deliveries.dead_letters(pool, limit=10, after=None)
+    assert (dead["id"], dead["group_slug"], dead["last_status"], dead["last_error"]) == (
+        a.id, "garden", 410, "gone",
+    )  # fmt: skip
+    assert await deliveries.dead_letters(pool, limit=10, after=a.id) == []
+
+    again = await deliveries.retry(pool, a.id)
+    assert again is not None and (again["state"], again["attempts"]) == ("queued", 0)
+    delivered = await deliveries.retry(pool, b.id)
+    assert delivered is not None and delivered["state"] == "delivered"  # unchanged
+    assert await deliveries.retry(pool, 999) is None
+    (claimed,) = await _claim(pool)
+    assert claimed.id == a.id and claimed.attempts == 1
+
+
+async def test_a_cut_drain_gives_leases_back(pool: asyncpg.Pool) -> None:
+    await _enqueue(pool, ["https://a.example/inbox", "https://b.example/inbox"])
+    claimed = await _claim(pool)
+    assert (await deliveries.stats(pool))["in_flight"] == 2
+    await PgDeliveries(pool).release([c.id for c in claimed])
+    assert (await deliveries.stats(pool))["in_flight"] == 0
+    assert len(await _claim(pool)) == 2
+
+
+async def test_the_admin_list_of_hosts_counts_what_waits(pool: asyncpg.Pool) -> None:
+    await _enqueue(pool, ["https://a.example/inbox", "https://b.example/inbox"])
+    await peer_hosts.record_failure(pool, "a.example")
+    await peer_hosts.record_success(pool, "b.example")
+    hosts = await peer_hosts.list_hosts(pool, limit=10, after=None)
+    assert [(h["host"], h["queued"], h["failure_days"]) for h in hosts] == [
+        ("a.example", 1, 1), ("b.example", 1, 0),
+    ]  # fmt: skip
+    assert [h["host"] for h in await peer_hosts.list_hosts(pool, limit=10, after="a.example")] == [
+        "b.example"
+    ]
