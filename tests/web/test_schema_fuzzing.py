@@ -24,9 +24,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.commands.test_serve import ready, running_server
 from tests.conftest import TEST_ADMIN_TOKEN
 from tests.support import free_port, wait_until
-from tests.test_serve import ready, running_server
 
 AUTH = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
 CHECKS = ",".join(
