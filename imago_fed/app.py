@@ -42,11 +42,12 @@ from imago_fed.activitypub.keys import KeyVault, RsaKeyPairFactory, instance_sec
 from imago_fed.activitypub.media import FediverseMedia
 from imago_fed.activitypub.membership import FediverseMembers
 from imago_fed.activitypub.people import MemberPosts
+from imago_fed.activitypub.places import GroupPlaces
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.relations import ApGraph, GraphIntake
-from imago_fed.activitypub.resource_exchange import ApResources, ResourceIntake
+from imago_fed.activitypub.resource_exchange import ApResources, FollowTrust, ResourceIntake
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
@@ -75,7 +76,9 @@ from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.member_effects import register_member_effects
 from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
+from imago_fed.services.personal_feeds import PersonalFeeds
 from imago_fed.services.propagation import Propagation
+from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import Relations
 from imago_fed.services.resources import Resources
 from imago_fed.services.status import StatusBoard
@@ -95,17 +98,20 @@ from imago_fed.store.elections import PgElectionStore
 from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.governance import PgGovernanceStore
-from imago_fed.store.graph_relations import PgRelatedGroups, PgRelationStore
+from imago_fed.store.graph_nodes import PgGraphNodes
+from imago_fed.store.graph_relations import PgRelationStore
 from imago_fed.store.group_events import GroupEventReader, PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgeInbox, PgBridgeStore
 from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
+from imago_fed.store.media_s3 import S3Blobs
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgGroupBlocks
 from imago_fed.store.notify import Wakeup
 from imago_fed.store.peer_hosts import PgPeerHosts
+from imago_fed.store.personal_feeds import PgPersonalFeedStore
 from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.resources import PgResourceStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
@@ -119,6 +125,7 @@ from imago_fed.web import (  # noqa: F401  (register routes)
     admin_groups,
     admin_media,
     admin_membership,
+    admin_places,
     admin_relations,
     admin_resources,
     federation_graph,
@@ -181,8 +188,8 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     ledger = PgEffectLedger(pool)
     executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository, ledger)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
-    relations, propagation, resources = _graph(
-        fed, pool, resolver, following, ids, repository, clock, executor, event_log
+    relations, proximity, propagation, resources = _graph(
+        settings, fed, pool, resolver, following, ids, repository, clock, executor, event_log
     )
     relations.attach(governance)
     propagation.attach(governance)
@@ -193,7 +200,11 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     media = _media_library(settings, pool, clock, http)
     faces = PgGroupFaces(pool)
     directory = GroupDirectory(repository, keys, clock, event_log)
-    costs = Costs(PgCostsStore(pool), clock, settings.costs.currency)
+    costs = Costs(
+        PgCostsStore(pool), clock, settings.costs.currency, governed_by=settings.costs.group
+    )
+    costs.attach(governance, repository)
+    executor.register(ActionKind.SPEND, costs)
     schema = PgSchemaProbe(pool)
     deliveries_readings = PgDeliveryReadings(pool)
     bridge = _matrix_bridge(
@@ -231,6 +242,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         base = settings.instance.base_url
         bridge.attach(
             propagation=propagation,
+            feeds=PersonalFeeds(PgPersonalFeedStore(pool), relations.addresses, clock),
             status=StatusSources(
                 status_board, costs, f"{base}/admin/status",
                 f"{base}/status" if settings.status.public else None,
@@ -276,7 +288,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
             # one reader, the fediverse side's handlers by kind (in this order)
             EventHandlers.of(
                 MemberPosts(fed, ids, repository, keys, clock),
-                GroupProfile(fed, ids, repository, clock, faces),
+                GroupProfile(fed, ids, repository, clock, faces, proximity),
                 QuestionPublisher(fed, ids, repository, clock),
                 AssemblyMinutes(fed, ids, repository, clock),
             ),
@@ -294,6 +306,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         matrix=bridge,
         messengers=tuple(messengers),
         relations=relations,
+        proximity=proximity,
         propagation=propagation,
         assemblies=assemblies,
         resources=resources,
@@ -312,9 +325,13 @@ def _media_library(
     config = settings.media
     folder = config.dir if config.dir != Path("") else Path(settings.instance.data_dir) / "media"
     limits = MediaLimits(config.max_image_bytes, config.max_av_bytes, config.max_pixels)
-    return MediaLibrary(
-        DiskBlobs(folder), PgMediaCatalogue(pool), clock, limits, FediverseMedia(http)
-    )
+    blobs: DiskBlobs | S3Blobs = DiskBlobs(folder)
+    if config.storage == "s3":
+        blobs = S3Blobs(
+            config.s3_endpoint, config.s3_bucket, access_key=config.s3_access_key.value,
+            secret_key=config.s3_secret_key.value, region=config.s3_region,
+        )  # fmt: skip
+    return MediaLibrary(blobs, PgMediaCatalogue(pool), clock, limits, FediverseMedia(http))
 
 
 Intake = Callable[[dict[str, Any], str], Awaitable[str | None]]
@@ -334,13 +351,14 @@ def _first_of(*intakes: Intake) -> Intake:
 
 
 def _graph(
-    fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver, following: Following,
-    ids: Ids, repository: PgGroupRepository, clock: SystemClock, executor: Executor,
-    events: PgGroupEventLog,
-) -> tuple[Relations, Propagation, Resources]:  # fmt: skip
-    """The graph of groups: relations, propagation and resources over ActivityPub,
-    their ``relate``/``propagate``/``publish_offer``/``spend`` effects registered
-    with the executor."""
+    settings: Settings, fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver,
+    following: Following, ids: Ids, repository: PgGroupRepository, clock: SystemClock,
+    executor: Executor, events: PgGroupEventLog,
+) -> tuple[Relations, Proximity, Propagation, Resources]:  # fmt: skip
+    """The graph of groups: relations, places and themes, propagation and resources
+    over ActivityPub, their ``relate``/``propagate``/``publish_offer``/``spend``
+    effects registered with the executor; remote group actors' places and themes
+    recorded as they are fetched."""
 
     async def send(
         group_id: int, activity: dict, inboxes: list[str] | None, object_id: str | None = None
@@ -354,19 +372,23 @@ def _graph(
 
     wire = ApGraph(send, resolver, following, ids, repository)
     relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
+    proximity = Proximity(
+        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events
+    )
+    resolver.observe(GroupPlaces(proximity))
     propagation = Propagation(
-        PgPropagationStore(pool), PgRelatedGroups(pool), relations, wire, repository, clock,
+        PgPropagationStore(pool), proximity, relations, wire, repository, clock,
         events=events,
     )  # fmt: skip
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations,
+        relations, FollowTrust(fed.follows),
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
     executor.register(ActionKind.PUBLISH_OFFER, resources)
     executor.register(ActionKind.SPEND, resources)
-    return relations, propagation, resources
+    return relations, proximity, propagation, resources
 
 
 def _matrix_bridge(
@@ -493,6 +515,8 @@ async def close_runtime(rt: Runtime) -> None:
     if rt.matrix is not None:
         await rt.matrix.client.close()
     await rt.http.aclose()
+    if rt.media is not None and isinstance(rt.media.blobs, S3Blobs):
+        await rt.media.blobs.aclose()
     await rt.pool.close()
 
 

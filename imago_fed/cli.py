@@ -9,6 +9,7 @@ Every subcommand lives in :mod:`imago_fed.commands`, one module per command
       proposal, table, delegate                  commands/governance.py
       election, trustee, credentials             commands/election.py
       ballot, ballot-audit, tally                commands/ballot.py, tally.py
+      resources                                  commands/resources.py
 
 Exit status: 0 success, 1 the command failed (one line on stderr says why),
 2 invalid configuration or usage.
@@ -30,6 +31,7 @@ from imago_fed.commands.group import group
 from imago_fed.commands.init import init
 from imago_fed.commands.matrix import matrix
 from imago_fed.commands.migrate import migrate
+from imago_fed.commands.resources import resources
 from imago_fed.commands.serve import serve
 from imago_fed.commands.tally import tally
 from imago_fed.commands.worker import worker
@@ -63,6 +65,7 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 COMMANDS: tuple[click.Command, ...] = (
     init, serve, worker, migrate, check, group, matrix,
     proposal, table, delegate, election, trustee, credentials, ballot, ballot_audit, tally,
+    resources,
 )  # fmt: skip
 for command in COMMANDS:
     main.add_command(command)

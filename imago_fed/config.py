@@ -223,9 +223,18 @@ def _listen_or_empty(value: Any) -> str | None:
     return None if value == "" else _listen(value)
 
 
+def _slug_or_empty(value: Any) -> str | None:
+    ok = not value or (value[0].isalnum() and all(c.isalnum() or c in "_-" for c in value))
+    return None if ok and value == value.lower() else "must be empty or a group's slug"
+
+
 def _currency(value: Any) -> str | None:
     ok = len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()
     return None if ok else "must be a three-letter ISO 4217 code such as EUR"
+
+
+def _http_url_or_empty(value: Any) -> str | None:
+    return None if value == "" else _http_url(value)
 
 
 @dataclass(frozen=True)
@@ -235,6 +244,12 @@ class MediaSettings:
     max_av_bytes: int = _opt(40 * 1_048_576, _int_range(1024, 4096 * 1_048_576))
     max_pixels: int = _opt(40_000_000, _int_range(1, 1_000_000_000), "decompression bomb cap")
     remote_days: int = _opt(30, _int_range(0, 36500), "days a copy of others' files is kept")
+    storage: str = _opt("disk", _one_of("disk", "s3"), "disk: [media] dir; s3: a bucket")
+    s3_endpoint: str = _opt("", _http_url_or_empty, "S3-compatible server, e.g. https://s3.example")
+    s3_bucket: str = _opt("", None, "bucket (made beforehand); objects are media/<sha256>")
+    s3_region: str = _opt("us-east-1", None, "region the signatures name")
+    s3_access_key: Secret = _opt(Secret(""), None, "access key id")
+    s3_secret_key: Secret = _opt(Secret(""), None, "secret access key")
 
 
 @dataclass(frozen=True)
@@ -255,6 +270,7 @@ class MetricsSettings:
 @dataclass(frozen=True)
 class CostsSettings:
     currency: str = _opt("EUR", _currency, "the currency the costs page counts in")
+    group: str = _opt("", _slug_or_empty, "the group whose spend decisions record bills")
 
 
 @dataclass(frozen=True)
@@ -287,6 +303,14 @@ class Settings:
             path = getattr(self.http, name)
             if path != Path("") and not path.is_file():
                 raise ConfigError([f"[http] {name}: {path} is not a readable file"])
+        if self.media.storage == "s3":
+            missing_s3 = [
+                f'[media] {name}: is required when [media] storage = "s3"'
+                for name in ("s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key")
+                if not getattr(self.media, name)
+            ]
+            if missing_s3:
+                raise ConfigError(missing_s3)
         if self.matrix.enabled:
             missing = [
                 f"[matrix] {name}: is required when [matrix] enabled = true"

@@ -22,9 +22,11 @@ from imago_fed.domain.ports import (
     events,
     federation_reads,
     governance,
+    graph,
     groups,
     media,
     membership,
+    personal_feeds,
     propagation,
     relations,
     resources,
@@ -46,7 +48,8 @@ from imago_fed.store.federation import PgFederation
 from imago_fed.store.federation_reads import PgFederationReads
 from imago_fed.store.follows import PgFollows
 from imago_fed.store.governance import PgGovernanceStore
-from imago_fed.store.graph_relations import PgRelatedGroups, PgRelationStore
+from imago_fed.store.graph_nodes import PgGraphNodes
+from imago_fed.store.graph_relations import PgRelationStore
 from imago_fed.store.group_events import PgGroupEventLog
 from imago_fed.store.groups import PgGroupRepository
 from imago_fed.store.inbox import PgInbox
@@ -54,12 +57,14 @@ from imago_fed.store.instance_keys import PgSigningKeys
 from imago_fed.store.locks import PgAdvisoryLock
 from imago_fed.store.matrix import PgBridgedMessages, PgBridgeInbox, PgBridgeStore
 from imago_fed.store.media import DiskBlobs, PgGroupFaces, PgMediaCatalogue
+from imago_fed.store.media_s3 import S3Blobs
 from imago_fed.store.membership import PgEffectLedger, PgMembershipStore
 from imago_fed.store.moderation import PgFederationModeration, PgGroupBlocks
 from imago_fed.store.notify import Wakeup as PgWakeup
 from imago_fed.store.outbox import PgOutbox
 from imago_fed.store.peer_hosts import PgPeerHosts
 from imago_fed.store.people import PgLocalPeople
+from imago_fed.store.personal_feeds import PgPersonalFeedStore
 from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.remote_actors import PgRemoteActors
 from imago_fed.store.resources import PgResourceStore
@@ -135,19 +140,23 @@ def store_decisions(
 
 
 def store_graph_and_the_rest(
-    a: PgRelationStore, b: PgRelatedGroups, c: PgPropagationStore, d: PgResourceStore,
+    a: PgRelationStore, b: PgGraphNodes, c: PgPropagationStore, d: PgResourceStore,
     e: PgCostsStore, f: PgDeliveryReadings, g: PgActivityCounts,
 ) -> tuple[
-    relations.RelationStore, propagation.NearestGroups, propagation.PropagationStore,
+    relations.RelationStore, graph.GraphNodes, propagation.PropagationStore,
     resources.ResourceStore, costs.CostsStore, status.DeliveryReadings, status.ActivityCounts,
 ]:  # fmt: skip
     return a, b, c, d, e, f, g
 
 
+def store_personal_feeds(a: PgPersonalFeedStore) -> personal_feeds.PersonalFeedStore:
+    return a
+
+
 def store_media(
-    a: PgMediaCatalogue, b: PgGroupFaces, c: DiskBlobs
-) -> tuple[media.MediaCatalogue, media.GroupFaces, media.MediaBlobs]:
-    return a, b, c
+    a: PgMediaCatalogue, b: PgGroupFaces, c: DiskBlobs, d: S3Blobs
+) -> tuple[media.MediaCatalogue, media.GroupFaces, media.MediaBlobs, media.MediaBlobs]:
+    return a, b, c, d
 
 
 def store_worker(a: PgWakeup, b: PgAdvisoryLock) -> tuple[worker.Wakeup, worker.ExclusiveLock]:

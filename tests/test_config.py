@@ -151,3 +151,19 @@ def test_test_processes_never_read_the_config_of_their_working_directory(
     careless = {k: v for k, v in child_env().items() if k != CONFIG_ENV}
     exposed = check_in(hostile_cwd, careless)
     assert exposed.returncode == 2 and "[instance] scheme" in exposed.stderr
+
+
+def test_object_storage_needs_its_endpoint_bucket_and_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[instance]\n{GOOD}\n[media]\nstorage = "s3"\ns3_bucket = "b"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert "[media] s3_endpoint: is required" in str(caught.value)
+    assert "[media] s3_secret_key: is required" in str(caught.value)
+    assert "s3_bucket: is" not in str(caught.value)
+    with pytest.raises(ConfigError, match=r"\[media\] storage"):
+        load_settings(path, env={"IMAGO_MEDIA_STORAGE": "ftp"})
+    fine = load_settings(path, env={
+        "IMAGO_MEDIA_S3_ENDPOINT": "http://127.0.0.1:9000", "IMAGO_MEDIA_S3_ACCESS_KEY": "a",
+        "IMAGO_MEDIA_S3_SECRET_KEY": "s",
+    })  # fmt: skip
+    assert fine.media.storage == "s3" and "s" not in repr(fine.media.s3_secret_key)

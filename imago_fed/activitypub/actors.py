@@ -18,17 +18,20 @@ from urllib.parse import urldefrag, urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from imago_fed.activitypub.media import icon_url
 from imago_fed.activitypub.vocab import as_list, id_of
 from imago_fed.domain.ports import Clock
 from imago_fed.domain.ports.federation import RemoteActor, RemoteActors
 
-__all__ = ["ACTOR_TYPES", "ActorError", "ActorResolver", "parse_actor"]
+__all__ = ["ACTOR_TYPES", "ActorError", "ActorObserver", "ActorResolver", "parse_actor"]
 
 log = logging.getLogger(__name__)
 KEY_CACHE_SECONDS = 300.0
 KEY_CACHE_SIZE = 10_000
 ACTOR_TYPES = frozenset({"Application", "Group", "Organization", "Person", "Service"})
 FetchJson = Callable[[str], Awaitable[dict[str, Any]]]
+# Told of every actor document fetched and cached (e.g. a group's place and themes).
+ActorObserver = Callable[[RemoteActor, dict[str, Any]], Awaitable[None]]
 
 
 class ActorError(Exception):
@@ -69,6 +72,7 @@ def parse_actor(document: dict[str, Any], fetched_from: str, now: Any) -> Remote
         key_id=key_id,
         public_key_pem=pem,
         fetched_at=now,
+        icon=icon_url(document),
     )
 
 
@@ -82,6 +86,16 @@ class ActorResolver:
         # Parsed keys by key id: verifying a busy peer's requests would otherwise
         # read and parse the same PEM for each one. A refresh replaces the entry.
         self._keys: dict[str, tuple[float, RemoteActor, PublicKeyTypes]] = {}
+        self._observers: list[ActorObserver] = []
+
+    def observe(self, observer: ActorObserver) -> None:
+        """Call ``observer`` with each actor fetched, after it is cached."""
+        self._observers.append(observer)
+
+    async def _cached(self, actor: RemoteActor, document: dict[str, Any]) -> None:
+        await self._cache.upsert(actor, document)
+        for observer in self._observers:
+            await observer(actor, document)
 
     async def actor(self, uri: str, *, refresh: bool = False) -> RemoteActor:
         if not refresh:
@@ -99,7 +113,7 @@ class ActorResolver:
         if actor.uri != uri:
             # Fetched by an alias (e.g. a profile URL): trust only the canonical id.
             return await self.actor(actor.uri, refresh=True)
-        await self._cache.upsert(actor, document)
+        await self._cached(actor, document)
         return actor
 
     async def key(
@@ -128,7 +142,7 @@ class ActorResolver:
             raise ActorError(f"cannot fetch key {key_id}: {exc}") from exc
         if document.get("type") in ACTOR_TYPES:
             actor = parse_actor(document, document_url, self._clock.now())
-            await self._cache.upsert(actor, document)
+            await self._cached(actor, document)
             return actor
         owner = id_of(document.get("owner") or document.get("controller"))
         if not owner or urlsplit(owner).hostname != urlsplit(key_id).hostname:

@@ -47,9 +47,10 @@ CONTEXT: list[Any] = [
 
 def actor_document(
     group: Group, ids: Ids, *, manually_approves: bool, discoverable: bool,
-    faces: Mapping[str, Attachment] | None = None,
+    faces: Mapping[str, Attachment] | None = None, graph: dict[str, Any] | None = None,
 ) -> dict:  # fmt: skip
-    """The Group actor; ``faces`` (avatar, header) become ``icon`` and ``image``."""
+    """The Group actor; ``faces`` (avatar, header) become ``icon`` and ``image``;
+    ``graph``: the group's ``location`` and theme ``tag``s (activitypub/places.py)."""
     actor = ids.group(group.slug)
     document = {
         "@context": CONTEXT,
@@ -74,6 +75,7 @@ def actor_document(
             "owner": actor,
             "publicKeyPem": group.keys.public_pem,
         },
+        **(graph or {}),
     }
     for role, key in (("avatar", "icon"), ("header", "image")):
         if faces and role in faces:

@@ -11,12 +11,14 @@ from typing import Any
 
 from imago_fed.activitypub import documents, outbound
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.places import actor_fields
 from imago_fed.activitypub.publish import publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import GroupChanged, GroupDeleted, GroupEvent, Kind, handles
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.federation import Federation
 from imago_fed.domain.ports.media import GroupFaces
+from imago_fed.services.proximity import Proximity
 
 __all__ = ["GroupProfile"]
 
@@ -24,10 +26,11 @@ __all__ = ["GroupProfile"]
 class GroupProfile:
     def __init__(
         self, fed: Federation, ids: Ids, groups: GroupRepository, clock: Clock,
-        faces: GroupFaces | None = None,
+        faces: GroupFaces | None = None, proximity: Proximity | None = None,
     ) -> None:  # fmt: skip
         self._fed, self._ids, self._groups, self._clock = fed, ids, groups, clock
         self._faces = faces  # avatar and header, when the media store is wired
+        self._proximity = proximity  # the place and themes in the actor (places.py)
 
     @handles(Kind.GROUP_CHANGED, Kind.GROUP_DELETED)
     async def on_group_event(self, event: GroupEvent[GroupChanged | GroupDeleted]) -> None:
@@ -42,6 +45,7 @@ class GroupProfile:
             body = documents.actor_document(
                 group, self._ids, manually_approves=group.manually_approves_followers,
                 discoverable=group.discoverable, faces=faces,
+                graph=await actor_fields(self._proximity, slug),
             )  # fmt: skip
             body.pop("@context")
             kind, obj = "Update", body

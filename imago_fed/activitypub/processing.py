@@ -325,6 +325,7 @@ async def _group_event(
                 content_html=_text(obj.get("content")),
                 in_reply_to=id_of(obj.get("inReplyTo")) or "",
                 attachments=read_attachments(obj),
+                author_avatar=actor.icon,
             ),
         )  # fmt: skip
     if kind == "Update" and isinstance(obj, dict):
@@ -344,6 +345,11 @@ async def _update_delete_like(p: InboxProcessor, fed: Federation, row: InboxRow)
     target = id_of(row.activity.get("object"))
     if row.activity["type"] == "Delete" and target == row.actor_uri:
         await fed.follows.remove_follower_everywhere(row.actor_uri)
+        return "done"
+    if row.activity["type"] == "Update" and target == row.actor_uri:
+        # The actor changed (name, key, a group's place or themes): fetch it
+        # again from its server rather than trust the copy inside the activity.
+        await p.resolver.actor(row.actor_uri, refresh=True)
         return "done"
     return await _forward(p, fed, row, target)
 

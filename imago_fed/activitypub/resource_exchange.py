@@ -13,19 +13,21 @@ whole, with a log line; nothing of it is stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from imago_fed.activitypub import resources as wire
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.relations import Publish
-from imago_fed.activitypub.vocab import as_list, id_of
+from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.errors import InvalidInput, NotFound
 from imago_fed.domain.ports import Clock
+from imago_fed.domain.ports.federation import Follows
 from imago_fed.domain.ports.resources import StoredAgreement, StoredIntent
 from imago_fed.services.resources import Resources
 
-__all__ = ["ApResources", "ResourceIntake"]
+__all__ = ["ApResources", "FollowTrust", "ResourceIntake"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,20 @@ class ApResources:
         await self._publish(agreement.group_id, document, [inbox])
 
 
+class FollowTrust:
+    """Implements ``SenderTrust`` over the follow tables: a member is an accepted
+    follower of the group; a followed actor is one a group of ours follows."""
+
+    def __init__(self, follows: Follows) -> None:
+        self._follows = follows
+
+    async def trusted(self, actor: str, group_ids: Collection[int]) -> bool:
+        for group_id in group_ids:
+            if await self._follows.is_follower(group_id, actor):
+                return True
+        return await self._follows.is_followed(actor)
+
+
 class ResourceIntake:
     """Asked first by the inbox processor: None when the activity is not about resources."""
 
@@ -121,7 +137,10 @@ class ResourceIntake:
                 extra={"activity": activity.get("id"), "actor": actor, "error": exc.message},
             )
             return f"malformed proposal: {exc.message}"
-        return await self._resources.proposal_received(intent, intent_iri)
+        addressed = [*addressees(activity)]
+        if isinstance(inner, dict):
+            addressed.extend(addressees(inner))
+        return await self._resources.proposal_received(intent, intent_iri, addressed)
 
     async def _offer(self, activity: dict[str, Any], inner: dict[str, Any], actor: str) -> str:
         offer_id = id_of(activity)

@@ -40,12 +40,14 @@ from imago_fed.matrix.assemblies import AssemblyRooms, assembly_of_kind
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.commands import BotCommands, StatusSources
 from imago_fed.matrix.event_handlers import GroupEventsToMatrix
+from imago_fed.matrix.feed_rooms import FeedRooms
 from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
 from imago_fed.matrix.media import MatrixMedia
 from imago_fed.matrix.rooms import ensure_group_rooms
 from imago_fed.services.assemblies import Assemblies
+from imago_fed.services.personal_feeds import PersonalFeeds
 
 __all__ = ["SOURCE", "MatrixBridge"]
 
@@ -94,10 +96,20 @@ class MatrixBridge:
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
 
-    def attach(self, *, propagation: Any = None, status: StatusSources | None = None) -> None:
+    def attach(
+        self,
+        *,
+        propagation: Any = None,
+        status: StatusSources | None = None,
+        feeds: PersonalFeeds | None = None,
+    ) -> None:
         """What the bot also answers with, wired once those services exist (the status
         board probes the homeserver through this bridge's client, hence later)."""
-        self._commands.attach(propagation=propagation, status=status)
+        rooms = None
+        if feeds is not None:
+            rooms = FeedRooms(self, feeds)
+            self.handlers.register(rooms)  # items into the feeds they match
+        self._commands.attach(propagation=propagation, status=status, feeds=rooms)
 
     def attach_membership(self, membership: Any) -> None:
         """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
@@ -276,12 +288,16 @@ class MatrixBridge:
         await self.client.invite(rooms["space"], user_id)
         await self.store.set_member(group.id, user_id, True, self.clock.now(), state="invited")
 
-    async def puppet(self, actor_uri: str, display_name: str, room_id: str) -> str:
-        """The actor's virtual user, registered, named, and in the room."""
+    async def puppet(
+        self, actor_uri: str, display_name: str, room_id: str, *, avatar_url: str = ""
+    ) -> str:
+        """The actor's virtual user, registered, named (with its picture), and in the room."""
         user_id = self.ids.puppet(actor_uri)
         if not await self.store.puppet_registered(user_id):
             await self.client.register_puppet(self.ids.puppet_localpart(actor_uri))
             await self.client.set_displayname(user_id, display_name[:200])
+            if avatar_url and self.media is not None:
+                await self.media.set_avatar(user_id, avatar_url)
             await self.store.save_puppet(user_id, actor_uri, display_name, self.clock.now())
         if (room_id, user_id) not in self._in_room:
             await self.client.invite(room_id, user_id)

@@ -33,10 +33,11 @@ from imago_fed.domain.events import (
     handles,
 )
 from imago_fed.domain.groups import Group
+from imago_fed.domain.media import MAX_ATTACHMENTS
 from imago_fed.matrix import outbound, polls
 from imago_fed.matrix.client import path
 from imago_fed.matrix.ids import transaction_id
-from imago_fed.matrix.media import send_attachments
+from imago_fed.matrix.media import attachment_object_id, send_attachments
 from imago_fed.matrix.rooms import sync_power_levels, update_space_profile
 
 if TYPE_CHECKING:
@@ -134,7 +135,9 @@ class GroupEventsToMatrix:
             return
         group, general, post = found[0], found[1]["general"], event.data
         if not await self._store.event_for_object(post.object_id, general):
-            puppet = await self._bridge.puppet(post.author_id, post.author_name, general)
+            puppet = await self._bridge.puppet(
+                post.author_id, post.author_name, general, avatar_url=post.author_avatar
+            )
             reply_to = None
             if post.in_reply_to:
                 reply_to = await self._store.event_for_object(post.in_reply_to, general)
@@ -166,9 +169,15 @@ class GroupEventsToMatrix:
         if not (found := await self._rooms(event)):
             return
         general, post = found[1]["general"], event.data
-        original = await self._store.event_for_object(post.object_id, general)
-        if original is not None:
-            txn, puppet = transaction_id(event.dedupe_key), self._bridge.ids.puppet(post.author_id)
+        puppet = self._bridge.ids.puppet(post.author_id)
+        # the text, then each file that followed it (media.py names them)
+        files = [attachment_object_id(post.object_id, i) for i in range(MAX_ATTACHMENTS)]
+        keys = [post.object_id, *files]
+        for index, key in enumerate(keys):
+            original = await self._store.event_for_object(key, general)
+            if original is None:
+                continue
+            txn = transaction_id(event.dedupe_key, *([str(index)] if index else []))
             await self._client.request(
                 "PUT", f"v3/rooms/{path(general)}/redact/{path(original)}/{path(txn)}",
                 {"reason": "deleted by its author"}, as_user=puppet,

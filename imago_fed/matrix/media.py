@@ -154,6 +154,25 @@ class MatrixMedia:
             if current.get("url") != content.get("url"):
                 await self._client.send_state(room_id, "m.room.avatar", "", content)
 
+    async def set_avatar(self, user_id: str, url: str) -> None:
+        """A puppet shows its fediverse author's picture (fetched once, as any file).
+
+        A picture we cannot have leaves the puppet without one: logged, not raised.
+        """
+        try:
+            stored = await self.library.fetch_remote(url)
+            if family(stored.media_type) != "image":
+                return
+            mxc = await self.mxc_of(stored)
+            await self._client.request(
+                "PUT", f"v3/profile/{path(user_id)}/avatar_url", {"avatar_url": mxc},
+                as_user=user_id,
+            )  # fmt: skip
+        except MediaRefused:
+            return  # the library logged why
+        except (MediaUnavailable, MatrixError) as exc:
+            log.warning("puppet picture not set", extra={"user": user_id, "error": str(exc)[:300]})
+
     async def receive(self, mxc: str, declared: str, alt: str) -> Attachment:
         """A member's file, downloaded (capped) and kept; MediaRefused if refused."""
         known = await self.library.known(MATRIX, mxc)

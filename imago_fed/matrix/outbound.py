@@ -18,6 +18,7 @@ from imago_fed.domain.events import ItemReceived, PostEdited, PostShared, Relati
 
 __all__ = [
     "edit_content",
+    "feed_entry_content",
     "html_to_text",
     "item_content",
     "notice",
@@ -90,32 +91,12 @@ def relation_text(change: RelationChanged) -> str:
     return template.format(other=change.other, a=article, kind=kind, state=change.state)
 
 
-def _via(item: ItemReceived) -> str:
-    relays = item.path[1:]
-    return f" via {', '.join(relays)}" if relays else ""
-
-
-def item_content(item: ItemReceived, *, feed: str = "") -> dict[str, Any]:
-    """A propagated announcement as a notice: where it comes from, a link to it.
-
-    In a group's announcements room a held item also says how a moderator
-    releases it; in a personal feed (``feed`` names it) only the item is shown.
-    """
-    url = item.object_id
-    origin = f"From {item.origin}{_via(item)}"
-    if feed or item.verdict in ("accept", "sent"):
-        lead = f"{origin}:"
-    elif item.verdict == "released":
-        lead = f"Released by a moderator. {origin}:"
-    else:
-        lead = f"Held for moderators ({item.reason}). {origin}:"
-    body = f"{lead} {url}"
+def _link_notice(lead: str, url: str, more: str = "") -> dict[str, Any]:
     link = f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>'
-    markup = f"<p>{html.escape(lead)} {link}</p>"
-    if not feed and item.verdict == "hold":
-        command, says = f"!imago release {item.item_id}", "A moderator publishes it with:"
-        body += f"\n{says} {command}"
-        markup += f"<p>{says} <code>{command}</code></p>"
+    body, markup = f"{lead} {url}", f"<p>{html.escape(lead)} {link}</p>"
+    if more:
+        body += "\n" + more
+        markup += f"<p>{html.escape(more)}</p>"
     return {
         "msgtype": "m.notice",
         "body": body,
@@ -123,3 +104,26 @@ def item_content(item: ItemReceived, *, feed: str = "") -> dict[str, Any]:
         "formatted_body": markup,
         "external_url": url,
     }
+
+
+def _origin(origin: str, via: tuple[str, ...]) -> str:
+    return f"From {origin}" + (f" via {', '.join(via)}" if via else "")
+
+
+def item_content(item: ItemReceived) -> dict[str, Any]:
+    """A propagated announcement in the group's announcements room: where it comes
+    from, a link to it, and for a held one the command a moderator releases it with."""
+    origin = _origin(item.origin, item.path[1:])
+    if item.verdict == "released":
+        return _link_notice(f"Released by a moderator. {origin}:", item.object_id)
+    if item.verdict == "hold":
+        return _link_notice(
+            f"Held for moderators ({item.reason}). {origin}:", item.object_id,
+            f"A moderator publishes it with: !imago release {item.item_id}",
+        )  # fmt: skip
+    return _link_notice(f"{origin}:", item.object_id)
+
+
+def feed_entry_content(object_id: str, origin: str, via: tuple[str, ...]) -> dict[str, Any]:
+    """An announcement in a personal feed's room."""
+    return _link_notice(f"{_origin(origin, via)}:", object_id)

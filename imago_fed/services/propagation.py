@@ -36,17 +36,17 @@ from imago_fed.domain.governance.proposals import Proposal
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.graph.feeds import FeedRules, Receiver, accept
 from imago_fed.domain.graph.propagation import Item, PropagationCriteria, originate, plan
-from imago_fed.domain.graph.proximity import MAX_K, GroupNode
+from imago_fed.domain.graph.proximity import MAX_K
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports.clock import Clock
 from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.groups import GroupRepository
 from imago_fed.domain.ports.propagation import (
-    NearestGroups,
     PropagatedItem,
     PropagationSender,
     PropagationStore,
 )
+from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import SOURCE, Relations
 
 __all__ = ["Propagation", "item_json"]
@@ -54,6 +54,9 @@ __all__ = ["Propagation", "item_json"]
 # Candidates fetched per recipient wanted: the domain filters by the criteria
 # and ranks, so the store hands it more than k.
 _CANDIDATES_PER_SLOT = 4
+# Related groups are candidates one hop away only: farther ones are reached by
+# relays, one relation at a time, which is what the hop limit counts.
+_RELATED_HOPS = 1
 _MAX_OBJECT_ID = 2048
 
 
@@ -71,7 +74,7 @@ class Propagation:
     def __init__(
         self,
         store: PropagationStore,
-        nearest: NearestGroups,
+        proximity: Proximity,
         relations: Relations,
         sender: PropagationSender,
         groups: GroupRepository,
@@ -79,7 +82,7 @@ class Propagation:
         *,
         events: GroupEventLog | None = None,
     ) -> None:
-        self._store, self._nearest, self._relations = store, nearest, relations
+        self._store, self._proximity, self._relations = store, proximity, relations
         self._sender, self._groups, self._clock = sender, groups, clock
         self._events = events  # None: the other networks are not told (unit tests)
         self._governance: Governance | None = None
@@ -144,8 +147,11 @@ class Propagation:
         if not isinstance(object_id, str):
             return "params.propagation needs object_id"
         criteria = PropagationCriteria.from_dict(params.get("criteria") or {})
-        item = originate(object_id, self._relations.actor(group.slug),
-                         criteria.hop_limit)  # fmt: skip
+        profile = await self._proximity.profile(group.slug)
+        # The item carries where it comes from and what it is about (the origin's
+        # place and themes), so receivers' feed rules can match on them.
+        item = originate(object_id, self._relations.actor(group.slug), criteria.hop_limit,
+                         themes=profile.themes, place=profile.place)  # fmt: skip
         sent = await self._store.record(group.id, item, "sent", "originated here",
                                         self._clock.now())  # fmt: skip
         if sent is not None:
@@ -159,13 +165,13 @@ class Propagation:
     async def _recipients(
         self, group: Group, criteria: PropagationCriteria, exclude: tuple[str, ...]
     ) -> list[str]:
-        assert group.id is not None
         wanted = min(MAX_K, criteria.k * _CANDIDATES_PER_SLOT)
-        candidates = await self._nearest.nearest(group.id, wanted, criteria)
-        relations = await self._relations.active(group.id)
-        me = GroupNode(self._relations.actor(group.slug))
-        return [s.group for s in plan(me, candidates, criteria, relations=relations,
-                                      exclude=exclude)]  # fmt: skip
+        hood = await self._proximity.neighbourhood(group, wanted, hops=_RELATED_HOPS)
+        chosen = plan(
+            hood.anchor, hood.candidates, criteria, relations=hood.relations,
+            weights=hood.weights, exclude=exclude, kinds=self._relations.kinds,
+        )  # fmt: skip
+        return [s.group for s in chosen]
 
     async def _send(self, group: Group, item: Item, recipients: list[str]) -> None:
         """Local groups get the item handed over here; the rest over the network."""
@@ -188,7 +194,9 @@ class Propagation:
         rules = await self._store.feed_rules(group.id) or FeedRules()
         me = self._relations.actor(slug)
         seen = {item.object_id} if await self._store.seen(group.id, item.object_id) else set()
+        profile = await self._proximity.profile(slug)
         receiver = Receiver.from_relations(me, await self._relations.active(group.id),
+                                           place=profile.place,
                                            kinds=self._relations.kinds)  # fmt: skip
         rate = await self._store.rate_state(group.id)
         decision = accept(item, rules, seen, now, rate, receiver=receiver)

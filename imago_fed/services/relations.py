@@ -101,6 +101,11 @@ class Relations:
         """The group's accepted edges (what proximity and feed rules read)."""
         return [s.relation for s in await self._store.list(group_id, frozenset({"accepted"}))]
 
+    @property
+    def addresses(self) -> GroupAddresses:
+        """How groups are named (other use cases resolve handles through it too)."""
+        return self._addresses
+
     def actor(self, slug: str) -> str:
         return self._addresses.actor(slug)
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
@@ -42,6 +43,7 @@ from imago_fed.domain.ports.relations import GroupAddresses
 from imago_fed.domain.ports.resources import (
     ResourceMessenger,
     ResourceStore,
+    SenderTrust,
     StoredAgreement,
     StoredIntent,
 )
@@ -95,9 +97,11 @@ class Resources:
     def __init__(
         self, store: ResourceStore, addresses: GroupAddresses, messenger: ResourceMessenger,
         groups: GroupRepository, clock: Clock, relations: Any = None,
+        senders: SenderTrust | None = None,
     ) -> None:  # fmt: skip
         self._store, self._addresses, self._messenger = store, addresses, messenger
         self._groups, self._clock, self._relations = groups, clock, relations
+        self._senders = senders  # None: every signed sender is heard (tests, benchmarks)
         self._governance: Governance | None = None
 
     def attach(self, governance: Governance) -> None:
@@ -386,11 +390,16 @@ class Resources:
         return rejected
 
     # ------------------------------------------------ what others sent us
-    async def proposal_received(self, intent: Intent, intent_iri: str) -> str:
-        """A remote group published (or updated) an offer or a need."""
+    async def proposal_received(
+        self, intent: Intent, intent_iri: str, addressed: Collection[str] = ()
+    ) -> str:
+        """A remote group published (or updated) an offer or a need. Heard only from
+        an actor one of our groups follows, or a member of a group it addressed."""
         assert intent.ap_id is not None
         if self._addresses.local_slug(intent.group) is not None:
             return "a proposal of our own group"
+        if not await self._heard(intent.group, addressed):
+            return "proposal from an actor no group of ours follows or counts as a member"
         now = self._clock.now()
         known = await self._store.intent_by_iri(intent.ap_id)
         if known is None:
@@ -423,6 +432,8 @@ class Resources:
         target = await self._store.intent_by_iri(satisfies)
         if target is None or target.group_id is None:
             return "agreement on no intent of ours"
+        if self._senders is not None and not await self._senders.trusted(actor, [target.group_id]):
+            return "agreement from an actor who is not a member of the group nor followed by it"
         if await self._store.agreements_by_offer(offer_id):
             return "offer already recorded"
         try:
@@ -491,6 +502,17 @@ class Resources:
             await self._restock(row.group_id, done)
             await self._settle(row.intent_id)
         return "done"
+
+    async def _heard(self, actor: str, addressed: Collection[str]) -> bool:
+        if self._senders is None:
+            return True
+        group_ids = []
+        for uri in addressed:
+            slug = self._addresses.local_slug(uri.removesuffix("/followers"))
+            group = await self._groups.get(slug) if slug else None
+            if group is not None and group.id is not None:
+                group_ids.append(group.id)
+        return await self._senders.trusted(actor, group_ids)
 
     # -------------------------------------------------------------- ticker
     async def tick(self) -> int:

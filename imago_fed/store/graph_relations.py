@@ -1,6 +1,6 @@
-"""Relations between groups (``group_relations``), and the simplest nearness.
+"""Relations between groups (``group_relations``).
 
-Implements ``ports.relations.RelationStore`` and ``ports.propagation.NearestGroups``.
+Implements ``ports.relations.RelationStore``.
 
 A row is one local group's view of one edge. Its lifecycle is the domain's
 (:data:`RELATION_TRANSITIONS`), checked by :meth:`Relation.move` before the
@@ -11,9 +11,8 @@ cannot both win:
         ├──────> rejected
         └──────> withdrawn
 
-:class:`PgRelatedGroups` answers "who is near" with the group's accepted
-neighbours only (no places, no themes): enough to propagate along relations,
-and a drop-in for a search over places and themes later.
+Who is near (places, themes and these relations together) is
+store/graph_nodes.py's question.
 """
 
 from __future__ import annotations
@@ -24,12 +23,10 @@ from datetime import datetime
 import asyncpg
 
 from imago_fed.domain.errors import Conflict, NotFound
-from imago_fed.domain.graph.propagation import PropagationCriteria
-from imago_fed.domain.graph.proximity import GroupNode
 from imago_fed.domain.graph.relations import Relation
 from imago_fed.domain.ports.relations import StoredRelation
 
-__all__ = ["PgRelatedGroups", "PgRelationStore"]
+__all__ = ["PgRelationStore"]
 
 _COLUMNS = "id, group_id, source, target, kind, peer, state, offer_id, answer_id, updated_at"
 
@@ -70,6 +67,14 @@ class PgRelationStore:
                 f"{relation.kind} relation (proposed or accepted)"
             ) from exc
         assert row is not None
+        # The group gets its graph node (if it has none), so the walk over
+        # relations can step from its actor id to it (store/graph_nodes.py).
+        mine = relation.source if peer == relation.target else relation.target
+        await self._pool.execute(
+            "INSERT INTO graph_nodes (actor, group_id, updated_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING",
+            mine, group_id, now,
+        )  # fmt: skip
         return _stored(row)
 
     async def get(self, relation_id: int) -> StoredRelation | None:
@@ -116,22 +121,3 @@ class PgRelationStore:
             group_id, sorted(states) if states is not None else None,
         )  # fmt: skip
         return [_stored(r) for r in rows]
-
-
-class PgRelatedGroups:
-    """``NearestGroups`` over accepted relations: the group's direct neighbours."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-
-    async def nearest(
-        self, group_id: int, k: int, criteria: PropagationCriteria
-    ) -> list[GroupNode]:
-        rows = await self._pool.fetch(
-            """
-            SELECT DISTINCT peer FROM group_relations
-             WHERE group_id = $1 AND state = 'accepted' ORDER BY peer LIMIT $2
-            """,
-            group_id, k,
-        )  # fmt: skip
-        return [GroupNode(r["peer"]) for r in rows]

@@ -98,7 +98,14 @@ class PgGroupRepository:
         )
 
     async def mark_deleted(self, slug: str, when: datetime) -> bool:
-        status = await self._pool.execute(
-            "UPDATE groups SET deleted_at = $2 WHERE slug = $1 AND deleted_at IS NULL", slug, when
-        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(
+                "UPDATE groups SET deleted_at = $2 WHERE slug = $1 AND deleted_at IS NULL",
+                slug, when,
+            )  # fmt: skip
+            # A deleted group is close to no one: its place and themes go with it.
+            await conn.execute(
+                "DELETE FROM graph_nodes WHERE group_id = (SELECT id FROM groups WHERE slug = $1)",
+                slug,
+            )
         return status.endswith(" 1")

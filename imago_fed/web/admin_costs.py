@@ -12,6 +12,7 @@ from quart import Response, jsonify
 
 from imago_fed.domain.costs import BILL_KINDS, Bill, Contribution, Coverage, Pledge
 from imago_fed.web.admin import admin, api
+from imago_fed.web.admin_governance import proposal_json
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
@@ -78,6 +79,8 @@ NEW_BILL = {
         "amount": _AMOUNT_IN, "currency": _CURRENCY_IN,
         "period_months": {"type": "integer", "minimum": 1, "maximum": 120},
         "starts_on": _DATE_IN, "renews_on": _DATE_IN,
+        "author": {"type": "string", "maxLength": 2048,
+                   "description": "who proposes it, when [costs] group decides bills"},
     },
 }  # fmt: skip
 NEW_PLEDGE = {
@@ -96,6 +99,7 @@ NEW_CONTRIBUTION = {
         "currency": _CURRENCY_IN, "paid_on": _DATE_IN, "note": {"type": "string", "maxLength": 500},
     },
 }  # fmt: skip
+PROPOSAL_SCHEMA = {"type": "object", "description": "a proposal, as GET /proposals/{id} shows it"}
 KINDS = {"bills": "bill", "pledges": "pledge", "contributions": "contribution"}
 
 
@@ -155,17 +159,29 @@ async def get_costs() -> Response:
 
 
 @api.route(
-    admin, "/costs/bills", "POST", summary="Record a bill", request_schema=NEW_BILL,
-    responses={201: ("the bill", BILL_SCHEMA), 422: ("invalid input", ERROR_REF)},
+    admin, "/costs/bills", "POST",
+    summary="Record a bill; when [costs] group is set, open that group's spend decision"
+    " instead (the bill is recorded once it is adopted)",
+    request_schema=NEW_BILL,
+    responses={
+        201: ("the bill", BILL_SCHEMA),
+        202: ("the spend decision opened (result.executed: what was done)", PROPOSAL_SCHEMA),
+        404: ("[costs] group names no group", ERROR_REF),
+        422: ("invalid input", ERROR_REF),
+    },
 )  # fmt: skip
 async def add_bill() -> tuple[Response, int]:
     body = request_body()
-    bill = await runtime().costs.add_bill(
+    costs = runtime().costs
+    fields: dict[str, Any] = dict(
         label=body["label"], kind=body["kind"], amount=body["amount"],
         currency=body.get("currency", ""), period_months=body["period_months"],
         renews_on=body["renews_on"], starts_on=body.get("starts_on", ""),
     )  # fmt: skip
-    return jsonify(bill_json(bill)), 201
+    if costs.governed:
+        author = str(body.get("author") or "admin")
+        return jsonify(proposal_json(await costs.propose_bill(author=author, **fields))), 202
+    return jsonify(bill_json(await costs.add_bill(**fields))), 201
 
 
 @api.route(

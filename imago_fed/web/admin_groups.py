@@ -11,6 +11,7 @@ from imago_fed.domain.groups import (
     Group,
 )
 from imago_fed.web.admin import admin, api
+from imago_fed.web.admin_places import GRAPH_PROPERTIES, GRAPH_RESPONSE, apply_graph_fields
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
@@ -30,6 +31,10 @@ GROUP_SCHEMA = {
         "posting_policy": {"type": "string", "enum": list(POSTING_POLICIES)},
         "founder": {"type": "object", "description": "at creation: who and what was done"},
     },
+}
+GROUP_WITH_GRAPH = {
+    **GROUP_SCHEMA,
+    "properties": {**GROUP_SCHEMA["properties"], **GRAPH_RESPONSE},  # type: ignore[dict-item]
 }
 CREATE_SCHEMA = {
     "type": "object",
@@ -134,11 +139,12 @@ async def list_groups() -> Response:
     admin,
     "/groups/<slug>",
     "GET",
-    summary="Get one group",
-    responses={200: ("the group", GROUP_SCHEMA), 404: ("no such group", ERROR_REF)},
+    summary="Get one group, with its place, themes and proximity settings",
+    responses={200: ("the group", GROUP_WITH_GRAPH), 404: ("no such group", ERROR_REF)},
 )
 async def get_group(slug: str) -> Response:
-    return jsonify(group_json(await runtime().groups.get(slug)))
+    group = await runtime().groups.get(slug)
+    return jsonify({**group_json(group), **await apply_graph_fields(slug, {})})
 
 
 UPDATE_SCHEMA = {
@@ -146,6 +152,7 @@ UPDATE_SCHEMA = {
     "properties": {
         "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
         "summary": {"type": "string", "maxLength": MAX_SUMMARY_LENGTH},
+        **GRAPH_PROPERTIES,
     },
 }
 
@@ -154,18 +161,21 @@ UPDATE_SCHEMA = {
     admin,
     "/groups/<slug>",
     "PATCH",
-    summary="Rename or re-describe a group (the Matrix space and followers are told)",
+    summary="Rename or re-describe a group, set its place (a WikiData id or coordinates),"
+    " themes (WikiData ids) and proximity weights (the Matrix space and followers are told)",
     request_schema=UPDATE_SCHEMA,
     responses={
-        200: ("the group", GROUP_SCHEMA),
+        200: ("the group", GROUP_WITH_GRAPH),
         404: ("no such group", ERROR_REF),
         422: ("invalid input", ERROR_REF),
     },
 )
 async def update_group(slug: str) -> Response:
     body = request_body()
+    group = await runtime().groups.get(slug)  # 404 before anything changes
+    graph = await apply_graph_fields(slug, body)  # validated first: a bad place changes nothing
     group = await runtime().groups.update(slug, name=body.get("name"), summary=body.get("summary"))
-    return jsonify(group_json(group))
+    return jsonify({**group_json(group), **graph})
 
 
 @api.route(

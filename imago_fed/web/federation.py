@@ -17,6 +17,7 @@ from quart import Blueprint, Response, request
 
 from imago_fed.activitypub import documents, people, questions
 from imago_fed.activitypub.inbox import authenticate
+from imago_fed.activitypub.places import actor_fields
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
@@ -131,6 +132,7 @@ async def group_actor(slug: str) -> Response:
             manually_approves=group.manually_approves_followers,
             discoverable=group.discoverable,
             faces=faces,
+            graph=await actor_fields(rt.proximity, slug),
         )
     )
 

@@ -53,6 +53,7 @@ from imago_fed.services.media.faces import GroupFacesService
 from imago_fed.services.membership import Membership
 from imago_fed.services.moderation import Moderation
 from imago_fed.services.propagation import Propagation
+from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import Relations
 from imago_fed.services.resources import Resources
 from imago_fed.services.status import StatusBoard
@@ -136,6 +137,7 @@ class Runtime:
     workers: list[Worker] = field(default_factory=list)  # background work, when started
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
+    proximity: Proximity | None = None  # places, themes, the nearest groups
     assemblies: Assemblies | None = None  # meetings: the floor, motions, minutes
     membership: Membership | None = None  # invitations, founder, roster, roles, rights
     executor: Executor | None = None  # decisions' effects (the retry worker's step)

@@ -83,7 +83,7 @@ def test_stored_names_are_the_ones_rows_already_carry() -> None:
     assert Kind.POST_SHARED == "post_shared" and Kind.MODERATORS_CHANGED == "moderators_changed"
     assert set(PostShared("o", "u", "a", "n", "h").to_payload()) == {
         "object_id", "url", "author_id", "author_name", "content_html", "in_reply_to",
-        "attachments",
+        "attachments", "author_avatar",
     }  # fmt: skip
 
 

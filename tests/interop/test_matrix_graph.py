@@ -55,6 +55,29 @@ async def command(client: httpx.AsyncClient, room: str, text: str, txn: str) -> 
     assert sent.is_success, sent.text
 
 
+async def invited(client: httpx.AsyncClient, name: str) -> str | None:
+    """The id of a room named ``name`` the user is invited to."""
+    response = await client.get("/_matrix/client/v3/sync", params={"timeout": "0"})
+    for room_id, room in response.json().get("rooms", {}).get("invite", {}).items():
+        for event in room.get("invite_state", {}).get("events", []):
+            if event["type"] == "m.room.name" and event["content"].get("name") == name:
+                return str(room_id)
+    return None
+
+
+async def announced_notes(dsn: str, slug: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT o.object_id FROM outbox o JOIN groups g ON g.id = o.group_id"
+            " WHERE g.slug = $1 AND o.type = 'Announce' AND o.object_id IS NOT NULL ORDER BY o.id",
+            slug,
+        )
+    finally:
+        await conn.close()
+    return list(dict.fromkeys(r["object_id"] for r in rows))
+
+
 async def relate(server: Instance, source: str, target: str, kind: str) -> int:
     """``source`` proposes, ``target`` accepts (both here, default tables); the target's row id."""
     proposed = await server.api(
@@ -166,6 +189,39 @@ async def test_child_spaces_announcements_release_and_status(
             assert f"Dashboard: {server.base_url}/admin/status" in body
             assert "No bill is recorded" in body
 
+            # --- a personal feed: the backlog, then live items, oldest first
+            define = f"!imago feed add mine groups=@news@{server.domain}"
+            await command(hazel, valley_general, define, "f1")
+            await poll(lambda: said(hazel, valley_general, "feed mine takes groups"),
+                       what="feed defined")  # fmt: skip
+            feed_room = await poll(lambda: invited(hazel, "Feed: mine"), what="feed room invite")
+            joined = await hazel.post(f"/_matrix/client/v3/rooms/{quote(feed_room)}/join", json={})
+            assert joined.is_success, joined.text
+            [old] = await poll(lambda: said(hazel, feed_room, note), what="backlog in the feed")
+            assert old["content"]["body"].startswith(f"From {server.actor('news')}:")
+            await command(hazel, news_general, "Cider tasting next week", "n2")
+            fresh = await poll(
+                lambda: _second_note(dsn, note), what="news announced the second note"
+            )
+            sent = await server.api("POST", "/groups/news/propagations",
+                                    json={"object": fresh, "criteria": {}})  # fmt: skip
+            assert sent.status_code == 202, sent.text
+            await poll(lambda: said(hazel, feed_room, fresh), what="live item in the feed")
+            shown = [
+                m["content"].get("external_url") for m in await said(hazel, feed_room, "From ")
+            ]
+            assert shown[::-1] == [note, fresh]  # messages come newest first: oldest posted first
+            # the commands work in the feed room itself
+            await command(hazel, feed_room, "!imago feed list", "f2")
+            await poll(lambda: said(hazel, feed_room, f"mine: groups {server.actor('news')}"),
+                       what="feeds listed")  # fmt: skip
+            await command(hazel, feed_room, "!imago feed add mine colour=red", "f3")
+            await poll(lambda: said(hazel, feed_room, "unknown word 'colour=red'"),
+                       what="bad words refused")  # fmt: skip
+            await command(hazel, feed_room, "!imago feed remove mine", "f4")
+            await poll(lambda: said(hazel, feed_room, "nothing more is posted here"),
+                       what="feed removed")  # fmt: skip
+
             # --- removing the relation unlinks the spaces
             removed = await server.api("DELETE", f"/groups/valley/relations/{edge}")
             assert removed.status_code == 202, removed.text
@@ -178,3 +234,8 @@ async def test_child_spaces_announcements_release_and_status(
             await poll(unlinked, what="spaces unlinked")
             await poll(lambda: said(hazel, announcements, "is no longer a subgroup"),
                        what="the removal told")  # fmt: skip
+
+
+async def _second_note(dsn: str, first: str) -> str | None:
+    notes = [n for n in await announced_notes(dsn, "news") if n != first]
+    return notes[0] if notes else None

@@ -8,6 +8,7 @@
     alice ── Create(Proposal) in the FEP-0837 shape and in an older ValueFlows
              namespace ──> garden: stored, matched with garden's need
     alice ── a malformed Proposal ──> refused (ignored, with why), nothing stored
+    mallory (follows nobody, followed by nobody) ── a Proposal, an Offer(Agreement) ──> ignored
     alice ── Offer(Agreement) on garden's offer ──> garden accepts ──> alice gets Accept
 
 Every hop is a signed HTTP request verified by the receiving server.
@@ -114,7 +115,7 @@ async def test_resources_across_two_instances_and_fedify(tmp_path: Path, pg_admi
         running_instance("a", tmp_path, pg_admin_dsn) as a,
         running_instance("b", tmp_path, pg_admin_dsn) as b,
     ):
-        with FedifyPeer("alice") as alice:
+        with FedifyPeer("alice") as alice, FedifyPeer("mallory") as mallory:
             await a.create_group("garden")
             await b.create_group("workshop")
             await do_at_once(a, "garden")
@@ -254,6 +255,26 @@ async def test_resources_across_two_instances_and_fedify(tmp_path: Path, pg_admi
             record = await a.wait_for(refused_logged, what="the bad Proposal was refused")
             assert "malformed proposal" in record["error"] and "greater than 0" in record["error"]
             assert await remote_intent(a, alice.actor_url + "/proposals/bad") is None
+
+            # A stranger is not heard: neither a member of garden nor followed by it.
+            stranger = json.loads(json.dumps(fep).replace(alice.actor_url, mallory.actor_url))
+            strange = await mallory.asend_raw(garden, stranger)
+            strange_offer = await mallory.asend_raw(garden, {
+                "@context": [AS2, FEP_TERMS], "type": "Offer", "to": [garden],
+                "object": {"type": "Agreement", "stipulates": {
+                    "type": "Commitment", "satisfies": offer["ap_id"] + "#primary"}}})  # fmt: skip
+
+            async def ignored(activity_id: str) -> dict[str, Any] | None:
+                for record in await a.received("garden"):
+                    if record.get("activity", {}).get("id") == activity_id:
+                        return record if record["state"] == "ignored" else None
+                return None
+
+            seen = await a.wait_for(lambda: ignored(strange["id"]), what="stranger's Proposal")
+            assert "no group of ours follows" in seen["error"]
+            seen = await a.wait_for(lambda: ignored(strange_offer["id"]), what="stranger's Offer")
+            assert "not a member" in seen["error"]
+            assert await remote_intent(a, mallory.actor_url + "/proposals/ladder") is None
 
             # alice answers garden's offer for its last bicycle; garden accepts.
             agreement = {

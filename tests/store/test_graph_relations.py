@@ -1,5 +1,6 @@
 """Relations between groups (store/graph_relations.py) in PostgreSQL: one live edge
-of a kind, moves along the lifecycle that cannot both win, and the nearest groups."""
+of a kind, moves along the lifecycle that cannot both win, and the graph node a
+group in a relation gets."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ import asyncpg
 import pytest
 
 from imago_fed.domain.errors import Conflict, NotFound
-from imago_fed.domain.graph.propagation import PropagationCriteria
-from imago_fed.domain.graph.proximity import GroupNode
 from imago_fed.domain.graph.relations import Relation
-from imago_fed.store.graph_relations import PgRelatedGroups, PgRelationStore
+from imago_fed.store.graph_relations import PgRelationStore
 from tests.store.helpers import AddGroup
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
@@ -68,7 +67,7 @@ async def test_moves_follow_the_lifecycle_and_only_one_concurrent_answer_wins(
         await store.move(stored.id + 100, "accepted", NOW)
 
 
-async def test_lists_by_state_and_the_nearest_are_accepted_neighbours(
+async def test_lists_by_state_and_the_group_gets_its_graph_node(
     pool: asyncpg.Pool, add_group: AddGroup
 ) -> None:
     garden, store = await add_group(), PgRelationStore(pool)
@@ -80,9 +79,6 @@ async def test_lists_by_state_and_the_nearest_are_accepted_neighbours(
     assert await store.list(garden, frozenset({"accepted"})) == [accepted]
     assert len(await store.list(garden, frozenset({"accepted", "proposed"}))) == 3
 
-    near = PgRelatedGroups(pool)
-    assert await near.nearest(garden, 10, PropagationCriteria()) == [GroupNode(SEEDS)]
-    await store.move((await store.by_offer("o2"))[0].id, "accepted", NOW)
-    assert await near.nearest(garden, 10, PropagationCriteria()) == [GroupNode(SEEDS),
-                                                                     GroupNode(TOOLS)]  # fmt: skip
-    assert await near.nearest(garden, 1, PropagationCriteria()) == [GroupNode(SEEDS)]
+    # The group now has a graph node, so walks over relations can step onto it.
+    node = await pool.fetchrow("SELECT actor, group_id FROM graph_nodes")
+    assert (node["actor"], node["group_id"]) == (GARDEN, garden)

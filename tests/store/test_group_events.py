@@ -65,6 +65,7 @@ async def test_typed_events_are_stored_in_the_format_rows_already_have(pool) -> 
     assert json.loads(row["payload"]) == {
         "object_id": POST.object_id, "url": POST.url, "author_id": POST.author_id,
         "author_name": "Al", "content_html": "<p>seeds</p>", "in_reply_to": "",
+        "attachments": [], "author_avatar": "",
     }  # fmt: skip
 
 

@@ -199,6 +199,7 @@ class PostShared(EventData):
     content_html: str
     in_reply_to: str = ""  # the replied-to object id, if any
     attachments: tuple[Attachment, ...] = ()  # where they are on the author's server
+    author_avatar: str = ""  # the URL of the author's picture, if they show one
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,7 @@
 item travels to another group and to the group's own followers.
 
     services/propagation.py
-      ├─ NearestGroups       the k closest candidates (store: related groups
-      │                      today; a GiST-indexed search can replace it)
+      ├─ (who is close: services/proximity.py over ports.graph.GraphNodes)
       ├─ PropagationStore    feed rules, received items (dedupe), rate buckets
       └─ PropagationSender   an Item to another group; a boost to followers
                              (activitypub/relations.py)
@@ -16,23 +15,13 @@ from datetime import datetime
 from typing import Protocol
 
 from imago_fed.domain.graph.feeds import FeedRules, RateState
-from imago_fed.domain.graph.propagation import Item, PropagationCriteria
-from imago_fed.domain.graph.proximity import GroupNode
+from imago_fed.domain.graph.propagation import Item
 
 __all__ = [
-    "NearestGroups",
     "PropagatedItem",
     "PropagationSender",
     "PropagationStore",
 ]
-
-
-class NearestGroups(Protocol):
-    async def nearest(
-        self, group_id: int, k: int, criteria: PropagationCriteria
-    ) -> list[GroupNode]:
-        """Up to ``k`` candidate groups for ``group_id`` (unranked: the domain ranks)."""
-        ...
 
 
 @dataclass(frozen=True)

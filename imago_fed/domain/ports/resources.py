@@ -16,6 +16,7 @@ group's intent is matched and answered like a local one.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +25,13 @@ from typing import Protocol
 from imago_fed.domain.resources.agreements import InventoryItem, Terms
 from imago_fed.domain.resources.intents import Intent
 
-__all__ = ["ResourceMessenger", "ResourceStore", "StoredAgreement", "StoredIntent"]
+__all__ = [
+    "ResourceMessenger",
+    "ResourceStore",
+    "SenderTrust",
+    "StoredAgreement",
+    "StoredIntent",
+]
 
 
 @dataclass(frozen=True)
@@ -223,4 +230,13 @@ class ResourceMessenger(Protocol):
 
     async def confirm(self, slug: str, agreement: StoredAgreement) -> str:
         """Tell the other party the agreement was carried out; the activity id."""
+        ...
+
+
+class SenderTrust(Protocol):
+    """Whom a group hears offers from: its members, and those it chose to follow."""
+
+    async def trusted(self, actor: str, group_ids: Collection[int]) -> bool:
+        """Whether one of our groups follows ``actor``, or ``actor`` is an accepted
+        follower (a member) of one of ``group_ids``."""
         ...

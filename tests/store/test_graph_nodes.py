@@ -1,0 +1,103 @@
+"""Places and themes of groups (store/graph_nodes.py) in PostgreSQL: profiles round
+trip, remote actors never overwrite ours, and the neighbourhood brings the nearest
+by place, the nearest sharing each theme and the related groups, deleted ones left out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from imago_fed.domain.graph.places import Place
+from imago_fed.domain.graph.proximity import ProximityWeights
+from imago_fed.domain.graph.relations import Relation
+from imago_fed.domain.ports.graph import NodeProfile
+from imago_fed.store.graph_nodes import PgGraphNodes
+from imago_fed.store.graph_relations import PgRelationStore
+from imago_fed.store.groups import PgGroupRepository
+from tests.store.helpers import AddGroup
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+BASE = "https://groups.test/groups/"
+PARIS = Place(48.8567, 2.351, "Paris", "Q90")
+
+
+def actor(slug: str) -> str:
+    return BASE + slug
+
+
+async def test_a_profile_round_trips_and_its_themes_are_indexed(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, nodes = await add_group("garden"), PgGraphNodes(pool)
+    assert await nodes.profile(garden) is None
+    profile = NodeProfile(PARIS, ("Q124946", "Q11451"), ProximityWeights(geo=2, scale_km=20))
+    await nodes.save_profile(garden, actor("garden"), "@garden@groups.test", profile, NOW)
+    assert await nodes.profile(garden) == profile
+    themes = await pool.fetch("SELECT theme, slot::text, place::text FROM graph_node_themes")
+    assert sorted((r["theme"], r["slot"], r["place"]) for r in themes) == [
+        (11451, "[11451,11452)", "(2.351,48.8567)"), (124946, "[124946,124947)", "(2.351,48.8567)"),
+    ]  # fmt: skip
+    await nodes.save_profile(garden, actor("garden"), "@garden@groups.test", NodeProfile(), NOW)
+    assert await nodes.profile(garden) == NodeProfile()
+    assert await pool.fetchval("SELECT count(*) FROM graph_node_themes") == 0
+
+
+async def test_a_remote_actor_is_a_node_but_never_overwrites_ours(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, nodes = await add_group("garden"), PgGraphNodes(pool)
+    await nodes.save_profile(garden, actor("garden"), "@garden@groups.test",
+                             NodeProfile(PARIS), NOW)  # fmt: skip
+    await nodes.save_remote(actor("garden"), "@evil@x", Place(0, 0), ("Q1",), NOW)
+    assert (await nodes.profile(garden)) == NodeProfile(PARIS)
+    assert await pool.fetchval("SELECT count(*) FROM graph_node_themes") == 0
+
+    remote = "https://other.example/groups/jardins"
+    await nodes.save_remote(remote, "@jardins@other.example", Place(48.86, 2.44), ("Q1",), NOW)
+    await nodes.save_remote(remote, "@jardins@other.example", None, ("Q2",), NOW)
+    row = await pool.fetchrow("SELECT place, themes, group_id FROM graph_nodes WHERE actor = $1",
+                              remote)  # fmt: skip
+    assert (row["place"], row["themes"], row["group_id"]) == (None, [2], None)
+
+
+async def test_the_neighbourhood_gathers_near_themed_and_related_groups(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    nodes, relations = PgGraphNodes(pool), PgRelationStore(pool)
+    ids = {slug: await add_group(slug) for slug in ("a", "near", "far", "themed", "gone", "b")}
+
+    async def place(slug: str, lat: float, lon: float, *themes: str) -> None:
+        await nodes.save_profile(ids[slug], actor(slug), f"@{slug}@groups.test",
+                                 NodeProfile(Place(lat, lon), themes), NOW)  # fmt: skip
+
+    await place("a", 48.85, 2.35, "Q5")
+    await place("near", 48.80, 2.12)
+    await place("far", -33.9, 151.2)
+    await place("themed", 35.7, 139.7, "Q5")
+    await place("gone", 48.86, 2.36, "Q5")
+    await PgGroupRepository(pool).mark_deleted("gone", NOW)
+    # a -partner- b -partner- remote: b has no place, the remote no node at all.
+    remote = "https://other.example/groups/r"
+    first = await relations.add(ids["a"], Relation(actor("a"), actor("b"), "partner"),
+                                actor("b"), "o1", NOW)  # fmt: skip
+    await relations.move(first.id, "accepted", NOW)
+    second = await relations.add(ids["b"], Relation(actor("b"), remote, "partner"), remote,
+                                 "o2", NOW)  # fmt: skip
+    await relations.move(second.id, "accepted", NOW)
+
+    hood = await nodes.neighbourhood(ids["a"], actor("a"), nearest=1, per_theme=5, hops=2)
+    assert hood.anchor.place == Place(48.85, 2.35) and hood.anchor.themes == {"Q5"}
+    found = {c.id for c in hood.candidates}
+    # nearest 1 by place: "near" ("gone" is nearer but deleted); "themed" shares Q5;
+    # "b" and the remote are within two accepted relations; "far" is none of these.
+    assert found == {actor("near"), actor("themed"), actor("b"), remote}
+    assert {(r.source, r.target) for r in hood.relations} == {
+        (actor("a"), actor("b")), (actor("b"), remote)
+    }  # fmt: skip
+    assert hood.handles[actor("near")] == "@near@groups.test"
+
+    one_hop = await nodes.neighbourhood(ids["a"], actor("a"), nearest=1, per_theme=5, hops=1)
+    assert {c.id for c in one_hop.candidates} == {actor("near"), actor("themed"), actor("b")}
+    nothing = await nodes.neighbourhood(ids["far"], actor("far"), nearest=0, per_theme=5, hops=0)
+    assert nothing.candidates == [] and nothing.relations == []
