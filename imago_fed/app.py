@@ -382,7 +382,7 @@ def _graph(
     )  # fmt: skip
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations, FollowTrust(fed.follows),
+        relations, FollowTrust(fed.follows), events,
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)

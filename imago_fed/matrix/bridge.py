@@ -45,6 +45,7 @@ from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
 from imago_fed.matrix.media import MatrixMedia
+from imago_fed.matrix.resource_rooms import ResourceRooms
 from imago_fed.matrix.rooms import ensure_group_rooms
 from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.personal_feeds import PersonalFeeds
@@ -91,7 +92,10 @@ class MatrixBridge:
         )  # fmt: skip
         #: What this adapter does with each kind of group event.
         self.handlers = EventHandlers.of(
-            GroupEventsToMatrix(self), GraphEventsToMatrix(self), AssemblyRooms(self, call_domain)
+            GroupEventsToMatrix(self),
+            GraphEventsToMatrix(self),
+            AssemblyRooms(self, call_domain),
+            ResourceRooms(self),
         )
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
@@ -232,6 +236,8 @@ class MatrixBridge:
                     attachments = (await self.media.receive(*meaning.media),)
                 except MediaRefused as exc:  # logged by the library
                     return f"file refused: {exc.message}"
+            if self.media is not None:  # their picture, for their fediverse Person
+                await self.media.remember_avatar(meaning.sender)
             data = MemberPosted(
                 member_id=meaning.sender, message_id=event_id, conversation_id=room_id,
                 member_name=await self._display_name(meaning.sender),

@@ -27,7 +27,6 @@ from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.proposals import ballot_from_numbers
 from imago_fed.domain.groups import Group
-from imago_fed.domain.membership import Right
 from imago_fed.domain.ports.bridge import ChatMembers
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.matrix.assemblies import assembly_of_kind
@@ -197,7 +196,7 @@ class BotCommands:
                 return f"unknown action {args[0]!r}; see !imago table"
             title = text.split(None, 3)[3] if len(text.split(None, 3)) > 3 else ""
             if self.membership is not None:
-                refusal = await self.membership.may(group.id, sender, Right.PROPOSE)
+                refusal = await self.membership.may_propose(group.id, sender, action)
                 if refusal:
                     return f"{sender}: {refusal}"
             proposal = await self._governance.propose(

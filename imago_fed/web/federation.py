@@ -21,6 +21,7 @@ from imago_fed.activitypub.places import actor_fields
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
+from imago_fed.services.media import PERSON_AVATAR
 from imago_fed.web.body import ACTIVITY_TYPES, BodyRefused, decode, read_body, require_type
 from imago_fed.web.metrics import app_metrics, inbox_reason
 from imago_fed.web.pages.public import group_page
@@ -150,9 +151,14 @@ async def person(username: str) -> Response:
     found = await rt.federation_reads.person_by_username(username)
     if found is None:
         return _problem(404, "no such person")
+    picture = await rt.media.known(PERSON_AVATAR, found.user_id) if rt.media else None
     return _json(
         people.person_document(
-            rt.ids, username, found.display_name or username, found.public_key_pem
+            rt.ids,
+            username,
+            found.display_name or username,
+            found.public_key_pem,
+            icon=picture.attachment() if picture else None,
         )
     )
 

@@ -176,6 +176,17 @@ async def matrix_to_fediverse(
               "info": {"mimetype": "image/png"}},
     )  # fmt: skip
     assert sent_svg.is_success, sent_svg.text
+    face = io.BytesIO()
+    Image.new("RGB", (12, 12), (200, 120, 40)).save(face, "PNG")
+    avatar = await human.post(
+        "/_matrix/media/v3/upload", content=face.getvalue(), headers={"Content-Type": "image/png"}
+    )
+    me = (await human.get("/_matrix/client/v3/account/whoami")).json()["user_id"]
+    set_avatar = await human.put(
+        f"/_matrix/client/v3/profile/{quote(me)}/avatar_url",
+        json={"avatar_url": avatar.json()["content_uri"]},
+    )
+    assert set_avatar.is_success, set_avatar.text
     picture = plain_png()
     uploaded = await human.post(
         "/_matrix/media/v3/upload", content=picture,
@@ -218,6 +229,11 @@ async def matrix_to_fediverse(
     ]  # fmt: skip
     assert len(refused) == 1 and "unrecognised" in refused[0]["reason"], refused
     assert len([r for r in await alice.areceived("Announce") if with_attachment(r)]) == 1
+    # hazel's Matrix picture is her Person's icon
+    async with httpx.AsyncClient(headers={"Accept": "application/activity+json"}) as client:
+        person = (await client.get(note["attributedTo"])).json()
+    icon = await alice.afetch(person["icon"]["url"])
+    assert icon["sha256"] == hashlib.sha256(face.getvalue()).hexdigest()
 
 
 async def group_faces(human: httpx.AsyncClient, server: Instance, alice: FedifyPeer) -> None:
