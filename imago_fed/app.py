@@ -230,6 +230,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     if bridge is not None:
         bridge.attach_membership(membership)
+        bridge.attach_resources(resources)
     status_board = StatusBoard(
         schema,
         deliveries_readings,
@@ -382,7 +383,7 @@ def _graph(
     )  # fmt: skip
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations, FollowTrust(fed.follows), events,
+        relations, FollowTrust(fed.follows), events, PgGraphNodes(pool),
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)

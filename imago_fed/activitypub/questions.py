@@ -180,7 +180,7 @@ class VoteIntake:
             match = _PROPOSE.match(text)
             if match:
                 return await self._propose(group, actor_uri, match.group(1), match.group(2))
-            join = _JOIN.match(text)
+            join = _JOIN.search(text)
             if join and self._membership is not None:
                 return await self._join(actor_uri, join.group(1))
             link = _LINK.match(text)

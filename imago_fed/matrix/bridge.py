@@ -115,6 +115,10 @@ class MatrixBridge:
             self.handlers.register(rooms)  # items into the feeds they match
         self._commands.attach(propagation=propagation, status=status, feeds=rooms)
 
+    def attach_resources(self, resources: Any) -> None:
+        """Offers, needs and agreements for the bot's commands (wired in app.py)."""
+        self._commands.resources = resources
+
     def attach_membership(self, membership: Any) -> None:
         """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
         self._commands.membership = membership

@@ -43,6 +43,7 @@ from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.groups import GroupRepository
 from imago_fed.domain.ports.relations import GroupAddresses
 from imago_fed.domain.ports.resources import (
+    GroupProfiles,
     ResourceMessenger,
     ResourceStore,
     SenderTrust,
@@ -103,11 +104,13 @@ class Resources:
         self, store: ResourceStore, addresses: GroupAddresses, messenger: ResourceMessenger,
         groups: GroupRepository, clock: Clock, relations: Any = None,
         senders: SenderTrust | None = None, events: GroupEventLog | None = None,
+        profiles: GroupProfiles | None = None,
     ) -> None:  # fmt: skip
         self._store, self._addresses, self._messenger = store, addresses, messenger
         self._groups, self._clock, self._relations = groups, clock, relations
         self._senders = senders  # None: every signed sender is heard (tests, benchmarks)
         self._events = events  # None: the chat side is not told (tests, benchmarks)
+        self._profiles = profiles  # None: an intent has a place only if it names one
         self._governance: Governance | None = None
 
     def attach(self, governance: Governance) -> None:
@@ -121,7 +124,9 @@ class Resources:
         """Validate an offer or a need, keep it pending, open its publish_offer decision."""
         group = await self._group(slug)
         assert group.id is not None
-        intent = intent_from_dict(data, group=self._addresses.actor(slug))
+        profile = await self._profiles.profile(group.id) if self._profiles else None
+        home = profile.place if profile is not None else None
+        intent = intent_from_dict(data, group=self._addresses.actor(slug), place=home)
         now = self._clock.now()
         if intent.window.ended_by(now):
             raise InvalidInput("available_until is already past", field="available_until")

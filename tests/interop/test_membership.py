@@ -225,6 +225,20 @@ async def scenario(
     )
     assert reply["http_signature"]["verified"] is True
 
+    # bob uses an invitation from his server: "!join <code>" mentioning the group
+    code = (await server.api("POST", "/groups/garden/invitations", json={})).json()["code"]
+    await bob.apost(news, f"!join {code}")
+
+    def welcome(record: dict) -> bool:
+        obj = record["activity"].get("object")
+        return (
+            record["type"] == "Create" and isinstance(obj, dict)
+            and "You are now a member of garden" in obj.get("content", "")
+        )  # fmt: skip
+
+    await bob.await_for(welcome, timeout=30)
+    await poll(lambda: _has(roster, bob.actor_url, role="member"), what="bob a member")
+
     # rights: only moderators post -> Matrix power levels; ivy is refused, hazel is not
     amended = await decide(
         server, "garden", action="amend_table", title="Only moderators post",

@@ -127,5 +127,36 @@ async def test_offers_needs_and_matches_in_the_resources_rooms(
             changed = await poll(lambda: edited("1 one left"), what="the offer edited in place")
             assert changed["content"]["m.relates_to"]["rel_type"] == "m.replace"
             assert changed["content"]["m.new_content"]["org.imago.intent"]["remaining"] == "1 one"
-            await api(server, "DELETE", f"/groups/garden/intents/{offer['id']}", None, 200)
-            await poll(lambda: edited("withdrawn"), what="the withdrawal edited in place")
+            # The same from Matrix: the bot answers and the rooms follow.
+            said = iter(range(1000))
+
+            async def say(room: str, text: str) -> None:
+                txn = f"t{next(said)}"
+                response = await human.put(
+                    f"/_matrix/client/v3/rooms/{quote(room)}/send/m.room.message/{txn}",
+                    json={"msgtype": "m.text", "body": text},
+                )
+                assert response.status_code == 200, response.text
+
+            await say(rooms["workshop"], "!imago need A ladder qty=1 type=Q190 action=use")
+            reply = await poll(lambda: notice(rooms["workshop"], ": need "),
+                               what="the bot's answer to !imago need")  # fmt: skip
+            assert "is open" in reply["content"]["body"]
+            await poll(lambda: notice(rooms["workshop"], "Need (use): 1 one A ladder"),
+                       what="the ladder need's notice")  # fmt: skip
+            await say(rooms["workshop"], f"!imago answer {offer['id']} qty=1")
+            await poll(lambda: notice(rooms["workshop"], "agreement offered to local group garden"),
+                       what="the bot's answer to !imago answer")  # fmt: skip
+            offered = (await server.api("GET", "/groups/garden/agreements",
+                                        params={"state": "offered"})).json()["items"]  # fmt: skip
+            await say(rooms["garden"], f"!imago accept {offered[0]['id']}")
+            await poll(lambda: edited("agreed"), what="the offer edited: agreed")
+            await say(rooms["garden"], f"!imago fulfilled {offered[0]['id']}")
+            await poll(lambda: notice(rooms["garden"], "fulfilled; stocks updated"),
+                       what="the bot's answer to !imago fulfilled")  # fmt: skip
+            await say(rooms["workshop"], f"!imago withdraw {need['id']}")
+            await poll(lambda: notice(rooms["workshop"], f"request {need['id']} withdrawn"),
+                       what="the bot's answer to !imago withdraw")  # fmt: skip
+            await say(rooms["workshop"], "!imago answer nine")
+            await poll(lambda: notice(rooms["workshop"], "usage: !imago answer"),
+                       what="a usage line for a bad command")  # fmt: skip
