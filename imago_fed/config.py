@@ -223,6 +223,11 @@ def _listen_or_empty(value: Any) -> str | None:
     return None if value == "" else _listen(value)
 
 
+def _slug_or_empty(value: Any) -> str | None:
+    ok = not value or (value[0].isalnum() and all(c.isalnum() or c in "_-" for c in value))
+    return None if ok and value == value.lower() else "must be empty or a group's slug"
+
+
 def _currency(value: Any) -> str | None:
     ok = len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()
     return None if ok else "must be a three-letter ISO 4217 code such as EUR"
@@ -265,6 +270,7 @@ class MetricsSettings:
 @dataclass(frozen=True)
 class CostsSettings:
     currency: str = _opt("EUR", _currency, "the currency the costs page counts in")
+    group: str = _opt("", _slug_or_empty, "the group whose spend decisions record bills")
 
 
 @dataclass(frozen=True)

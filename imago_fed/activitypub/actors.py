@@ -18,6 +18,7 @@ from urllib.parse import urldefrag, urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from imago_fed.activitypub.media import icon_url
 from imago_fed.activitypub.vocab import as_list, id_of
 from imago_fed.domain.ports import Clock
 from imago_fed.domain.ports.federation import RemoteActor, RemoteActors
@@ -71,6 +72,7 @@ def parse_actor(document: dict[str, Any], fetched_from: str, now: Any) -> Remote
         key_id=key_id,
         public_key_pem=pem,
         fetched_at=now,
+        icon=icon_url(document),
     )
 
 

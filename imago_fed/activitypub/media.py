@@ -30,6 +30,7 @@ __all__ = [
     "FediverseMedia",
     "attachment_document",
     "face_document",
+    "icon_url",
     "media_url",
     "read_attachments",
 ]
@@ -50,6 +51,17 @@ def _link(value: Any) -> tuple[str, str]:
             media_type = item.get("mediaType")
             return item["href"], media_type if isinstance(media_type, str) else ""
     return "", ""
+
+
+def icon_url(actor: dict[str, Any]) -> str:
+    """The URL of an actor's avatar (``icon``: an Image, a Link, a URL, or a list)."""
+    for icon in as_list(actor.get("icon")):
+        url = icon if isinstance(icon, str) else ""
+        if isinstance(icon, dict):
+            url = _link(icon.get("url"))[0]
+        if url.startswith(("https://", "http://")):
+            return url
+    return ""
 
 
 def read_attachments(note: dict[str, Any]) -> tuple[Attachment, ...]:

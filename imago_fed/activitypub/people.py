@@ -22,7 +22,7 @@ from typing import Any
 from imago_fed.activitypub import outbound
 from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.ids import Ids
-from imago_fed.activitypub.media import attachment_document
+from imago_fed.activitypub.media import attachment_document, face_document
 from imago_fed.activitypub.publish import publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import (
@@ -33,6 +33,7 @@ from imago_fed.domain.events import (
     MemberRemoved,
     handles,
 )
+from imago_fed.domain.media import Attachment
 from imago_fed.domain.ports import Clock, GroupRepository, KeyPairFactory
 from imago_fed.domain.ports.federation import Federation
 
@@ -55,9 +56,12 @@ def note_id(ids: Ids, username: str, message_id: str) -> str:
     return f"{person_url(ids, username)}/notes/{token}"
 
 
-def person_document(ids: Ids, username: str, name: str, public_pem: str) -> dict[str, Any]:
+def person_document(
+    ids: Ids, username: str, name: str, public_pem: str, *, icon: Attachment | None = None
+) -> dict[str, Any]:
+    """The Person of a Matrix member; ``icon``: their Matrix picture, kept by us."""
     actor = person_url(ids, username)
-    return {
+    document = {
         "@context": CONTEXT,
         "id": actor,
         "type": "Person",
@@ -72,6 +76,9 @@ def person_document(ids: Ids, username: str, name: str, public_pem: str) -> dict
         "discoverable": False,
         "publicKey": {"id": f"{actor}#main-key", "owner": actor, "publicKeyPem": public_pem},
     }
+    if icon is not None:
+        document["icon"] = face_document(ids.base_url, icon)
+    return document
 
 
 class MemberPosts:

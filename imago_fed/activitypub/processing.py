@@ -325,6 +325,7 @@ async def _group_event(
                 content_html=_text(obj.get("content")),
                 in_reply_to=id_of(obj.get("inReplyTo")) or "",
                 attachments=read_attachments(obj),
+                author_avatar=actor.icon,
             ),
         )  # fmt: skip
     if kind == "Update" and isinstance(obj, dict):

@@ -45,6 +45,7 @@ from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
 from imago_fed.matrix.media import MatrixMedia
+from imago_fed.matrix.resource_rooms import ResourceRooms
 from imago_fed.matrix.rooms import ensure_group_rooms
 from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.personal_feeds import PersonalFeeds
@@ -91,7 +92,10 @@ class MatrixBridge:
         )  # fmt: skip
         #: What this adapter does with each kind of group event.
         self.handlers = EventHandlers.of(
-            GroupEventsToMatrix(self), GraphEventsToMatrix(self), AssemblyRooms(self, call_domain)
+            GroupEventsToMatrix(self),
+            GraphEventsToMatrix(self),
+            AssemblyRooms(self, call_domain),
+            ResourceRooms(self),
         )
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
@@ -110,6 +114,10 @@ class MatrixBridge:
             rooms = FeedRooms(self, feeds)
             self.handlers.register(rooms)  # items into the feeds they match
         self._commands.attach(propagation=propagation, status=status, feeds=rooms)
+
+    def attach_resources(self, resources: Any) -> None:
+        """Offers, needs and agreements for the bot's commands (wired in app.py)."""
+        self._commands.resources = resources
 
     def attach_membership(self, membership: Any) -> None:
         """Invitations, the roster and rights for the bot's commands (wired in app.py)."""
@@ -232,6 +240,8 @@ class MatrixBridge:
                     attachments = (await self.media.receive(*meaning.media),)
                 except MediaRefused as exc:  # logged by the library
                     return f"file refused: {exc.message}"
+            if self.media is not None:  # their picture, for their fediverse Person
+                await self.media.remember_avatar(meaning.sender)
             data = MemberPosted(
                 member_id=meaning.sender, message_id=event_id, conversation_id=room_id,
                 member_name=await self._display_name(meaning.sender),
@@ -288,12 +298,16 @@ class MatrixBridge:
         await self.client.invite(rooms["space"], user_id)
         await self.store.set_member(group.id, user_id, True, self.clock.now(), state="invited")
 
-    async def puppet(self, actor_uri: str, display_name: str, room_id: str) -> str:
-        """The actor's virtual user, registered, named, and in the room."""
+    async def puppet(
+        self, actor_uri: str, display_name: str, room_id: str, *, avatar_url: str = ""
+    ) -> str:
+        """The actor's virtual user, registered, named (with its picture), and in the room."""
         user_id = self.ids.puppet(actor_uri)
         if not await self.store.puppet_registered(user_id):
             await self.client.register_puppet(self.ids.puppet_localpart(actor_uri))
             await self.client.set_displayname(user_id, display_name[:200])
+            if avatar_url and self.media is not None:
+                await self.media.set_avatar(user_id, avatar_url)
             await self.store.save_puppet(user_id, actor_uri, display_name, self.clock.now())
         if (room_id, user_id) not in self._in_room:
             await self.client.invite(room_id, user_id)

@@ -8,6 +8,7 @@
     group_changed                             rooms made if missing; space renamed;
                                               the group's avatar on every room
     moderators_changed                        power levels follow, in every room
+    member_invited                            invited into the space and its rooms
     group_deleted                             every room told, unlinked, closed
 
 Each send carries a transaction id derived from the event's dedupe key, and
@@ -24,6 +25,7 @@ from imago_fed.domain.events import (
     GroupDeleted,
     GroupEvent,
     Kind,
+    MemberInvited,
     ModeratorsChanged,
     PostEdited,
     PostRemoved,
@@ -33,10 +35,12 @@ from imago_fed.domain.events import (
     handles,
 )
 from imago_fed.domain.groups import Group
+from imago_fed.domain.media import MAX_ATTACHMENTS
 from imago_fed.matrix import outbound, polls
 from imago_fed.matrix.client import path
 from imago_fed.matrix.ids import transaction_id
-from imago_fed.matrix.media import send_attachments
+from imago_fed.matrix.media import attachment_object_id, send_attachments
+from imago_fed.matrix.membership import MatrixMembers
 from imago_fed.matrix.rooms import sync_power_levels, update_space_profile
 
 if TYPE_CHECKING:
@@ -79,6 +83,14 @@ class GroupEventsToMatrix:
                       if not ids.is_ours(m) and m.startswith("@")]  # fmt: skip
         for room_id in found[1].values():
             await sync_power_levels(self._client, room_id, moderators)
+
+    @handles(Kind.MEMBER_INVITED)
+    async def _member_invited(self, event: GroupEvent[MemberInvited]) -> None:
+        """A Matrix person to let in (a founder the first try could not invite)."""
+        group = await self._bridge.groups.get_by_id(event.group_id)
+        members = MatrixMembers(self._bridge)
+        if group is not None and members.recognises(event.data.member_id):
+            await members.admit(group, event.data.member_id, reason=event.data.reason)
 
     @handles(Kind.GROUP_DELETED)
     async def _group_deleted(self, event: GroupEvent[GroupDeleted]) -> None:
@@ -134,7 +146,9 @@ class GroupEventsToMatrix:
             return
         group, general, post = found[0], found[1]["general"], event.data
         if not await self._store.event_for_object(post.object_id, general):
-            puppet = await self._bridge.puppet(post.author_id, post.author_name, general)
+            puppet = await self._bridge.puppet(
+                post.author_id, post.author_name, general, avatar_url=post.author_avatar
+            )
             reply_to = None
             if post.in_reply_to:
                 reply_to = await self._store.event_for_object(post.in_reply_to, general)
@@ -166,9 +180,15 @@ class GroupEventsToMatrix:
         if not (found := await self._rooms(event)):
             return
         general, post = found[1]["general"], event.data
-        original = await self._store.event_for_object(post.object_id, general)
-        if original is not None:
-            txn, puppet = transaction_id(event.dedupe_key), self._bridge.ids.puppet(post.author_id)
+        puppet = self._bridge.ids.puppet(post.author_id)
+        # the text, then each file that followed it (media.py names them)
+        files = [attachment_object_id(post.object_id, i) for i in range(MAX_ATTACHMENTS)]
+        keys = [post.object_id, *files]
+        for index, key in enumerate(keys):
+            original = await self._store.event_for_object(key, general)
+            if original is None:
+                continue
+            txn = transaction_id(event.dedupe_key, *([str(index)] if index else []))
             await self._client.request(
                 "PUT", f"v3/rooms/{path(general)}/redact/{path(original)}/{path(txn)}",
                 {"reason": "deleted by its author"}, as_user=puppet,

@@ -27,7 +27,7 @@ from imago_fed.domain.media import (
 from imago_fed.domain.ports.media import GroupFaces
 from imago_fed.matrix.client import AppserviceClient, MatrixError, path
 from imago_fed.matrix.ids import transaction_id
-from imago_fed.services.media import MATRIX, MediaLibrary
+from imago_fed.services.media import MATRIX, PERSON_AVATAR, MediaLibrary
 
 if TYPE_CHECKING:
     from imago_fed.matrix.bridge import MatrixBridge
@@ -153,6 +153,44 @@ class MatrixMedia:
                 current = {}
             if current.get("url") != content.get("url"):
                 await self._client.send_state(room_id, "m.room.avatar", "", content)
+
+    async def set_avatar(self, user_id: str, url: str) -> None:
+        """A puppet shows its fediverse author's picture (fetched once, as any file).
+
+        A picture we cannot have leaves the puppet without one: logged, not raised.
+        """
+        try:
+            stored = await self.library.fetch_remote(url)
+            if family(stored.media_type) != "image":
+                return
+            mxc = await self.mxc_of(stored)
+            await self._client.request(
+                "PUT", f"v3/profile/{path(user_id)}/avatar_url", {"avatar_url": mxc},
+                as_user=user_id,
+            )  # fmt: skip
+        except MediaRefused:
+            return  # the library logged why
+        except (MediaUnavailable, MatrixError) as exc:
+            log.warning("puppet picture not set", extra={"user": user_id, "error": str(exc)[:300]})
+
+    async def remember_avatar(self, user_id: str) -> None:
+        """Keep a member's Matrix picture as their fediverse Person's ``icon``.
+
+        Downloaded once per ``mxc://`` URI; a member without one, or with one
+        we refuse, keeps what they had. Never raises for the picture's sake.
+        """
+        try:
+            profile = await self._client.request("GET", f"v3/profile/{path(user_id)}/avatar_url")
+            mxc = profile.get("avatar_url")
+            if not isinstance(mxc, str) or not mxc.startswith("mxc://"):
+                return
+            picture = await self.receive(mxc, "", "")
+            if family(picture.media_type) == "image":
+                await self.library.remember(PERSON_AVATAR, user_id, picture.media_id)
+        except MediaRefused:
+            return  # the library logged why
+        except MatrixError as exc:
+            log.info("member picture not read", extra={"user": user_id, "error": str(exc)[:300]})
 
     async def receive(self, mxc: str, declared: str, alt: str) -> Attachment:
         """A member's file, downloaded (capped) and kept; MediaRefused if refused."""

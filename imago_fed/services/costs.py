@@ -2,12 +2,22 @@
 
 The admin pages and the admin API both call this, so both refuse the same
 input with the same messages (``InvalidInput`` naming the field).
+
+Recording a bill commits the community's money, so it can be a decision: when
+``[costs] group`` names a group, a bill is not recorded on the admin's word
+but proposed as a ``spend`` decision of that group, under its control table,
+and recorded when the decision is adopted (``carry_out``):
+
+    propose_bill(...) ── checked like add_bill ──> spend proposal in <group>
+        params {"costs": {"op": "bill", "bill": {...}}}
+    adopted ──> Executor ──> carry_out ──> the bill is recorded
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from imago_fed.domain.costs import (
     BILL_KINDS,
@@ -16,12 +26,16 @@ from imago_fed.domain.costs import (
     Coverage,
     Pledge,
     coverage,
+    format_amount,
     parse_amount,
     validate_currency,
     validate_period,
 )
 from imago_fed.domain.errors import InvalidInput, NotFound
-from imago_fed.domain.ports import Clock
+from imago_fed.domain.governance.actions import ActionKind
+from imago_fed.domain.governance.proposals import Proposal
+from imago_fed.domain.governance.service import Governance
+from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.costs import CostsStore
 
 __all__ = ["Costs", "CostsView"]
@@ -42,6 +56,36 @@ def _text(value: str, name: str, limit: int = 200) -> str:
     return value
 
 
+def _bill_params(bill: Bill) -> dict[str, Any]:
+    """The bill as a proposal keeps it (JSON), so the decision shows what is paid."""
+    return {
+        "label": bill.label, "kind": bill.kind, "amount": bill.amount,
+        "currency": bill.currency, "period_months": bill.period_months,
+        "starts_on": bill.starts_on.isoformat(), "renews_on": bill.renews_on.isoformat(),
+    }  # fmt: skip
+
+
+def _kind(kind: str) -> str:
+    if kind not in BILL_KINDS:
+        raise InvalidInput(f"must be one of {', '.join(BILL_KINDS)}", field="kind")
+    return kind
+
+
+def _bill_from_params(data: dict[str, Any]) -> Bill:
+    amount = data["amount"]
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise InvalidInput("amount must be minor units", field="amount")
+    return Bill(
+        label=_text(str(data["label"]), "label"),
+        kind=_kind(str(data["kind"])),
+        amount=amount,
+        currency=validate_currency(str(data["currency"])),
+        period_months=validate_period(int(data["period_months"])),
+        starts_on=date.fromisoformat(str(data["starts_on"])),
+        renews_on=date.fromisoformat(str(data["renews_on"])),
+    )
+
+
 def _day(value: str, name: str) -> date:
     try:
         return date.fromisoformat(value.strip())
@@ -50,8 +94,22 @@ def _day(value: str, name: str) -> date:
 
 
 class Costs:
-    def __init__(self, store: CostsStore, clock: Clock, currency: str) -> None:
+    def __init__(
+        self, store: CostsStore, clock: Clock, currency: str, *, governed_by: str = ""
+    ) -> None:
         self._store, self._clock, self.currency = store, clock, currency
+        self.governed_by = governed_by  # the slug of the group deciding bills; "": admins
+        self._governance: Governance | None = None
+        self._groups: GroupRepository | None = None
+
+    def attach(self, governance: Governance, groups: GroupRepository) -> None:
+        """Governance executes our ``spend`` effect and we open its proposals."""
+        self._governance, self._groups = governance, groups
+
+    @property
+    def governed(self) -> bool:
+        """Whether bills are decisions of a group (``[costs] group``)."""
+        return bool(self.governed_by)
 
     def today(self) -> date:
         return self._clock.now().date()
@@ -67,7 +125,7 @@ class Costs:
         dates = [b.renews_on for b in await self._store.bills() if b.kind == "hosting"]
         return min(dates, default=None)
 
-    async def add_bill(
+    def bill(
         self,
         *,
         label: str,
@@ -78,21 +136,52 @@ class Costs:
         renews_on: str,
         starts_on: str = "",
     ) -> Bill:
-        if kind not in BILL_KINDS:
-            raise InvalidInput(f"must be one of {', '.join(BILL_KINDS)}", field="kind")
+        """A bill checked from what a form or a request gave (not recorded)."""
+        kind = _kind(kind)
         renews = _day(renews_on, "renews_on")
         starts = _day(starts_on, "starts_on") if starts_on.strip() else self.today()
-        return await self._store.add_bill(
-            Bill(
-                label=_text(label, "label"),
-                kind=kind,
-                amount=parse_amount(amount),
-                currency=validate_currency(currency or self.currency),
-                period_months=validate_period(period_months),
-                starts_on=starts,
-                renews_on=renews,
-            )
+        return Bill(
+            label=_text(label, "label"),
+            kind=kind,
+            amount=parse_amount(amount),
+            currency=validate_currency(currency or self.currency),
+            period_months=validate_period(period_months),
+            starts_on=starts,
+            renews_on=renews,
         )
+
+    async def add_bill(self, **fields: Any) -> Bill:
+        """Record a bill at once (the instance's costs are not a group's decision)."""
+        return await self._store.add_bill(self.bill(**fields))
+
+    async def propose_bill(self, *, author: str, **fields: Any) -> Proposal:
+        """Open the ``spend`` decision that records the bill once adopted."""
+        bill = self.bill(**fields)
+        if self._governance is None or self._groups is None:
+            raise RuntimeError("Costs.attach(governance, groups) was not called")
+        group = await self._groups.get(self.governed_by)
+        if group is None or group.id is None:
+            raise NotFound(f"[costs] group names no group here: {self.governed_by}")
+        money = f"{format_amount(bill.amount)} {bill.currency}"
+        return await self._governance.propose(
+            group.id, action=ActionKind.SPEND, author=author,
+            title=f"Pay {bill.label}: {money} every {bill.period_months} month(s)",
+            params={"costs": {"op": "bill", "bill": _bill_params(bill)}},
+        )  # fmt: skip
+
+    async def carry_out(self, proposal: Proposal) -> str | None:
+        """The ``spend`` effect on the costs (``ActionEffect``); None when not ours."""
+        params = proposal.params.get("costs")
+        if proposal.action != ActionKind.SPEND or not isinstance(params, dict):
+            return None
+        if params.get("op") != "bill" or not isinstance(params.get("bill"), dict):
+            return "params.costs needs op 'bill' and the bill"
+        try:
+            bill = _bill_from_params(params["bill"])
+        except (InvalidInput, KeyError, TypeError, ValueError) as exc:
+            return f"not carried out: the bill is malformed ({exc})"
+        recorded = await self._store.add_bill(bill)
+        return f"bill {recorded.id} recorded: {bill.label}"
 
     async def add_pledge(
         self, *, member: str, amount: str, currency: str, starts_on: str = "", ends_on: str = ""

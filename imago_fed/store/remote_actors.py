@@ -22,6 +22,24 @@ _COLUMNS = (
 )
 
 
+# The avatar's URL, read from the stored document: icon (or its first) -> url
+# (a string, a Link's href, or the first of a list).
+_ICON = """
+    COALESCE((
+        SELECT CASE
+            WHEN jsonb_typeof(i) = 'string' THEN i #>> '{}'
+            WHEN jsonb_typeof(i->'url') = 'string' THEN i->>'url'
+            WHEN jsonb_typeof(i->'url') = 'object' THEN i->'url'->>'href'
+            WHEN jsonb_typeof(i->'url') = 'array'
+                THEN COALESCE(i->'url'->0->>'href', i->'url'->>0)
+        END
+        FROM (SELECT CASE jsonb_typeof(document->'icon')
+                  WHEN 'array' THEN document->'icon'->0 ELSE document->'icon' END AS i) AS icon
+    ), '') AS icon
+"""
+_SELECT = f"{_COLUMNS}, {_ICON}"
+
+
 def _actor(row: asyncpg.Record | None) -> RemoteActor | None:
     return RemoteActor(**dict(row)) if row else None
 
@@ -34,13 +52,13 @@ class PgRemoteActors:
 
     async def get_by_uri(self, uri: str) -> RemoteActor | None:
         return _actor(
-            await self._db.fetchrow(f"SELECT {_COLUMNS} FROM remote_actors WHERE uri = $1", uri)
+            await self._db.fetchrow(f"SELECT {_SELECT} FROM remote_actors WHERE uri = $1", uri)
         )
 
     async def get_by_key_id(self, key_id: str) -> RemoteActor | None:
         return _actor(
             await self._db.fetchrow(
-                f"SELECT {_COLUMNS} FROM remote_actors WHERE key_id = $1", key_id
+                f"SELECT {_SELECT} FROM remote_actors WHERE key_id = $1", key_id
             )
         )
 

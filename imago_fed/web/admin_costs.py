@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, jsonify, request
+from quart import Response, jsonify
 
 from imago_fed.domain.costs import BILL_KINDS, Bill, Contribution, Coverage, Pledge
 from imago_fed.web.admin import admin, api
+from imago_fed.web.admin_governance import proposal_json
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
 __all__ = ["bill_json", "contribution_json", "coverage_json", "pledge_json"]
@@ -75,8 +76,11 @@ NEW_BILL = {
     "properties": {
         "label": {"type": "string", "maxLength": 200},
         "kind": {"type": "string", "enum": list(BILL_KINDS)},
-        "amount": _AMOUNT_IN, "currency": _CURRENCY_IN, "period_months": {"type": "integer"},
+        "amount": _AMOUNT_IN, "currency": _CURRENCY_IN,
+        "period_months": {"type": "integer", "minimum": 1, "maximum": 120},
         "starts_on": _DATE_IN, "renews_on": _DATE_IN,
+        "author": {"type": "string", "maxLength": 2048,
+                   "description": "who proposes it, when [costs] group decides bills"},
     },
 }  # fmt: skip
 NEW_PLEDGE = {
@@ -95,6 +99,7 @@ NEW_CONTRIBUTION = {
         "currency": _CURRENCY_IN, "paid_on": _DATE_IN, "note": {"type": "string", "maxLength": 500},
     },
 }  # fmt: skip
+PROPOSAL_SCHEMA = {"type": "object", "description": "a proposal, as GET /proposals/{id} shows it"}
 KINDS = {"bills": "bill", "pledges": "pledge", "contributions": "contribution"}
 
 
@@ -137,10 +142,6 @@ def coverage_json(c: Coverage) -> dict[str, Any]:
     }
 
 
-async def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return check_body(await request.get_json(force=True, silent=True), schema)
-
-
 @api.route(
     admin, "/costs", "GET", summary="Coverage, bills, pledges and contributions",
     responses={200: ("the costs", SUMMARY_SCHEMA)},
@@ -158,17 +159,29 @@ async def get_costs() -> Response:
 
 
 @api.route(
-    admin, "/costs/bills", "POST", summary="Record a bill", request_schema=NEW_BILL,
-    responses={201: ("the bill", BILL_SCHEMA), 422: ("invalid input", ERROR_REF)},
+    admin, "/costs/bills", "POST",
+    summary="Record a bill; when [costs] group is set, open that group's spend decision"
+    " instead (the bill is recorded once it is adopted)",
+    request_schema=NEW_BILL,
+    responses={
+        201: ("the bill", BILL_SCHEMA),
+        202: ("the spend decision opened (result.executed: what was done)", PROPOSAL_SCHEMA),
+        404: ("[costs] group names no group", ERROR_REF),
+        422: ("invalid input", ERROR_REF),
+    },
 )  # fmt: skip
 async def add_bill() -> tuple[Response, int]:
-    body = await _body(NEW_BILL)
-    bill = await runtime().costs.add_bill(
+    body = request_body()
+    costs = runtime().costs
+    fields: dict[str, Any] = dict(
         label=body["label"], kind=body["kind"], amount=body["amount"],
         currency=body.get("currency", ""), period_months=body["period_months"],
         renews_on=body["renews_on"], starts_on=body.get("starts_on", ""),
     )  # fmt: skip
-    return jsonify(bill_json(bill)), 201
+    if costs.governed:
+        author = str(body.get("author") or "admin")
+        return jsonify(proposal_json(await costs.propose_bill(author=author, **fields))), 202
+    return jsonify(bill_json(await costs.add_bill(**fields))), 201
 
 
 @api.route(
@@ -177,7 +190,7 @@ async def add_bill() -> tuple[Response, int]:
     responses={201: ("the pledge", PLEDGE_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_pledge() -> tuple[Response, int]:
-    body = await _body(NEW_PLEDGE)
+    body = request_body()
     pledge = await runtime().costs.add_pledge(
         member=body["member"], amount=body["amount"], currency=body.get("currency", ""),
         starts_on=body.get("starts_on", ""), ends_on=body.get("ends_on", ""),
@@ -191,7 +204,7 @@ async def add_pledge() -> tuple[Response, int]:
     responses={201: ("the contribution", CONTRIBUTION_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_contribution() -> tuple[Response, int]:
-    body = await _body(NEW_CONTRIBUTION)
+    body = request_body()
     contribution = await runtime().costs.add_contribution(
         member=body["member"], amount=body["amount"], currency=body.get("currency", ""),
         paid_on=body.get("paid_on", ""), note=body.get("note", ""),
@@ -200,12 +213,12 @@ async def add_contribution() -> tuple[Response, int]:
 
 
 @api.route(
-    admin, "/costs/<which>/<row_id>", "DELETE",
+    admin, "/costs/<which>/<int:row_id>", "DELETE",
     summary="Remove a bill, pledge or contribution (which: bills, pledges, contributions)",
     responses={204: ("removed", None), 404: ("no such row", ERROR_REF)},
 )  # fmt: skip
-async def remove_cost(which: str, row_id: str) -> Response:
-    if which not in KINDS or not row_id.isdigit() or len(row_id) > 18:
+async def remove_cost(which: str, row_id: int) -> Response:
+    if which not in KINDS:
         raise ApiError(404, "not_found", f"no {which} {row_id}")
-    await runtime().costs.remove(KINDS[which], int(row_id))
+    await runtime().costs.remove(KINDS[which], row_id)
     return Response("", status=204)

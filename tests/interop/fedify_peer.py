@@ -175,8 +175,10 @@ class FedifyPeer:
         log_path: str | os.PathLike[str] | None = None,
         host: str = "127.0.0.1",
         extra_ca_file: str | os.PathLike[str] | None = None,
+        icon: str | None = None,
     ) -> None:
         self.name = name
+        self.icon = icon  # the URL of the actor's picture (a PNG), if any
         self.host = host
         # A CA (or self-signed certificate) Node should trust, for https peers.
         self.extra_ca_file = extra_ca_file
@@ -262,6 +264,8 @@ class FedifyPeer:
         ]
         if not self.strict:
             args.append("--lenient")
+        if self.icon:
+            args += ["--icon", self.icon]
         if self.verbose:
             args.append("--verbose")
         if self._log_path is None:

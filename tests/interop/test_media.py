@@ -85,12 +85,12 @@ async def scenario(server: Instance, hs: Any, media_server: Any, files: dict) ->
         await poll(lambda: join(SPACE), what="joining the space")
         general = (await poll(lambda: join(GENERAL), what="joining general")).json()["room_id"]
 
-        with FedifyPeer("alice") as alice:
+        with FedifyPeer("alice", icon=f"{media_server.base_url}/plain.png") as alice:
             group = server.actor("garden")
             await alice.afollow(group)
             await alice.await_for_type("Accept", timeout=30)
             base = media_server.base_url
-            await alice.apost(
+            post = await alice.apost(
                 group, "<p>Our seedlings</p>", public=True,
                 attachments=[
                     {"url": f"{base}/photo.jpg", "mediaType": "image/jpeg",
@@ -106,9 +106,24 @@ async def scenario(server: Instance, hs: Any, media_server: Any, files: dict) ->
                 return found if len(found) >= 2 else []
 
             photo, plain = await poll(two_images, timeout=60, what="two m.image in general")
+            # alice's puppet shows her picture
+            profile = await human.get(
+                f"/_matrix/client/v3/profile/{quote(photo['sender'])}/avatar_url"
+            )
+            assert profile.status_code == 200, profile.text
+            assert await download(human, profile.json()["avatar_url"]) == files["/plain.png"][0]
             await fediverse_to_matrix_checks(human, server, photo, plain, files, media_server)
             await matrix_to_fediverse(human, server, alice, general)
             await group_faces(human, server, alice)
+
+            # The author deletes the post: its text and its pictures go from the room.
+            await alice.adelete(post["note_id"], group)
+
+            async def pictures_left() -> bool:
+                found = await image_messages(human, general)
+                return not [m for m in found if m["sender"] == photo["sender"]]
+
+            await poll(pictures_left, what="the post's pictures redacted")
 
 
 async def fediverse_to_matrix_checks(
@@ -149,7 +164,29 @@ async def fediverse_to_matrix_checks(
 async def matrix_to_fediverse(
     human: httpx.AsyncClient, server: Instance, alice: FedifyPeer, general: str
 ) -> None:
-    """hazel's picture reaches alice as a Document she can fetch."""
+    """hazel's picture reaches alice as a Document she can fetch; an SVG sent as a
+    picture is refused (logged) and reaches no one."""
+    svg = await human.post(
+        "/_matrix/media/v3/upload", content=SVG, headers={"Content-Type": "image/png"}
+    )
+    assert svg.status_code == 200, svg.text
+    sent_svg = await human.put(
+        f"/_matrix/client/v3/rooms/{quote(general)}/send/m.room.message/svg1",
+        json={"msgtype": "m.image", "body": "harmless.png", "url": svg.json()["content_uri"],
+              "info": {"mimetype": "image/png"}},
+    )  # fmt: skip
+    assert sent_svg.is_success, sent_svg.text
+    face = io.BytesIO()
+    Image.new("RGB", (12, 12), (200, 120, 40)).save(face, "PNG")
+    avatar = await human.post(
+        "/_matrix/media/v3/upload", content=face.getvalue(), headers={"Content-Type": "image/png"}
+    )
+    me = (await human.get("/_matrix/client/v3/account/whoami")).json()["user_id"]
+    set_avatar = await human.put(
+        f"/_matrix/client/v3/profile/{quote(me)}/avatar_url",
+        json={"avatar_url": avatar.json()["content_uri"]},
+    )
+    assert set_avatar.is_success, set_avatar.text
     picture = plain_png()
     uploaded = await human.post(
         "/_matrix/media/v3/upload", content=picture,
@@ -186,6 +223,17 @@ async def matrix_to_fediverse(
     fetched = await alice.afetch(url)
     assert fetched["status"] == 200 and fetched["content_type"] == "image/png"
     assert fetched["sha256"] == hashlib.sha256(picture).hexdigest()
+    refused = [
+        json.loads(line) for line in server.log_tail(400_000).splitlines()
+        if '"media refused"' in line and '"origin": "matrix"' in line
+    ]  # fmt: skip
+    assert len(refused) == 1 and "unrecognised" in refused[0]["reason"], refused
+    assert len([r for r in await alice.areceived("Announce") if with_attachment(r)]) == 1
+    # hazel's Matrix picture is her Person's icon
+    async with httpx.AsyncClient(headers={"Accept": "application/activity+json"}) as client:
+        person = (await client.get(note["attributedTo"])).json()
+    icon = await alice.afetch(person["icon"]["url"])
+    assert icon["sha256"] == hashlib.sha256(face.getvalue()).hexdigest()
 
 
 async def group_faces(human: httpx.AsyncClient, server: Instance, alice: FedifyPeer) -> None:

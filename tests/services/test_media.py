@@ -112,6 +112,7 @@ async def test_remote_files_are_checked_cleaned_and_fetched_once(
         "/drawing.png": (SVG, "image/png"),
         "/bomb.png": (png_bomb(), "image/png"),
         "/big.png": (big, "image/png"),
+        "/bytes": (plain_png(), "application/octet-stream"),  # a server that says nothing
     }
 
     async def serve(request: Request) -> Reply:
@@ -130,6 +131,9 @@ async def test_remote_files_are_checked_cleaned_and_fetched_once(
         kept = await library.open(first.id)
         assert kept is not None and b"Exif" not in kept[1] and b"Camera Maker" not in kept[1]
         assert kept[0] == first and len(kept[1]) == first.size
+
+        said_nothing = await library.fetch_remote(f"{server.base_url}/bytes", declared="image/png")
+        assert said_nothing.media_type == "image/png"
 
         caplog.set_level(logging.WARNING, logger="imago_fed.services.media.library")
         expected = {

@@ -42,3 +42,25 @@ async def test_a_refetch_replaces_the_key_and_the_document(pool: asyncpg.Pool) -
     document = await pool.fetchval("SELECT document FROM remote_actors WHERE uri = $1", AL.uri)
     assert json.loads(document) == {"id": AL.uri, "name": "Al B."}
     assert await pool.fetchval("SELECT count(*) FROM remote_actors") == 1
+
+
+async def test_the_avatar_is_read_from_the_document_in_each_shape(pool: asyncpg.Pool) -> None:
+    """The store reads it back from the document as the parser reads it from the actor."""
+    from imago_fed.activitypub.media import icon_url
+
+    actors = PgRemoteActors(pool)
+    png = "https://a.example/al.png"
+    shapes = [
+        ({"type": "Image", "url": png}, png),
+        ([{"type": "Image", "url": {"type": "Link", "href": png}}], png),
+        ({"type": "Image", "url": [png]}, png),
+        (png, png),
+        ({"type": "Image"}, ""),
+        (None, ""),
+    ]
+    for icon, expected in shapes:
+        document = {"id": AL.uri, "type": "Person", "icon": icon}
+        assert icon_url(document) == expected
+        await actors.upsert(AL, document)
+        found = await actors.get_by_uri(AL.uri)
+        assert found is not None and found.icon == expected, icon

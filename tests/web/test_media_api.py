@@ -69,6 +69,11 @@ async def test_avatar_and_header_are_set_served_and_removed(app_and_client) -> N
     )
     assert [k["kind"] for k in kinds] == ["group_changed"] * 3
 
+    page = (
+        await (await client.get("/groups/garden", headers={"Accept": "text/html"})).get_data()
+    ).decode()
+    assert f'src="{face["url"]}" alt="Our logo"' in page and f'src="{header["url"]}"' in page
+
     removed = await client.delete("/api/v1/groups/garden/header", headers=AUTH)
     assert removed.status_code == 204
     assert (await client.delete("/api/v1/groups/garden/header", headers=AUTH)).status_code == 404

@@ -59,7 +59,10 @@ async def test_metrics_count_requests_inbox_and_the_queue(
     async with client_with(migrated_db, make_settings, IMAGO_METRICS_TOKEN=METRICS_TOKEN) as client:
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/groups/nobody")).status_code == 404
-        refused = await client.post("/inbox", data=b'{"type": "Follow"}')
+        refused = await client.post(
+            "/inbox", data=b'{"type": "Follow"}',
+            headers={"Content-Type": "application/activity+json"},
+        )  # fmt: skip
         assert refused.status_code == 400  # no id, no signature: refused before anything
         response = await client.get("/metrics", headers=bearer)
         assert response.status_code == 200
@@ -156,3 +159,26 @@ async def test_appservice_transactions_are_counted(
         found = samples(await scraped.get_data(as_text=True))
     assert found[("imago_appservice_transactions_total", (("outcome", "stored"),))] == 1
     assert found[("imago_appservice_transactions_total", (("outcome", "replayed"),))] == 1
+
+
+async def test_a_bill_is_a_spend_decision_when_a_group_decides_the_costs(
+    migrated_db: str, make_settings: Callable
+) -> None:
+    bill = {"label": "Domain", "kind": "domain", "amount": "15.00", "period_months": 12,
+            "renews_on": "2027-06-01", "author": "@ann:hs.example"}  # fmt: skip
+    async with client_with(migrated_db, make_settings, IMAGO_COSTS_GROUP="commons") as client:
+        missing = await client.post("/api/v1/costs/bills", json=bill, headers=AUTH)
+        assert missing.status_code == 404
+        assert "commons" in (await missing.get_json())["error"]["message"]
+        made = await client.post("/api/v1/groups", json={"slug": "commons", "name": "Commons"},
+                                 headers=AUTH)  # fmt: skip
+        assert made.status_code == 201
+        proposed = await client.post("/api/v1/costs/bills", json=bill, headers=AUTH)
+        assert proposed.status_code == 202, await proposed.get_data(as_text=True)
+        body = await proposed.get_json()
+        assert body["action"] == "spend" and body["state"] == "open"
+        assert body["author"] == "@ann:hs.example"
+        costs = await (await client.get("/api/v1/costs", headers=AUTH)).get_json()
+        assert costs["bills"] == []  # recorded only once the group adopts it
+        bad = await client.post("/api/v1/costs/bills", json={**bill, "amount": "x"}, headers=AUTH)
+        assert bad.status_code == 422

@@ -223,3 +223,57 @@ async def test_a_browser_gets_a_not_found_page_and_programs_get_json(client: Cli
         response = await client.get(path, headers=headers)
         assert response.status_code == 404, path
         assert (await response.get_json())["error"]["code"] == "not_found", path
+
+
+async def test_the_public_status_page_says_how_the_costs_are_covered(
+    migrated_db: str, make_settings
+) -> None:
+    settings = make_settings(
+        migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false", IMAGO_STATUS_PUBLIC="true"
+    )
+    app = create_app(settings, migrated_db)
+    auth = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        before = await (await client.get("/status", headers=HTML)).get_data(as_text=True)
+        assert "No bill is recorded" in before
+        bill = {"label": "VPS", "kind": "hosting", "amount": "20.00", "period_months": 1,
+                "renews_on": "2027-01-01"}  # fmt: skip
+        added = await client.post("/api/v1/costs/bills", json=bill, headers=auth)
+        assert added.status_code == 201, await added.get_data(as_text=True)
+        pledge = {"member": "ana", "amount": "5.00"}
+        assert (
+            await client.post("/api/v1/costs/pledges", json=pledge, headers=auth)
+        ).status_code == 201
+        page = await (await client.get("/status", headers=HTML)).get_data(as_text=True)
+        assert "Costs 20.00 EUR a month; 5.00 EUR a month is pledged (25%)" in page
+
+
+async def test_the_costs_page_proposes_a_bill_when_a_group_decides_them(
+    migrated_db: str, make_settings
+) -> None:
+    settings = make_settings(
+        migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false", IMAGO_COSTS_GROUP="commons"
+    )
+    app = create_app(settings, migrated_db)
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        auth = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
+        made = await client.post("/api/v1/groups", json={"slug": "commons", "name": "Commons"},
+                                 headers=auth)  # fmt: skip
+        assert made.status_code == 201
+        csrf = await signed_in(client)
+        posted = await client.post(
+            "/admin/costs/bills",
+            form={"csrf": csrf, "label": "VPS", "kind": "hosting", "amount": "9.00",
+                  "period_months": "1", "renews_on": "2027-01-01"},
+        )  # fmt: skip
+        assert posted.status_code == 303
+        assert "proposed=" in posted.headers["Location"]
+        where = posted.headers["Location"].split("#")[0]  # a browser keeps the fragment
+        page = await (await client.get(where)).get_data(as_text=True)
+        assert "Bills are decisions of the group" in page
+        assert 'id="bill-proposed"' in page and "Pay VPS: 9.00 EUR" in page and "is open" in page
+        assert "No bill yet." in page
+        stale = await client.get("/admin/costs/?proposed=999")
+        assert stale.status_code == 200

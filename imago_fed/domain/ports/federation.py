@@ -59,6 +59,7 @@ class RemoteActor:
     key_id: str | None
     public_key_pem: str | None
     fetched_at: datetime
+    icon: str = ""  # the URL of the picture the actor shows (its avatar), if any
 
     @property
     def delivery_inbox(self) -> str:

@@ -4,6 +4,6 @@
 image work (pixel cap, metadata out, thumbnail, blurhash).
 """
 
-from imago_fed.services.media.library import FEDIVERSE, MATRIX, MediaLibrary
+from imago_fed.services.media.library import FEDIVERSE, MATRIX, PERSON_AVATAR, MediaLibrary
 
-__all__ = ["FEDIVERSE", "MATRIX", "MediaLibrary"]
+__all__ = ["FEDIVERSE", "MATRIX", "PERSON_AVATAR", "MediaLibrary"]

@@ -40,6 +40,10 @@ __all__ = ["FEDIVERSE", "MATRIX", "MediaLibrary"]
 
 log = logging.getLogger(__name__)
 FEDIVERSE, MATRIX = "fediverse", "matrix"  # networks in the catalogue's links
+#: What servers call a file when they do not say what it is.
+_GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+#: Links naming whose picture a file is: (PERSON_AVATAR, chat user id) -> media.
+PERSON_AVATAR = "person-avatar"
 
 
 class MediaLibrary:
@@ -53,7 +57,7 @@ class MediaLibrary:
     ) -> None:
         self.blobs, self.catalogue, self._clock = blobs, catalogue, clock
         self.limits, self._remote = limits, remote
-        self._fetching: dict[str, asyncio.Lock] = {}
+        self._fetching: dict[str, tuple[asyncio.Lock, int]] = {}  # URL -> (lock, users)
 
     # ------------------------------------------------------------ in
     async def keep(
@@ -79,7 +83,8 @@ class MediaLibrary:
 
     async def fetch_remote(self, url: str, *, declared: str = "") -> StoredMedia:
         """The file at ``url``, fetched (guarded, capped) unless we already have it."""
-        lock = self._fetching.setdefault(url, asyncio.Lock())
+        lock, users = self._fetching.get(url, (asyncio.Lock(), 0))
+        self._fetching[url] = (lock, users + 1)  # the lock lives while anyone waits on it
         try:
             async with lock:
                 known = await self.known(FEDIVERSE, url)
@@ -96,15 +101,21 @@ class MediaLibrary:
                     log.warning("media refused", extra={"reason": exc.message, "source": url[:300],
                                                         "origin": FEDIVERSE})  # fmt: skip
                     raise
-                # What the server says outranks what the post said, and both must match the bytes.
+                # What the server says outranks what the post said (unless it only says
+                # "bytes"), and either must match the bytes.
+                if normalize_type(served_as) in _GENERIC_TYPES:
+                    served_as = ""
                 stored = await self.keep(
                     data, declared=served_as or declared, origin=FEDIVERSE, source=url
                 )
                 await self.catalogue.link(FEDIVERSE, url, stored.id, self._clock.now())
                 return stored
         finally:
-            if not lock.locked():
-                self._fetching.pop(url, None)
+            lock, users = self._fetching[url]
+            if users == 1:
+                del self._fetching[url]
+            else:
+                self._fetching[url] = (lock, users - 1)
 
     async def known(self, network: str, ref: str) -> StoredMedia | None:
         """The file ``network`` knows as ``ref``, if it is still in the store."""

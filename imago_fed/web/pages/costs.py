@@ -1,7 +1,9 @@
 """The costs pages: what the instance pays, who pledged, what came in, how long it lasts.
 
     GET  /admin/costs                              the summary and the three lists
-    POST /admin/costs/bills | pledges | contributions   add one (then back to the list)
+    POST /admin/costs/bills | pledges | contributions   add one (then back to the list);
+                                                   a bill is a spend decision of the
+                                                   group [costs] group names, if any
     POST /admin/costs/<kind>/<id>/delete           remove one
 
 Posts redirect back (303) so a reload does not record twice; a refused value
@@ -11,14 +13,16 @@ for every POST by the admin blueprint's rule, repeated here for this blueprint.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from quart import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from imago_fed.domain.costs import BILL_KINDS, format_amount
-from imago_fed.domain.errors import InvalidInput
+from imago_fed.domain.errors import InvalidInput, NotFound
 from imago_fed.web.pages.session import require_admin, verify_csrf
+from imago_fed.web.params import ascii_int
 from imago_fed.web.runtime import runtime
 
 __all__ = ["costs_pages"]
@@ -33,8 +37,14 @@ async def _csrf() -> None:
         await verify_csrf()
 
 
-async def _page(error: InvalidInput | None = None, form: str = "", status: int = 200) -> Response:
+async def _page(
+    error: InvalidInput | None = None, form: str = "", status: int = 200, proposed: str = ""
+) -> Response:
     rt = runtime()
+    proposal = None
+    if proposed.isdigit() and len(proposed) < 19:
+        with contextlib.suppress(NotFound):  # a stale link: the page without the notice
+            proposal = await rt.governance.get(int(proposed))
     view = await rt.costs.view()
     body = await render_template(
         "costs.html",
@@ -46,6 +56,8 @@ async def _page(error: InvalidInput | None = None, form: str = "", status: int =
         today=rt.costs.today().isoformat(),
         error=error,
         error_form=form,
+        proposal=proposal,
+        deciding_group=rt.costs.governed_by,
     )
     response = Response(body, status=status, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-store"
@@ -55,19 +67,21 @@ async def _page(error: InvalidInput | None = None, form: str = "", status: int =
 @costs_pages.get("/")
 @require_admin
 async def costs_page() -> Response:
-    return await _page()
+    return await _page(proposed=request.args.get("proposed", ""))
 
 
 def _int(value: str, field: str) -> int:
-    if not value.strip().isdigit():
+    number = ascii_int(value.strip())
+    if number is None:
         raise InvalidInput("must be a whole number", field=field)
-    return int(value)
+    return number
 
 
-async def _add(which: str, form: Any) -> None:
+async def _add(which: str, form: Any) -> int | None:
+    """Record the row; when bills are a group's decision, the proposal's id instead."""
     costs = runtime().costs
     if which == "bills":
-        await costs.add_bill(
+        fields: dict[str, Any] = dict(
             label=form.get("label", ""),
             kind=form.get("kind", ""),
             amount=form.get("amount", ""),
@@ -76,6 +90,9 @@ async def _add(which: str, form: Any) -> None:
             renews_on=form.get("renews_on", ""),
             starts_on=form.get("starts_on", ""),
         )
+        if costs.governed:
+            return (await costs.propose_bill(author="admin", **fields)).id
+        await costs.add_bill(**fields)
     elif which == "pledges":
         await costs.add_pledge(
             member=form.get("member", ""),
@@ -92,6 +109,7 @@ async def _add(which: str, form: Any) -> None:
             paid_on=form.get("paid_on", ""),
             note=form.get("note", ""),
         )
+    return None
 
 
 @costs_pages.post("/<which>")
@@ -100,9 +118,11 @@ async def add(which: str) -> Response | WerkzeugResponse:
     if which not in KINDS:
         return Response("no such list", status=404)
     try:
-        await _add(which, await request.form)
+        proposal = await _add(which, await request.form)
     except InvalidInput as exc:
         return await _page(exc, which, 422)
+    if proposal is not None:
+        return redirect(url_for("costs_pages.costs_page", proposed=proposal) + "#bills", 303)
     return redirect(url_for("costs_pages.costs_page") + f"#{which}", 303)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from quart import Blueprint, Response, render_template, request
 
+from imago_fed.domain.costs import coverage_sentence
 from imago_fed.domain.groups import Group
 from imago_fed.domain.status import worst
 from imago_fed.web.errors import ApiError
@@ -60,6 +61,8 @@ async def _proposals(group: Group) -> list[dict[str, Any]]:
         )
         described["election_id"] = election.id if election is not None else None
         described["election_state"] = election.state if election is not None else None
+        effects = await rt.effects.of_proposal(proposal.id or 0) if rt.effects else []
+        described["effects"] = [(e["name"], e["state"]) for e in effects]
         shown.append(described)
     return shown
 
@@ -75,11 +78,23 @@ async def group_page(group: Group) -> Response:
         matrix_link=_matrix_link(group.slug),
         proposals=await _proposals(group),
         place=getattr(group, "place", None),
+        faces=await _faces(group),
         themes=list(getattr(group, "themes", None) or ()),
     )
     response = _html(body)
     response.headers["Vary"] = "Accept"
     return response
+
+
+async def _faces(group: Group) -> dict[str, dict[str, str]]:
+    """The group's avatar and header as the page shows them: a URL and the alt text."""
+    rt = runtime()
+    if rt.faces is None or group.id is None:
+        return {}
+    return {
+        role: {"url": f"{rt.ids.base_url}/media/{face.media_id}", "alt": face.name}
+        for role, face in (await rt.faces.of(group.id)).items()
+    }
 
 
 @public_pages.get("/status")
@@ -88,4 +103,9 @@ async def public_status() -> Response:
     if not rt.settings.status.public:
         raise ApiError(404, "not_found", "this instance does not publish its status")
     checks = await rt.status_board.checks()
-    return _html(await render_template("public_status.html", checks=checks, overall=worst(checks)))
+    costs = coverage_sentence((await rt.costs.view()).coverage)  # members see who chips in
+    return _html(
+        await render_template(
+            "public_status.html", checks=checks, overall=worst(checks), costs=costs
+        )
+    )

@@ -1,7 +1,7 @@
 // A small, real ActivityPub peer built on Fedify 1.5.9, for imago_fed tests.
 //
 //   node peer.mjs --port N [--name alice] [--lenient] [--verbose]
-//                 [--watch-stdin] [--max-lifetime SECONDS]
+//                 [--watch-stdin] [--max-lifetime SECONDS] [--icon URL]
 //
 // Serves, on http://127.0.0.1:N only:
 //   * a Fedify federation with one Person actor at /users/<name> (RSA-2048 +
@@ -65,6 +65,7 @@ import {
   Document,
   doesActorOwnKey,
   Endpoints,
+  Image,
   Flag,
   Follow,
   generateCryptoKeyPair,
@@ -97,6 +98,7 @@ const { values: opts } = parseArgs({
     "watch-stdin": { type: "boolean", default: false },
     "max-lifetime": { type: "string", default: "0" },
     host: { type: "string", default: "127.0.0.1" },
+    icon: { type: "string" },
   },
   strict: true,
 });
@@ -214,6 +216,7 @@ federation
       discoverable: true,
       publicKey: keys[0].cryptographicKey,
       assertionMethods: keys.map((k) => k.multikey),
+      icon: opts.icon ? new Image({ url: new URL(opts.icon), mediaType: "image/png" }) : null,
     });
   })
   .mapHandle((_ctx, username) => (username === NAME ? NAME : null))
