@@ -503,3 +503,15 @@ async def test_signed_activities_of_any_shape_are_never_5xx(world, host, kind, o
         finally:
             logging.getLogger("imago_fed.activitypub.processing").removeHandler(catch)
         assert crashes == [], (activity, crashes)
+
+
+@pytest.mark.parametrize("raw", [DEEP, b"\xff", b'{"a": "\\u0000"}', b'{"a": 1, "a": 2}'])
+async def test_public_ballot_box_refuses_hostile_bodies(world, raw: bytes) -> None:
+    rt, client = world
+    before = await table_counts(rt)
+    response = await client.post("/elections/1/ballots", data=raw, headers=JSON)
+    assert response.status_code == 400, await response.get_data()
+    assert_error_shape(await response.get_json(), 400)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert (await client.post("/elections/1/ballots", data=b"{}", headers=form)).status_code == 415
+    assert await table_counts(rt) == before
