@@ -142,6 +142,7 @@ from imago_fed.web.metrics import METRICS_PATH, Metrics, metrics, on_metrics_add
 from imago_fed.web.pages import install_pages
 from imago_fed.web.pages.admin import csrf_refused_page
 from imago_fed.web.pages.session import CsrfRefused
+from imago_fed.web.params import install_converters
 from imago_fed.web.probes import Probes
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
 
@@ -229,6 +230,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     )
     if bridge is not None:
         bridge.attach_membership(membership)
+        bridge.attach_resources(resources)
     status_board = StatusBoard(
         schema,
         deliveries_readings,
@@ -381,7 +383,7 @@ def _graph(
     )  # fmt: skip
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations, FollowTrust(fed.follows),
+        relations, FollowTrust(fed.follows), events, PgGraphNodes(pool),
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
@@ -523,6 +525,7 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     app = Quart("imago_fed", template_folder="web/templates", static_folder="web/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
+    install_converters(app)  # path parameters checked into their types (web/params.py)
 
     @app.before_serving
     async def _start() -> None:

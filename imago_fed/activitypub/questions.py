@@ -30,7 +30,6 @@ from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.events import GroupEvent, Kind, ProposalFacts, handles
 from imago_fed.domain.governance.proposals import GRADED_METHODS as GRADED
 from imago_fed.domain.governance.proposals import ballot_from_numbers
-from imago_fed.domain.membership import Right
 from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.federation import Federation
 
@@ -181,7 +180,7 @@ class VoteIntake:
             match = _PROPOSE.match(text)
             if match:
                 return await self._propose(group, actor_uri, match.group(1), match.group(2))
-            join = _JOIN.match(text)
+            join = _JOIN.search(text)
             if join and self._membership is not None:
                 return await self._join(actor_uri, join.group(1))
             link = _LINK.match(text)
@@ -225,7 +224,7 @@ class VoteIntake:
         except ValueError:
             return f"unknown action {action!r}"
         if self._membership is not None:
-            refusal = await self._membership.may(group.id, author, Right.PROPOSE)
+            refusal = await self._membership.may_propose(group.id, author, kind)
             if refusal:
                 return refusal
         elif author not in await self._governance.members(group.id):

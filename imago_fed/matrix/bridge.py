@@ -45,6 +45,7 @@ from imago_fed.matrix.graph_rooms import GraphEventsToMatrix
 from imago_fed.matrix.ids import MatrixIds, transaction_id
 from imago_fed.matrix.inbound import Meaning, classify
 from imago_fed.matrix.media import MatrixMedia
+from imago_fed.matrix.resource_rooms import ResourceRooms
 from imago_fed.matrix.rooms import ensure_group_rooms
 from imago_fed.services.assemblies import Assemblies
 from imago_fed.services.personal_feeds import PersonalFeeds
@@ -91,7 +92,10 @@ class MatrixBridge:
         )  # fmt: skip
         #: What this adapter does with each kind of group event.
         self.handlers = EventHandlers.of(
-            GroupEventsToMatrix(self), GraphEventsToMatrix(self), AssemblyRooms(self, call_domain)
+            GroupEventsToMatrix(self),
+            GraphEventsToMatrix(self),
+            AssemblyRooms(self, call_domain),
+            ResourceRooms(self),
         )
         self._in_room: set[tuple[str, str]] = set()  # (room, puppet) known to be joined
         self._room_locks: dict[int, asyncio.Lock] = {}
@@ -110,6 +114,10 @@ class MatrixBridge:
             rooms = FeedRooms(self, feeds)
             self.handlers.register(rooms)  # items into the feeds they match
         self._commands.attach(propagation=propagation, status=status, feeds=rooms)
+
+    def attach_resources(self, resources: Any) -> None:
+        """Offers, needs and agreements for the bot's commands (wired in app.py)."""
+        self._commands.resources = resources
 
     def attach_membership(self, membership: Any) -> None:
         """Invitations, the roster and rights for the bot's commands (wired in app.py)."""

@@ -27,11 +27,11 @@ from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.proposals import ballot_from_numbers
 from imago_fed.domain.groups import Group
-from imago_fed.domain.membership import Right
 from imago_fed.domain.ports.bridge import ChatMembers
 from imago_fed.domain.ports.federation_reads import FederationReads
 from imago_fed.matrix.assemblies import assembly_of_kind
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.resource_commands import RESOURCE_HELP, RESOURCE_VERBS, resource_command
 from imago_fed.services.assemblies import Assemblies
 
 __all__ = ["HELP", "BotCommands", "FeedCommands", "StatusSources"]
@@ -58,7 +58,8 @@ HELP = (
     "!imago feed help: your personal feeds of announcements\n"
     "!imago invite [uses] [days]: an invitation code and link (members)\n"
     "!imago join <code>: use an invitation\n"
-    "!imago members: who is in the group, with their role"
+    "!imago members: who is in the group, with their role\n"
+    "Offers and needs: " + RESOURCE_HELP
 )
 GOVERNANCE_VERBS = ("vote", "table", "proposals", "propose", "delegate", "revoke", "link")
 ASSEMBLY_VERBS = ("convene", "speak", "done", "move", "second", "next", "adjourn")
@@ -103,6 +104,7 @@ class BotCommands:
         self._governance = governance  # proposals, votes; None: help and info only
         self._assemblies = assemblies
         self.membership: Any = None  # invitations, roster, rights (services/membership.py)
+        self.resources: Any = None  # offers, needs, agreements (services/resources.py)
         self._propagation = propagation  # releasing held announcements
         self._status, self._feeds, self._admins = status, feeds, admins
 
@@ -154,6 +156,8 @@ class BotCommands:
                 return await self._membership_command(group, sender, verb, words[2:])
             except DomainError as exc:
                 return f"{sender}: {exc.message}"
+        if verb in RESOURCE_VERBS and self.resources is not None:
+            return await resource_command(self.resources, group, sender, verb, words[2:])
         if verb == "release" and self._propagation is not None:
             return await self._release_command(group, sender, words[2:])
         if verb in GOVERNANCE_VERBS and self._governance is not None:
@@ -197,7 +201,7 @@ class BotCommands:
                 return f"unknown action {args[0]!r}; see !imago table"
             title = text.split(None, 3)[3] if len(text.split(None, 3)) > 3 else ""
             if self.membership is not None:
-                refusal = await self.membership.may(group.id, sender, Right.PROPOSE)
+                refusal = await self.membership.may_propose(group.id, sender, action)
                 if refusal:
                     return f"{sender}: {refusal}"
             proposal = await self._governance.propose(

@@ -8,6 +8,7 @@
     group_changed                             rooms made if missing; space renamed;
                                               the group's avatar on every room
     moderators_changed                        power levels follow, in every room
+    member_invited                            invited into the space and its rooms
     group_deleted                             every room told, unlinked, closed
 
 Each send carries a transaction id derived from the event's dedupe key, and
@@ -24,6 +25,7 @@ from imago_fed.domain.events import (
     GroupDeleted,
     GroupEvent,
     Kind,
+    MemberInvited,
     ModeratorsChanged,
     PostEdited,
     PostRemoved,
@@ -38,6 +40,7 @@ from imago_fed.matrix import outbound, polls
 from imago_fed.matrix.client import path
 from imago_fed.matrix.ids import transaction_id
 from imago_fed.matrix.media import attachment_object_id, send_attachments
+from imago_fed.matrix.membership import MatrixMembers
 from imago_fed.matrix.rooms import sync_power_levels, update_space_profile
 
 if TYPE_CHECKING:
@@ -80,6 +83,14 @@ class GroupEventsToMatrix:
                       if not ids.is_ours(m) and m.startswith("@")]  # fmt: skip
         for room_id in found[1].values():
             await sync_power_levels(self._client, room_id, moderators)
+
+    @handles(Kind.MEMBER_INVITED)
+    async def _member_invited(self, event: GroupEvent[MemberInvited]) -> None:
+        """A Matrix person to let in (a founder the first try could not invite)."""
+        group = await self._bridge.groups.get_by_id(event.group_id)
+        members = MatrixMembers(self._bridge)
+        if group is not None and members.recognises(event.data.member_id):
+            await members.admit(group, event.data.member_id, reason=event.data.reason)
 
     @handles(Kind.GROUP_DELETED)
     async def _group_deleted(self, event: GroupEvent[GroupDeleted]) -> None:

@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from imago_fed.domain.errors import InvalidInput, NotFound
-from imago_fed.domain.events import GroupEvent, ModeratorsChanged
+from imago_fed.domain.errors import DomainError, InvalidInput, NotFound
+from imago_fed.domain.events import GroupEvent, MemberInvited, ModeratorsChanged
 from imago_fed.domain.governance.actions import ActionKind
+from imago_fed.domain.governance.protocols import Democracy
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import Group
 from imago_fed.domain.membership import ROLES, Invitation, Permissions, Right, member_network
@@ -96,25 +97,36 @@ class Membership:
         if not await self._store.revoke_invitation(group.id, code, self._clock.now()):
             raise NotFound(f"no invitation {code!r} to revoke in {group.slug}")
 
-    async def invitation(self, code: str) -> tuple[Invitation, Group]:
-        """A usable invitation and its group (NotFound / InvalidInput otherwise)."""
+    async def _found(self, code: str) -> tuple[Invitation, Group]:
         found = await self._store.invitation(code.strip())
         group = await self._groups.get_by_id(found.group_id) if found else None
         if found is None or group is None:
             raise NotFound("unknown invitation code", field="code")
+        return found, group
+
+    async def invitation(self, code: str) -> tuple[Invitation, Group]:
+        """A usable invitation and its group (NotFound / InvalidInput otherwise)."""
+        found, group = await self._found(code)
         refusal = found.refusal(self._clock.now())
         if refusal:
             raise InvalidInput(refusal, field="code")
         return found, group
 
     async def redeem(self, code: str, member_id: str) -> str:
-        """Use an invitation for ``member_id``; the answer says what happened."""
-        invitation, group = await self.invitation(code)
+        """Use an invitation for ``member_id``; the answer says what happened.
+
+        Someone already in the group is told so (whatever the code's state), and
+        nothing is counted; a person's id is checked (a handle resolved) before
+        a use is."""
+        invitation, group = await self._found(code)
         assert group.id is not None
         network = self.network_of(member_id.strip())
         member_id = await self._canonical(network, member_id.strip())  # a handle: its URL
         if await self._store.is_member(group.id, member_id):
             return f"{member_id} is already a member of {group.name}."
+        refusal = invitation.refusal(self._clock.now())
+        if refusal:
+            raise InvalidInput(refusal, field="code")
         table = await self._governance.table(group.id)
         now = self._clock.now()
         mode = "admitted" if table.invitations_admit else "admit proposal"
@@ -148,18 +160,26 @@ class Membership:
     async def found(self, group: Group, founder: str) -> dict[str, str]:
         """The founder given at creation: moderator, and admitted on their network.
 
-        The role is stored first; if the network fails the answer says so (the
-        group exists; ``admit`` or an invitation can finish it), never silently.
+        The role is stored first; if the network fails, a ``member_invited``
+        event makes that network's log reader try again (with its backoff), and
+        the answer says so.
         """
         assert group.id is not None
         network = self.network_of(founder)
         await self.set_role(group, founder, "moderator")
+        reason = "founder of the group"
         try:
-            done = await network.admit(group, founder, reason="founder of the group")
-        except Exception as exc:
-            log.warning("founder not admitted", extra={"group": group.slug, "error": str(exc)})
-            return {"id": founder, "role": "moderator", "admitted": "",
-                    "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+            done = await network.admit(group, founder, reason=reason)
+        except DomainError:
+            raise
+        except Exception as exc:  # the network is slow or down: its reader retries
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("founder not admitted yet", extra={"group": group.slug, "error": error})
+            await self._events.record(
+                GroupEvent(group.id, SOURCE, f"founder|{group.id}|{founder}",
+                           MemberInvited(founder, reason))
+            )  # fmt: skip
+            done = f"queued, to be retried ({error})"
         return {"id": founder, "role": "moderator", "admitted": done}
 
     async def _canonical(self, network: MemberNetwork, member_id: str) -> str:
@@ -201,6 +221,15 @@ class Membership:
             member=await self._store.is_member(group_id, member_id),
             moderator=await self._store.is_moderator(group_id, member_id),
         )
+
+    async def may_propose(self, group_id: int, member_id: str, action: ActionKind) -> str | None:
+        """Opening a proposal takes ``propose``; one the table puts to a secret
+        ballot opens an election, which takes ``elect`` as well."""
+        refusal = await self.may(group_id, member_id, Right.PROPOSE)
+        protocol = (await self._governance.table(group_id)).protocol(action)
+        if refusal is None and isinstance(protocol, Democracy) and protocol.secret:
+            refusal = await self.may(group_id, member_id, Right.ELECT)
+        return refusal
 
     async def permissions(self, group_id: int) -> Permissions:
         return (await self._governance.table(group_id)).permissions

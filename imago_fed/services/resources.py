@@ -31,6 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
+from imago_fed.domain.events import GroupEvent, IntentChanged, MatchSuggested
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.proposals import Proposal
 from imago_fed.domain.governance.service import Governance
@@ -38,9 +39,11 @@ from imago_fed.domain.graph.proximity import hops_from
 from imago_fed.domain.graph.relations import Relation
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports.clock import Clock
+from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.groups import GroupRepository
 from imago_fed.domain.ports.relations import GroupAddresses
 from imago_fed.domain.ports.resources import (
+    GroupProfiles,
     ResourceMessenger,
     ResourceStore,
     SenderTrust,
@@ -57,16 +60,19 @@ from imago_fed.domain.resources.agreements import (
 from imago_fed.domain.resources.intents import (
     INTENT,
     Intent,
+    describe,
     intent_from_dict,
     parse_quantity,
 )
 from imago_fed.domain.resources.matching import Match, suggest
 from imago_fed.domain.resources.vocabulary import parse_resource_type
 
-__all__ = ["Resources", "agreement_json"]
+__all__ = ["SOURCE", "Resources", "agreement_json"]
 
 log = logging.getLogger(__name__)
 _UNADOPTED = frozenset({"rejected", "expired", "withdrawn", "challenged"})
+SOURCE = "resources"  # the group event log's source for what this service records
+NOTIFIED_MATCHES = 3  # suggestions told to the groups when an intent opens
 
 
 def agreement_json(stored: StoredAgreement) -> dict[str, Any]:
@@ -97,11 +103,14 @@ class Resources:
     def __init__(
         self, store: ResourceStore, addresses: GroupAddresses, messenger: ResourceMessenger,
         groups: GroupRepository, clock: Clock, relations: Any = None,
-        senders: SenderTrust | None = None,
+        senders: SenderTrust | None = None, events: GroupEventLog | None = None,
+        profiles: GroupProfiles | None = None,
     ) -> None:  # fmt: skip
         self._store, self._addresses, self._messenger = store, addresses, messenger
         self._groups, self._clock, self._relations = groups, clock, relations
         self._senders = senders  # None: every signed sender is heard (tests, benchmarks)
+        self._events = events  # None: the chat side is not told (tests, benchmarks)
+        self._profiles = profiles  # None: an intent has a place only if it names one
         self._governance: Governance | None = None
 
     def attach(self, governance: Governance) -> None:
@@ -115,7 +124,9 @@ class Resources:
         """Validate an offer or a need, keep it pending, open its publish_offer decision."""
         group = await self._group(slug)
         assert group.id is not None
-        intent = intent_from_dict(data, group=self._addresses.actor(slug))
+        profile = await self._profiles.profile(group.id) if self._profiles else None
+        home = profile.place if profile is not None else None
+        intent = intent_from_dict(data, group=self._addresses.actor(slug), place=home)
         now = self._clock.now()
         if intent.window.ended_by(now):
             raise InvalidInput("available_until is already past", field="available_until")
@@ -161,6 +172,7 @@ class Resources:
         stored = await self._store.move_intent(intent_id, "withdrawn", self._clock.now())
         if was == "open":
             await self._messenger.update(slug, stored)
+            await self._tell(stored)
         return stored
 
     # ------------------------------------------------------------ matching
@@ -331,6 +343,8 @@ class Resources:
             return f"intent {intent_id} withdrawn: its window ended before the decision"
         stored = await self._store.move_intent(intent_id, "open", self._clock.now())
         await self._messenger.publish(group.slug, stored)
+        await self._tell(stored)
+        await self._announce_matches(stored)
         return f"{stored.intent.purpose} {intent_id} published: {stored.intent.name}"
 
     async def _offer(self, group: Group, intent_id: int, quantity: object) -> str:
@@ -374,6 +388,7 @@ class Resources:
                 if other.id != row.id and other.state == "offered":
                     await self._store.move_agreement(other.id, "accepted", now, agreement_iri=iri)
         await self._messenger.update(group.slug, stored)
+        await self._tell(stored)
         return f"agreement {row.id} with {row.peer} accepted"
 
     async def _reject(self, group: Group, row: StoredAgreement) -> StoredAgreement:
@@ -403,10 +418,11 @@ class Resources:
         now = self._clock.now()
         known = await self._store.intent_by_iri(intent.ap_id)
         if known is None:
-            await self._store.add_intent(
+            added = await self._store.add_intent(
                 replace(intent, id=None, state="open"), group_id=None, intent_iri=intent_iri,
                 now=now,
             )  # fmt: skip
+            await self._announce_matches(added)
             return "done"
         if known.group_id is not None or known.intent.group != intent.group:
             return "proposal id already used by another group"
@@ -532,8 +548,53 @@ class Resources:
             slug = self._addresses.local_slug(moved.intent.group)
             if slug is not None and moved.group_id is not None:
                 await self._messenger.update(slug, moved)
+                await self._tell(moved)
             changed += 1
         return changed
+
+    # ------------------------------------------------- telling the chat side
+    async def _tell(self, stored: StoredIntent) -> None:
+        """Record that one of our intents changed (the Matrix room shows it, edited in
+        place); the key makes a repeat of the same state a no-op."""
+        if self._events is None or stored.group_id is None:
+            return
+        intent = stored.intent
+        left = intent.available
+        data = IntentChanged(
+            intent_id=stored.id, ap_id=stored.ap_id, purpose=intent.purpose,
+            action=intent.action, name=intent.name, state=intent.state, text=describe(intent),
+            resource=(intent.resource.iri or intent.resource.label) if intent.resource else "",
+            quantity=_words(intent.quantity), remaining=_words(left),
+        )  # fmt: skip
+        key = f"resources|intent|{stored.id}|{intent.state}|{data.remaining}"
+        await self._events.record(GroupEvent(stored.group_id, SOURCE, key, data))
+
+    async def _announce_matches(self, stored: StoredIntent) -> None:
+        """Tell each local group concerned about the best counterparts of a new intent
+        (both sides of a pair hear of it; nothing is agreed)."""
+        if self._events is None:
+            return
+        for match in await self._suggest(stored.intent, NOTIFIED_MATCHES):
+            other = match.intent
+            assert other.id is not None
+            why = "; ".join(match.why)
+            sides = [(stored.group_id, stored.intent, other)]
+            slug = self._addresses.local_slug(other.group)
+            group = await self._groups.get(slug) if slug else None
+            if group is not None:
+                sides.append((group.id, other, stored.intent))
+            for group_id, mine, theirs in sides:
+                if group_id is None or mine.id is None or theirs.id is None:
+                    continue
+                text = (f"Suggested match (score {match.score:.2f}) for {describe(mine)}: "
+                        f"{describe(theirs)}, from {theirs.group}. Why: {why}. "
+                        f"Answer it with intent {theirs.id}.")  # fmt: skip
+                data = MatchSuggested(
+                    intent_id=mine.id, other_intent_id=theirs.id, other_group=theirs.group,
+                    score=f"{match.score:.4f}", text=text,
+                )  # fmt: skip
+                key = f"resources|match|{mine.id}|{theirs.id}"
+                await self._events.record(GroupEvent(group_id, SOURCE, key, data))
 
     # ------------------------------------------------------------- helpers
     async def _restock(self, group_id: int, row: StoredAgreement) -> None:
@@ -567,6 +628,7 @@ class Resources:
             slug = self._addresses.local_slug(moved.intent.group)
             if slug is not None and moved.group_id is not None:
                 await self._messenger.update(slug, moved)
+                await self._tell(moved)
 
     async def _decide(
         self, group: Group, action: ActionKind, title: str, author: str, params: dict[str, Any]
@@ -608,3 +670,9 @@ class Resources:
         if row is None or row.group_id != group.id:
             raise NotFound(f"no agreement {agreement_id} in {group.slug}")
         return row
+
+
+def _words(quantity: Any) -> str:
+    if quantity is None or quantity.value is None:
+        return ""
+    return f"{quantity.value.normalize():f} {quantity.unit.name}"

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, jsonify, request
+from quart import Response, jsonify
 
 from imago_fed.domain.costs import BILL_KINDS, Bill, Contribution, Coverage, Pledge
 from imago_fed.web.admin import admin, api
 from imago_fed.web.admin_governance import proposal_json
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
 __all__ = ["bill_json", "contribution_json", "coverage_json", "pledge_json"]
@@ -76,7 +76,8 @@ NEW_BILL = {
     "properties": {
         "label": {"type": "string", "maxLength": 200},
         "kind": {"type": "string", "enum": list(BILL_KINDS)},
-        "amount": _AMOUNT_IN, "currency": _CURRENCY_IN, "period_months": {"type": "integer"},
+        "amount": _AMOUNT_IN, "currency": _CURRENCY_IN,
+        "period_months": {"type": "integer", "minimum": 1, "maximum": 120},
         "starts_on": _DATE_IN, "renews_on": _DATE_IN,
         "author": {"type": "string", "maxLength": 2048,
                    "description": "who proposes it, when [costs] group decides bills"},
@@ -141,10 +142,6 @@ def coverage_json(c: Coverage) -> dict[str, Any]:
     }
 
 
-async def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return check_body(await request.get_json(force=True, silent=True), schema)
-
-
 @api.route(
     admin, "/costs", "GET", summary="Coverage, bills, pledges and contributions",
     responses={200: ("the costs", SUMMARY_SCHEMA)},
@@ -174,7 +171,7 @@ async def get_costs() -> Response:
     },
 )  # fmt: skip
 async def add_bill() -> tuple[Response, int]:
-    body = await _body(NEW_BILL)
+    body = request_body()
     costs = runtime().costs
     fields: dict[str, Any] = dict(
         label=body["label"], kind=body["kind"], amount=body["amount"],
@@ -193,7 +190,7 @@ async def add_bill() -> tuple[Response, int]:
     responses={201: ("the pledge", PLEDGE_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_pledge() -> tuple[Response, int]:
-    body = await _body(NEW_PLEDGE)
+    body = request_body()
     pledge = await runtime().costs.add_pledge(
         member=body["member"], amount=body["amount"], currency=body.get("currency", ""),
         starts_on=body.get("starts_on", ""), ends_on=body.get("ends_on", ""),
@@ -207,7 +204,7 @@ async def add_pledge() -> tuple[Response, int]:
     responses={201: ("the contribution", CONTRIBUTION_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_contribution() -> tuple[Response, int]:
-    body = await _body(NEW_CONTRIBUTION)
+    body = request_body()
     contribution = await runtime().costs.add_contribution(
         member=body["member"], amount=body["amount"], currency=body.get("currency", ""),
         paid_on=body.get("paid_on", ""), note=body.get("note", ""),
@@ -216,12 +213,12 @@ async def add_contribution() -> tuple[Response, int]:
 
 
 @api.route(
-    admin, "/costs/<which>/<row_id>", "DELETE",
+    admin, "/costs/<which>/<int:row_id>", "DELETE",
     summary="Remove a bill, pledge or contribution (which: bills, pledges, contributions)",
     responses={204: ("removed", None), 404: ("no such row", ERROR_REF)},
 )  # fmt: skip
-async def remove_cost(which: str, row_id: str) -> Response:
-    if which not in KINDS or not row_id.isdigit() or len(row_id) > 18:
+async def remove_cost(which: str, row_id: int) -> Response:
+    if which not in KINDS:
         raise ApiError(404, "not_found", f"no {which} {row_id}")
-    await runtime().costs.remove(KINDS[which], int(row_id))
+    await runtime().costs.remove(KINDS[which], row_id)
     return Response("", status=204)

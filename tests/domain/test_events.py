@@ -17,10 +17,13 @@ from imago_fed.domain.events import (
     GroupChanged,
     GroupDeleted,
     GroupEvent,
+    IntentChanged,
     ItemReceived,
     Kind,
     MalformedEvent,
+    MatchSuggested,
     MemberEdited,
+    MemberInvited,
     MemberPosted,
     MemberRemoved,
     ModeratorsChanged,
@@ -54,6 +57,7 @@ SAMPLES: list[EventData] = [
     GroupChanged(created=True),
     GroupDeleted(slug="garden", name="Garden"),
     ModeratorsChanged(),
+    MemberInvited("@hazel:hs.example", "founder of the group"),
     ProposalOpened.from_payload(PROPOSAL),
     ProposalCounts.from_payload(PROPOSAL),
     ProposalClosed.from_payload({**PROPOSAL, "state": "adopted", "result_text": "yes won"}),
@@ -64,6 +68,10 @@ SAMPLES: list[EventData] = [
     ItemReceived(5, "https://a.example/n/1", "https://a.example/groups/news", "hold",
                  path=("https://a.example/groups/news",), hop_limit=2, reason="held",
                  themes=("Q11451",), place_lat=48.85, place_lon=2.35, place_label="Paris"),
+    IntentChanged(12, "https://a.example/groups/g/intents/12", "offer", "transfer", "Bikes",
+                  "open", "Offer (transfer): 3 one Bikes · open", resource="Q11442",
+                  quantity="3 one", remaining="3 one"),
+    MatchSuggested(12, 14, "https://b.example/groups/w", "0.8123", "Suggested match ..."),
 ]  # fmt: skip
 
 

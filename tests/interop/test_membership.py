@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +26,7 @@ import httpx
 from imago_fed.domain.governance.table import default_table
 from tests.interop.fedify_peer import FedifyPeer
 from tests.interop.instance import Instance, bridged_instance
-from tests.interop.test_matrix import poll
+from tests.interop.test_matrix import poll, resolve
 
 DOOCRACY = {"protocol": "doocracy", "window_s": 3600,
             "fallback": {"protocol": "democracy", "duration_s": 60}}  # fmt: skip
@@ -93,19 +94,29 @@ async def test_membership_decisions_take_effect_on_both_networks(
         with FedifyPeer("alice") as alice, FedifyPeer("bob") as bob, \
                 FedifyPeer("carl") as carl, FedifyPeer("dave") as dave:  # fmt: skip
             async with hs.async_client(hazel_token) as hazel, hs.async_client(ivy_token) as ivy:
-                await scenario(server, dsn, hazel_id, hazel, ivy_id, ivy, alice, bob, carl)
-            await invitations_in_follow_requests(server, dave)
+                general = await scenario(server, dsn, hazel_id, hazel, ivy_id, ivy, alice, bob,
+                                         carl)  # fmt: skip
+                await invitations_in_follow_requests(server, dave)
+                await bot_commands(server, hazel_id, hazel, general)
 
 
 async def scenario(
     server: Instance, dsn: str, hazel_id: str, hazel: httpx.AsyncClient,
     ivy_id: str, ivy: httpx.AsyncClient, alice: FedifyPeer, bob: FedifyPeer, carl: FedifyPeer,
-) -> None:  # fmt: skip
+) -> str:  # fmt: skip
     # The founder: moderator, invited into the space and its rooms by creation alone.
     created = await server.create_group("garden", founder=hazel_id)
     assert created["founder"]["role"] == "moderator", created
-    assert created["founder"]["admitted"].startswith(f"invited {hazel_id}"), created
+    admitted = created["founder"]["admitted"]
+    assert admitted.startswith((f"invited {hazel_id}", "queued, to be retried")), created
     news = server.actor("garden")
+    space = await poll(lambda: resolve(hazel, "#_imago_garden:localhost"), what="the space")
+
+    async def invited() -> bool:  # the invite itself, before hazel does anything
+        response = await hazel.get("/_matrix/client/v3/sync", params={"timeout": "0"})
+        return space in response.json().get("rooms", {}).get("invite", {})
+
+    await poll(invited, what="hazel invited into the space")
     await join(hazel, "#_imago_garden:localhost")
     general = await join(hazel, "#_imago_garden_general:localhost")
     announcements = await join(hazel, "#_imago_garden_announcements:localhost")
@@ -214,6 +225,20 @@ async def scenario(
     )
     assert reply["http_signature"]["verified"] is True
 
+    # bob uses an invitation from his server: "!join <code>" mentioning the group
+    code = (await server.api("POST", "/groups/garden/invitations", json={})).json()["code"]
+    await bob.apost(news, f"!join {code}")
+
+    def welcome(record: dict) -> bool:
+        obj = record["activity"].get("object")
+        return (
+            record["type"] == "Create" and isinstance(obj, dict)
+            and "You are now a member of garden" in obj.get("content", "")
+        )  # fmt: skip
+
+    await bob.await_for(welcome, timeout=30)
+    await poll(lambda: _has(roster, bob.actor_url, role="member"), what="bob a member")
+
     # rights: only moderators post -> Matrix power levels; ivy is refused, hazel is not
     amended = await decide(
         server, "garden", action="amend_table", title="Only moderators post",
@@ -259,6 +284,7 @@ async def scenario(
         json={"action": "remove_member", "title": "Again", "params": {"member": ivy_id}},
     )  # fmt: skip
     assert refused_removal.status_code == 422
+    return general
 
 
 async def invitations_in_follow_requests(server: Instance, dave: FedifyPeer) -> None:
@@ -284,6 +310,50 @@ async def invitations_in_follow_requests(server: Instance, dave: FedifyPeer) -> 
 
         await poll(pending, what="erin's request pending")
         assert not [r for r in await erin.areceived() if r["type"] == "Accept"]
+
+
+async def bot_commands(
+    server: Instance, hazel_id: str, hazel: httpx.AsyncClient, general: str
+) -> None:
+    """The bot makes invitations for members, and takes a code from any of its rooms."""
+
+    async def ask(text: str, txn: str, answer: str) -> str:
+        sent = await hazel.put(
+            f"/_matrix/client/v3/rooms/{quote(general)}/send/m.room.message/{txn}",
+            json={"msgtype": "m.text", "body": text},
+        )
+        assert sent.is_success, sent.text
+
+        async def notice() -> str | None:
+            for event in await events(hazel, general):
+                body = str(event["content"].get("body", ""))
+                if event["content"].get("msgtype") == "m.notice" and answer in body:
+                    return body
+            return None
+
+        return await poll(notice, what=f"the bot's answer to {text!r}")
+
+    made = await ask("!imago invite 2 3", "inv1", "Invitation ")
+    code = re.search(r"!imago join (\S+)", made)
+    assert code, made
+    listed = (await server.api("GET", "/groups/garden/invitations")).json()["items"]
+    mine = next(i for i in listed if i["code"] == code.group(1))
+    assert (mine["max_uses"], mine["created_by"]) == (2, hazel_id)
+    roster = await ask("!imago members", "mem1", "(matrix, moderator")
+    assert f"{hazel_id} (matrix, moderator, since" in roster
+
+    club_code = (await server.api("POST", "/groups/club/invitations", json={})).json()["code"]
+    welcome = await ask(f"!imago join {club_code}", "join1", "Welcome to club")
+    assert f"invited {hazel_id}" in welcome
+    await join(hazel, "#_imago_club:localhost")  # a knock-only space: the invite lets her in
+
+    async def in_club() -> bool:
+        items = (await server.api("GET", "/groups/club/roster")).json()["items"]
+        return any(m["id"] == hazel_id and m["state"] == "member" for m in items)
+
+    await poll(in_club, what="hazel a member of club")
+    again = await ask(f"!imago join {club_code}", "join2", "already a member")
+    assert "already a member of club" in again
 
 
 async def _has(roster, member: str, **fields: str) -> bool:

@@ -130,11 +130,12 @@ async def test_events_of_rooms_that_are_not_ours_are_ignored(world: World) -> No
 
 async def test_the_bridge_handles_the_kinds_it_tells_matrix_about(world: World) -> None:
     assert world.bridge.handlers.kinds == {
-        Kind.GROUP_CHANGED, Kind.GROUP_DELETED, Kind.MODERATORS_CHANGED,
+        Kind.GROUP_CHANGED, Kind.GROUP_DELETED, Kind.MODERATORS_CHANGED, Kind.MEMBER_INVITED,
         Kind.PROPOSAL_OPENED, Kind.PROPOSAL_CLOSED,
         Kind.POST_SHARED, Kind.POST_EDITED, Kind.POST_REMOVED,
         Kind.RELATION_CHANGED, Kind.ITEM_RECEIVED,
         Kind.ASSEMBLY_CONVENED, Kind.ASSEMBLY_SAID, Kind.ASSEMBLY_CLOSED,
+        Kind.INTENT_CHANGED, Kind.MATCH_SUGGESTED,
     }  # fmt: skip
     # its own members' posts go the other way; counts wait for the end of the vote
     posted = GroupEvent(1, "x", "k", MemberPosted(HAZEL, "$1", "!general"))

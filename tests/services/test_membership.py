@@ -350,3 +350,33 @@ async def test_founder_is_moderator_and_member_and_rights_follow_the_table(
             GID, action=ActionKind.AMEND_TABLE, title="Bad", author=BOB,
             params={"changes": {"permissions": {"shout": "anyone"}}},
         )  # fmt: skip
+
+
+async def test_a_secret_ballot_takes_the_elect_right_as_well(world: World) -> None:
+    table = default_table().amended(
+        parse_changes({
+            "spend": {"protocol": "democracy", "secret": True, "duration_s": 3600},
+            "permissions": {"elect": "moderators"},
+        })
+    )  # fmt: skip
+    await world.gov_store.save_table(GID, table, T0)
+    assert await world.membership.may_propose(GID, ANN, ActionKind.PUBLISH) is None
+    assert await world.membership.may_propose(GID, ANN, ActionKind.SPEND) == (
+        "only moderators of the group may open a secret ballot"
+    )
+    assert await world.membership.may_propose(GID, EVE, ActionKind.PUBLISH) == (
+        "only members of the group may open proposals"
+    )
+    await world.membership.set_role(GARDEN, ANN, "moderator")
+    assert await world.membership.may_propose(GID, ANN, ActionKind.SPEND) is None
+
+
+async def test_a_founder_the_network_cannot_reach_now_is_left_to_its_reader(
+    world: World,
+) -> None:
+    world.matrix.fail_next = 1
+    result = await world.membership.found(GARDEN, BOB)
+    assert result["admitted"] == "queued, to be retried (OSError: network unreachable)"
+    assert await world.store.is_moderator(GID, BOB)
+    [invited] = [e for e in world.events.events if e.kind == "member_invited"]
+    assert (invited.data.member_id, invited.data.reason) == (BOB, "founder of the group")

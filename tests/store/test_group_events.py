@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from imago_fed.domain.errors import Unavailable
 from imago_fed.domain.events import (
     EventHandlers,
     GroupChanged,
@@ -105,6 +106,28 @@ async def test_a_failing_handler_holds_the_cursor_then_gives_up_on_the_event(poo
     assert await pool.fetchval("SELECT count(*) FROM event_cursors WHERE consumer = 'flaky'") == 0
     assert await reader.run_once()  # the second failure is the last: logged and skipped
     assert attempts == [group_id, group_id]
+    assert not await reader.run_once()
+
+
+async def test_a_network_that_is_away_is_waited_for_however_many_times(pool) -> None:
+    """``Unavailable`` (a homeserver down) is not the event's fault: never skipped."""
+    group_id = await _group(pool)
+    attempts: list[int] = []
+
+    class Away:
+        @handles(Kind.GROUP_CHANGED)
+        async def send(self, event: GroupEvent) -> None:
+            attempts.append(event.group_id)
+            if len(attempts) <= 5:
+                raise Unavailable("the homeserver does not answer")
+
+    reader = GroupEventReader(pool, "away", "matrix", EventHandlers.of(Away()), max_attempts=2)
+    for _ in range(5):  # more times than max_attempts
+        with pytest.raises(Unavailable):
+            await reader.run_once()
+    assert await pool.fetchval("SELECT count(*) FROM event_cursors WHERE consumer = 'away'") == 0
+    assert await reader.run_once()  # back: handled, then the cursor moves
+    assert attempts == [group_id] * 6
     assert not await reader.run_once()
 
 

@@ -136,6 +136,8 @@ async def test_a_proposal_shows_what_its_effects_did(setup) -> None:
     assert "to the followers" in effect["outcome"]
     note = rt.ids.group("garden") + "/notes/"
     assert note in effect["outcome"]
+    page = await client.get("/groups/garden", headers={"Accept": "text/html"})
+    assert "Carried out:\n        publish (done)" in await page.get_data(as_text=True)
     not_member = await client.post(
         "/api/v1/groups/garden/proposals",
         json={"action": "remove_member", "title": "Out", "params": {"member": "https://x.example/u/x"}},

@@ -148,6 +148,21 @@ async def test_offer_and_need_matched_agreed_fulfilled(world: tuple[Client, Runt
     assert "Bicycles" in document["content"]
 
 
+async def test_an_intent_without_a_place_is_at_its_groups(world: tuple[Client, Runtime]) -> None:
+    client, rt = world
+    await do_at_once(rt, "garden")
+    home = {"lat": 48.8567, "lon": 2.351, "label": "Paris", "wikidata": "Q90"}
+    response = await client.patch("/api/v1/groups/garden", json={"place": home}, headers=AUTH)
+    assert response.status_code == 200, await response.get_data()
+    bare = {k: v for k, v in BIKES.items() if k != "place"}
+    status, offer = await call(client, "POST", "/groups/garden/intents", bare)
+    assert status == 201
+    assert (offer["place"]["lat"], offer["place"]["lon"], offer["place"]["label"]) == (
+        48.8567, 2.351, "Paris")  # fmt: skip
+    status, own = await call(client, "POST", "/groups/garden/intents", BIKES)
+    assert own["place"]["label"] == "Paris" and own["place"]["lat"] == 48.85
+
+
 async def test_publishing_waits_for_the_decision(world: tuple[Client, Runtime]) -> None:
     client, _ = world
     status, pending = await call(client, "POST", "/groups/slow/intents", BIKES)

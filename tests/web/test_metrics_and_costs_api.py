@@ -59,7 +59,10 @@ async def test_metrics_count_requests_inbox_and_the_queue(
     async with client_with(migrated_db, make_settings, IMAGO_METRICS_TOKEN=METRICS_TOKEN) as client:
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/groups/nobody")).status_code == 404
-        refused = await client.post("/inbox", data=b'{"type": "Follow"}')
+        refused = await client.post(
+            "/inbox", data=b'{"type": "Follow"}',
+            headers={"Content-Type": "application/activity+json"},
+        )  # fmt: skip
         assert refused.status_code == 400  # no id, no signature: refused before anything
         response = await client.get("/metrics", headers=bearer)
         assert response.status_code == 200

@@ -37,6 +37,7 @@ __all__ = [
     "Kind",
     "MalformedEvent",
     "MemberEdited",
+    "MemberInvited",
     "MemberPosted",
     "MemberRemoved",
     "ModeratorsChanged",
@@ -66,6 +67,7 @@ class Kind(StrEnum):
     GROUP_CHANGED = "group_changed"
     GROUP_DELETED = "group_deleted"
     MODERATORS_CHANGED = "moderators_changed"
+    MEMBER_INVITED = "member_invited"
     PROPOSAL_OPENED = "proposal_opened"
     PROPOSAL_COUNTS = "proposal_counts"
     PROPOSAL_CLOSED = "proposal_closed"
@@ -74,6 +76,8 @@ class Kind(StrEnum):
     ASSEMBLY_CLOSED = "assembly_closed"
     RELATION_CHANGED = "relation_changed"
     ITEM_RECEIVED = "item_received"
+    INTENT_CHANGED = "intent_changed"
+    MATCH_SUGGESTED = "match_suggested"
 
 
 class UndecodableEvent(ValueError):
@@ -274,6 +278,16 @@ class ModeratorsChanged(EventData):
     kind: ClassVar[Kind] = Kind.MODERATORS_CHANGED
 
 
+@dataclass(frozen=True)
+class MemberInvited(EventData):
+    """Someone is to be let into the group on their network (a founder whose
+    invitation could not be sent at once): the reader retries until it is."""
+
+    kind: ClassVar[Kind] = Kind.MEMBER_INVITED
+    member_id: str
+    reason: str = ""
+
+
 # --------------------------------------------------------------------- proposals
 @dataclass(frozen=True)
 class ProposalFacts(EventData):
@@ -379,3 +393,34 @@ class ItemReceived(EventData):
     place_lat: float | None = None
     place_lon: float | None = None
     place_label: str = ""
+
+
+# --------------------------------------------------------------------- resources
+@dataclass(frozen=True)
+class IntentChanged(EventData):
+    """One of the group's offers or needs was published or changed state (or what
+    is left of it): the chat side shows it, and edits it in place afterwards."""
+
+    kind: ClassVar[Kind] = Kind.INTENT_CHANGED
+    intent_id: int
+    ap_id: str
+    purpose: str
+    action: str
+    name: str
+    state: str
+    text: str  # the intent in one readable line
+    resource: str = ""
+    quantity: str = ""
+    remaining: str = ""
+
+
+@dataclass(frozen=True)
+class MatchSuggested(EventData):
+    """A counterpart suggested for one of the group's intents (never an agreement)."""
+
+    kind: ClassVar[Kind] = Kind.MATCH_SUGGESTED
+    intent_id: int
+    other_intent_id: int
+    other_group: str
+    score: str
+    text: str

@@ -22,10 +22,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from imago_fed.domain.ports.graph import NodeProfile
 from imago_fed.domain.resources.agreements import InventoryItem, Terms
 from imago_fed.domain.resources.intents import Intent
 
 __all__ = [
+    "GroupProfiles",
     "ResourceMessenger",
     "ResourceStore",
     "SenderTrust",
@@ -240,3 +242,10 @@ class SenderTrust(Protocol):
         """Whether one of our groups follows ``actor``, or ``actor`` is an accepted
         follower (a member) of one of ``group_ids``."""
         ...
+
+
+class GroupProfiles(Protocol):
+    """Where our groups are (``ports.graph.GraphNodes`` has it): an intent with no
+    place of its own is at its group's."""
+
+    async def profile(self, group_id: int) -> NodeProfile | None: ...

@@ -44,6 +44,7 @@ __all__ = [
     "Quantity",
     "Reciprocal",
     "Window",
+    "describe",
     "intent_from_dict",
     "parse_quantity",
     "parse_time",
@@ -351,3 +352,25 @@ def _reciprocal(data: object) -> Reciprocal | None:
         else None,
         parse_quantity(quantity, field="reciprocal.quantity") if quantity is not None else None,
     )
+
+
+def _amount(quantity: Quantity | None) -> str:
+    if quantity is None or quantity.value is None:
+        return ""
+    return f"{quantity.value.normalize():f} {quantity.unit.name}"
+
+
+def describe(intent: Intent) -> str:
+    """The intent in one line, for people: purpose, action, amount, name, what is
+    left, window, state (what the chat room and notices say)."""
+    label = "Offer" if intent.purpose == "offer" else "Need"
+    parts = [f"{label} ({intent.action}): "
+             + " ".join(p for p in (_amount(intent.quantity), intent.name) if p)]  # fmt: skip
+    if intent.quantity is not None and intent.remaining not in (None, intent.quantity.value):
+        parts.append(f"{_amount(intent.available)} left")
+    if intent.window.end is not None:
+        parts.append(f"until {intent.window.end.date().isoformat()}")
+    if intent.place is not None and intent.place.label:
+        parts.append(intent.place.label)
+    parts.append(intent.state)
+    return " · ".join(parts)

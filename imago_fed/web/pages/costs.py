@@ -22,6 +22,7 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 from imago_fed.domain.costs import BILL_KINDS, format_amount
 from imago_fed.domain.errors import InvalidInput, NotFound
 from imago_fed.web.pages.session import require_admin, verify_csrf
+from imago_fed.web.params import ascii_int
 from imago_fed.web.runtime import runtime
 
 __all__ = ["costs_pages"]
@@ -70,9 +71,10 @@ async def costs_page() -> Response:
 
 
 def _int(value: str, field: str) -> int:
-    if not value.strip().isdigit():
+    number = ascii_int(value.strip())
+    if number is None:
         raise InvalidInput("must be a whole number", field=field)
-    return int(value)
+    return number
 
 
 async def _add(which: str, form: Any) -> int | None:

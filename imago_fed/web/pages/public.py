@@ -61,6 +61,8 @@ async def _proposals(group: Group) -> list[dict[str, Any]]:
         )
         described["election_id"] = election.id if election is not None else None
         described["election_state"] = election.state if election is not None else None
+        effects = await rt.effects.of_proposal(proposal.id or 0) if rt.effects else []
+        described["effects"] = [(e["name"], e["state"]) for e in effects]
         shown.append(described)
     return shown
 
