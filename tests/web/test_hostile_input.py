@@ -15,10 +15,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from quart.typing import TestClientProtocol as Client
 
+from imago_fed.activitypub.inbox import HANDLED_TYPES
 from imago_fed.app import create_app
 from imago_fed.web.admin import api
 from imago_fed.web.openapi import Operation
@@ -451,4 +452,66 @@ async def test_forms_with_hostile_bytes_are_not_5xx(world, body: bytes) -> None:
     for path in ("/admin/sign-in", "/admin/costs/bills"):
         response = await client.post(path, data=body, headers=form)
         assert response.status_code < 500, (path, body, await response.get_data())
+    assert await table_counts(rt) == before
+
+
+_shapes = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12)
+    | st.sampled_from(["https://www.w3.org/ns/activitystreams#Public", "http://127.0.0.1:9/x"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(["id", "type", "object", "actor", "to", "cc", "inReplyTo", "@context",
+                         "content", "name", "tag", "href", "attributedTo", "oneOf"]),
+        children, max_size=4,
+    ),
+    max_leaves=10,
+)  # fmt: skip
+
+
+@PROPERTY
+@given(
+    kind=st.sampled_from([*sorted(HANDLED_TYPES), "Bake", "Question", "Note"]),
+    obj=_shapes,
+    extra=st.dictionaries(st.sampled_from(["to", "cc", "target", "@context"]), _shapes, max_size=2),
+)
+async def test_signed_activities_of_any_shape_are_never_5xx(world, host, kind, obj, extra) -> None:
+    """Signed for real, so the shapes reach JSON-LD, the type dispatch and the store."""
+    rt, client = world
+    alice = host.actors.get("alice") or host.add("alice")
+    activity = {**alice.activity(kind, obj), **extra}
+    body = json.dumps(activity).encode()
+    headers = alice.sign(rt.settings.instance.base_url + "/inbox", body)
+    response = await client.post("/inbox", data=body, headers=headers)
+    event(f"status {response.status_code}")
+    assert response.status_code in (202, 400, 401), (activity, await response.get_data())
+    stored = await rt.pool.fetchval(
+        "SELECT count(*) FROM inbox_activities WHERE activity_id = $1", activity["id"]
+    )
+    assert stored == (1 if response.status_code == 202 and kind in HANDLED_TYPES else 0)
+    if stored:  # processed: the handler decides, or says why not; it never crashes
+        crashes = []
+
+        class Catch(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if record.getMessage() == "activity processing failed":
+                    crashes.append(record.exc_text or record.exc_info)
+
+        catch = Catch()
+        logging.getLogger("imago_fed.activitypub.processing").addHandler(catch)
+        try:
+            await rt.inbox_processor.run_once()
+        finally:
+            logging.getLogger("imago_fed.activitypub.processing").removeHandler(catch)
+        assert crashes == [], (activity, crashes)
+
+
+@pytest.mark.parametrize("raw", [DEEP, b"\xff", b'{"a": "\\u0000"}', b'{"a": 1, "a": 2}'])
+async def test_public_ballot_box_refuses_hostile_bodies(world, raw: bytes) -> None:
+    rt, client = world
+    before = await table_counts(rt)
+    response = await client.post("/elections/1/ballots", data=raw, headers=JSON)
+    assert response.status_code == 400, await response.get_data()
+    assert_error_shape(await response.get_json(), 400)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert (await client.post("/elections/1/ballots", data=b"{}", headers=form)).status_code == 415
     assert await table_counts(rt) == before
