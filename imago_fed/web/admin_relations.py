@@ -134,6 +134,7 @@ async def reject_relation(slug: str, relation_id: int) -> tuple[Response, int]:
 @api.route(
     admin, "/groups/<slug>/relations/<int:relation_id>", "DELETE",
     summary="Remove a relation, or withdraw our proposal (a relate decision)",
+    query={"author": AUTHOR["author"]},
     responses={202: DECIDED, 404: NOT_FOUND, 409: ("nothing to remove", ERROR_REF)},
 )  # fmt: skip
 async def remove_relation(slug: str, relation_id: int) -> tuple[Response, int]:

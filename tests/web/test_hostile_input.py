@@ -7,10 +7,12 @@ the OpenAPI document is rendered from, so a new route is covered by default.
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from quart.typing import TestClientProtocol as Client
 
+import imago_fed.web
 from imago_fed.activitypub.inbox import HANDLED_TYPES
 from imago_fed.app import create_app
 from imago_fed.web.admin import api
@@ -515,3 +518,32 @@ async def test_public_ballot_box_refuses_hostile_bodies(world, raw: bytes) -> No
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert (await client.post("/elections/1/ballots", data=b"{}", headers=form)).status_code == 415
     assert await table_counts(rt) == before
+
+
+def test_handlers_read_only_declared_query_parameters() -> None:
+    """An undeclared parameter is refused (422) before the handler: a handler
+    reading one would never see it. Read off the source, helpers one call deep."""
+    declared = {op.operation_id: set(op.query) for op in api.operations}
+    undeclared = []
+    for path in sorted(Path(imago_fed.web.__file__).parent.glob("admin*.py")):
+        tree = ast.parse(path.read_text())
+        funcs = {
+            n.name: n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        for name in funcs.keys() & declared.keys():
+            nodes = [funcs[name]] + [
+                funcs[c.func.id] for c in ast.walk(funcs[name])
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in funcs
+            ]  # fmt: skip
+            read = {
+                c.args[0].value
+                for n in nodes
+                for c in ast.walk(n)
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+                and isinstance(c.func.value, ast.Attribute) and c.func.value.attr == "args"
+                and c.args and isinstance(c.args[0], ast.Constant)
+            }  # fmt: skip
+            undeclared += [f"{path.name} {name}: {q}" for q in sorted(read - declared[name])]
+    assert undeclared == []
