@@ -89,7 +89,7 @@ class Removal(_Effect):
         member = _member(params)
         self._membership.network_of(member)
         roster = {m["id"] for m in await self._membership.roster(await self._group(group_id))}
-        if member not in roster:
+        if member not in roster and await self._membership.founder_id(member) not in roster:
             raise InvalidInput(f"{member} is not a member of the group", field="params")
 
     async def carry_out(self, proposal: Proposal) -> str | None:
@@ -97,11 +97,11 @@ class Removal(_Effect):
         member = _member(proposal.params)
         network = self._membership.network_of(member)
         done = await network.remove(group, member, reason=self._reason(proposal))
-        await self._membership.set_role(group, member, "member")  # no longer a moderator
-        # Their vote no longer follows anyone and nobody's follows them: by handle
-        # and by the actor id it resolves to (what delegations store).
-        voters = {member, await self._membership.founder_id(member)}
-        revoked = await self._governance.revoke_involving(proposal.group_id, voters)
+        # The id the roster, the roles and the delegations know (a handle resolved).
+        known = await self._membership.founder_id(member)
+        await self._membership.set_role(group, known, "member")  # no longer a moderator
+        # Their vote no longer follows anyone and nobody's follows them.
+        revoked = await self._governance.revoke_involving(proposal.group_id, {member, known})
         tail = f"; {revoked} delegation(s) revoked" if revoked else ""
         return f"removed {member} ({network.name}): {done}{tail}"
 

@@ -400,3 +400,27 @@ async def test_removing_a_member_revokes_the_delegations_they_gave_and_got(
     assert removed.state == "executed", removed.result
     assert removed.result["executed"].endswith("; 2 delegation(s) revoked")
     assert await world.governance.delegations(GID) == [Delegation(CY, EVE, "spend")]
+
+
+async def test_a_fediverse_member_is_removed_by_handle_with_role_and_delegations(
+    world: World,
+) -> None:
+    world.fediverse.handles["@eve@e.example"] = EVE
+    world.join(EVE)
+    await world.membership.set_role(GARDEN, EVE, "moderator")
+    await world.governance.delegate(GID, Delegation(ANN, EVE, "*"))
+    await world.decide_now(ActionKind.REMOVE_MEMBER)
+    removed = await world.governance.propose(
+        GID, action=ActionKind.REMOVE_MEMBER, title="Eve leaves", author=ANN,
+        params={"member": "@eve@e.example"},
+    )  # fmt: skip
+    assert removed.state == "executed", removed.result
+    assert removed.result["executed"].endswith(f"{EVE} out; 1 delegation(s) revoked")
+    assert not await world.store.is_member(GID, EVE)
+    assert not await world.store.is_moderator(GID, EVE)
+    assert await world.governance.delegations(GID) == []
+    with pytest.raises(InvalidInput, match="not a member"):  # an unknown handle is no member
+        await world.governance.propose(
+            GID, action=ActionKind.REMOVE_MEMBER, title="Out", author=ANN,
+            params={"member": "@nobody@e.example"},
+        )  # fmt: skip
