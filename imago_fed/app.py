@@ -218,7 +218,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         media,
         faces,
     )
-    fediverse_members = FediverseMembers(fed, following, resolver, ids, clock)
+    fediverse_members = FediverseMembers(fed, following, resolver, ids, clock, repository)
     membership = Membership(
         PgMembershipStore(pool),
         [*([MatrixMembers(bridge)] if bridge is not None else []), fediverse_members],
@@ -292,6 +292,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
                 GroupProfile(fed, ids, repository, clock, faces, proximity),
                 QuestionPublisher(fed, ids, repository, clock),
                 AssemblyMinutes(fed, ids, repository, clock),
+                fediverse_members,  # member_invited: a founder admitted late
             ),
         ),
         federation_reads=federation_reads,

@@ -1,4 +1,4 @@
-"""Admin API: the instance's costs (bills, pledges, contributions) and their coverage.
+"""Admin API: the instance's costs (bills, pledges, contributions, expenses) and their coverage.
 
 The same use cases as the costs pages (``services/costs.py``): amounts are
 decimal strings ("12.50") in, minor units and formatted strings out.
@@ -10,14 +10,14 @@ from typing import Any
 
 from quart import Response, jsonify
 
-from imago_fed.domain.costs import BILL_KINDS, Bill, Contribution, Coverage, Pledge
+from imago_fed.domain.costs import BILL_KINDS, Bill, Contribution, Coverage, Expense, Pledge
 from imago_fed.web.admin import admin, api
 from imago_fed.web.admin_governance import proposal_json
 from imago_fed.web.errors import ApiError
 from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
-__all__ = ["bill_json", "contribution_json", "coverage_json", "pledge_json"]
+__all__ = ["bill_json", "contribution_json", "coverage_json", "expense_json", "pledge_json"]
 
 _MONEY = {"type": "integer", "description": "minor units (cents)"}
 _AMOUNT_IN = {"type": "string", "maxLength": 20, "description": "a decimal amount, e.g. 12.50"}
@@ -50,6 +50,14 @@ CONTRIBUTION_SCHEMA = {
         "note": {"type": "string"},
     },
 }  # fmt: skip
+EXPENSE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"}, "label": {"type": "string"}, "amount": _MONEY,
+        "currency": {"type": "string"}, "spent_on": {"type": "string", "format": "date"},
+        "note": {"type": "string"},
+    },
+}  # fmt: skip
 COVERAGE_SCHEMA = {
     "type": "object",
     "properties": {
@@ -68,6 +76,7 @@ SUMMARY_SCHEMA = {
         "bills": {"type": "array", "items": BILL_SCHEMA},
         "pledges": {"type": "array", "items": PLEDGE_SCHEMA},
         "contributions": {"type": "array", "items": CONTRIBUTION_SCHEMA},
+        "expenses": {"type": "array", "items": EXPENSE_SCHEMA},
     },
 }
 NEW_BILL = {
@@ -99,8 +108,20 @@ NEW_CONTRIBUTION = {
         "currency": _CURRENCY_IN, "paid_on": _DATE_IN, "note": {"type": "string", "maxLength": 500},
     },
 }  # fmt: skip
+NEW_EXPENSE = {
+    "type": "object",
+    "required": ["label", "amount"],
+    "properties": {
+        "label": {"type": "string", "maxLength": 200}, "amount": _AMOUNT_IN,
+        "currency": _CURRENCY_IN, "spent_on": _DATE_IN,
+        "note": {"type": "string", "maxLength": 500},
+        "author": {"type": "string", "maxLength": 2048, "description": "who proposes it"},
+    },
+}  # fmt: skip
 PROPOSAL_SCHEMA = {"type": "object", "description": "a proposal, as GET /proposals/{id} shows it"}
-KINDS = {"bills": "bill", "pledges": "pledge", "contributions": "contribution"}
+KINDS = {
+    "bills": "bill", "pledges": "pledge", "contributions": "contribution", "expenses": "expense"
+}  # fmt: skip
 
 
 def bill_json(b: Bill) -> dict[str, Any]:
@@ -123,6 +144,13 @@ def contribution_json(c: Contribution) -> dict[str, Any]:
     return {
         "id": c.id, "member": c.member, "amount": c.amount, "currency": c.currency,
         "paid_on": c.paid_on.isoformat(), "note": c.note,
+    }  # fmt: skip
+
+
+def expense_json(e: Expense) -> dict[str, Any]:
+    return {
+        "id": e.id, "label": e.label, "amount": e.amount, "currency": e.currency,
+        "spent_on": e.spent_on.isoformat(), "note": e.note,
     }  # fmt: skip
 
 
@@ -154,6 +182,7 @@ async def get_costs() -> Response:
             "bills": [bill_json(b) for b in view.bills],
             "pledges": [pledge_json(p) for p in view.pledges],
             "contributions": [contribution_json(c) for c in view.contributions],
+            "expenses": [expense_json(e) for e in view.expenses],
         }
     )
 
@@ -213,8 +242,31 @@ async def add_contribution() -> tuple[Response, int]:
 
 
 @api.route(
+    admin, "/costs/expenses", "POST",
+    summary="Propose spending from the pool: opens the spend decision of [costs] group;"
+    " the expense is recorded once it is adopted",
+    request_schema=NEW_EXPENSE,
+    responses={
+        202: ("the spend decision opened (result.executed: what was done)", PROPOSAL_SCHEMA),
+        404: ("[costs] group names no group", ERROR_REF),
+        409: ("no [costs] group is set: nobody can decide it", ERROR_REF),
+        422: ("invalid input", ERROR_REF),
+    },
+)  # fmt: skip
+async def add_expense() -> tuple[Response, int]:
+    body = request_body()
+    proposal = await runtime().costs.propose_expense(
+        author=str(body.get("author") or "admin"), label=body["label"], amount=body["amount"],
+        currency=body.get("currency", ""), spent_on=body.get("spent_on", ""),
+        note=body.get("note", ""),
+    )  # fmt: skip
+    return jsonify(proposal_json(proposal)), 202
+
+
+@api.route(
     admin, "/costs/<which>/<int:row_id>", "DELETE",
-    summary="Remove a bill, pledge or contribution (which: bills, pledges, contributions)",
+    summary="Remove a bill, pledge, contribution or expense"
+    " (which: bills, pledges, contributions, expenses)",
     responses={204: ("removed", None), 404: ("no such row", ERROR_REF)},
 )  # fmt: skip
 async def remove_cost(which: str, row_id: int) -> Response:

@@ -18,6 +18,7 @@ import pytest
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.counting import count_choices
+from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.governance.table import default_table, parse_changes
 from imago_fed.domain.groups import Group, KeyPair
@@ -380,3 +381,22 @@ async def test_a_founder_the_network_cannot_reach_now_is_left_to_its_reader(
     assert await world.store.is_moderator(GID, BOB)
     [invited] = [e for e in world.events.events if e.kind == "member_invited"]
     assert (invited.data.member_id, invited.data.reason) == (BOB, "founder of the group")
+
+
+async def test_removing_a_member_revokes_the_delegations_they_gave_and_got(
+    world: World,
+) -> None:
+    world.join(BOB)
+    world.join(EVE)
+    world.join(CY := "https://c.example/users/cy")
+    await world.governance.delegate(GID, Delegation(BOB, ANN, "*"))  # Bob's vote to Ann
+    await world.governance.delegate(GID, Delegation(EVE, BOB, "*"))  # Eve's vote to Bob
+    await world.governance.delegate(GID, Delegation(CY, EVE, "spend"))  # unrelated to Bob
+    await world.decide_now(ActionKind.REMOVE_MEMBER)
+    removed = await world.governance.propose(
+        GID, action=ActionKind.REMOVE_MEMBER, title="Bob leaves", author=ANN,
+        params={"member": BOB},
+    )  # fmt: skip
+    assert removed.state == "executed", removed.result
+    assert removed.result["executed"].endswith("; 2 delegation(s) revoked")
+    assert await world.governance.delegations(GID) == [Delegation(CY, EVE, "spend")]
