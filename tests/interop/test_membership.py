@@ -267,10 +267,20 @@ async def scenario(
     assert ban.json()["reason"] == f"decision {out['id']}: Ivy leaves"
     assert ivy_id not in await roster()
 
-    # remove alice: Reject(Follow), and the group's next post reaches carl, not her
+    # remove alice: Reject(Follow), and the group's next post reaches carl, not her;
+    # carl's vote, delegated to her, is his own again
+    given = await server.api(
+        "POST",
+        "/groups/garden/delegations",
+        json={"delegator": carl.actor_url, "delegate": alice.actor_url},
+    )
+    assert given.status_code == 204, given.text
     gone = await decide(server, "garden", action="remove_member", title="Alice leaves",
                         params={"member": alice.actor_url})  # fmt: skip
     assert "Reject" in gone["result"]["executed"]
+    assert gone["result"]["executed"].endswith("; 1 delegation(s) revoked"), gone["result"]
+    graph = (await server.api("GET", "/groups/garden/delegations")).json()
+    assert alice.actor_url not in json.dumps(graph)
     await alice.await_for_type("Reject", timeout=30)
     await decide(server, "garden", action="publish", title="Second",
                  params={"text": "Only for members."})  # fmt: skip
