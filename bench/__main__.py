@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bench.summary import Row
 from imago_fed.app import create_app
 from imago_fed.config import load_settings
 from imago_fed.store import migrations
@@ -35,7 +36,7 @@ async def timed(rounds: int, operation: Callable[[int], Awaitable[object]]) -> f
     return statistics.median(samples)
 
 
-async def groups_api(dsn: str, rounds: int) -> None:
+async def groups_api(dsn: str, rounds: int) -> Row:
     await migrations.upgrade(dsn)
     with tempfile.TemporaryDirectory() as data:
         empty = Path(data) / "empty.toml"
@@ -66,6 +67,15 @@ async def groups_api(dsn: str, rounds: int) -> None:
         f"groups_api: create+get {measured * 1000:.2f} ms, baseline SELECT 1 "
         f"{base * 1000:.3f} ms, ratio {measured / base:.1f}x "
         "(dominated by RSA-2048 key generation)"
+    )
+    return Row(
+        "groups_api create+get",
+        measured * 1000,
+        "ms",
+        None,
+        better="lower",
+        baseline=base * 1000,
+        baseline_name="SELECT 1",
     )
 
 

@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bench._support import CpuMeter, PreparedRequest, Profiler, drive, machine
+from bench.summary import Row, process_tree_memory_rows
 from imago_fed.activitypub.signatures import SignatureError, parse_signed_request
 from imago_fed.activitypub.signatures.cavage import sign_request_cavage
 from imago_fed.activitypub.vocab import AS_PUBLIC
@@ -178,8 +179,8 @@ async def deliveries_state(conn: asyncpg.Connection) -> asyncpg.Record:
     )
 
 
-async def run(options: Options) -> float:
-    """Run the benchmark, print the figures; return fan-out time / raw POST time."""
+async def run(options: Options) -> list[Row]:
+    """Run the benchmark, print the figures; return the summary table's rows."""
     with admin_dsn() as admin, tempfile.TemporaryDirectory(prefix="imago-bench-") as work:
         async with (
             receivers(options.hosts) as rx,
@@ -194,7 +195,7 @@ async def run(options: Options) -> float:
 
 async def _measure(
     instance: Instance, rx: Receivers, conn: asyncpg.Connection, options: Options
-) -> float:
+) -> list[Row]:
     print(machine(await conn.fetchval("SHOW server_version")))
     expected = ANNOUNCES * options.hosts
     await instance.create_group(SLUG)
@@ -319,7 +320,19 @@ async def _measure(
         f"fanout: {expected:,} deliveries in {fan_time:.2f} s vs raw POST loop {raw.elapsed:.2f} s:"
         f" ratio {ratio:.1f}x"
     )
-    return ratio
+    label = f"fanout {expected:,} deliveries"
+    return [
+        Row(
+            label if complete else f"{label} (INCOMPLETE)",
+            fan_time,
+            "s",
+            3,
+            better="lower",
+            baseline=raw.elapsed,
+            baseline_name="raw POST loop",
+        ),
+        *process_tree_memory_rows("fanout: server", instance.process.pid),
+    ]
 
 
 async def _wait_delivered(conn: asyncpg.Connection, expected: int, timeout: float) -> Any:

@@ -26,25 +26,45 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
-from bench._support import CpuMeter, LoadResult, PreparedRequest, Profiler, drive, machine
+from bench._support import (
+    CpuMeter,
+    LoadResult,
+    PreparedRequest,
+    Profiler,
+    drive,
+    machine,
+    percentile,
+)
+from bench.summary import Row, format_table, process_tree_memory_rows
 from imago_fed.activitypub.vocab import AS_PUBLIC
 from tests.activitypub.actor_host import ActorHost, RemoteActor, actor_host
+from tests.interop.fedify_peer import FedifyPeer
 from tests.interop.instance import Instance, running_instance
 from tests.pg import admin_dsn
 
 SLUG = "bench"
 TARGET_PER_SECOND = 1000
+FEDIFY_TARGET_RATIO = 8  # our accepted/s over the Fedify peer's, same run
 
 
 def signed_creates(
-    actors: list[RemoteActor], instance: Instance, count: int, tag: str
+    actors: list[RemoteActor],
+    instance: Instance,
+    count: int,
+    tag: str,
+    inbox: str | None = None,
 ) -> list[PreparedRequest]:
-    """``count`` distinct Create(Note) activities, signed now (valid for an hour)."""
+    """``count`` distinct Create(Note) activities, signed now (valid for an hour).
+
+    They are addressed to our group; ``inbox`` sends the same activities
+    elsewhere (the Fedify baseline's shared inbox), signed for that URL.
+    """
     group = instance.actor(SLUG)
-    inbox = f"{group}/inbox"
+    inbox = inbox or f"{group}/inbox"
     prepared = []
     for i in range(count):
         actor = actors[i % len(actors)]
@@ -82,10 +102,11 @@ class Options:
     actors: int = 4
     workers: bool = True  # the inbox processor and delivery worker run inside serve
     profile: Path | None = None  # py-spy collapsed stacks of the server, inbox phase
+    fedify: bool = True  # the Fedify peer's inbox as the baseline, after ours
 
 
-async def run(options: Options) -> float:
-    """Run the benchmark, print the figures; return the inbox/healthz ratio."""
+async def run(options: Options) -> list[Row]:
+    """Run the benchmark, print the figures; return the summary table's rows."""
     env = {"IMAGO_LOG_LEVEL": "info"}
     if not options.workers:
         env["IMAGO_FEDERATION_WORKERS_IN_SERVE"] = "false"
@@ -103,7 +124,7 @@ async def run(options: Options) -> float:
 
 async def _measure(
     instance: Instance, host: ActorHost, conn: asyncpg.Connection, options: Options
-) -> float:
+) -> list[Row]:
     print(machine(await conn.fetchval("SHOW server_version")))
     await instance.create_group(SLUG, posting_policy="anyone")
     actors = [host.add(f"member{i}", key_index=i) for i in range(options.actors)]
@@ -155,7 +176,71 @@ async def _measure(
                 else "NOT drained within 60 s"
             )
         )
-    return (stored / load.elapsed) / base.per_second if base.per_second else 0.0
+    rate = stored / load.elapsed if load.elapsed else 0.0
+    rows = []
+    if options.fedify:
+        fedify = await _fedify_baseline(actors, instance, options, load_options)
+        print(f"inbox: baseline Fedify 1.5.9 inbox (concurrency {concurrency}): {fedify.summary()}")
+        rows += [
+            Row(
+                "inbox accepted (vs Fedify)",
+                rate,
+                "/s",
+                FEDIFY_TARGET_RATIO,
+                baseline=fedify.ok(202) / fedify.elapsed if fedify.elapsed else None,
+                baseline_name="Fedify 1.5.9",
+            ),
+            Row(
+                "inbox p99 latency (vs Fedify)",
+                percentile(load.latencies, 99) * 1000,
+                "ms",
+                None,
+                better="lower",
+                baseline=percentile(fedify.latencies, 99) * 1000,
+                baseline_name="Fedify 1.5.9",
+            ),
+        ]
+    else:
+        rows.append(Row("inbox p99 latency", percentile(load.latencies, 99) * 1000, "ms", None))
+    rows += [
+        Row(
+            "inbox accepted (vs /healthz)",
+            rate,
+            "/s",
+            TARGET_PER_SECOND,
+            on="value",
+            baseline=base.per_second,
+            baseline_name="healthz",
+        ),
+    ]
+    return rows + process_tree_memory_rows("inbox: server", pid)
+
+
+async def _fedify_baseline(
+    actors: list[RemoteActor],
+    instance: Instance,
+    options: Options,
+    load_options: dict[str, Any],
+) -> LoadResult:
+    """The same generator and the same activities against the Fedify peer's shared inbox.
+
+    The peer runs with stock Fedify rules (``strict=False``: the test
+    harness's extra signature check off), so Fedify verifies each HTTP
+    signature once, as a Fedify server would; it fetches each actor's key
+    from the same actor host as ours does. A warm-up fills its key cache.
+    """
+    with FedifyPeer("bench", strict=False) as peer:
+        inbox = peer.shared_inbox_url
+        warm = signed_creates(actors, instance, options.actors * 5, "fedify-warm", inbox)
+        warmed = await drive(warm, concurrency=options.actors, duration=30)
+        assert warmed.ok(202) == len(warm), f"Fedify warm-up failed: {warmed.statuses}"
+        creates = signed_creates(actors, instance, options.count, "fedify-run", inbox)
+        load = await drive(creates, **load_options)
+        received = await asyncio.to_thread(peer.received, "Create")
+        accepted = load.ok(202)
+        if len(received) < accepted:
+            print(f"inbox: WARNING: Fedify answered 202 {accepted} times, recorded {len(received)}")
+        return load
 
 
 def _report(
@@ -211,6 +296,7 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="serve without the inbox processor and delivery worker (receiving alone)",
     )
+    parser.add_argument("--no-fedify", action="store_true", help="skip the Fedify peer baseline")
     parser.add_argument(
         "--profile", type=Path, help="write py-spy collapsed stacks of the server's inbox phase"
     )
@@ -222,8 +308,9 @@ def main(argv: list[str] | None = None) -> None:
         client=args.client,
         workers=not args.no_workers,
         profile=args.profile,
+        fedify=not args.no_fedify,
     )
-    asyncio.run(run(options))
+    print(format_table(asyncio.run(run(options))))
 
 
 if __name__ == "__main__":

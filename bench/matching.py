@@ -29,6 +29,7 @@ from decimal import Decimal
 import asyncpg
 
 from bench._support import machine, percentile
+from bench.summary import Row, format_table
 from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.graph.places import Place
 from imago_fed.domain.resources.intents import Intent, Quantity, Window
@@ -106,7 +107,7 @@ async def _time(label: str, count: int, step: Callable[[int], Awaitable[object]]
     return samples
 
 
-async def run(total: int, queries: int, types: int) -> float:
+async def run(total: int, queries: int, types: int) -> list[Row]:
     rng = random.Random(837)
     known = [_intent(rng, n, types) for n in range(total)]
     probes = [_intent(rng, total + n, types) for n in range(queries)]
@@ -170,7 +171,18 @@ async def run(total: int, queries: int, types: int) -> float:
     print(f"  {found[0] / queries:.1f} suggestions per new intent on average")
     print(f"matching: p95 {p95:.2f} ms (target < 50 ms: {'met' if p95 < 50 else 'MISSED'}), "
           f"full scan p95 {base95:.0f} ms, ratio {p95 / base95:.3f} (lower is better)")  # fmt: skip
-    return p95 / base95
+    return [
+        Row(
+            f"matching p95 ({total:,} intents)",
+            p95,
+            "ms",
+            50,
+            better="lower",
+            on="value",
+            baseline=base95,
+            baseline_name="full scan",
+        )
+    ]
 
 
 def cli(argv: list[str] | None = None) -> None:
@@ -179,7 +191,7 @@ def cli(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--types", type=int, default=1000)
     args = parser.parse_args(argv)
-    asyncio.run(run(args.intents, args.queries, args.types))
+    print(format_table(asyncio.run(run(args.intents, args.queries, args.types))))
 
 
 if __name__ == "__main__":

@@ -142,6 +142,7 @@ from imago_fed.web.metrics import METRICS_PATH, Metrics, metrics, on_metrics_add
 from imago_fed.web.pages import install_pages
 from imago_fed.web.pages.admin import csrf_refused_page
 from imago_fed.web.pages.session import CsrfRefused
+from imago_fed.web.params import install_converters
 from imago_fed.web.probes import Probes
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
 
@@ -217,7 +218,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
         media,
         faces,
     )
-    fediverse_members = FediverseMembers(fed, following, resolver, ids, clock)
+    fediverse_members = FediverseMembers(fed, following, resolver, ids, clock, repository)
     membership = Membership(
         PgMembershipStore(pool),
         [*([MatrixMembers(bridge)] if bridge is not None else []), fediverse_members],
@@ -291,6 +292,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
                 GroupProfile(fed, ids, repository, clock, faces, proximity),
                 QuestionPublisher(fed, ids, repository, clock),
                 AssemblyMinutes(fed, ids, repository, clock),
+                fediverse_members,  # member_invited: a founder admitted late
             ),
         ),
         federation_reads=federation_reads,
@@ -524,6 +526,7 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     app = Quart("imago_fed", template_folder="web/templates", static_folder="web/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
+    install_converters(app)  # path parameters checked into their types (web/params.py)
 
     @app.before_serving
     async def _start() -> None:

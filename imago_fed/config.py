@@ -270,7 +270,9 @@ class MetricsSettings:
 @dataclass(frozen=True)
 class CostsSettings:
     currency: str = _opt("EUR", _currency, "the currency the costs page counts in")
-    group: str = _opt("", _slug_or_empty, "the group whose spend decisions record bills")
+    group: str = _opt(
+        "", _slug_or_empty, "the group whose spend decisions record bills and expenses"
+    )
 
 
 @dataclass(frozen=True)

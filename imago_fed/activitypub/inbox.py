@@ -1,6 +1,7 @@
 """Receiving an activity: verify, store, answer. Processing happens later.
 
-    POST inbox ─> size cap (413) ─> JSON object with id/type/actor (400)
+    POST inbox ─> (web/body.py: size cap 413, media type 415, strict JSON 400)
+       ─> JSON object with id/type/actor (400)
        ─> signature parsed: scheme, coverage, freshness (400 / 401)
        ─> instance-blocked domain (403)
        ─> key fetched/cached; owner == actor (401); verify, refetch once (401)
@@ -9,11 +10,15 @@
 Nothing is processed before the signature verifies; unknown activity types
 are acknowledged (202) and dropped with a log line, as Mastodon does, so a
 sender does not retry them for days.
+
+What the sender is told is about its own request only: when its key cannot
+be fetched or used, the answer is a plain 401 and what our fetch saw (a
+remote status, a refused address) goes to our log, so the inbox cannot be
+used to probe which hosts we can reach.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +53,7 @@ class Outcome:
 
     status: int
     reason: str
+    detail: str = ""  # for our log only, never for the sender
 
 
 async def authenticate(
@@ -74,11 +80,8 @@ async def authenticate(
     return actor.uri
 
 
-def _parse(body: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("the body is not valid JSON") from exc
+def _parse(document: Any) -> dict[str, Any]:
+    """The activity's shape: a JSON object with an http(s) id, a type, an actor."""
     if not isinstance(document, dict):
         raise ValueError("the body must be a JSON object")
     document = jsonld.normalize(document)
@@ -102,10 +105,13 @@ async def receive(
     url: str,
     headers: HeadersLike,
     body: bytes,
+    document: Any,
     now: datetime,
 ) -> Outcome:
+    """``body`` is the raw bytes (they are signed), ``document`` the JSON they hold,
+    decoded strictly by the caller (``web/strict_json.py``)."""
     try:
-        activity = _parse(body)
+        activity = _parse(document)
     except ValueError as exc:  # includes JsonLdError
         return Outcome(400, str(exc))
     actor_uri = id_of(activity["actor"]) or ""
@@ -127,7 +133,9 @@ async def receive(
         if activity["type"] == "Delete" and id_of(activity.get("object")) == actor_uri:
             # An account deleting itself: its key is usually gone already (410).
             return Outcome(202, "accepted")
-        return Outcome(401, f"cannot verify the signature: {exc}")
+        return Outcome(
+            401, "cannot verify the signature: the key could not be obtained", detail=str(exc)
+        )
     if signer != actor_uri:
         return Outcome(401, "the signing key does not belong to the activity's actor")
 

@@ -103,4 +103,7 @@ def normalize(document: dict[str, Any]) -> dict[str, Any]:
         )
     except jsonld.JsonLdError as exc:
         raise JsonLdError(f"cannot interpret the JSON-LD context: {exc}") from exc
+    except (TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # pyld assumes well-shaped input in places; a sender's odd shapes are its fault
+        raise JsonLdError(f"cannot interpret the JSON-LD document: {type(exc).__name__}") from exc
     return compacted

@@ -11,6 +11,9 @@
                      a Matrix member's Note (ours) deleted as well
     refuse           a reply Note to someone whose post the group will not
                      re-share, saying why (no right to post)
+    member_invited   (a group event) a fediverse founder the first try could
+                     not admit is admitted by the fediverse log reader, which
+                     retries with its backoff until the peer answers
 
 Ids derive from the decision (or the refused post), so a retried effect
 publishes nothing twice: the outbox refuses an id it has stored.
@@ -31,9 +34,10 @@ from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.vocab import AS_PUBLIC
 from imago_fed.domain.errors import Conflict, NotFound
+from imago_fed.domain.events import GroupEvent, Kind, MemberInvited, handles
 from imago_fed.domain.groups import Group
 from imago_fed.domain.membership import Permissions, member_network
-from imago_fed.domain.ports import Clock
+from imago_fed.domain.ports import Clock, GroupRepository
 from imago_fed.domain.ports.federation import Federation
 
 __all__ = ["FediverseMembers", "group_note_id"]
@@ -56,16 +60,28 @@ class FediverseMembers:
 
     def __init__(
         self, fed: Federation, following: Following, resolver: ActorResolver, ids: Ids,
-        clock: Clock,
+        clock: Clock, groups: GroupRepository | None = None,
     ) -> None:  # fmt: skip
         self._fed, self._following, self._resolver = fed, following, resolver
-        self._ids, self._clock = ids, clock
+        self._ids, self._clock, self._groups = ids, clock, groups
 
     def recognises(self, member_id: str) -> bool:
         if member_network(member_id) != "fediverse" or self._ids.is_local(member_id):
             return False
         is_url = urlsplit(member_id).scheme in ("http", "https")
         return is_url or parse_handle(member_id) is not None
+
+    @handles(Kind.MEMBER_INVITED)
+    async def on_member_invited(self, event: GroupEvent[MemberInvited]) -> None:
+        """A fediverse person to let in (a founder whose admission failed at creation).
+
+        Raising leaves the event to the reader, which tries again later; admitting
+        twice is harmless (``admit`` answers "a member already")."""
+        if not self.recognises(event.data.member_id):
+            return  # another network's person
+        group = await self._groups.get_by_id(event.group_id) if self._groups else None
+        if group is not None:
+            await self.admit(group, event.data.member_id, reason=event.data.reason)
 
     async def resolve(self, member_id: str) -> str:
         """An actor id from ``@name@host`` or a URL."""

@@ -35,6 +35,7 @@ from imago_fed.activitypub.documents import CONTEXT
 from imago_fed.activitypub.following import Following, parse_handle
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.outbound import announce_object, derived_id
+from imago_fed.activitypub.places import parse_place, place_object
 from imago_fed.activitypub.vocab import as_list, id_of
 from imago_fed.domain.errors import InvalidInput, NotFound
 from imago_fed.domain.graph.propagation import Item
@@ -158,6 +159,8 @@ def announce_item(ids: Ids, slug: str, item: Item, to: list[str]) -> dict[str, A
     }
     if item.themes:
         propagation["themes"] = sorted(item.themes)
+    if item.place is not None:
+        propagation["location"] = place_object(item.place)
     return {
         "@context": GRAPH_CONTEXT,
         "id": ids.new_activity(),
@@ -186,6 +189,7 @@ def parse_item(activity: dict[str, Any]) -> Item | None:
             "hops": block.get("hops"),
             "hop_limit": block.get("hopLimit"),
             "themes": as_list(block.get("themes")),
+            "place": place.to_dict() if (place := parse_place(block)) else None,
         }
     )
 

@@ -68,6 +68,6 @@ class Signers:
         async with self._instance_lock:  # one key made, even with concurrent first calls
             if self._instance is None:
                 pair = await self._keys.instance_key(self._factory)
-                key = self._vault.unseal(pair.sealed_private)
+                key = await asyncio.to_thread(self._vault.unseal, pair.sealed_private)
                 self._instance = Signer(self._ids.instance_key, key)
             return self._instance

@@ -2,9 +2,11 @@
 
 No payment is processed here: bills are what the instance must pay, pledges
 are promises (an amount per month), contributions are money recorded once it
-arrived. The model is an account that costs drain continuously::
+arrived, expenses are one-off spending from the pool (a decision of the
+community, recorded once adopted). The model is an account that costs drain::
 
     balance(today) = Σ contributions paid so far - Σ bill costs accrued so far
+                     - Σ expenses spent so far
                      (each bill accrues amount / period, month after month, from its start)
 
     monthly net    = Σ pledges running now - Σ monthly cost of the bills
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -31,6 +34,7 @@ __all__ = [
     "Bill",
     "Contribution",
     "Coverage",
+    "Expense",
     "MonthCoverage",
     "Pledge",
     "add_months",
@@ -87,8 +91,20 @@ class Contribution:
 
 
 @dataclass(frozen=True)
+class Expense:
+    """Money spent once from the pool (a new disk, a conference fee), by decision."""
+
+    label: str
+    amount: int  # minor units
+    currency: str
+    spent_on: date
+    note: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True)
 class MonthCoverage:
-    """One calendar month: what the bills cost in it and what was paid in it."""
+    """One calendar month: what the bills and expenses cost in it and what was paid in it."""
 
     month: date  # the first day
     cost: int
@@ -168,20 +184,23 @@ def coverage(
     currency: str,
     today: date,
     *,
+    expenses: Sequence[Expense] = (),
     history_months: int = 6,
 ) -> Coverage:
-    """Everything the costs page shows, computed from the three lists."""
+    """Everything the costs page shows, computed from the lists."""
     used = {b.currency for b in bills} | {p.currency for p in pledges}
     others = sorted((used | {c.currency for c in contributions}) - {currency})
     bills = [b for b in bills if b.currency == currency]
     pledges = [p for p in pledges if p.currency == currency]
     paid = [c for c in contributions if c.currency == currency and c.paid_on <= today]
+    others = sorted(set(others) | ({e.currency for e in expenses} - {currency}))
+    spent_once = [e for e in expenses if e.currency == currency and e.spent_on <= today]
 
     monthly_cost = sum((b.monthly for b in bills), Decimal(0))
     pledged = sum(p.amount for p in pledges if p.running(today))
     tomorrow = today + timedelta(days=1)
     spent = sum((_accrued(b, b.starts_on, tomorrow) for b in bills), Decimal(0))
-    balance = sum(c.amount for c in paid) - spent
+    balance = sum(c.amount for c in paid) - spent - sum(e.amount for e in spent_once)
 
     months_ahead = None if monthly_cost == 0 else float(balance / monthly_cost)
     net = pledged - monthly_cost
@@ -199,6 +218,7 @@ def coverage(
         start = add_months(first, -back)
         end = add_months(start, 1)
         cost = sum((_accrued(b, start, end) for b in bills), Decimal(0))
+        cost += sum(e.amount for e in spent_once if start <= e.spent_on < end)
         got = sum(c.amount for c in paid if start <= c.paid_on < end)
         months.append(MonthCoverage(start, int(cost.to_integral_value()), got))
     return Coverage(

@@ -11,6 +11,11 @@ and recorded when the decision is adopted (``carry_out``):
     propose_bill(...) ── checked like add_bill ──> spend proposal in <group>
         params {"costs": {"op": "bill", "bill": {...}}}
     adopted ──> Executor ──> carry_out ──> the bill is recorded
+
+Spending from the pool (an expense: a new disk, a conference fee) is always
+such a decision: ``propose_expense`` opens it (params ``{"costs": {"op":
+"expense", "expense": {...}}}``) and the expense is recorded, and drains the
+pool, only when it is adopted. Without ``[costs] group`` nobody can decide it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from imago_fed.domain.costs import (
     Bill,
     Contribution,
     Coverage,
+    Expense,
     Pledge,
     coverage,
     format_amount,
@@ -31,7 +37,7 @@ from imago_fed.domain.costs import (
     validate_currency,
     validate_period,
 )
-from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.proposals import Proposal
 from imago_fed.domain.governance.service import Governance
@@ -47,6 +53,7 @@ class CostsView:
     bills: list[Bill]
     pledges: list[Pledge]
     contributions: list[Contribution]
+    expenses: list[Expense]
 
 
 def _text(value: str, name: str, limit: int = 200) -> str:
@@ -86,6 +93,26 @@ def _bill_from_params(data: dict[str, Any]) -> Bill:
     )
 
 
+def _expense_params(expense: Expense) -> dict[str, Any]:
+    return {
+        "label": expense.label, "amount": expense.amount, "currency": expense.currency,
+        "spent_on": expense.spent_on.isoformat(), "note": expense.note,
+    }  # fmt: skip
+
+
+def _expense_from_params(data: dict[str, Any]) -> Expense:
+    amount = data["amount"]
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise InvalidInput("amount must be minor units", field="amount")
+    return Expense(
+        label=_text(str(data["label"]), "label"),
+        amount=amount,
+        currency=validate_currency(str(data["currency"])),
+        spent_on=date.fromisoformat(str(data["spent_on"])),
+        note=str(data.get("note", ""))[:500],
+    )
+
+
 def _day(value: str, name: str) -> date:
     try:
         return date.fromisoformat(value.strip())
@@ -116,9 +143,11 @@ class Costs:
 
     async def view(self) -> CostsView:
         bills, pledges = await self._store.bills(), await self._store.pledges()
-        contributions = await self._store.contributions()
-        summary = coverage(bills, pledges, contributions, self.currency, self.today())
-        return CostsView(summary, bills, pledges, contributions)
+        contributions, expenses = await self._store.contributions(), await self._store.expenses()
+        summary = coverage(
+            bills, pledges, contributions, self.currency, self.today(), expenses=expenses
+        )
+        return CostsView(summary, bills, pledges, contributions, expenses)
 
     async def hosting_paid_until(self) -> date | None:
         """The soonest renewal of a hosting bill: the day the hosting is paid up to."""
@@ -157,16 +186,46 @@ class Costs:
     async def propose_bill(self, *, author: str, **fields: Any) -> Proposal:
         """Open the ``spend`` decision that records the bill once adopted."""
         bill = self.bill(**fields)
+        money = f"{format_amount(bill.amount)} {bill.currency}"
+        return await self._propose_spend(
+            author, f"Pay {bill.label}: {money} every {bill.period_months} month(s)",
+            {"op": "bill", "bill": _bill_params(bill)},
+        )  # fmt: skip
+
+    def expense(
+        self, *, label: str, amount: str, currency: str = "", spent_on: str = "", note: str = ""
+    ) -> Expense:
+        """An expense checked from what a form or a request gave (not recorded)."""
+        if len(note) > 500:
+            raise InvalidInput("must be at most 500 characters", field="note")
+        return Expense(
+            label=_text(label, "label"),
+            amount=parse_amount(amount),
+            currency=validate_currency(currency or self.currency),
+            spent_on=_day(spent_on, "spent_on") if spent_on.strip() else self.today(),
+            note=note.strip(),
+        )
+
+    async def propose_expense(self, *, author: str, **fields: Any) -> Proposal:
+        """Open the ``spend`` decision that pays the expense from the pool once adopted."""
+        if not self.governed:
+            raise Conflict("spending from the pool needs [costs] group: the group that decides")
+        expense = self.expense(**fields)
+        money = f"{format_amount(expense.amount)} {expense.currency}"
+        return await self._propose_spend(
+            author, f"Spend {money} from the pool on {expense.label}",
+            {"op": "expense", "expense": _expense_params(expense)},
+        )  # fmt: skip
+
+    async def _propose_spend(self, author: str, title: str, costs: dict[str, Any]) -> Proposal:
         if self._governance is None or self._groups is None:
             raise RuntimeError("Costs.attach(governance, groups) was not called")
         group = await self._groups.get(self.governed_by)
         if group is None or group.id is None:
             raise NotFound(f"[costs] group names no group here: {self.governed_by}")
-        money = f"{format_amount(bill.amount)} {bill.currency}"
         return await self._governance.propose(
-            group.id, action=ActionKind.SPEND, author=author,
-            title=f"Pay {bill.label}: {money} every {bill.period_months} month(s)",
-            params={"costs": {"op": "bill", "bill": _bill_params(bill)}},
+            group.id, action=ActionKind.SPEND, author=author, title=title,
+            params={"costs": costs},
         )  # fmt: skip
 
     async def carry_out(self, proposal: Proposal) -> str | None:
@@ -174,8 +233,15 @@ class Costs:
         params = proposal.params.get("costs")
         if proposal.action != ActionKind.SPEND or not isinstance(params, dict):
             return None
+        if params.get("op") == "expense" and isinstance(params.get("expense"), dict):
+            try:
+                expense = _expense_from_params(params["expense"])
+            except (InvalidInput, KeyError, TypeError, ValueError) as exc:
+                return f"not carried out: the expense is malformed ({exc})"
+            paid = await self._store.add_expense(expense)
+            return f"expense {paid.id} recorded: {expense.label}"
         if params.get("op") != "bill" or not isinstance(params.get("bill"), dict):
-            return "params.costs needs op 'bill' and the bill"
+            return "params.costs needs op 'bill' and the bill, or op 'expense' and the expense"
         try:
             bill = _bill_from_params(params["bill"])
         except (InvalidInput, KeyError, TypeError, ValueError) as exc:
@@ -216,7 +282,7 @@ class Costs:
         )
 
     async def remove(self, kind: str, row_id: int) -> None:
-        if kind not in ("bill", "pledge", "contribution"):
+        if kind not in ("bill", "pledge", "contribution", "expense"):
             raise NotFound(f"no such kind of cost row: {kind}")
         if not await self._store.remove(kind, row_id):
             raise NotFound(f"no {kind} {row_id}")

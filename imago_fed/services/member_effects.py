@@ -10,7 +10,8 @@ network (publish, take content down, enforce rights).
                                             follow accepted (or recorded as accepted)
     remove_member  params.member            banned from the space and rooms with
                                             the reason / follower removed + Reject;
-                                            the moderator role goes too
+                                            the moderator role goes too, and the
+                                            delegations they gave or were given
     publish        params.text (or title)   a Note from the Group to its followers
                                             and a message in `announcements`
     moderate       params.remove            a post taken down: the Matrix event
@@ -80,11 +81,15 @@ class Admission(_Effect):
 
 
 class Removal(_Effect):
+    def __init__(self, membership: Membership, groups: GroupRepository, governance: Any) -> None:
+        super().__init__(membership, groups)
+        self._governance = governance
+
     async def check(self, group_id: int, action: ActionKind, params: Mapping[str, Any]) -> None:
         member = _member(params)
         self._membership.network_of(member)
         roster = {m["id"] for m in await self._membership.roster(await self._group(group_id))}
-        if member not in roster:
+        if member not in roster and await self._membership.founder_id(member) not in roster:
             raise InvalidInput(f"{member} is not a member of the group", field="params")
 
     async def carry_out(self, proposal: Proposal) -> str | None:
@@ -92,8 +97,13 @@ class Removal(_Effect):
         member = _member(proposal.params)
         network = self._membership.network_of(member)
         done = await network.remove(group, member, reason=self._reason(proposal))
-        await self._membership.set_role(group, member, "member")  # no longer a moderator
-        return f"removed {member} ({network.name}): {done}"
+        # The id the roster, the roles and the delegations know (a handle resolved).
+        known = await self._membership.founder_id(member)
+        await self._membership.set_role(group, known, "member")  # no longer a moderator
+        # Their vote no longer follows anyone and nobody's follows them.
+        revoked = await self._governance.revoke_involving(proposal.group_id, {member, known})
+        tail = f"; {revoked} delegation(s) revoked" if revoked else ""
+        return f"removed {member} ({network.name}): {done}{tail}"
 
 
 class Publication(_Effect):
@@ -188,7 +198,9 @@ def register_member_effects(
 ) -> None:  # fmt: skip
     """Register the membership effects with the executor, one name each."""
     executor.register(ActionKind.ADMIT, Admission(membership, groups), "admit")
-    executor.register(ActionKind.REMOVE_MEMBER, Removal(membership, groups), "remove_member")
+    executor.register(
+        ActionKind.REMOVE_MEMBER, Removal(membership, groups, governance), "remove_member"
+    )
     executor.register(ActionKind.PUBLISH, Publication(membership, groups), "publish")
     executor.register(ActionKind.MODERATE, ContentRemoval(membership, groups), "remove_content")
     executor.register(

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from imago_fed.domain.errors import DomainError, InvalidInput, NotFound
+from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.events import GroupEvent, MemberInvited, ModeratorsChanged
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.protocols import Democracy
@@ -160,9 +160,9 @@ class Membership:
     async def found(self, group: Group, founder: str) -> dict[str, str]:
         """The founder given at creation: moderator, and admitted on their network.
 
-        The role is stored first; if the network fails, a ``member_invited``
-        event makes that network's log reader try again (with its backoff), and
-        the answer says so.
+        The role is stored first; if the network fails (down, or a fediverse
+        peer that cannot be reached now), a ``member_invited`` event makes that
+        network's log reader try again (with its backoff), and the answer says so.
         """
         assert group.id is not None
         network = self.network_of(founder)
@@ -170,9 +170,9 @@ class Membership:
         reason = "founder of the group"
         try:
             done = await network.admit(group, founder, reason=reason)
-        except DomainError:
+        except (InvalidInput, Conflict):
             raise
-        except Exception as exc:  # the network is slow or down: its reader retries
+        except Exception as exc:  # slow or down (a peer that cannot be reached): retried
             error = f"{type(exc).__name__}: {exc}"
             log.warning("founder not admitted yet", extra={"group": group.slug, "error": error})
             await self._events.record(

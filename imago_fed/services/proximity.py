@@ -49,7 +49,6 @@ __all__ = ["CANDIDATES_PER_RESULT", "Nearby", "Proximity", "WikidataLookup"]
 # Candidates fetched per result wanted: the planar index order differs from the
 # great-circle one, and themes and hops reorder the rest, so fetch a margin.
 CANDIDATES_PER_RESULT = 4
-PER_THEME = 100
 MAX_THEMES = 50
 _UNSET: Any = object()
 
@@ -220,7 +219,7 @@ class Proximity:
         return await self._nodes.neighbourhood(
             group.id, self._addresses.actor(group.slug),
             nearest=min(MAX_K * CANDIDATES_PER_RESULT, k * CANDIDATES_PER_RESULT),
-            per_theme=max(PER_THEME, k), hops=hops,
+            per_theme=k, hops=hops,
         )  # fmt: skip
 
     def _handle(self, actor: str, hood: Neighbourhood) -> str | None:

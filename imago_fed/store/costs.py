@@ -1,4 +1,4 @@
-"""Bills, pledges and contributions (``CostsStore``) over the pool; see ``domain/costs.py``."""
+"""Bills, pledges, contributions and expenses (``CostsStore``); see ``domain/costs.py``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from typing import Any
 
 import asyncpg
 
-from imago_fed.domain.costs import Bill, Contribution, Pledge
+from imago_fed.domain.costs import Bill, Contribution, Expense, Pledge
 
 __all__ = ["PgCostsStore"]
 
-_TABLES = {"bill": "cost_bills", "pledge": "cost_pledges", "contribution": "cost_contributions"}
+_TABLES = {"bill": "cost_bills", "pledge": "cost_pledges", "contribution": "cost_contributions",
+           "expense": "cost_expenses"}  # fmt: skip
 
 
 def _bill(row: Any) -> Bill:
@@ -43,6 +44,17 @@ def _contribution(row: Any) -> Contribution:
         amount=row["amount"],
         currency=row["currency"],
         paid_on=row["paid_on"],
+        note=row["note"],
+        id=row["id"],
+    )
+
+
+def _expense(row: Any) -> Expense:
+    return Expense(
+        label=row["label"],
+        amount=row["amount"],
+        currency=row["currency"],
+        spent_on=row["spent_on"],
         note=row["note"],
         id=row["id"],
     )
@@ -100,6 +112,20 @@ class PgCostsStore:
             contribution.paid_on, contribution.note,
         )  # fmt: skip
         return _contribution(row)
+
+    async def expenses(self) -> list[Expense]:
+        rows = await self._pool.fetch("SELECT * FROM cost_expenses ORDER BY spent_on DESC, id DESC")
+        return [_expense(row) for row in rows]
+
+    async def add_expense(self, expense: Expense) -> Expense:
+        row = await self._pool.fetchrow(
+            """
+            INSERT INTO cost_expenses (label, amount, currency, spent_on, note)
+            VALUES ($1, $2, $3, $4, $5) RETURNING *
+            """,
+            expense.label, expense.amount, expense.currency, expense.spent_on, expense.note,
+        )  # fmt: skip
+        return _expense(row)
 
     async def remove(self, kind: str, row_id: int) -> bool:
         table = _TABLES[kind]  # a fixed name from the table above, never input

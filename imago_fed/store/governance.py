@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from imago_fed.domain.errors import Conflict
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.proposals import PROPOSAL, Proposal, Transition
@@ -237,13 +238,18 @@ class PgGovernanceStore:
         return linked or voter
 
     async def link(self, matrix_user: str, actor_uri: str, now: datetime) -> None:
-        await self._pool.execute(
-            """
-            INSERT INTO identity_links (matrix_user, actor_uri, linked_at) VALUES ($1, $2, $3)
-            ON CONFLICT (matrix_user) DO UPDATE SET actor_uri = EXCLUDED.actor_uri
-            """,
-            matrix_user, actor_uri, now,
-        )  # fmt: skip
+        try:
+            await self._pool.execute(
+                """
+                INSERT INTO identity_links (matrix_user, actor_uri, linked_at) VALUES ($1, $2, $3)
+                ON CONFLICT (matrix_user) DO UPDATE SET actor_uri = EXCLUDED.actor_uri
+                """,
+                matrix_user, actor_uri, now,
+            )  # fmt: skip
+        except asyncpg.UniqueViolationError as exc:  # actor_uri is unique: one person each
+            raise Conflict(
+                f"{actor_uri} is linked to another Matrix account", field="actor"
+            ) from exc
 
     async def claim(self, side: str, matrix_user: str, actor_uri: str, now: datetime) -> bool:
         """Record one side's claim; True when both sides now agree (and link them)."""

@@ -90,7 +90,7 @@ def _place(row: asyncpg.Record) -> Place | None:
     point = row["place"]
     if point is None:
         return None
-    return Place(point[1], point[0], row["place_label"] or "", row["place_qid"])
+    return Place.stored(point[1], point[0], row["place_label"] or "", row["place_qid"])
 
 
 def _themes(numbers: Sequence[int]) -> frozenset[str]:
@@ -186,7 +186,9 @@ class PgGraphNodes:
         candidates: dict[str, GroupNode] = {}
         handles: dict[str, str] = {}
         for row in rows:
-            candidates[row["actor"]] = GroupNode(row["actor"], _place(row), _themes(row["themes"]))
+            candidates[row["actor"]] = GroupNode.stored(
+                row["actor"], _place(row), _themes(row["themes"])
+            )
             if row["handle"]:
                 handles[row["actor"]] = row["handle"]
         for other in related:  # related groups we know nothing else about still count

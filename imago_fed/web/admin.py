@@ -44,4 +44,4 @@ async def _require_admin_token() -> None:
     authenticated=False,
 )
 async def openapi_document() -> Response:
-    return jsonify(api.document(runtime().settings.instance.base_url + "/api/v1"))
+    return jsonify(api.document(runtime().settings.instance.base_url))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from quart import Response, jsonify, request
+from quart import Response, jsonify
 
 from imago_fed.domain.assemblies import Assembly, minutes_of
 from imago_fed.domain.errors import InvalidInput
@@ -13,7 +13,7 @@ from imago_fed.services.assemblies import Assemblies
 from imago_fed.web.admin import admin, api
 from imago_fed.web.admin_governance import proposal_json
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import group_id_of, runtime
 
 OBJ = {"type": "object"}
@@ -68,7 +68,7 @@ def _instant(text: str) -> datetime:
                409: ("not a member", ERROR_REF), 422: ("invalid", ERROR_REF)},
 )  # fmt: skip
 async def convene(slug: str) -> tuple[Response, int]:
-    body = check_body(await request.get_json(force=True, silent=True), CONVENE)
+    body = request_body()
     proposal = await _assemblies().convene(
         await group_id_of(slug), body["by"], title=body["title"],
         agenda=[str(a) for a in body["agenda"]], starts_at=_instant(body["starts_at"]),

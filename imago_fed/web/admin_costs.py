@@ -1,4 +1,4 @@
-"""Admin API: the instance's costs (bills, pledges, contributions) and their coverage.
+"""Admin API: the instance's costs (bills, pledges, contributions, expenses) and their coverage.
 
 The same use cases as the costs pages (``services/costs.py``): amounts are
 decimal strings ("12.50") in, minor units and formatted strings out.
@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, jsonify, request
+from quart import Response, jsonify
 
-from imago_fed.domain.costs import BILL_KINDS, Bill, Contribution, Coverage, Pledge
+from imago_fed.domain.costs import BILL_KINDS, Bill, Contribution, Coverage, Expense, Pledge
 from imago_fed.web.admin import admin, api
 from imago_fed.web.admin_governance import proposal_json
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
-__all__ = ["bill_json", "contribution_json", "coverage_json", "pledge_json"]
+__all__ = ["bill_json", "contribution_json", "coverage_json", "expense_json", "pledge_json"]
 
 _MONEY = {"type": "integer", "description": "minor units (cents)"}
 _AMOUNT_IN = {"type": "string", "maxLength": 20, "description": "a decimal amount, e.g. 12.50"}
@@ -50,6 +50,14 @@ CONTRIBUTION_SCHEMA = {
         "note": {"type": "string"},
     },
 }  # fmt: skip
+EXPENSE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"}, "label": {"type": "string"}, "amount": _MONEY,
+        "currency": {"type": "string"}, "spent_on": {"type": "string", "format": "date"},
+        "note": {"type": "string"},
+    },
+}  # fmt: skip
 COVERAGE_SCHEMA = {
     "type": "object",
     "properties": {
@@ -68,6 +76,7 @@ SUMMARY_SCHEMA = {
         "bills": {"type": "array", "items": BILL_SCHEMA},
         "pledges": {"type": "array", "items": PLEDGE_SCHEMA},
         "contributions": {"type": "array", "items": CONTRIBUTION_SCHEMA},
+        "expenses": {"type": "array", "items": EXPENSE_SCHEMA},
     },
 }
 NEW_BILL = {
@@ -76,7 +85,8 @@ NEW_BILL = {
     "properties": {
         "label": {"type": "string", "maxLength": 200},
         "kind": {"type": "string", "enum": list(BILL_KINDS)},
-        "amount": _AMOUNT_IN, "currency": _CURRENCY_IN, "period_months": {"type": "integer"},
+        "amount": _AMOUNT_IN, "currency": _CURRENCY_IN,
+        "period_months": {"type": "integer", "minimum": 1, "maximum": 120},
         "starts_on": _DATE_IN, "renews_on": _DATE_IN,
         "author": {"type": "string", "maxLength": 2048,
                    "description": "who proposes it, when [costs] group decides bills"},
@@ -98,8 +108,20 @@ NEW_CONTRIBUTION = {
         "currency": _CURRENCY_IN, "paid_on": _DATE_IN, "note": {"type": "string", "maxLength": 500},
     },
 }  # fmt: skip
+NEW_EXPENSE = {
+    "type": "object",
+    "required": ["label", "amount"],
+    "properties": {
+        "label": {"type": "string", "maxLength": 200}, "amount": _AMOUNT_IN,
+        "currency": _CURRENCY_IN, "spent_on": _DATE_IN,
+        "note": {"type": "string", "maxLength": 500},
+        "author": {"type": "string", "maxLength": 2048, "description": "who proposes it"},
+    },
+}  # fmt: skip
 PROPOSAL_SCHEMA = {"type": "object", "description": "a proposal, as GET /proposals/{id} shows it"}
-KINDS = {"bills": "bill", "pledges": "pledge", "contributions": "contribution"}
+KINDS = {
+    "bills": "bill", "pledges": "pledge", "contributions": "contribution", "expenses": "expense"
+}  # fmt: skip
 
 
 def bill_json(b: Bill) -> dict[str, Any]:
@@ -125,6 +147,13 @@ def contribution_json(c: Contribution) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def expense_json(e: Expense) -> dict[str, Any]:
+    return {
+        "id": e.id, "label": e.label, "amount": e.amount, "currency": e.currency,
+        "spent_on": e.spent_on.isoformat(), "note": e.note,
+    }  # fmt: skip
+
+
 def coverage_json(c: Coverage) -> dict[str, Any]:
     return {
         "currency": c.currency,
@@ -141,10 +170,6 @@ def coverage_json(c: Coverage) -> dict[str, Any]:
     }
 
 
-async def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return check_body(await request.get_json(force=True, silent=True), schema)
-
-
 @api.route(
     admin, "/costs", "GET", summary="Coverage, bills, pledges and contributions",
     responses={200: ("the costs", SUMMARY_SCHEMA)},
@@ -157,6 +182,7 @@ async def get_costs() -> Response:
             "bills": [bill_json(b) for b in view.bills],
             "pledges": [pledge_json(p) for p in view.pledges],
             "contributions": [contribution_json(c) for c in view.contributions],
+            "expenses": [expense_json(e) for e in view.expenses],
         }
     )
 
@@ -174,7 +200,7 @@ async def get_costs() -> Response:
     },
 )  # fmt: skip
 async def add_bill() -> tuple[Response, int]:
-    body = await _body(NEW_BILL)
+    body = request_body()
     costs = runtime().costs
     fields: dict[str, Any] = dict(
         label=body["label"], kind=body["kind"], amount=body["amount"],
@@ -193,7 +219,7 @@ async def add_bill() -> tuple[Response, int]:
     responses={201: ("the pledge", PLEDGE_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_pledge() -> tuple[Response, int]:
-    body = await _body(NEW_PLEDGE)
+    body = request_body()
     pledge = await runtime().costs.add_pledge(
         member=body["member"], amount=body["amount"], currency=body.get("currency", ""),
         starts_on=body.get("starts_on", ""), ends_on=body.get("ends_on", ""),
@@ -207,7 +233,7 @@ async def add_pledge() -> tuple[Response, int]:
     responses={201: ("the contribution", CONTRIBUTION_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_contribution() -> tuple[Response, int]:
-    body = await _body(NEW_CONTRIBUTION)
+    body = request_body()
     contribution = await runtime().costs.add_contribution(
         member=body["member"], amount=body["amount"], currency=body.get("currency", ""),
         paid_on=body.get("paid_on", ""), note=body.get("note", ""),
@@ -216,12 +242,35 @@ async def add_contribution() -> tuple[Response, int]:
 
 
 @api.route(
-    admin, "/costs/<which>/<row_id>", "DELETE",
-    summary="Remove a bill, pledge or contribution (which: bills, pledges, contributions)",
+    admin, "/costs/expenses", "POST",
+    summary="Propose spending from the pool: opens the spend decision of [costs] group;"
+    " the expense is recorded once it is adopted",
+    request_schema=NEW_EXPENSE,
+    responses={
+        202: ("the spend decision opened (result.executed: what was done)", PROPOSAL_SCHEMA),
+        404: ("[costs] group names no group", ERROR_REF),
+        409: ("no [costs] group is set: nobody can decide it", ERROR_REF),
+        422: ("invalid input", ERROR_REF),
+    },
+)  # fmt: skip
+async def add_expense() -> tuple[Response, int]:
+    body = request_body()
+    proposal = await runtime().costs.propose_expense(
+        author=str(body.get("author") or "admin"), label=body["label"], amount=body["amount"],
+        currency=body.get("currency", ""), spent_on=body.get("spent_on", ""),
+        note=body.get("note", ""),
+    )  # fmt: skip
+    return jsonify(proposal_json(proposal)), 202
+
+
+@api.route(
+    admin, "/costs/<which>/<int:row_id>", "DELETE",
+    summary="Remove a bill, pledge, contribution or expense"
+    " (which: bills, pledges, contributions, expenses)",
     responses={204: ("removed", None), 404: ("no such row", ERROR_REF)},
 )  # fmt: skip
-async def remove_cost(which: str, row_id: str) -> Response:
-    if which not in KINDS or not row_id.isdigit() or len(row_id) > 18:
+async def remove_cost(which: str, row_id: int) -> Response:
+    if which not in KINDS:
         raise ApiError(404, "not_found", f"no {which} {row_id}")
-    await runtime().costs.remove(KINDS[which], int(row_id))
+    await runtime().costs.remove(KINDS[which], row_id)
     return Response("", status=204)

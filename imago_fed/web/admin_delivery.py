@@ -60,6 +60,8 @@ PEER_SCHEMA = {
     },
 }
 
+LIMIT = {"type": "integer", "minimum": 1, "maximum": 500}
+
 
 def _page(item_schema: dict[str, Any], cursor: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -98,7 +100,7 @@ async def delivery_stats() -> Response:
     "/deliveries/dead",
     "GET",
     summary="Dead letters: deliveries given up on, oldest first",
-    query={"limit": {"type": "integer"}, "after": {"type": "integer"}},
+    query={"limit": LIMIT, "after": {"type": "integer"}},
     responses={
         200: ("a page of dead deliveries", _page(DELIVERY_SCHEMA, {"type": ["integer", "null"]})),
         422: ("invalid input", ERROR_REF),
@@ -121,7 +123,7 @@ async def dead_deliveries() -> Response:
 
 @api.route(
     admin,
-    "/deliveries/<delivery_id>/retry",
+    "/deliveries/<int:delivery_id>/retry",
     "POST",
     summary="Send a dead delivery again (attempts reset), or a queued one now",
     responses={
@@ -130,9 +132,8 @@ async def dead_deliveries() -> Response:
         409: ("already delivered", ERROR_REF),
     },
 )
-async def retry_delivery(delivery_id: str) -> Response:
-    valid = delivery_id.isdigit() and len(delivery_id) < 19  # fits a bigint
-    row = await runtime().delivery_admin.retry(int(delivery_id)) if valid else None
+async def retry_delivery(delivery_id: int) -> Response:
+    row = await runtime().delivery_admin.retry(delivery_id)
     if row is None:
         raise ApiError(404, "not_found", f"no delivery {delivery_id}")
     if row["state"] == "delivered":
@@ -145,7 +146,7 @@ async def retry_delivery(delivery_id: str) -> Response:
     "/peers",
     "GET",
     summary="Remote hosts: signature scheme, health, waiting deliveries",
-    query={"limit": {"type": "integer"}, "after": {"type": "string"}},
+    query={"limit": LIMIT, "after": {"type": "string"}},
     responses={
         200: ("a page of hosts, by name", _page(PEER_SCHEMA, {"type": ["string", "null"]})),
         422: ("invalid input", ERROR_REF),

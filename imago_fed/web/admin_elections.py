@@ -8,14 +8,14 @@ relays them here as the request body, verbatim. Private keys never come here.
 
 from __future__ import annotations
 
-from quart import Response, jsonify, request
+from quart import Response, jsonify
 
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.voting.elections import ElectionRecord
 from imago_fed.web.admin import admin, api
 from imago_fed.web.elections import body_text, election_service
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 
 OBJ = {"type": "object"}
 NOT_FOUND = ("no such proposal, election or trustee", ERROR_REF)
@@ -73,7 +73,7 @@ def election_json(record: ElectionRecord) -> dict[str, object]:
                409: CONFLICT, 422: ("invalid", ERROR_REF)},
 )  # fmt: skip
 async def setup_election(proposal_id: int) -> tuple[Response, int]:
-    body = check_body(await request.get_json(force=True, silent=True), SETUP)
+    body = request_body()
     threshold = body.get("threshold")
     authority = body.get("credential_authority", "server")
     if authority not in ("server", "external"):
@@ -105,6 +105,7 @@ async def get_election_admin(election_id: int) -> Response:
 @api.route(
     admin, "/elections/<int:election_id>/trustees/<int:position>/key", "POST",
     summary="A trustee's public key (the ID.pubkey file as the body); the last opens the box",
+    text_file=True,
     responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
                422: ("not a valid key", ERROR_REF)},
 )  # fmt: skip
@@ -120,6 +121,7 @@ async def add_trustee_key(election_id: int, position: int) -> Response:
     summary="A threshold trustee's message for round `step` (cert, polynomial or "
     "verification: the output of `imago-fed trustee threshold STEP` as the body); "
     "the last verification opens the box",
+    text_file=True,
     responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
                422: ("the message does not check", ERROR_REF)},
 )  # fmt: skip
@@ -135,6 +137,7 @@ async def add_ceremony_message(election_id: int, position: int, step: str) -> Re
     admin, "/elections/<int:election_id>/credentials", "POST",
     summary="An external credential authority's public credentials (its .pubcreds JSON list "
     "as the body), one per voter; with the trustees' key also in, the box opens",
+    text_file=True,
     responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
                422: ("not one valid public credential per voter", ERROR_REF)},
 )  # fmt: skip
@@ -156,6 +159,7 @@ async def close_election(election_id: int) -> Response:
     admin, "/elections/<int:election_id>/trustees/<int:position>/decryption", "POST",
     summary="A trustee's partial decryption (the output of trustee decrypt as the body); "
     "the last one computes the result and concludes the proposal",
+    text_file=True,
     responses={200: ("the election", OBJ), 404: NOT_FOUND, 409: CONFLICT,
                422: ("proofs do not verify", ERROR_REF)},
 )  # fmt: skip

@@ -9,7 +9,7 @@ from quart import Response, jsonify, request
 from imago_fed.domain.errors import Conflict
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import group_id_of, runtime
 
 ACTOR_BODY = {
@@ -48,7 +48,7 @@ async def list_followers(slug: str) -> Response:
 
 
 async def _answer(slug: str, accept: bool) -> tuple[str, int]:
-    body = check_body(await request.get_json(force=True, silent=True), ACTOR_BODY)
+    body = request_body()
     rt = runtime()
     await rt.following.answer_follower(await rt.groups.get(slug), body["actor"], accept=accept)
     return "", 204
@@ -95,7 +95,7 @@ async def list_following(slug: str) -> Response:
     },
 )  # fmt: skip
 async def follow_remote(slug: str) -> tuple[Response, int]:
-    body = check_body(await request.get_json(force=True, silent=True), ACTOR_BODY)
+    body = request_body()
     rt = runtime()
     result = await rt.following.follow(await rt.groups.get(slug), body["actor"])
     return jsonify(result), 202
@@ -138,10 +138,11 @@ async def list_blocks() -> Response:
     admin, "/blocks", "POST",
     summary="Block an actor or a domain, instance-wide or for one group",
     request_schema=BLOCK_BODY,
-    responses={201: ("the block", {"type": "object"}), 422: ("invalid input", ERROR_REF)},
+    responses={201: ("the block", {"type": "object"}), 404: ("no such group", ERROR_REF),
+               422: ("invalid input", ERROR_REF)},
 )  # fmt: skip
 async def add_block() -> tuple[Response, int]:
-    body = check_body(await request.get_json(force=True, silent=True), BLOCK_BODY)
+    body = request_body()
     group_id = await group_id_of(body["group"]) if body.get("group") else None
     block = await runtime().moderation.block(
         body["kind"], body["value"], reason=body.get("reason", ""), group_id=group_id
@@ -186,7 +187,7 @@ async def list_moderators(slug: str) -> Response:
     },
 )  # fmt: skip
 async def add_moderator(slug: str) -> tuple[Response, int]:
-    body = check_body(await request.get_json(force=True, silent=True), ACTOR_BODY)
+    body = request_body()
     rt = runtime()
     group = await rt.groups.get(slug)
     if MATRIX_ID.fullmatch(body["actor"]):
@@ -251,7 +252,7 @@ MEMBER_BODY = {
     responses={204: ("admitted", None), 404: NOT_FOUND, 409: ("nothing pending", ERROR_REF)},
 )  # fmt: skip
 async def accept_member(slug: str) -> tuple[str, int]:
-    body = check_body(await request.get_json(force=True, silent=True), MEMBER_BODY)
+    body = request_body()
     rt = runtime()
     group = await rt.groups.get(slug)
     if not MATRIX_ID.fullmatch(body["id"]):

@@ -13,7 +13,7 @@ from imago_fed.domain.governance.proposals import Proposal
 from imago_fed.domain.governance.protocols import protocol_to_dict
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import group_id_of, runtime
 
 OBJ = {"type": "object"}
@@ -29,7 +29,7 @@ PROPOSE = {
         "options": {"type": "array", "items": {"type": "string"}},
         "params": {"type": "object"},
         "topics": {"type": "array", "items": {"type": "string"}},
-        "duration_s": {"type": "integer"},
+        "duration_s": {"type": "integer", "minimum": 1, "maximum": 60 * 86400},
     },
 }
 VOTE = {
@@ -53,10 +53,12 @@ LINK = {
     "type": "object",
     "required": ["matrix_user", "actor"],
     "properties": {
-        "matrix_user": {"type": "string", "maxLength": 300},
-        "actor": {"type": "string", "maxLength": 2048},
+        "matrix_user": {"type": "string", "maxLength": 300, "pattern": r"^@[^:\s]+:\S+$",
+                        "description": "a Matrix user id, @name:server"},
+        "actor": {"type": "string", "maxLength": 2048, "pattern": r"^https?://[^\s/]+/\S*$",
+                  "description": "a fediverse actor id, an http(s) URL"},
     },
-}
+}  # fmt: skip
 
 
 def proposal_json(p: Proposal) -> dict[str, object]:
@@ -92,7 +94,7 @@ async def get_table(slug: str) -> Response:
     responses={201: ("the proposal", OBJ), 404: NOT_FOUND, 422: ("invalid", ERROR_REF)},
 )  # fmt: skip
 async def create_proposal(slug: str) -> tuple[Response, int]:
-    body = check_body(await request.get_json(force=True, silent=True), PROPOSE)
+    body = request_body()
     duration = body.get("duration_s")
     rt = runtime()
     proposal = await rt.governance.propose(
@@ -146,7 +148,7 @@ async def get_proposal(proposal_id: int) -> Response:
     responses={200: ("counted, or why not", OBJ), 404: NOT_FOUND},
 )  # fmt: skip
 async def cast_vote(proposal_id: int) -> Response:
-    body = check_body(await request.get_json(force=True, silent=True), VOTE)
+    body = request_body()
     outcome = await runtime().governance.vote(
         proposal_id, body["voter"], body["ballot"], network="admin"
     )
@@ -175,7 +177,7 @@ async def list_delegations(slug: str) -> Response:
     responses={204: ("delegated", None), 422: ("refused (cycle, non-member...)", ERROR_REF)},
 )  # fmt: skip
 async def delegate(slug: str) -> tuple[str, int]:
-    body = check_body(await request.get_json(force=True, silent=True), DELEGATE)
+    body = request_body()
     scope = body.get("scope", "*")
     if (
         scope != "*"
@@ -209,10 +211,11 @@ async def revoke(slug: str) -> tuple[str, int]:
     admin, "/identity-links", "POST",
     summary="Record that a Matrix account and a fediverse account are one person",
     request_schema=LINK,
-    responses={204: ("linked", None)},
+    responses={204: ("linked", None),
+               409: ("the actor is linked to another Matrix account", ERROR_REF)},
 )  # fmt: skip
 async def link_identities() -> tuple[str, int]:
-    body = check_body(await request.get_json(force=True, silent=True), LINK)
+    body = request_body()
     await runtime().governance.link_identities(body["matrix_user"], body["actor"])
     return "", 204
 
@@ -240,7 +243,7 @@ async def list_subgroups(slug: str) -> Response:
     responses={204: ("linked", None), 404: NOT_FOUND, 422: ("invalid", ERROR_REF)},
 )  # fmt: skip
 async def link_subgroup(slug: str) -> tuple[str, int]:
-    body = check_body(await request.get_json(force=True, silent=True), SUBGROUP)
+    body = request_body()
     parent, child = await group_id_of(slug), await group_id_of(body["slug"])
     await runtime().governance.link_subgroup(parent, child)
     return "", 204

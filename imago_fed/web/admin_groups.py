@@ -13,7 +13,7 @@ from imago_fed.domain.groups import (
 from imago_fed.web.admin import admin, api
 from imago_fed.web.admin_places import GRAPH_PROPERTIES, GRAPH_RESPONSE, apply_graph_fields
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
 GROUP_SCHEMA = {
@@ -61,6 +61,8 @@ LIST_SCHEMA = {
     },
 }
 
+LIMIT = {"type": "integer", "minimum": 1, "maximum": 500}
+
 
 def group_json(group: Group) -> dict[str, object]:
     """The admin view of a group. The private key is never part of it."""
@@ -91,7 +93,7 @@ def group_json(group: Group) -> dict[str, object]:
     },
 )
 async def create_group() -> tuple[Response, int, dict[str, str]]:
-    body = check_body(await request.get_json(force=True, silent=True), CREATE_SCHEMA)
+    body = request_body()
     rt = runtime()
     founder = body.get("founder")
     if founder is not None and rt.membership is not None:
@@ -114,7 +116,7 @@ async def create_group() -> tuple[Response, int, dict[str, str]]:
     "/groups",
     "GET",
     summary="List groups, ordered by slug",
-    query={"limit": {"type": "integer"}, "after": {"type": "string"}},
+    query={"limit": LIMIT, "after": {"type": "string"}},
     responses={200: ("a page of groups", LIST_SCHEMA), 422: ("invalid input", ERROR_REF)},
 )
 async def list_groups() -> Response:
@@ -169,7 +171,7 @@ UPDATE_SCHEMA = {
     },
 )
 async def update_group(slug: str) -> Response:
-    body = check_body(await request.get_json(force=True, silent=True), UPDATE_SCHEMA)
+    body = request_body()
     group = await runtime().groups.get(slug)  # 404 before anything changes
     graph = await apply_graph_fields(slug, body)  # validated first: a bad place changes nothing
     group = await runtime().groups.update(slug, name=body.get("name"), summary=body.get("summary"))

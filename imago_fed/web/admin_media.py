@@ -13,13 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 
-from quart import Response, jsonify, request
+from quart import Response, jsonify
 
 from imago_fed.activitypub.media import media_url
 from imago_fed.domain.media import MAX_ALT_LENGTH, Attachment, MediaRefused
 from imago_fed.web.admin import admin, api
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, Schema, check_body
+from imago_fed.web.openapi import ERROR_REF, Schema, request_body
 from imago_fed.web.runtime import runtime
 
 __all__ = ["FACE_SCHEMA", "SET_FACE_SCHEMA"]
@@ -62,7 +62,7 @@ def _face_json(face: Attachment) -> dict[str, object]:
 
 
 async def _set(slug: str, role: str) -> Response:
-    body = check_body(await request.get_json(force=True, silent=True), SET_FACE_SCHEMA)
+    body = request_body()
     try:
         data = base64.b64decode(body["data"], validate=True)
     except (binascii.Error, ValueError) as exc:

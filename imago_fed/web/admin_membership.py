@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Response, jsonify, request
+from quart import Response, jsonify
 
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.membership import LEVELS, ROLES, Right
@@ -12,7 +12,7 @@ from imago_fed.services.membership import Membership
 from imago_fed.web.admin import admin, api
 from imago_fed.web.admin_governance import proposal_json
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
 NOT_FOUND = ("no such group", ERROR_REF)
@@ -91,7 +91,7 @@ def membership() -> Membership:
                422: ("invalid terms", ERROR_REF)},
 )  # fmt: skip
 async def create_invitation(slug: str) -> tuple[Response, int]:
-    body = check_body(await request.get_json(force=True, silent=True), NEW_INVITATION)
+    body = request_body()
     group = await runtime().groups.get(slug)
     days = body.get("expires_in_days", 7)
     if not 1 <= days <= 365:  # before timedelta, which overflows on huge numbers
@@ -138,7 +138,7 @@ async def revoke_invitation(slug: str, code: str) -> tuple[str, int]:
     },
 )  # fmt: skip
 async def redeem_invitation(code: str) -> Response:
-    body = check_body(await request.get_json(force=True, silent=True), REDEEM)
+    body = request_body()
     return jsonify({"message": await membership().redeem(code, body["member"])})
 
 
@@ -163,7 +163,7 @@ async def roster(slug: str) -> Response:
     },
 )  # fmt: skip
 async def set_role(slug: str) -> Response:
-    body = check_body(await request.get_json(force=True, silent=True), ROLE)
+    body = request_body()
     group = await runtime().groups.get(slug)
     changed = await membership().set_role(group, body["member"], body["role"])
     return jsonify({"changed": changed})
@@ -188,7 +188,7 @@ async def get_permissions(slug: str) -> Response:
                422: ("unknown right or level", ERROR_REF)},
 )  # fmt: skip
 async def change_permissions(slug: str) -> tuple[Response, int]:
-    body = check_body(await request.get_json(force=True, silent=True), PERMISSIONS)
+    body = request_body()
     if not body:
         raise ApiError(422, "invalid_input", "name at least one right to change")
     rt = runtime()

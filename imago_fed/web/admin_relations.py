@@ -17,7 +17,7 @@ from imago_fed.services.relations import Relations, relation_json
 from imago_fed.web.admin import admin, api
 from imago_fed.web.admin_governance import proposal_json
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
 OBJ = {"type": "object"}
@@ -71,8 +71,8 @@ def _propagation() -> Propagation:
     return found
 
 
-async def _author(schema: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    body = check_body(await request.get_json(force=True, silent=True) or {}, schema)
+def _author() -> tuple[dict[str, Any], str]:
+    body = request_body()
     return body, str(body.get("author") or "admin")
 
 
@@ -100,7 +100,7 @@ async def list_relations(slug: str) -> Response:
     responses={202: DECIDED, 404: NOT_FOUND, 409: ("already related", ERROR_REF), 422: INVALID},
 )  # fmt: skip
 async def propose_relation(slug: str) -> tuple[Response, int]:
-    body, author = await _author(RELATE)
+    body, author = _author()
     proposal = await _relations().propose(
         slug, str(body["target"]), str(body["kind"]), author=author
     )
@@ -110,11 +110,11 @@ async def propose_relation(slug: str) -> tuple[Response, int]:
 @api.route(
     admin, "/groups/<slug>/relations/<int:relation_id>/accept", "POST",
     summary="Accept a relation another group proposed (a relate decision)",
-    request_schema=ACT,
+    request_schema=ACT, body_required=False,
     responses={202: DECIDED, 404: NOT_FOUND, 409: ("not awaiting our answer", ERROR_REF)},
 )  # fmt: skip
 async def accept_relation(slug: str, relation_id: int) -> tuple[Response, int]:
-    _, author = await _author(ACT)
+    _, author = _author()
     proposal = await _relations().answer(slug, relation_id, accept=True, author=author)
     return jsonify(proposal_json(proposal)), 202
 
@@ -122,11 +122,11 @@ async def accept_relation(slug: str, relation_id: int) -> tuple[Response, int]:
 @api.route(
     admin, "/groups/<slug>/relations/<int:relation_id>/reject", "POST",
     summary="Reject a relation another group proposed (a relate decision)",
-    request_schema=ACT,
+    request_schema=ACT, body_required=False,
     responses={202: DECIDED, 404: NOT_FOUND, 409: ("not awaiting our answer", ERROR_REF)},
 )  # fmt: skip
 async def reject_relation(slug: str, relation_id: int) -> tuple[Response, int]:
-    _, author = await _author(ACT)
+    _, author = _author()
     proposal = await _relations().answer(slug, relation_id, accept=False, author=author)
     return jsonify(proposal_json(proposal)), 202
 
@@ -134,6 +134,7 @@ async def reject_relation(slug: str, relation_id: int) -> tuple[Response, int]:
 @api.route(
     admin, "/groups/<slug>/relations/<int:relation_id>", "DELETE",
     summary="Remove a relation, or withdraw our proposal (a relate decision)",
+    query={"author": AUTHOR["author"]},
     responses={202: DECIDED, 404: NOT_FOUND, 409: ("nothing to remove", ERROR_REF)},
 )  # fmt: skip
 async def remove_relation(slug: str, relation_id: int) -> tuple[Response, int]:
@@ -159,7 +160,7 @@ async def get_feed_rules(slug: str) -> Response:
     responses={200: ("the rules stored", OBJ), 404: NOT_FOUND, 422: INVALID},
 )  # fmt: skip
 async def put_feed_rules(slug: str) -> Response:
-    body = check_body(await request.get_json(force=True, silent=True), FEED_RULES)
+    body = request_body()
     return jsonify((await _propagation().set_feed_rules(slug, body)).to_dict())
 
 
@@ -172,7 +173,7 @@ async def put_feed_rules(slug: str) -> Response:
     responses={202: DECIDED, 404: NOT_FOUND, 422: INVALID},
 )  # fmt: skip
 async def propagate(slug: str) -> tuple[Response, int]:
-    body, author = await _author(PROPAGATE)
+    body, author = _author()
     proposal = await _propagation().request(
         slug, body["object"], body.get("criteria", {}), author=author
     )

@@ -18,7 +18,7 @@ from imago_fed.services.resources import Resources, agreement_json
 from imago_fed.web.admin import admin, api
 from imago_fed.web.admin_governance import proposal_json
 from imago_fed.web.errors import ApiError
-from imago_fed.web.openapi import ERROR_REF, check_body
+from imago_fed.web.openapi import ERROR_REF, request_body
 from imago_fed.web.runtime import runtime
 
 OBJ = {"type": "object"}
@@ -79,8 +79,9 @@ def _resources() -> Resources:
     return found
 
 
-async def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return check_body(await request.get_json(force=True, silent=True) or {}, schema)
+def _body() -> dict[str, Any]:
+    """The body, checked against the route's schema before the handler ran."""
+    return request_body()
 
 
 def _states(allowed: frozenset[str]) -> frozenset[str] | None:
@@ -110,7 +111,7 @@ def _item_json(item: InventoryItem) -> dict[str, Any]:
                422: INVALID},
 )  # fmt: skip
 async def create_intent(slug: str) -> tuple[Response, int]:
-    body = await _body(INTENT_BODY)
+    body = _body()
     author = str(body.pop("author", None) or "admin")
     stored, proposal = await _resources().publish(slug, body, author=author)
     return jsonify({**stored.intent.to_dict(), "decision": proposal_json(proposal)}), 201
@@ -197,7 +198,7 @@ async def group_matches(slug: str) -> Response:
     responses={202: DECIDED, 404: NOT_FOUND, 409: CONFLICT, 422: INVALID},
 )  # fmt: skip
 async def propose_agreement(slug: str) -> tuple[Response, int]:
-    body = await _body(AGREE)
+    body = _body()
     reference = body.get("intent_id", body.get("intent"))
     if reference is None:
         raise ApiError(422, "invalid_input", "intent_id or intent: one is required")
@@ -230,11 +231,11 @@ async def get_agreement(slug: str, agreement_id: int) -> Response:
 @api.route(
     admin, "/groups/<slug>/agreements/<int:agreement_id>/accept", "POST",
     summary="Accept an agreement offered on one of our intents (opens a spend decision)",
-    request_schema=ACT,
+    request_schema=ACT, body_required=False,
     responses={202: DECIDED, 404: NOT_FOUND, 409: CONFLICT},
 )  # fmt: skip
 async def accept_agreement(slug: str, agreement_id: int) -> tuple[Response, int]:
-    body = await _body(ACT)
+    body = _body()
     proposal = await _resources().accept(
         slug, agreement_id, author=str(body.get("author") or "admin")
     )
@@ -244,11 +245,11 @@ async def accept_agreement(slug: str, agreement_id: int) -> tuple[Response, int]
 @api.route(
     admin, "/groups/<slug>/agreements/<int:agreement_id>/reject", "POST",
     summary="Reject an agreement offered on one of our intents (at once)",
-    request_schema=ACT,
+    request_schema=ACT, body_required=False,
     responses={200: ("the agreement, rejected", OBJ), 404: NOT_FOUND, 409: CONFLICT},
 )  # fmt: skip
 async def reject_agreement(slug: str, agreement_id: int) -> Response:
-    await _body(ACT)
+    _body()
     return jsonify(agreement_json(await _resources().reject(slug, agreement_id)))
 
 
@@ -279,5 +280,5 @@ async def get_inventory(slug: str) -> Response:
     responses={200: ("the stock", OBJ), 404: NOT_FOUND, 422: INVALID},
 )  # fmt: skip
 async def put_stock(slug: str) -> Response:
-    body = await _body(STOCK)
+    body = _body()
     return jsonify(_item_json(await _resources().set_stock(slug, body)))

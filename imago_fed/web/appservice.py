@@ -20,6 +20,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 
 from imago_fed.domain.errors import NotFound
+from imago_fed.web.body import BodyRefused, json_document
 from imago_fed.web.metrics import app_metrics
 from imago_fed.web.runtime import runtime
 
@@ -53,10 +54,18 @@ async def _authenticate() -> Response | None:
     return None
 
 
+# The errcode of each refusal at the body's door (web/body.py).
+_REFUSED = {400: "M_NOT_JSON", 413: "M_TOO_LARGE", 415: "M_NOT_JSON"}
+
+
 @appservice.put("/v1/transactions/<txn_id>")
 async def transaction(txn_id: str) -> Response:
-    body: Any = await request.get_json(force=True, silent=True)
+    try:
+        body: Any = await json_document()
+    except BodyRefused as exc:
+        return _error(exc.status, _REFUSED.get(exc.status, "M_UNKNOWN"), exc.message)
     if not isinstance(body, dict) or not isinstance(body.get("events", []), list):
+        log.info("appservice transaction refused: not an object with an events list")
         return _error(400, "M_NOT_JSON", "a transaction is a JSON object with an events list")
     rt = runtime()
     assert rt.matrix is not None

@@ -34,6 +34,7 @@ from quart import Blueprint, Response, jsonify, request
 from imago_fed.domain.voting.crypto import Election
 from imago_fed.domain.voting.elections import BoardEntry, ElectionRecord, tracker_status
 from imago_fed.services.elections import Elections
+from imago_fed.web.body import text_document
 from imago_fed.web.runtime import runtime
 
 __all__ = ["body_text", "election_service", "elections"]
@@ -43,9 +44,9 @@ MAX_BALLOT_BYTES = 1_000_000
 
 
 async def body_text() -> str:
-    """The request body as text (the files trustees and voters send are JSON text)."""
-    data = await request.get_data(as_text=True)
-    return data if isinstance(data, str) else data.decode()
+    """The request body as text (the files trustees and voters send are JSON text),
+    through the one door for bodies (``web/body.py``)."""
+    return await text_document()
 
 
 def election_service() -> Elections:

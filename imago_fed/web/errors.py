@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 
 from quart import Quart, Response, has_request_context, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from imago_fed.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from imago_fed.logs import request_id_var
@@ -40,9 +40,10 @@ RETRY_AFTER_S = 5
 class ApiError(Exception):
     """An HTTP-level refusal raised by a handler (bad auth, malformed body)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.field = field
 
 
 def error_response(status: int, code: str, message: str, **extra: object) -> Response:
@@ -85,7 +86,8 @@ def register_error_handlers(
     async def _api_error(exc: ApiError) -> Response:
         if exc.status == 404 and wants_html():
             return await not_found_page()
-        response = error_response(exc.status, exc.code, exc.message)
+        extra = {"field": exc.field} if exc.field else {}
+        response = error_response(exc.status, exc.code, exc.message, **extra)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="imago-fed"'
         return response
@@ -104,7 +106,10 @@ def register_error_handlers(
         if status == 404 and wants_html():
             return await not_found_page()
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(status, code, exc.description or exc.name or "error")
+        response = error_response(status, code, exc.description or exc.name or "error")
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
 
     @app.errorhandler(Exception)
     async def _unexpected(exc: Exception) -> Response:

@@ -22,8 +22,10 @@ from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
 from imago_fed.services.media import PERSON_AVATAR
+from imago_fed.web.body import ACTIVITY_TYPES, BodyRefused, decode, read_body, require_type
 from imago_fed.web.metrics import app_metrics, inbox_reason
 from imago_fed.web.pages.public import group_page
+from imago_fed.web.params import ascii_int, clean_text
 from imago_fed.web.runtime import runtime
 
 __all__ = ["federation"]
@@ -68,7 +70,7 @@ async def webfinger() -> Response:
             slug = user
     else:
         slug = rt.ids.parse_group(resource)
-    if not slug:
+    if not slug or not clean_text(slug) or len(slug) > 255:
         return _problem(400 if not resource else 404, "unknown resource")
     try:
         group = await rt.groups.get(slug)
@@ -187,7 +189,7 @@ def _page_number() -> int | None:
     raw = request.args.get("page")
     if raw is None:
         return None
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return ascii_int(raw, 1, 99_999) or 1
 
 
 @federation.get("/groups/<slug>/outbox")
@@ -202,7 +204,7 @@ async def group_outbox(slug: str) -> Response:
         return _json(
             documents.ordered_collection(collection, total, first=f"{collection}?page=true")
         )
-    before = int(max_id) if max_id and max_id.isdigit() else None
+    before = ascii_int(max_id)
     rows = await rt.federation_reads.outbox_page(group.id, before=before, limit=PAGE_SIZE)
     next_page = f"{collection}?page=true&max_id={rows[-1][0]}" if len(rows) == PAGE_SIZE else None
     page_id = f"{collection}?page=true" + (f"&max_id={before}" if before else "")
@@ -313,14 +315,21 @@ async def activity(token: str) -> Response:
 # ---------------------------------------------------------------- inboxes
 async def _inbox(group_id: int | None) -> Response:
     rt = runtime()
-    # 413 past max_body_bytes; read once (cache=False), as the raw bytes that were signed
-    body = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+    try:
+        # read once (cache=False), as the raw bytes that were signed
+        body = await read_body(cache=False)
+        require_type(ACTIVITY_TYPES)
+        document = decode(body)
+    except BodyRefused as exc:  # (logged by web/body.py)
+        app_metrics().inbox.labels("refused", f"http_{exc.status}").inc()
+        return _problem(exc.status, exc.message)
     outcome = await rt.receive_activity(
         group_id=group_id,
         method=request.method,
         url=rt.settings.instance.base_url + request.full_path.rstrip("?"),
         headers=list(request.headers.items()),
         body=body,
+        document=document,
         now=rt.clock.now(),
     )
     refused = outcome.status >= 400
@@ -334,6 +343,7 @@ async def _inbox(group_id: int | None) -> Response:
             extra={
                 "status": outcome.status,
                 "reason": outcome.reason,
+                "detail": outcome.detail,
                 "remote": request.remote_addr,
                 "sender_host": urlsplit(request.headers.get("Origin", "")).hostname,
             },

@@ -2,23 +2,30 @@
 
 A route is registered through :meth:`ApiRegistry.route`, which adds it to the
 Quart blueprint *and* to the document, so the document cannot forget a route.
-Request bodies are checked against the same schema the document publishes
-(a deliberately small subset of JSON Schema: object, string, integer, boolean,
-required, maxLength), so what we promise is what we enforce.
+Before the handler runs, the registry's wrapper checks the query against the
+declared parameters (:mod:`.params`) and reads the body through the one door
+(:mod:`.body`: size, media type, strict JSON), then checks it against the
+same schema the document publishes (a deliberately small subset of JSON
+Schema, :func:`check_body`), so what we promise is what we enforce. The
+statuses those checks can answer (400, 401, 404, 413, 415, 422) are added to
+each operation's responses, so the document lists every status a route gives.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from quart import Blueprint
+from quart import Blueprint, g
 
-from imago_fed.web.errors import ApiError
+from imago_fed.web.body import JSON_TYPES, decode, read_body, require_type, text_document
+from imago_fed.web.params import PATH_SCHEMAS, check_query
+from imago_fed.web.schema import check_body, strict_schema
 
-__all__ = ["ERROR_REF", "ApiRegistry", "Operation", "check_body"]
+__all__ = ["ERROR_REF", "ApiRegistry", "Operation", "check_body", "request_body"]
 
 Schema = dict[str, Any]
 ERROR_SCHEMA: Schema = {
@@ -33,6 +40,18 @@ ERROR_SCHEMA: Schema = {
     },
 }
 ERROR_REF: Schema = {"$ref": "#/components/schemas/Error"}
+# What the checks before the handler answer, added to every operation they guard.
+BODY_REFUSALS = {
+    400: "malformed body (not UTF-8 JSON, NUL, too deep, duplicate keys)",
+    413: "body too large",
+    415: "wrong Content-Type",
+    422: "invalid input",
+}
+TEXT_FILE_CONTENT = {
+    "text/plain": {"schema": {"type": "string", "description": "the file: JSON or JSON lines"}}
+}
+PATH_REFUSAL = "no such resource (or a path parameter not of its type)"
+QUERY_REFUSAL = "invalid query parameter (undeclared, repeated or ill-typed)"
 
 
 @dataclass
@@ -45,10 +64,41 @@ class Operation:
     request_schema: Schema | None = None
     query: dict[str, Schema] = field(default_factory=dict)
     authenticated: bool = True
+    path_params: dict[str, Schema] = field(default_factory=dict)
+    body_types: Collection[str] = JSON_TYPES
+    body_required: bool = True
+    text_file: bool = False  # a file relayed as text (JSON or JSON lines)
+
+    @property
+    def has_body(self) -> bool:
+        return self.request_schema is not None or self.text_file
+
+
+_PARAM = re.compile(r"<(?:([a-z0-9]+):)?([a-z_]+)>")
 
 
 def _openapi_path(rule: str) -> str:
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+    return _PARAM.sub(r"{\2}", rule)
+
+
+def _path_params(rule: str) -> dict[str, Schema]:
+    return {
+        name: PATH_SCHEMAS.get(converter or "default", PATH_SCHEMAS["default"])
+        for converter, name in _PARAM.findall(rule)
+    }
+
+
+def request_body() -> Any:
+    """The request's body, already decoded and checked against the route's schema."""
+    return g.checked_body
+
+
+async def _checked_body(op: Operation) -> Any:
+    raw = await read_body()
+    if not raw and not op.body_required:
+        return {}
+    require_type(op.body_types)
+    return check_body(decode(raw), op.request_schema or {})
 
 
 class ApiRegistry:
@@ -69,22 +119,40 @@ class ApiRegistry:
         request_schema: Schema | None = None,
         query: dict[str, Schema] | None = None,
         authenticated: bool = True,
+        body_types: Collection[str] = JSON_TYPES,
+        body_required: bool = True,
+        text_file: bool = False,
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+        rule = rule.replace("<slug>", "<slug:slug>")  # a group slug, by its pattern
+
         def decorate(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             full_rule = (blueprint.url_prefix or "") + rule
-            self.operations.append(
-                Operation(
-                    method=method.lower(),
-                    path=_openapi_path(full_rule),
-                    summary=summary,
-                    operation_id=handler.__name__,
-                    responses=responses,
-                    request_schema=request_schema,
-                    query=query or {},
-                    authenticated=authenticated,
-                )
+            op = Operation(
+                method=method.lower(),
+                path=_openapi_path(full_rule),
+                summary=summary,
+                operation_id=handler.__name__,
+                responses=responses,
+                request_schema=request_schema,
+                query=query or {},
+                authenticated=authenticated,
+                path_params=_path_params(full_rule),
+                body_types=body_types,
+                body_required=body_required,
+                text_file=text_file,
             )
-            blueprint.add_url_rule(rule, handler.__name__, handler, methods=[method])
+            self.operations.append(op)
+
+            @functools.wraps(handler)
+            async def guarded(*args: Any, **kwargs: Any) -> Any:
+                check_query(op.query)
+                if op.text_file:
+                    g.checked_body = await text_document()
+                elif op.request_schema is not None:
+                    g.checked_body = await _checked_body(op)
+                return await handler(*args, **kwargs)
+
+            blueprint.add_url_rule(rule, handler.__name__, guarded, methods=[method])
             return handler
 
         return decorate
@@ -92,17 +160,27 @@ class ApiRegistry:
     def document(self, server_url: str) -> dict[str, Any]:
         paths: dict[str, dict[str, Any]] = {}
         for op in self.operations:
+            responses = dict(op.responses)
+            if op.path_params:
+                responses.setdefault(404, (PATH_REFUSAL, ERROR_REF))
+            if op.query:
+                responses.setdefault(422, (QUERY_REFUSAL, ERROR_REF))
+            if op.has_body:
+                for status, description in BODY_REFUSALS.items():
+                    responses.setdefault(status, (description, ERROR_REF))
+            if op.authenticated:
+                responses.setdefault(401, ("missing or wrong token", ERROR_REF))
             entry: dict[str, Any] = {
                 "operationId": op.operation_id,
                 "summary": op.summary,
                 "responses": {
                     str(status): _response(description, schema)
-                    for status, (description, schema) in sorted(op.responses.items())
+                    for status, (description, schema) in sorted(responses.items())
                 },
             }
             params = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in re.findall(r"{([a-z_]+)}", op.path)
+                {"name": name, "in": "path", "required": True, "schema": schema}
+                for name, schema in op.path_params.items()
             ] + [
                 {"name": name, "in": "query", "required": False, "schema": schema}
                 for name, schema in op.query.items()
@@ -111,12 +189,12 @@ class ApiRegistry:
                 entry["parameters"] = params
             if op.request_schema is not None:
                 entry["requestBody"] = {
-                    "required": True,
-                    "content": {"application/json": {"schema": op.request_schema}},
+                    "required": op.body_required,
+                    "content": {"application/json": {"schema": strict_schema(op.request_schema)}},
                 }
-            if op.authenticated:
-                entry["responses"].setdefault("401", _response("missing or wrong token", ERROR_REF))
-            else:
+            elif op.text_file:
+                entry["requestBody"] = {"required": True, "content": TEXT_FILE_CONTENT}
+            if not op.authenticated:
                 entry["security"] = []
             paths.setdefault(op.path, {})[op.method] = entry
         return {
@@ -126,6 +204,7 @@ class ApiRegistry:
                 "version": self.version,
                 "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
             },
+            # The paths carry /api/v1 themselves: the server is the instance's root.
             "servers": [{"url": server_url}],
             "security": [{"adminToken": []}],
             "components": {
@@ -141,37 +220,3 @@ def _response(description: str, schema: Schema | None) -> dict[str, Any]:
     if schema is not None:
         out["content"] = {"application/json": {"schema": schema}}
     return out
-
-
-_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
-    "string": str,
-    "integer": int,
-    "boolean": bool,
-    "object": dict,
-    "array": list,
-    "null": type(None),
-    "number": (int, float),
-}
-
-
-def check_body(body: Any, schema: Schema) -> dict[str, Any]:
-    """Check a JSON body against an object schema; raise a 422 ApiError naming the field."""
-    if not isinstance(body, dict):
-        raise ApiError(422, "invalid_input", "the body must be a JSON object")
-    properties: dict[str, Schema] = schema.get("properties", {})
-    for name in schema.get("required", []):
-        if name not in body:
-            raise ApiError(422, "invalid_input", f"{name}: is required")
-    for name, value in body.items():
-        if name not in properties:
-            raise ApiError(422, "invalid_input", f"{name}: unknown field")
-        prop = properties[name]
-        kinds = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
-        expected = tuple(_JSON_TYPES[k] for k in kinds)
-        is_bool_as_int = "integer" in kinds and "boolean" not in kinds and isinstance(value, bool)
-        if not isinstance(value, expected) or is_bool_as_int:
-            shown = " or ".join(kinds)
-            raise ApiError(422, "invalid_input", f"{name}: must be of type {shown}")
-        if "maxLength" in prop and isinstance(value, str) and len(value) > prop["maxLength"]:
-            raise ApiError(422, "invalid_input", f"{name}: at most {prop['maxLength']} characters")
-    return body

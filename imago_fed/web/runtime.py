@@ -97,6 +97,7 @@ class ReceiveActivity(Protocol):
         url: str,
         headers: HeadersLike,
         body: bytes,
+        document: Any,
         now: datetime,
     ) -> Outcome: ...
 

@@ -25,6 +25,7 @@ from imago_fed.activitypub.relations import (
 )
 from imago_fed.app import build_runtime
 from imago_fed.domain.errors import InvalidInput
+from imago_fed.domain.graph.places import Place
 from imago_fed.domain.graph.propagation import originate
 from imago_fed.domain.graph.relations import Relation
 from imago_fed.domain.ports.relations import StoredRelation
@@ -87,6 +88,20 @@ def test_a_propagated_item_round_trips_through_its_announce() -> None:
     lying = {**document, "propagation": {**document["propagation"], "hops": 5}}
     with pytest.raises(InvalidInput, match="hops"):
         parse_item(lying)
+
+
+def test_the_origins_place_travels_with_the_item() -> None:
+    paris = Place(48.8567, 2.351, "Paris", "Q90")
+    item = originate("https://social.example/notes/2", THERE, 2, place=paris)
+    document = announce_item(IDS, "garden", item.forwarded_by(HERE), [THERE])
+    assert document["propagation"]["location"] == {
+        "type": "Place", "name": "Paris", "latitude": 48.8567, "longitude": 2.351,
+        "url": "http://www.wikidata.org/entity/Q90",
+    }  # fmt: skip
+    assert parse_item(document) == item.forwarded_by(HERE)
+    nowhere = {"type": "Place", "latitude": 99}
+    broken = {**document, "propagation": {**document["propagation"], "location": nowhere}}
+    assert parse_item(broken).place is None  # type: ignore[union-attr]
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ import pytest
 from imago_fed.activitypub.actors import ActorResolver
 from imago_fed.activitypub.following import Following
 from imago_fed.activitypub.ids import Ids
+from imago_fed.activitypub.membership import FediverseMembers
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish
-from imago_fed.domain.errors import Conflict
-from imago_fed.domain.events import Kind
+from imago_fed.domain.errors import Conflict, NotFound
+from imago_fed.domain.events import EventHandlers, GroupEvent, Kind, MemberInvited
 from imago_fed.domain.groups import Group, KeyPair
 from imago_fed.services.worker import LocalWakeup
 from tests.fakes.federation import MemoryFederation
@@ -240,3 +241,31 @@ async def test_publishing_twice_queues_once(world: World) -> None:
     )
     assert not again
     assert world.fed.deliveries.inboxes(activity["id"]) == [SHARED]
+
+
+async def test_a_fediverse_founder_not_admitted_at_creation_is_admitted_by_the_reader(
+    world: World,
+) -> None:
+    members = FediverseMembers(
+        world.fed, world.following, world.resolver, world.ids, world.clock, world.groups
+    )
+    handlers = EventHandlers.of(members)
+    invited = GroupEvent(world.gid, "membership", f"founder|{world.gid}|{ALICE}",
+                         MemberInvited(ALICE, "founder of the group"))  # fmt: skip
+    # The peer does not answer yet: the handler fails, so the reader keeps the event.
+    with pytest.raises(NotFound, match="cannot reach"):
+        await handlers.dispatch(invited)
+    assert not await world.fed.follows.is_follower(world.gid, ALICE)
+
+    world.fed.remember(ALICE, now=EPOCH)  # it answers now
+    assert await handlers.dispatch(invited)
+    assert await world.fed.follows.is_follower(world.gid, ALICE)
+    [told] = world.fed.outbox.of_type("Create")
+    assert "founder of the group" in told["object"]["content"]
+    await handlers.dispatch(invited)  # a second delivery of the event changes nothing
+    assert len(world.fed.outbox.of_type("Create")) == 1
+
+    # A Matrix person is the Matrix reader's business.
+    matrix = GroupEvent(world.gid, "membership", "founder|m", MemberInvited("@bo:hs.example"))
+    await handlers.dispatch(matrix)
+    assert len(world.fed.outbox.of_type("Create")) == 1

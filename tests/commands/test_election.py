@@ -11,19 +11,19 @@ from click.testing import CliRunner
 from imago_fed.commands.election import election, process_mapper, trustee
 from imago_fed.domain.voting.crypto import verify_archive
 from imago_fed.domain.voting.crypto.board import ElectionRun
-from tests.domain.voting_crypto.belenios import (
+from tests.domain.voting.crypto.belenios import (
     EXPECTED,
     VOTES,
     cast,
     setup_election,
 )
-from tests.domain.voting_crypto.conftest import mj_run, write_board
-from tests.domain.voting_crypto.rewrite import only, rewrite
+from tests.domain.voting.crypto.conftest import mj_run, write_board
+from tests.domain.voting.crypto.rewrite import only, rewrite
 
 
 @pytest.fixture(scope="module")
 def our_mj_run() -> ElectionRun:
-    """A finished election of ours, 2-of-3 threshold (see tests/domain/voting_crypto/)."""
+    """A finished election of ours, 2-of-3 threshold (see tests/domain/voting/crypto/)."""
     return mj_run()
 
 

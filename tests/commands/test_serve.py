@@ -23,12 +23,13 @@ AUTH = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
 
 
 @contextmanager
-def running_server(workdir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def running_server(workdir: Path, port: int, **extra: str) -> Iterator[subprocess.Popen[bytes]]:
     env = child_env(
         IMAGO_INSTANCE_ADMIN_TOKEN=TEST_ADMIN_TOKEN,
         IMAGO_INSTANCE_DATA_DIR=str(workdir / "data"),
         IMAGO_HTTP_LISTEN=f"127.0.0.1:{port}",
         IMAGO_LOG_FORMAT="json",
+        **extra,
     )
     log = (workdir / f"serve-{port}.log").open("wb")
     process = subprocess.Popen(

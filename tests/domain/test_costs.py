@@ -9,6 +9,7 @@ import pytest
 from imago_fed.domain.costs import (
     Bill,
     Contribution,
+    Expense,
     Pledge,
     add_months,
     coverage,
@@ -87,3 +88,20 @@ def test_months_split_costs_and_payments_and_ignore_other_currencies() -> None:
     assert 2900 < october.cost < 3100 and october.paid == 0 and october.ratio == 0
     assert 2900 < november.cost < 3100 and november.paid == 2000
     assert c.other_currencies == ("USD",)
+
+
+def test_expenses_drain_the_pool_in_the_month_they_are_spent() -> None:
+    paid = [Contribution("ana", 10000, "EUR", date(2026, 11, 1))]
+    spent = [
+        Expense("disk", 4000, "EUR", date(2026, 11, 15)),
+        Expense("stickers", 500, "USD", date(2026, 11, 16)),  # another currency: listed only
+        Expense("next year", 900, "EUR", date(2027, 2, 1)),  # not yet spent: not counted
+    ]
+    before = coverage([], [], paid, "EUR", TODAY, history_months=2)
+    after = coverage([], [], paid, "EUR", TODAY, expenses=spent, history_months=2)
+    assert (before.balance, after.balance) == (10000, 6000)
+    november, december = after.months
+    assert (november.cost, november.paid, december.cost) == (4000, 10000, 0)
+    assert after.other_currencies == ("USD",)
+    # An expense takes money once: no monthly cost, so nothing runs out because of it.
+    assert after.monthly_cost == 0 and after.runs_out_on is None

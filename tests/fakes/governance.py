@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from imago_fed.domain.errors import Conflict
 from imago_fed.domain.events import GroupEvent
 from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.proposals import Proposal, Transition
@@ -158,6 +159,8 @@ class MemoryGovernanceStore:
         return self.links.get(voter, voter)
 
     async def link(self, matrix_user: str, actor_uri: str, now: datetime) -> None:
+        if any(a == actor_uri and m != matrix_user for m, a in self.links.items()):
+            raise Conflict(f"{actor_uri} is linked to another Matrix account", field="actor")
         self.links[matrix_user] = actor_uri
 
     async def claim(self, side: str, matrix_user: str, actor_uri: str, now: datetime) -> bool:

@@ -97,6 +97,11 @@ class RecordingNetwork:
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     fail_next: int = 0
     content: set[str] = field(default_factory=set)  # post refs this network holds
+    handles: dict[str, str] = field(default_factory=dict)  # @name@host -> actor id
+
+    async def resolve(self, member_id: str) -> str:
+        """The id the network knows (a handle looked up, as WebFinger would)."""
+        return self.handles.get(member_id, member_id)
 
     def recognises(self, member_id: str) -> bool:
         return member_network(member_id) == self.name
@@ -116,6 +121,7 @@ class RecordingNetwork:
     async def remove(self, group: Group, member_id: str, *, reason: str) -> str:
         self._maybe_fail()
         assert group.id is not None
+        member_id = await self.resolve(member_id)
         if not await self.store.is_member(group.id, member_id):
             raise Conflict(f"{member_id} is not a member")
         self.calls.append(("remove", member_id, reason))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from imago_fed.domain.costs import Bill, Contribution, Pledge
+from imago_fed.domain.costs import Bill, Contribution, Expense, Pledge
 from imago_fed.domain.ports.status import QueueReading
 
 __all__ = ["Broken", "MemoryCostsStore", "SetProbes", "SetQueue", "SetSchema"]
@@ -16,7 +16,12 @@ __all__ = ["Broken", "MemoryCostsStore", "SetProbes", "SetQueue", "SetSchema"]
 
 class MemoryCostsStore:
     def __init__(self) -> None:
-        self.rows: dict[str, dict[int, Any]] = {"bill": {}, "pledge": {}, "contribution": {}}
+        self.rows: dict[str, dict[int, Any]] = {
+            "bill": {},
+            "pledge": {},
+            "contribution": {},
+            "expense": {},
+        }
         self._ids = itertools.count(1)
 
     def _add(self, kind: str, row: Any) -> Any:
@@ -41,6 +46,12 @@ class MemoryCostsStore:
 
     async def add_contribution(self, contribution: Contribution) -> Contribution:
         return self._add("contribution", contribution)
+
+    async def expenses(self) -> list[Expense]:
+        return list(self.rows["expense"].values())
+
+    async def add_expense(self, expense: Expense) -> Expense:
+        return self._add("expense", expense)
 
     async def remove(self, kind: str, row_id: int) -> bool:
         return self.rows[kind].pop(row_id, None) is not None

@@ -402,6 +402,10 @@ class FedifyPeer:
     def follow(self, target: str, *, shared_inbox: bool = False) -> Record:
         return self._call("POST", "/_test/follow", _body(target=target, sharedInbox=shared_inbox))
 
+    def lookup(self, target: str) -> Record:
+        """What Fedify parses from the actor at ``target``: type, location, tags."""
+        return self._call("POST", "/_test/lookup", {"target": target})
+
     def unfollow(self, target: str, *, shared_inbox: bool = False) -> Record:
         return self._call("POST", "/_test/unfollow", _body(target=target, sharedInbox=shared_inbox))
 

@@ -31,7 +31,7 @@ import httpx
 
 from imago_fed.domain.governance.table import default_table
 from imago_fed.domain.voting.crypto import verify_archive_bytes
-from tests.domain.voting_crypto.belenios import ToolElection, tool_path
+from tests.domain.voting.crypto.belenios import ToolElection, tool_path
 from tests.interop.fedify_peer import FedifyPeer
 from tests.interop.instance import Instance, bridged_instance
 from tests.interop.test_decisions import join

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.services.costs import Costs
 from tests.fakes.governance import T0, FakeClock
 from tests.fakes.status import MemoryCostsStore
@@ -76,3 +76,22 @@ async def test_remove(costs: Costs) -> None:
         await costs.remove("contribution", gift.id)
     with pytest.raises(NotFound):
         await costs.remove("yacht", 1)
+
+
+async def test_spending_from_the_pool_needs_a_deciding_group(costs: Costs) -> None:
+    with pytest.raises(Conflict, match=r"\[costs\] group"):
+        await costs.propose_expense(author="ann", label="disk", amount="40")
+    governed = Costs(MemoryCostsStore(), FakeClock(T0), "EUR", governed_by="commons")
+    for fields, field in [
+        ({"label": "", "amount": "40"}, "label"),
+        ({"label": "disk", "amount": "-4"}, "amount"),
+        ({"label": "disk", "amount": "4", "spent_on": "soon"}, "spent_on"),
+        ({"label": "disk", "amount": "4", "note": "x" * 501}, "note"),
+    ]:
+        with pytest.raises(InvalidInput) as refused:
+            await governed.propose_expense(author="ann", **fields)
+        assert refused.value.field == field
+    expense = governed.expense(label=" disk ", amount="40")
+    assert (expense.label, expense.amount, expense.currency, expense.spent_on) == (
+        "disk", 4000, "EUR", T0.date(),
+    )  # fmt: skip

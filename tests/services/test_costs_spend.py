@@ -72,3 +72,38 @@ async def test_a_hand_made_spend_decision_with_a_bad_bill_says_so(rt: Runtime) -
     )  # fmt: skip
     assert "the bill is malformed" in proposal.result["executed"]
     assert (await rt.costs.view()).bills == []
+
+
+async def test_spending_from_the_pool_is_recorded_only_once_adopted(rt: Runtime) -> None:
+    group = await rt.groups.create("commons", "Commons")
+    assert group.id is not None
+    await rt.costs.add_contribution(member="ann", amount="100", currency="")
+    disk = dict(label="Disk", amount="40", note="2 TB")
+
+    waiting = await rt.costs.propose_expense(author="ann", **disk)
+    assert waiting.action == ActionKind.SPEND and waiting.state == "open"
+    assert waiting.title == "Spend 40.00 EUR from the pool on Disk"
+    assert waiting.params["costs"] == {
+        "op": "expense",
+        "expense": {"label": "Disk", "amount": 4000, "currency": "EUR",
+                    "spent_on": waiting.params["costs"]["expense"]["spent_on"], "note": "2 TB"},
+    }  # fmt: skip
+    view = await rt.costs.view()
+    assert view.expenses == [] and view.coverage.balance == 10000
+
+    table = default_table().amended(parse_changes({"spend": {"protocol": "doocracy"}}))
+    await rt.governance_store.save_table(group.id, table, datetime.now(UTC))
+    adopted = await rt.costs.propose_expense(author="ann", **disk)
+    assert adopted.state == "executed", adopted.result
+    assert "recorded: Disk" in adopted.result["executed"]
+    view = await rt.costs.view()
+    assert [(e.label, e.amount, e.note) for e in view.expenses] == [("Disk", 4000, "2 TB")]
+    assert view.coverage.balance == 6000
+
+    # A hand-made decision with a broken expense records nothing and says why.
+    broken = await rt.governance.propose(
+        group.id, action=ActionKind.SPEND, title="by hand", author="ann",
+        params={"costs": {"op": "expense", "expense": {"label": "x", "amount": -5}}},
+    )  # fmt: skip
+    assert "the expense is malformed" in broken.result["executed"]
+    assert len((await rt.costs.view()).expenses) == 1

@@ -18,6 +18,7 @@ import pytest
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.counting import count_choices
+from imago_fed.domain.governance.delegation import Delegation
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.governance.table import default_table, parse_changes
 from imago_fed.domain.groups import Group, KeyPair
@@ -380,3 +381,46 @@ async def test_a_founder_the_network_cannot_reach_now_is_left_to_its_reader(
     assert await world.store.is_moderator(GID, BOB)
     [invited] = [e for e in world.events.events if e.kind == "member_invited"]
     assert (invited.data.member_id, invited.data.reason) == (BOB, "founder of the group")
+
+
+async def test_removing_a_member_revokes_the_delegations_they_gave_and_got(
+    world: World,
+) -> None:
+    world.join(BOB)
+    world.join(EVE)
+    world.join(CY := "https://c.example/users/cy")
+    await world.governance.delegate(GID, Delegation(BOB, ANN, "*"))  # Bob's vote to Ann
+    await world.governance.delegate(GID, Delegation(EVE, BOB, "*"))  # Eve's vote to Bob
+    await world.governance.delegate(GID, Delegation(CY, EVE, "spend"))  # unrelated to Bob
+    await world.decide_now(ActionKind.REMOVE_MEMBER)
+    removed = await world.governance.propose(
+        GID, action=ActionKind.REMOVE_MEMBER, title="Bob leaves", author=ANN,
+        params={"member": BOB},
+    )  # fmt: skip
+    assert removed.state == "executed", removed.result
+    assert removed.result["executed"].endswith("; 2 delegation(s) revoked")
+    assert await world.governance.delegations(GID) == [Delegation(CY, EVE, "spend")]
+
+
+async def test_a_fediverse_member_is_removed_by_handle_with_role_and_delegations(
+    world: World,
+) -> None:
+    world.fediverse.handles["@eve@e.example"] = EVE
+    world.join(EVE)
+    await world.membership.set_role(GARDEN, EVE, "moderator")
+    await world.governance.delegate(GID, Delegation(ANN, EVE, "*"))
+    await world.decide_now(ActionKind.REMOVE_MEMBER)
+    removed = await world.governance.propose(
+        GID, action=ActionKind.REMOVE_MEMBER, title="Eve leaves", author=ANN,
+        params={"member": "@eve@e.example"},
+    )  # fmt: skip
+    assert removed.state == "executed", removed.result
+    assert removed.result["executed"].endswith(f"{EVE} out; 1 delegation(s) revoked")
+    assert not await world.store.is_member(GID, EVE)
+    assert not await world.store.is_moderator(GID, EVE)
+    assert await world.governance.delegations(GID) == []
+    with pytest.raises(InvalidInput, match="not a member"):  # an unknown handle is no member
+        await world.governance.propose(
+            GID, action=ActionKind.REMOVE_MEMBER, title="Out", author=ANN,
+            params={"member": "@nobody@e.example"},
+        )  # fmt: skip

@@ -8,7 +8,7 @@ from datetime import date
 import asyncpg
 import pytest
 
-from imago_fed.domain.costs import Bill, Contribution, Pledge
+from imago_fed.domain.costs import Bill, Contribution, Expense, Pledge
 from imago_fed.store.costs import PgCostsStore
 
 HOSTING = Bill("VPS", "hosting", 1200, "EUR", 1, date(2026, 1, 1), date(2026, 6, 1))
@@ -37,6 +37,19 @@ async def test_pledges_and_contributions_round_trip(pool: asyncpg.Pool) -> None:
                                                        date(2026, 4, 2)))  # fmt: skip
     assert await costs.contributions() == [second, first]  # newest first
     assert first.note == "March" and second.note == ""
+
+
+async def test_expenses_round_trip_newest_first_and_are_removed(pool: asyncpg.Pool) -> None:
+    costs = PgCostsStore(pool)
+    disk = await costs.add_expense(Expense("disk", 4000, "EUR", date(2026, 3, 2), "2 TB"))
+    fee = await costs.add_expense(Expense("fee", 1500, "EUR", date(2026, 4, 2)))
+    assert disk == Expense("disk", 4000, "EUR", date(2026, 3, 2), "2 TB", id=disk.id)
+    assert await costs.expenses() == [fee, disk]
+    assert disk.id is not None and await costs.remove("expense", disk.id)
+    assert not await costs.remove("expense", disk.id)
+    assert await costs.expenses() == [fee]
+    with pytest.raises(asyncpg.CheckViolationError):
+        await costs.add_expense(Expense("refund", -1, "EUR", date(2026, 4, 2)))
 
 
 @pytest.mark.parametrize("kind", ["bill", "pledge", "contribution"])

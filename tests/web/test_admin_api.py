@@ -104,12 +104,12 @@ async def test_bad_input_is_422(client: Client, payload: object) -> None:
     assert_error_shape(await response.get_json(), "invalid_input")
 
 
-async def test_malformed_json_is_422(client: Client) -> None:
+async def test_malformed_json_is_400(client: Client) -> None:
     response = await client.post(
         "/api/v1/groups", headers={**AUTH, "Content-Type": "application/json"}, data="{nope"
     )
-    assert response.status_code == 422
-    assert_error_shape(await response.get_json(), "invalid_input")
+    assert response.status_code == 400
+    assert_error_shape(await response.get_json(), "malformed_body")
 
 
 async def test_duplicate_slug_is_409(client: Client) -> None:

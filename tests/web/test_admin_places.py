@@ -89,14 +89,14 @@ async def test_place_by_wikidata_or_coordinates_and_themes(client: Client) -> No
     [
         ({"place": {"wikidata": "Q999999999"}}, "unknown place Q999999999"),
         ({"place": {"wikidata": "P31"}}, "not a Wikidata item id"),
-        ({"place": {"lat": 91, "lon": 2}}, "lat must be between -90 and 90"),
+        ({"place": {"lat": 91, "lon": 2}}, "place.lat: must be from -90 to 90"),
         ({"place": {"lat": 48}}, "needs lat and lon"),
-        ({"place": {"lat": 48, "lon": 2, "city": "x"}}, "unknown keys: city"),
+        ({"place": {"lat": 48, "lon": 2, "city": "x"}}, "place.city: unknown field"),
         ({"place": "Paris"}, "must be of type object or null"),
         ({"themes": ["Q999999999"]}, "unknown theme Q999999999"),
         ({"themes": "Q7397"}, "must be of type array"),
-        ({"proximity": {"geo": -1}}, "geo must be a finite number >= 0"),
-        ({"proximity": {"speed": 1}}, "unknown weights: speed"),
+        ({"proximity": {"geo": -1}}, "proximity.geo: must be from 0"),
+        ({"proximity": {"speed": 1}}, "proximity.speed: unknown field"),
         ({"proximity": {"geo": 0, "theme": 0, "graph": 0}}, "at least one of geo"),
     ],
 )

@@ -30,7 +30,7 @@ from imago_fed.domain.voting.crypto.audit import check_opening
 from imago_fed.domain.voting.elections import choices_for
 from imago_fed.store import follows
 from imago_fed.store.governance import PgGovernanceStore
-from tests.domain.voting_crypto.belenios import ToolElection, tool_path
+from tests.domain.voting.crypto.belenios import ToolElection, tool_path
 from tests.interop.instance import Instance, running_instance
 from tests.web.browser import chromium
 from tests.web.test_elections import decrypt, keygen

@@ -40,7 +40,7 @@ from imago_fed.domain.voting.elections import (
 from imago_fed.store import follows
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
 from tests.conftest import TEST_ADMIN_TOKEN
-from tests.domain.voting_crypto.belenios import ToolElection, tool_path
+from tests.domain.voting.crypto.belenios import ToolElection, tool_path
 
 AUTH = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
 MEMBERS = [f"https://social.example/users/m{i}" for i in range(3)]

@@ -17,7 +17,7 @@ from imago_fed.commands.ballot import encrypt_ballot
 from imago_fed.commands.election import credentials as credentials_command
 from imago_fed.domain.voting.crypto import BELENIOS_2048, verify_archive_bytes
 from imago_fed.domain.voting.crypto.credentials import format_public_credential, public_credential
-from tests.domain.voting_crypto.belenios import ToolElection, tool_path
+from tests.domain.voting.crypto.belenios import ToolElection, tool_path
 from tests.web.test_elections import (  # noqa: F401 (setup: a fixture)
     AUTH,
     MEMBERS,

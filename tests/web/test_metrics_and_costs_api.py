@@ -59,7 +59,10 @@ async def test_metrics_count_requests_inbox_and_the_queue(
     async with client_with(migrated_db, make_settings, IMAGO_METRICS_TOKEN=METRICS_TOKEN) as client:
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/groups/nobody")).status_code == 404
-        refused = await client.post("/inbox", data=b'{"type": "Follow"}')
+        refused = await client.post(
+            "/inbox", data=b'{"type": "Follow"}',
+            headers={"Content-Type": "application/activity+json"},
+        )  # fmt: skip
         assert refused.status_code == 400  # no id, no signature: refused before anything
         response = await client.get("/metrics", headers=bearer)
         assert response.status_code == 200
@@ -128,10 +131,16 @@ async def test_costs_api_and_openapi(migrated_db: str, make_settings: Callable) 
         assert again.status_code == 404
         assert (await client.delete("/api/v1/costs/yachts/1", headers=AUTH)).status_code == 404
         assert (await client.get("/api/v1/costs")).status_code == 401
+        ungoverned = await client.post(
+            "/api/v1/costs/expenses", json={"label": "disk", "amount": "40"}, headers=AUTH
+        )
+        assert ungoverned.status_code == 409  # no group to decide it: nothing spent
+        assert summary["expenses"] == []
 
         paths = (await (await client.get("/api/v1/openapi.json")).get_json())["paths"]
         for path in ("/api/v1/costs", "/api/v1/costs/bills", "/api/v1/costs/pledges",
-                     "/api/v1/costs/contributions", "/api/v1/costs/{which}/{row_id}"):  # fmt: skip
+                     "/api/v1/costs/contributions", "/api/v1/costs/expenses",
+                     "/api/v1/costs/{which}/{row_id}"):  # fmt: skip
             assert path in paths
 
 
@@ -179,3 +188,25 @@ async def test_a_bill_is_a_spend_decision_when_a_group_decides_the_costs(
         assert costs["bills"] == []  # recorded only once the group adopts it
         bad = await client.post("/api/v1/costs/bills", json={**bill, "amount": "x"}, headers=AUTH)
         assert bad.status_code == 422
+
+
+async def test_spending_from_the_pool_is_a_spend_decision(
+    migrated_db: str, make_settings: Callable
+) -> None:
+    disk = {"label": "Disk", "amount": "40", "note": "2 TB", "author": "@ann:hs.example"}
+    async with client_with(migrated_db, make_settings, IMAGO_COSTS_GROUP="commons") as client:
+        made = await client.post("/api/v1/groups", json={"slug": "commons", "name": "Commons"},
+                                 headers=AUTH)  # fmt: skip
+        assert made.status_code == 201
+        proposed = await client.post("/api/v1/costs/expenses", json=disk, headers=AUTH)
+        assert proposed.status_code == 202, await proposed.get_data(as_text=True)
+        body = await proposed.get_json()
+        assert body["action"] == "spend" and body["state"] == "open"
+        assert body["title"] == "Spend 40.00 EUR from the pool on Disk"
+        costs = await (await client.get("/api/v1/costs", headers=AUTH)).get_json()
+        assert costs["expenses"] == []  # recorded only once the group adopts it
+        bad = await client.post(
+            "/api/v1/costs/expenses", json={**disk, "spent_on": "soon"}, headers=AUTH
+        )
+        assert bad.status_code == 422
+        assert (await bad.get_json())["error"]["field"] == "spent_on"

@@ -277,3 +277,44 @@ async def test_the_costs_page_proposes_a_bill_when_a_group_decides_them(
         assert "No bill yet." in page
         stale = await client.get("/admin/costs/?proposed=999")
         assert stale.status_code == 200
+
+
+async def test_the_costs_page_proposes_spending_from_the_pool(
+    migrated_db: str, make_settings
+) -> None:
+    plain = make_settings(migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false")
+    async with create_app(plain, migrated_db).test_app() as test_app:
+        client = test_app.test_client()
+        csrf = await signed_in(client)
+        page = await (await client.get("/admin/costs/")).get_data(as_text=True)
+        assert "needs a group to decide it" in page and 'id="add-expense"' in page
+        refused = await client.post(
+            "/admin/costs/expenses", form={"csrf": csrf, "label": "Disk", "amount": "40"}
+        )
+        assert refused.status_code == 409
+        assert 'id="expenses-error"' in await refused.get_data(as_text=True)
+
+    settings = make_settings(
+        migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false", IMAGO_COSTS_GROUP="commons"
+    )
+    async with create_app(settings, migrated_db).test_app() as test_app:
+        client = test_app.test_client()
+        auth = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
+        made = await client.post("/api/v1/groups", json={"slug": "commons", "name": "Commons"},
+                                 headers=auth)  # fmt: skip
+        assert made.status_code == 201
+        csrf = await signed_in(client)
+        no_csrf = await client.post("/admin/costs/expenses", form={"label": "Disk", "amount": "4"})
+        assert no_csrf.status_code == 403
+        posted = await client.post(
+            "/admin/costs/expenses",
+            form={"csrf": csrf, "label": "Disk", "amount": "40.00", "note": "2 TB"},
+        )
+        assert posted.status_code == 303
+        assert posted.headers["Location"].endswith("#expenses")
+        page = await (await client.get(posted.headers["Location"].split("#")[0])).get_data(
+            as_text=True
+        )
+        assert 'id="expense-proposed"' in page and 'id="bill-proposed"' not in page
+        assert "Spend 40.00 EUR from the pool on Disk" in page and "is open" in page
+        assert "Nothing spent from the pool yet." in page

@@ -20,7 +20,7 @@ from imago_fed.domain.voting.counting import schulze
 from imago_fed.domain.voting.crypto import verify_archive_bytes
 from imago_fed.domain.voting.elections import pairwise_matrix
 from imago_fed.web.runtime import Runtime
-from tests.domain.voting_crypto.belenios import ToolElection, tool_path
+from tests.domain.voting.crypto.belenios import ToolElection, tool_path
 from tests.web.test_elections import AUTH, MEMBERS, ballot_via_cli, decrypt, garden, keygen, ok
 
 SECRET_SCHULZE = {"protocol": "democracy", "method": "schulze", "secret": True,

@@ -21,7 +21,7 @@ from imago_fed.commands.election import trustee
 from imago_fed.domain.voting.crypto import BELENIOS_2048, verify_archive_bytes
 from imago_fed.domain.voting.crypto.ceremony import CeremonyTrustee
 from imago_fed.store import follows
-from tests.domain.voting_crypto.belenios import ToolElection, tool_path
+from tests.domain.voting.crypto.belenios import ToolElection, tool_path
 from tests.web.test_elections import (  # noqa: F401 (setup: a fixture)
     AUTH,
     MEMBERS,

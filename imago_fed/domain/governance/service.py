@@ -366,6 +366,17 @@ class Governance:
         if not await self._store.revoke_delegation(group_id, delegator, scope):
             raise NotFound("no such delegation")
 
+    async def revoke_involving(self, group_id: int, voters: set[str]) -> int:
+        """Revoke every delegation given by or to one of ``voters`` (someone who
+        left the group: their vote no longer flows, nobody's flows to them);
+        linked accounts are taken as the id they vote as. How many went."""
+        ids = set(voters) | {await self._store.canonical(v) for v in voters}
+        gone = 0
+        for d in await self._store.delegations(group_id):
+            if d.delegator in ids or d.delegate in ids:
+                gone += await self._store.revoke_delegation(group_id, d.delegator, d.scope)
+        return gone
+
     async def delegations(self, group_id: int) -> list[Delegation]:
         """The group's delegation graph as stored (delegator, delegate, scope)."""
         return await self._store.delegations(group_id)

@@ -90,6 +90,17 @@ class Place:
         if self.qid is not None:
             object.__setattr__(self, "qid", parse_qid(self.qid, field="wikidata"))
 
+    @classmethod
+    def stored(cls, lat: float, lon: float, label: str, qid: str | None) -> Place:
+        """A place read back from our own store, validated when it was written.
+
+        Skips the checks: ranking reads hundreds of them per query.
+        """
+        place = object.__new__(cls)
+        for name, value in (("lat", lat), ("lon", lon), ("label", label), ("qid", qid)):
+            object.__setattr__(place, name, value)
+        return place
+
     @property
     def entity(self) -> str | None:
         """The canonical Wikidata IRI, if the place has one."""

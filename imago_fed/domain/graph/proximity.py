@@ -34,11 +34,11 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from imago_fed.domain.errors import InvalidInput
-from imago_fed.domain.graph.places import Place, distance_km
+from imago_fed.domain.graph.places import EARTH_RADIUS_KM, Place, distance_km
 from imago_fed.domain.graph.relations import DEFAULT_KINDS, Relation, RelationKinds
 from imago_fed.domain.graph.wikidata import parse_qids
 
@@ -69,6 +69,14 @@ class GroupNode:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "themes", frozenset(parse_qids(self.themes, limit=1000)))
+
+    @classmethod
+    def stored(cls, id: str, place: Place | None, themes: frozenset[str]) -> GroupNode:
+        """A node read back from our own store (its themes were checked when written)."""
+        node = object.__new__(cls)
+        for name, value in (("id", id), ("place", place), ("themes", themes)):
+            object.__setattr__(node, name, value)
+        return node
 
 
 @dataclass(frozen=True)
@@ -260,29 +268,46 @@ def rank(
     weights = weights or ProximityWeights()
     theme_weights = _checked_theme_weights(theme_weights)
     labels = labels or {}
+    # The hot loop: a few hundred candidates per query. Only arithmetic here, in
+    # a tuple that sorts by score (best first), then distance, hops, shared themes
+    # and id; Score objects and sentences only for the k kept.
+    total = weights.geo + weights.theme + weights.graph
+    w_geo, w_theme, w_graph = weights.geo, weights.theme, weights.graph
+    here = anchor.place
+    if here is not None:
+        lat1 = math.radians(here.lat)
+        cos1, lon1 = math.cos(lat1), here.lon
+    mine = anchor.themes
     seen: set[str] = {anchor.id}
-    scores: list[Score] = []
+    rows: list[tuple[float, float, float, int, str, GroupNode]] = []
     for candidate in candidates:
         if candidate.id in seen:
             continue
         seen.add(candidate.id)
+        distance = math.inf
+        geo = 0.0
+        there = candidate.place
+        if here is not None and there is not None:
+            lat2 = math.radians(there.lat)
+            h = (
+                math.sin((lat2 - lat1) / 2) ** 2
+                + cos1 * math.cos(lat2) * math.sin(math.radians(there.lon - lon1) / 2) ** 2
+            )
+            distance = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, max(0.0, h))))
+            geo = math.exp(-distance / weights.scale_km)
+        theirs = candidate.themes
+        shared = len(mine & theirs) if theirs and mine else 0
+        theme = _weighted_jaccard(mine, theirs, theme_weights) if shared else 0.0
         path = paths.get(candidate.id)
-        scores.append(_score(anchor, candidate, weights, path, theme_weights, None))
-    # Writing sentences costs more than the arithmetic: only the k kept get one.
+        hops = path.hops if path is not None and path.hops >= 1 else 0
+        graph = weights.decay ** (hops - 1) if hops else 0.0
+        # The same arithmetic as _score, so the order agrees with the scores shown.
+        blended = min(1.0, max(0.0, (w_geo * geo + w_theme * theme + w_graph * graph) / total))
+        rows.append((-blended, distance, hops or math.inf, -shared, candidate.id, candidate))
+    kept = heapq.nsmallest(k, rows, key=lambda r: r[:5])
     return [
-        replace(s, why=_explain(s.distance_km, s.shared_themes, paths.get(s.group), labels))
-        for s in heapq.nsmallest(k, scores, key=_order)
+        _score(anchor, row[5], weights, paths.get(row[4]), theme_weights, labels) for row in kept
     ]
-
-
-def _order(s: Score) -> tuple[float, float, float, int, str]:
-    return (
-        -s.score,
-        s.distance_km if s.distance_km is not None else math.inf,
-        s.hops if s.hops is not None else math.inf,
-        -len(s.shared_themes),
-        s.group,
-    )
 
 
 def hops_from(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from imago_fed.domain.costs import Bill, Contribution, Pledge
+from imago_fed.domain.costs import Bill, Contribution, Expense, Pledge
 
 __all__ = ["CostsStore"]
 
@@ -30,7 +30,16 @@ class CostsStore(Protocol):
 
     async def add_contribution(self, contribution: Contribution) -> Contribution: ...
 
+    async def expenses(self) -> list[Expense]:
+        """Every expense paid from the pool, newest first."""
+        ...
+
+    async def add_expense(self, expense: Expense) -> Expense:
+        """Store an expense (only once its ``spend`` decision is adopted)."""
+        ...
+
     async def remove(self, kind: str, row_id: int) -> bool:
-        """Delete a bill, pledge or contribution ("bill", "pledge", "contribution");
+        """Delete a bill, pledge, contribution or expense ("bill", "pledge", "contribution",
+        "expense");
         False when there was none with this id."""
         ...

@@ -100,7 +100,9 @@ class GovernanceStore(Protocol):
         ...
 
     async def link(self, matrix_user: str, actor_uri: str, now: datetime) -> None:
-        """Link two accounts of one person (the administrator vouches for it)."""
+        """Link two accounts of one person (the administrator vouches for it).
+
+        Raises Conflict when the actor is linked to another Matrix account."""
         ...
 
     async def claim(self, side: str, matrix_user: str, actor_uri: str, now: datetime) -> bool:

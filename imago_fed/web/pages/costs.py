@@ -4,6 +4,8 @@
     POST /admin/costs/bills | pledges | contributions   add one (then back to the list);
                                                    a bill is a spend decision of the
                                                    group [costs] group names, if any
+    POST /admin/costs/expenses                     propose spending from the pool (always
+                                                   a spend decision; recorded once adopted)
     POST /admin/costs/<kind>/<id>/delete           remove one
 
 Posts redirect back (303) so a reload does not record twice; a refused value
@@ -20,14 +22,17 @@ from quart import Blueprint, Response, redirect, render_template, request, url_f
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from imago_fed.domain.costs import BILL_KINDS, format_amount
-from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
 from imago_fed.web.pages.session import require_admin, verify_csrf
+from imago_fed.web.params import ascii_int
 from imago_fed.web.runtime import runtime
 
 __all__ = ["costs_pages"]
 
 costs_pages = Blueprint("costs_pages", __name__, url_prefix="/admin/costs")
-KINDS = {"bills": "bill", "pledges": "pledge", "contributions": "contribution"}
+KINDS = {
+    "bills": "bill", "pledges": "pledge", "contributions": "contribution", "expenses": "expense"
+}  # fmt: skip
 
 
 @costs_pages.before_request
@@ -70,9 +75,10 @@ async def costs_page() -> Response:
 
 
 def _int(value: str, field: str) -> int:
-    if not value.strip().isdigit():
+    number = ascii_int(value.strip())
+    if number is None:
         raise InvalidInput("must be a whole number", field=field)
-    return int(value)
+    return number
 
 
 async def _add(which: str, form: Any) -> int | None:
@@ -91,6 +97,16 @@ async def _add(which: str, form: Any) -> int | None:
         if costs.governed:
             return (await costs.propose_bill(author="admin", **fields)).id
         await costs.add_bill(**fields)
+    elif which == "expenses":
+        proposal = await costs.propose_expense(
+            author="admin",
+            label=form.get("label", ""),
+            amount=form.get("amount", ""),
+            currency=form.get("currency", ""),
+            spent_on=form.get("spent_on", ""),
+            note=form.get("note", ""),
+        )
+        return proposal.id
     elif which == "pledges":
         await costs.add_pledge(
             member=form.get("member", ""),
@@ -119,8 +135,10 @@ async def add(which: str) -> Response | WerkzeugResponse:
         proposal = await _add(which, await request.form)
     except InvalidInput as exc:
         return await _page(exc, which, 422)
+    except Conflict as exc:  # an expense with no group to decide it
+        return await _page(InvalidInput(exc.message, field="group"), which, 409)
     if proposal is not None:
-        return redirect(url_for("costs_pages.costs_page", proposed=proposal) + "#bills", 303)
+        return redirect(url_for("costs_pages.costs_page", proposed=proposal) + f"#{which}", 303)
     return redirect(url_for("costs_pages.costs_page") + f"#{which}", 303)
 
 

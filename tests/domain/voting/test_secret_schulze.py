@@ -36,7 +36,7 @@ from imago_fed.domain.voting.elections import (
     secret_outcome,
     synthetic_ballots,
 )
-from tests.domain.voting_crypto.belenios import ToolElection, tool_path
+from tests.domain.voting.crypto.belenios import ToolElection, tool_path
 
 OPTIONS = ("saw", "drill", "plane")
 FAST = settings(max_examples=80, deadline=None)

@@ -639,6 +639,31 @@ const routes = {
     return { id: follow.id.href, target: actor.id.href, activity };
   },
 
+  // What Fedify parses from an actor: its type, its location (a Place) and its tags.
+  "POST /_test/lookup": async (body) => {
+    const ctx = controlContext();
+    const actor = await lookupActor(ctx, requireUrl(body, "target"));
+    const loader = await ctx.getDocumentLoader({ identifier: NAME });
+    const options = { documentLoader: loader, contextLoader: ctx.contextLoader };
+    const location = await actor.getLocation(options);
+    const tags = [];
+    for await (const tag of actor.getTags(options)) {
+      tags.push({ type: typeName(tag), name: tag.name?.toString() ?? null, href: tag.href?.href ?? null });
+    }
+    const url = location?.url instanceof URL ? location.url.href : location?.url?.href?.href ?? null;
+    return {
+      type: typeName(actor),
+      location: location == null ? null : {
+        type: typeName(location),
+        name: location.name?.toString() ?? null,
+        latitude: location.latitude ?? null,
+        longitude: location.longitude ?? null,
+        url,
+      },
+      tags,
+    };
+  },
+
   "POST /_test/unfollow": async (body) => {
     const ctx = controlContext();
     const actor = await lookupActor(ctx, requireUrl(body, "target"));

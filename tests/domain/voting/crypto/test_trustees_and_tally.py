@@ -34,7 +34,7 @@ from imago_fed.domain.voting.crypto.trustees import (
     parse_trustees,
     trustees_json,
 )
-from tests.domain.voting_crypto.rewrite import only, rewrite
+from tests.domain.voting.crypto.rewrite import only, rewrite
 
 
 @pytest.fixture(params=[BELENIOS_2048, ED25519], ids=lambda g: g.name)

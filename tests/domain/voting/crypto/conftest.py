@@ -8,7 +8,7 @@ import pytest
 
 from imago_fed.domain.voting.crypto import BELENIOS_2048, Question, run_election
 from imago_fed.domain.voting.crypto.board import ElectionRun
-from tests.domain.voting_crypto.belenios import (
+from tests.domain.voting.crypto.belenios import (
     VOTES,
     ToolElection,
     cast,

@@ -30,7 +30,7 @@ from imago_fed.domain.voting.crypto.archive import parse_archive
 from imago_fed.domain.voting.crypto.board import ElectionRun
 from imago_fed.domain.voting.crypto.encoding import compact, sha256_b64
 from imago_fed.domain.voting.crypto.proofs import proof_json, schnorr_prove
-from tests.domain.voting_crypto.belenios import (
+from tests.domain.voting.crypto.belenios import (
     EXPECTED,
     VOTES,
     ToolElection,
@@ -38,8 +38,8 @@ from tests.domain.voting_crypto.belenios import (
     tally_and_decrypt,
     tool_path,
 )
-from tests.domain.voting_crypto.conftest import MJ_RESULT, write_board
-from tests.domain.voting_crypto.rewrite import only, rewrite
+from tests.domain.voting.crypto.conftest import MJ_RESULT, write_board
+from tests.domain.voting.crypto.rewrite import only, rewrite
 
 
 def tool_result(e: ToolElection) -> list[list[int]]:

@@ -31,7 +31,7 @@ from imago_fed.domain.voting.crypto import (
 from imago_fed.domain.voting.crypto.archive import parse_archive
 from imago_fed.domain.voting.crypto.board import ElectionRun
 from imago_fed.domain.voting.crypto.groups import FiniteFieldGroup, sliding_windows
-from tests.domain.voting_crypto.rewrite import rewrite
+from tests.domain.voting.crypto.rewrite import rewrite
 
 G = BELENIOS_2048
 P, Q = int(G.p), G.q
