@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.interop.fedify_peer import FedifyPeer, FedifyPeerError
+from tests.interop.fedify_peer import FedifyPeer, FedifyPeerError, _free_port
 from tests.interop.instance import Instance, running_instance
 
 
@@ -156,3 +156,24 @@ async def test_fedify_finds_a_group_by_its_handle_over_https(
             await carol.await_for(
                 lambda r: r["type"] == "Announce" and r["object_id"] == post["note_id"], timeout=30
             )
+
+
+async def test_a_fediverse_founder_out_of_reach_is_admitted_once_back(
+    tmp_path: Path, pg_admin_dsn: str
+) -> None:
+    frida = FedifyPeer("frida", port=_free_port())  # its address, before it runs
+    async with running_instance("late", tmp_path, pg_admin_dsn) as server:
+        created = await server.create_group("garden", founder=frida.actor_url)
+        founder = created["founder"]
+        assert founder["role"] == "moderator", created
+        assert founder["admitted"].startswith("queued, to be retried"), created
+
+        async def roster() -> list[str]:
+            response = await server.api("GET", "/groups/garden/roster")
+            return [m["id"] for m in response.json()["items"]]
+
+        assert frida.actor_url not in await roster()
+        with frida:  # the peer answers now: the fediverse reader admits her
+            told = await frida.await_for_type("Create", timeout=60)
+            assert "You are now a member of garden" in str(told)
+            assert frida.actor_url in await roster()
