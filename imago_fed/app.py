@@ -195,6 +195,7 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     propagation.attach(governance)
     assemblies = Assemblies(PgAssemblyStore(pool), governance, event_log, clock)
     executor.register(ActionKind.CONVENE, assemblies)
+    executor.register(ActionKind.MOTION, assemblies)
     resources.attach(governance)
     federation_reads = PgFederationReads(pool)
     media = _media_library(settings, pool, clock, http)

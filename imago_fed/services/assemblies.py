@@ -34,7 +34,7 @@ DECIDED = PROPOSAL.terminal | {"adopted", "executed"}
 
 
 class Assemblies:
-    """Also the ``ActionEffect`` of ``convene`` proposals (``attach`` registers it)."""
+    """Also the ``ActionEffect`` of ``convene`` and ``motion`` proposals."""
 
     def __init__(
         self, store: AssemblyStore, governance: Governance, events: GroupEventLog, clock: Clock
@@ -70,8 +70,13 @@ class Assemblies:
         )  # fmt: skip
 
     async def carry_out(self, proposal: Proposal) -> str | None:
-        """An adopted ``convene`` decision: the assembly is set up and announced."""
+        """An adopted ``convene`` decision: the assembly is set up and announced.
+        An adopted ``motion``: the assembly's resolution, kept in its minutes (the
+        ticker tells the room)."""
         spec = proposal.params.get("assembly")
+        if proposal.action == ActionKind.MOTION and isinstance(spec, int):
+            number = proposal.params.get("motion")
+            return f"motion {number} of assembly {spec} carried: a resolution in its minutes"
         if proposal.action != ActionKind.CONVENE or not isinstance(spec, dict):
             return None
         try:  # params came through the generic proposals API too: check them again

@@ -46,6 +46,7 @@ class World:
         self.store = MemoryAssemblyStore()
         self.assemblies = Assemblies(self.store, self.governance, self.log, self.clock)
         executor.register(ActionKind.CONVENE, self.assemblies)
+        executor.register(ActionKind.MOTION, self.assemblies)
 
     def said(self) -> list[str]:
         return [e.data.text for e in self.log.events if isinstance(e.data, AssemblySaid)]
@@ -101,6 +102,10 @@ async def test_an_assembly_from_convening_to_minutes() -> None:
         await w.governance.vote(motion.proposal_id, member, (0,), network="matrix")
     await w.tick(120)
     assert (await w.assemblies.get(assembly_id)).motion(1).result.startswith("adopted")
+    decided = await w.governance.get(motion.proposal_id)
+    assert decided.result["executed"] == (
+        f"motion 1 of assembly {assembly_id} carried: a resolution in its minutes"
+    )
     assert any(s.startswith("Motion 1 (Plant beans): adopted") for s in w.said())
 
     with pytest.raises(Conflict, match="only the chair"):
