@@ -116,8 +116,8 @@ async def scenario(
         response = await hazel.get("/_matrix/client/v3/sync", params={"timeout": "0"})
         return space in response.json().get("rooms", {}).get("invite", {})
 
-    # Queued when the bridge was still setting the space up: the retry runs after a
-    # backoff (10 s, then 20 s, 40 s), so allow for two retries under load.
+    # Queued when the homeserver was not ready: the event reader retries with a
+    # doubling pause (2 s, 4 s, 8 s, ...), so allow for several retries under load.
     await poll(invited, what="hazel invited into the space", timeout=90)
     await join(hazel, "#_imago_garden:localhost")
     general = await join(hazel, "#_imago_garden_general:localhost")
