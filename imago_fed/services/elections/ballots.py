@@ -50,10 +50,11 @@ class BallotBox(ElectionsBase):
         auditing cannot be used to strike someone's ballot off the board.
         """
         checked = await self._checked(election_id, raw)
+        fingerprint = _fingerprint(raw)
         cast = await self._store.ballots(election_id)
-        if any(_fingerprint(other) == _fingerprint(raw) for other in cast):
+        if any(_fingerprint(other) == fingerprint for other in cast):
             raise Conflict("this ballot was cast already: it can no longer be audited")
-        await self._store.add_audit(election_id, _fingerprint(raw), self._clock.now())
+        await self._store.add_audit(election_id, fingerprint, self._clock.now())
         return checked.tracker
 
     async def _checked(self, election_id: int, raw: str) -> CheckedBallot:
