@@ -75,12 +75,23 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 def navigate(browser: Any, by: str, selector: str) -> None:
     """Click what leads to another page, and wait until the old page is gone
     (reading the next page before it replaced the old one reads stale elements)."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = browser.find_element("tag name", "html")
     browser.find_element(by, selector).click()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
+
+    def gone(_: Any) -> bool:
+        # Chromium reports a node of a replaced document either as stale or, while
+        # the new document is being attached, as "does not belong to the document":
+        # both mean the old page is gone.
+        try:
+            page.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(browser, 20).until(gone)
 
 
 def sign_in(browser: Any, base: str, token: str = TOKEN) -> None:
