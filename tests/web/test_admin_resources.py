@@ -159,10 +159,30 @@ async def test_an_intent_without_a_place_is_at_its_groups(world: tuple[Client, R
     bare = {k: v for k, v in BIKES.items() if k != "place"}
     status, offer = await call(client, "POST", "/groups/garden/intents", bare)
     assert status == 201
-    assert (offer["place"]["lat"], offer["place"]["lon"], offer["place"]["label"]) == (
-        48.8567, 2.351, "Paris")  # fmt: skip
+    assert offer["place"] == home
     status, own = await call(client, "POST", "/groups/garden/intents", BIKES)
     assert own["place"]["label"] == "Paris" and own["place"]["lat"] == 48.85
+    assert own["place"]["wikidata"] is None
+
+
+async def test_an_intents_place_keeps_its_wikidata_item(world: tuple[Client, Runtime]) -> None:
+    """API -> store -> API, and the Proposal's location: the item is kept all the way."""
+    client, rt = world
+    await do_at_once(rt, "garden")
+    guadeloupe = {"lat": 16.0351, "lon": -61.5468, "label": "Guadeloupe", "wikidata": "Q17012"}
+    there = {**BIKES, "place": guadeloupe}
+    status, offer = await call(client, "POST", "/groups/garden/intents", there)
+    assert status == 201, offer
+    assert offer["place"] == guadeloupe
+    _, read = await call(client, "GET", f"/intents/{offer['id']}")
+    assert read["place"] == guadeloupe
+    _, listed = await call(client, "GET", "/groups/garden/intents")
+    assert [i["place"] for i in listed["items"] if i["id"] == offer["id"]] == [guadeloupe]
+    response = await client.get(f"/groups/garden/intents/{offer['id']}", headers=AP)
+    location = (await response.get_json())["location"]
+    assert location["id"] == "http://www.wikidata.org/entity/Q17012"
+    assert (location["latitude"], location["longitude"], location["name"]) == (
+        16.0351, -61.5468, "Guadeloupe")  # fmt: skip
 
 
 async def test_publishing_waits_for_the_decision(world: tuple[Client, Runtime]) -> None:
