@@ -248,13 +248,17 @@ async def _sustain(
     stop = asyncio.Event()
 
     async def sample() -> None:
-        while not stop.is_set():
-            depth = await conn.fetchval(
-                "SELECT count(*) FROM inbox_activities WHERE state = 'queued'"
-            )
-            depths.append((time.perf_counter() - started, depth))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
+        own = await asyncpg.connect(instance.dsn)  # ``conn`` waits for the drain meanwhile
+        try:
+            while not stop.is_set():
+                depth = await own.fetchval(
+                    "SELECT count(*) FROM inbox_activities WHERE state = 'queued'"
+                )
+                depths.append((time.perf_counter() - started, depth))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+        finally:
+            await own.close()
 
     sampler = asyncio.create_task(sample())
     try:

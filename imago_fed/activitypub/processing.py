@@ -29,7 +29,7 @@ from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.media import read_attachments
-from imago_fed.activitypub.publish import publish, publish_to_followers
+from imago_fed.activitypub.publish import publish, publish_all
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.errors import DomainError
 from imago_fed.domain.events import GroupEvent, PostEdited, PostRemoved, PostShared
@@ -308,16 +308,11 @@ async def _announce(
 ) -> None:  # fmt: skip
     assert group.id is not None
     now = p.clock.now()
-    await publish_to_followers(
-        fed, group_id=group.id, activity=outbound.announce(p.ids, group.slug, activity),
-        object_id=object_id, now=now,
-    )  # fmt: skip
+    announces = [(outbound.announce(p.ids, group.slug, activity), object_id)]
     if object_id and activity.get("type") == "Create":
-        await publish_to_followers(
-            fed, group_id=group.id,
-            activity=outbound.announce_object(p.ids, group.slug, object_id),
-            object_id=object_id, now=now,
-        )  # fmt: skip
+        announces.append((outbound.announce_object(p.ids, group.slug, object_id), object_id))
+    inboxes = await fed.follows.follower_delivery_inboxes(group.id, exclude=None)
+    await publish_all(fed, group_id=group.id, activities=announces, inboxes=inboxes, now=now)
     event = await _group_event(p, group, activity, object_id)
     if event is not None:
         await fed.events.record(event)
