@@ -145,6 +145,7 @@ from imago_fed.web.pages.session import CsrfRefused
 from imago_fed.web.params import install_converters
 from imago_fed.web.probes import Probes
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
+from imago_fed.web.wikidata import wikidata_lookup
 
 __all__ = [
     "background_workers",
@@ -376,8 +377,9 @@ def _graph(
     wire = ApGraph(send, resolver, following, ids, repository)
     relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
     proximity = Proximity(
-        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events
-    )
+        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events,
+        lookup=wikidata_lookup(settings),
+    )  # fmt: skip
     resolver.observe(GroupPlaces(proximity))
     propagation = Propagation(
         PgPropagationStore(pool), proximity, relations, wire, repository, clock,
