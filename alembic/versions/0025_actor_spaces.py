@@ -1,15 +1,15 @@
 """Remote actors' Matrix spaces: read from their actor documents, so a relation
 with a group on another instance can link the two groups' spaces.
 
-Revision ID: 0024_actor_spaces
-Revises: 0023_expenses
+Revision ID: 0025_actor_spaces
+Revises: 0024_intent_place_qid
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
-revision = "0024_actor_spaces"
-down_revision = "0023_expenses"
+revision = "0025_actor_spaces"
+down_revision = "0024_intent_place_qid"
 branch_labels = None
 depends_on = None
 
