@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -373,5 +374,28 @@ async def shared_inbox() -> Response:
 
 @federation.post("/groups/<slug>/inbox")
 async def group_inbox(slug: str) -> Response:
+    return await _inbox(await _inbox_group_id(slug))
+
+
+INBOX_GROUP_SECONDS = 60.0
+INBOX_GROUP_ENTRIES = 10_000
+
+
+async def _inbox_group_id(slug: str) -> int:
+    """The group's id, from this process's memory when it was found in the last minute.
+
+    A busy inbox would otherwise read the group once per activity. Only groups
+    found are kept (a new group is seen at once); one deleted since is caught
+    by the statement that stores the activity (404 then, as here).
+    """
+    cache = runtime().inbox_group_ids
+    now = time.monotonic()
+    hit = cache.get(slug)
+    if hit is not None and now - hit[0] < INBOX_GROUP_SECONDS:
+        return hit[1]
     group = await _group_or_404(slug)
-    return await _inbox(group.id)
+    assert group.id is not None
+    if len(cache) >= INBOX_GROUP_ENTRIES:
+        cache.clear()
+    cache[slug] = (now, group.id)
+    return group.id

@@ -105,6 +105,9 @@ class Instance:
             "IMAGO_FEDERATION_ALLOW_PRIVATE_ADDRESSES": "true",
             "IMAGO_LOG_FORMAT": "json",
             "IMAGO_LOG_LEVEL": "debug",
+            # One serving process keeps a test run's load sane; multi-process
+            # serving has its own test (tests/commands/test_serve.py).
+            "IMAGO_SERVE_WORKERS": "1",
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
