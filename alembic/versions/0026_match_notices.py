@@ -1,15 +1,15 @@
 """The best score each pair of intents was suggested at, so a pair is told again
 only when it becomes a markedly better fit, never twice at the same score.
 
-Revision ID: 0025_match_notices
-Revises: 0024_intent_place_qid
+Revision ID: 0026_match_notices
+Revises: 0025_actor_spaces
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
-revision = "0025_match_notices"
-down_revision = "0024_intent_place_qid"
+revision = "0026_match_notices"
+down_revision = "0025_actor_spaces"
 branch_labels = None
 depends_on = None
 
