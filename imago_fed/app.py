@@ -383,7 +383,10 @@ def _graph(
                           object_id=object_id, public=False, now=clock.now())  # fmt: skip
 
     wire = ApGraph(send, resolver, following, ids, repository)
-    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
+    relations = Relations(
+        PgRelationStore(pool), wire, wire, repository, clock, events=events,
+        actors=fed.remote_actors,
+    )  # fmt: skip
     proximity = Proximity(
         PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events,
         lookup=wikidata_lookup(settings),
