@@ -181,6 +181,13 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    workers: int = _opt(
+        0, _int_range(0, 256), "serving processes on the one port; 0: one per CPU core"
+    )
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: Secret = _opt(Secret(""), lambda v: _database_url(v.value), "empty: embedded server")
     pool_min: int = _opt(1, _int_range(0, 100))
@@ -304,6 +311,7 @@ class LogSettings:
 class Settings:
     instance: InstanceSettings = field(default_factory=InstanceSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     matrix: MatrixSettings = field(default_factory=MatrixSettings)
