@@ -6,10 +6,18 @@ this module decides what each answer means and keeps a bounded number of
 POSTs in flight::
 
     NOTIFY imago_deliveries ─┐   (enqueue, admin retry: any process)
-    poll (≤ poll_interval) ──┼─> claim due rows (lease) ─> one task per row:
-    a POST finished ─────────┘      sign (group key | instance key)
+    poll (≤ poll_interval) ──┼─> claim due rows (lease), a host's rows together
+    a chain finished ────────┘   (when a quarter of the room is free, or none
+                                  is in flight: one claim serves many POSTs)
+                                 ─> one task per chain (≤ ``chain`` rows of
+                                    one host, one after the other, so they
+                                    share a kept-alive connection); per row:
+                                    sign (group key | instance key)
                                     POST through FediClient (double knock)
                                     record outcome + host health (one txn)
+                                 a network error or timeout ends the chain:
+                                 its other rows are retried with backoff
+                                 unsent (the host is failing)
 
 What an answer means (as Mastodon's DeliveryWorker, except that a 401 the
 double knock did not cure is retried, since it often means the receiver
@@ -44,7 +52,7 @@ from imago_fed.domain.ports.delivery import UNAVAILABLE_AFTER_DAYS, Claimed
 from imago_fed.domain.ports.federation import Federation
 from imago_fed.services.worker import InFlight, Wakeup, Worker
 
-__all__ = ["Backoff", "DeliveryWorker", "Outcome", "WorkerConfig", "classify"]
+__all__ = ["Backoff", "DeliveryWorker", "Outcome", "WorkerConfig", "chains", "classify"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,25 @@ def classify(status: int) -> Outcome:
     if 400 <= status < 500 and status not in (401, 408, 429):
         return Outcome.DEAD
     return Outcome.RETRY
+
+
+def chains(claimed: list[Claimed], room: int, length: int) -> list[list[Claimed]]:
+    """Cut claimed rows (a host's rows together) into at most ``room`` chains.
+
+    Each host gets one chain, and more (up to one per ``length`` rows) while
+    room is left, so a host with many rows still has several POSTs in flight;
+    a host's rows are dealt round-robin over its chains, in claim order.
+    """
+    by_host: dict[str, list[Claimed]] = {}
+    for row in claimed:
+        by_host.setdefault(row.host, []).append(row)
+    spare = max(0, room - len(by_host))
+    cut: list[list[Claimed]] = []
+    for rows in by_host.values():
+        extra = min(spare, -(-len(rows) // max(1, length)) - 1)
+        spare -= extra
+        cut += [rows[i :: extra + 1] for i in range(extra + 1)]
+    return cut
 
 
 @dataclass(frozen=True)
@@ -84,9 +111,12 @@ class Backoff:
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    global_limit: int = 32  # POSTs in flight in this worker
-    per_host: int = 4  # POSTs in flight per host, across all workers
-    lease: timedelta = timedelta(minutes=2)  # > two knocks of 15 s each, with room
+    global_limit: int = 32  # POSTs (chains) in flight in this worker
+    per_host: int = 4  # rows leased per host, across all workers
+    chain: int = 2  # a host's rows sent one after another over one connection
+    # The lease covers a chain: at most per_host rows of 15 s each (two knocks
+    # included) when room is short, with room to spare.
+    lease: timedelta = timedelta(minutes=2)
     poll_interval: float = 5.0  # the fallback when no NOTIFY arrives
     probe_interval: timedelta = timedelta(hours=3)  # one try at an unavailable host
     unavailable_after_days: int = UNAVAILABLE_AFTER_DAYS
@@ -113,7 +143,10 @@ class DeliveryWorker:
     ) -> None:
         self.config = config or WorkerConfig()
         self._fed, self._client, self._signers = fed, client, signers
-        self._in_flight: InFlight[int] = InFlight(self.config.global_limit)
+        self._in_flight: InFlight[tuple[int, ...]] = InFlight(self.config.global_limit)
+        # Claim again when this much room is free (or nothing is in flight):
+        # a claim walks every host with queued rows, so not after every POST.
+        self._claim_at = max(1, self.config.global_limit // 4)
         self.worker = Worker(
             "delivery-worker",
             self._claim,
@@ -123,7 +156,7 @@ class DeliveryWorker:
             backoff_cap=max(self.config.poll_interval, 60.0),
             drain_timeout=self.config.drain_timeout,
             in_flight=self._in_flight,
-            release=fed.deliveries.release,
+            release=self._release,
         )
 
     def start(self) -> None:
@@ -141,28 +174,51 @@ class DeliveryWorker:
     async def _claim(self) -> int:
         """Lease due rows up to the room left (per-host limits apply) and start them."""
         room = self._in_flight.room
-        if room == 0:
-            return 0  # a POST that ends wakes the worker
+        if room == 0 or (len(self._in_flight) and room < self._claim_at):
+            return 0  # a chain that ends wakes the worker
         claimed = await self._fed.deliveries.claim(
-            limit=room,
+            limit=room * self.config.chain,
             per_host=self.config.per_host,
             probe_interval=self.config.probe_interval,
             lease=self.config.lease,
+            hosts=room,
         )
-        for row in claimed:
-            self._in_flight.spawn(row.id, self._deliver(row), name=f"delivery-{row.id}")
+        for chain in chains(claimed, room, self.config.chain):
+            self._in_flight.spawn(
+                tuple(row.id for row in chain), self._deliver_chain(chain),
+                name=f"delivery-{chain[0].id}",
+            )  # fmt: skip
         return len(claimed)
 
     async def _next_due(self) -> float | None:
-        """Wake when the next row in backoff comes due (not while there is no room)."""
-        if self._in_flight.room == 0:
+        """Wake when the next row in backoff comes due (not while chains are in
+        flight: the end of one wakes the worker anyway)."""
+        if len(self._in_flight):
             return None
         return await self._fed.deliveries.seconds_until_next_due()
 
-    # --------------------------------------------------------- one row
-    async def _deliver(self, row: Claimed) -> None:
+    async def _release(self, chains: list[tuple[int, ...]]) -> None:
+        await self._fed.deliveries.release([row for chain in chains for row in chain])
+
+    # ------------------------------------------------------- one chain
+    async def _deliver_chain(self, rows: list[Claimed]) -> None:
+        """One host's rows in turn; after a network failure the rest wait their backoff."""
+        failed: str | None = None
+        for row in rows:
+            try:
+                if failed is None:
+                    failed = await self._deliver(row)
+                else:
+                    error = f"not sent: the host failed on the row before ({failed})"
+                    await self._conclude(row, Outcome.RETRY, None, error, host_failed=False)
+            except Exception:  # recording failed (the database): the lease expires, retried
+                log.exception("delivery %d: recording its outcome failed", row.id)
+
+    async def _deliver(self, row: Claimed) -> str | None:
+        """POST one row and record what came of it; the error if the host failed to answer."""
         status: int | None = None
         host_failed = False
+        network: str | None = None
         try:
             signer = await self._signers.for_group(row.group_id)
             status = await self._client.post_activity(row.inbox, row.body.encode(), signer)
@@ -173,11 +229,18 @@ class DeliveryWorker:
             outcome, error = Outcome.DEAD, str(exc)
         except FetchError as exc:
             outcome, error, host_failed = Outcome.RETRY, str(exc), True
+            network = error
         except UnknownGroup as exc:
             outcome, error = Outcome.DEAD, str(exc)
         except Exception as exc:  # our side (a bug, the database): retry, don't blame the host
             log.exception("delivery %d failed on our side", row.id)
             outcome, error = Outcome.RETRY, f"{type(exc).__name__}: {exc}"
+        await self._conclude(row, outcome, status, error, host_failed=host_failed)
+        return network
+
+    async def _conclude(
+        self, row: Claimed, outcome: Outcome, status: int | None, error: str, *, host_failed: bool
+    ) -> None:
         if outcome is Outcome.RETRY and self.config.backoff.exhausted(row.attempts):
             outcome, error = Outcome.DEAD, f"gave up after {row.attempts} attempts: {error}"
         await self._record(row, outcome, status, error, host_failed)

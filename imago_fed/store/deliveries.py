@@ -137,8 +137,10 @@ open_hosts AS (
       AND (p.unavailable IS NOT TRUE OR p.last_failure_at IS NULL
            OR p.last_failure_at <= now() - $3::interval)
 ),
-chosen AS (
-    SELECT c.id, c.next_attempt FROM open_hosts o
+candidates AS (
+    SELECT c.id, c.next_attempt, o.host,
+           min(c.next_attempt) OVER per_host AS host_due, min(c.id) OVER per_host AS host_first
+    FROM open_hosts o
     CROSS JOIN LATERAL (
         SELECT d.id, d.next_attempt FROM deliveries d
         WHERE d.host = o.host AND d.state = 'queued' AND d.next_attempt <= now()
@@ -146,7 +148,15 @@ chosen AS (
         ORDER BY d.next_attempt, d.id
         LIMIT greatest(o.free, 0)
     ) c
-    ORDER BY c.next_attempt, c.id
+    WINDOW per_host AS (PARTITION BY o.host)
+),
+chosen AS (
+    SELECT id FROM (
+        SELECT *, dense_rank() OVER (ORDER BY host_due, host_first) AS host_rank
+        FROM candidates
+    ) ranked
+    WHERE $5::int IS NULL OR host_rank <= $5
+    ORDER BY host_due, host_first, next_attempt, id
     LIMIT $1
 ),
 locked AS (
@@ -161,20 +171,34 @@ RETURNING d.id, d.activity_id, d.group_id, d.inbox, d.host, d.body, d.attempts, 
 
 
 async def claim(
-    db: Db, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+    db: Db,
+    *,
+    limit: int,
+    per_host: int,
+    probe_interval: timedelta,
+    lease: timedelta,
+    hosts: int | None = None,
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due rows, respecting host limits (see the module docstring)."""
-    if limit <= 0:
+    """Lease up to ``limit`` due rows, respecting host limits (see the module docstring).
+
+    A host's rows come together (hosts in the order of their oldest due row),
+    so a worker can send them over one connection; ``hosts`` caps how many
+    hosts one claim serves. Returned by host, then id.
+    """
+    if limit <= 0 or (hosts is not None and hosts <= 0):
         return []
     if isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn:
             return await claim(
-                conn, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease
-            )
+                conn, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease,
+                hosts=hosts,
+            )  # fmt: skip
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
-        rows = await db.fetch(_CLAIM, limit, per_host, probe_interval, lease)
-    return [Claimed(**dict(row)) for row in rows]
+        rows = await db.fetch(_CLAIM, limit, per_host, probe_interval, lease, hosts)
+    claimed = [Claimed(**dict(row)) for row in rows]
+    claimed.sort(key=lambda row: (row.host, row.id))
+    return claimed
 
 
 async def seconds_until_next_due(db: Db) -> float | None:
@@ -319,11 +343,18 @@ class PgDeliveries:
         )
 
     async def claim(
-        self, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+        self,
+        *,
+        limit: int,
+        per_host: int,
+        probe_interval: timedelta,
+        lease: timedelta,
+        hosts: int | None = None,
     ) -> list[Claimed]:
         return await claim(
-            self._db, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease
-        )
+            self._db, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease,
+            hosts=hosts,
+        )  # fmt: skip
 
     async def seconds_until_next_due(self) -> float | None:
         return await seconds_until_next_due(self._db)

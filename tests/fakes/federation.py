@@ -248,7 +248,13 @@ class MemoryDeliveries:
         return new
 
     async def claim(
-        self, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+        self,
+        *,
+        limit: int,
+        per_host: int,
+        probe_interval: timedelta,
+        lease: timedelta,
+        hosts: int | None = None,
     ) -> list[Claimed]:
         raise NotImplementedError("leases are the real queue's tests' business")
 

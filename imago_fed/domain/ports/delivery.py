@@ -47,9 +47,16 @@ class DeliveryQueue(Protocol):
         ...
 
     async def claim(
-        self, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+        self,
+        *,
+        limit: int,
+        per_host: int,
+        probe_interval: timedelta,
+        lease: timedelta,
+        hosts: int | None = None,
     ) -> list[Claimed]:
-        """Lease up to ``limit`` due rows, at most ``per_host`` in flight per host."""
+        """Lease up to ``limit`` due rows, at most ``per_host`` in flight per host,
+        from at most ``hosts`` hosts; a host's rows come together."""
         ...
 
     async def seconds_until_next_due(self) -> float | None:
