@@ -6,15 +6,22 @@ this module decides what each answer means and keeps a bounded number of
 POSTs in flight::
 
     NOTIFY imago_deliveries ─┐   (enqueue, admin retry: any process)
-    poll (≤ poll_interval) ──┼─> claim due rows (lease), a host's rows together
-    a chain finished ────────┘   (when a quarter of the room is free, or none
-                                  is in flight: one claim serves many POSTs)
-                                 ─> one task per chain (≤ ``chain`` rows of
-                                    one host, one after the other, so they
-                                    share a kept-alive connection); per row:
+    poll (≤ poll_interval) ──┼─> claim due rows (lease), a host's rows together,
+    a chain finished ────────┘   cut into chains of ≤ ``chain`` rows; claimed
+                                 ahead (up to twice ``global_limit`` chains)
+                                 when fewer than a quarter wait, so a claim
+                                 serves many POSTs and its latency is hidden
+                                 ─> ``global_limit`` chains run at once; one
+                                    that ends starts a waiting one at once;
+                                    a chain's rows go one after the other,
+                                    over one kept-alive connection; per row:
                                     sign (group key | instance key)
                                     POST through FediClient (double knock)
-                                    record outcome + host health (one txn)
+                                    record outcome + host health (one txn;
+                                    successes of all chains are written
+                                    together, 10 ms later: one UPDATE and
+                                    one upsert for many rows, the leases
+                                    holding the rows until then)
                                  a network error or timeout ends the chain:
                                  its other rows are retried with backoff
                                  unsent (the host is failing)
@@ -40,8 +47,11 @@ seconds, what is left is cancelled and its leases given back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
@@ -89,6 +99,54 @@ def chains(claimed: list[Claimed], room: int, length: int) -> list[list[Claimed]
         spare -= extra
         cut += [rows[i :: extra + 1] for i in range(extra + 1)]
     return cut
+
+
+_Done = tuple[Claimed, int | None]  # a delivered row and the status it got
+
+
+class _GroupCommit:
+    """Writes that arrive within ``delay`` seconds go to the database together.
+
+    A batch is written at once when it reaches ``size`` items. A failed
+    write is logged: its rows keep their leases, which expire, and they are
+    sent again (delivery is at least once). ``drain`` writes what is pending.
+    """
+
+    def __init__(
+        self, write: Callable[[list[_Done]], Awaitable[None]], delay: float, size: int
+    ) -> None:
+        self._write, self._delay, self._size = write, delay, size
+        self._items: list[_Done] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._writing: set[asyncio.Task[None]] = set()
+
+    def add(self, item: _Done) -> None:
+        self._items.append(item)
+        if len(self._items) >= self._size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._delay, self._flush)
+
+    async def drain(self, timeout: float) -> None:
+        self._flush()
+        if self._writing:
+            await asyncio.wait(set(self._writing), timeout=max(0.1, timeout))
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        items, self._items = self._items, []
+        if items:
+            task = asyncio.create_task(self._run(items), name="delivery-record")
+            self._writing.add(task)
+            task.add_done_callback(self._writing.discard)
+
+    async def _run(self, items: list[_Done]) -> None:
+        try:
+            await self._write(items)
+        except Exception:
+            log.exception("recording %d deliveries failed; they will be sent again", len(items))
 
 
 @dataclass(frozen=True)
@@ -144,9 +202,17 @@ class DeliveryWorker:
         self.config = config or WorkerConfig()
         self._fed, self._client, self._signers = fed, client, signers
         self._in_flight: InFlight[tuple[int, ...]] = InFlight(self.config.global_limit)
-        # Claim again when this much room is free (or nothing is in flight):
-        # a claim walks every host with queued rows, so not after every POST.
+        # Chains claimed ahead, started as soon as a chain ends (no round trip
+        # in between); claimed again when fewer than a quarter of the limit
+        # wait, up to twice the limit in all. A claim walks every host with
+        # queued rows, so it is not made after every POST.
+        self._waiting: deque[list[Claimed]] = deque()
         self._claim_at = max(1, self.config.global_limit // 4)
+        self._stopping = False
+        self._short = False  # the last claim found less than it asked for
+        self._delivered = _GroupCommit(
+            self._record_delivered, delay=0.01, size=self.config.global_limit
+        )
         self.worker = Worker(
             "delivery-worker",
             self._claim,
@@ -158,8 +224,10 @@ class DeliveryWorker:
             in_flight=self._in_flight,
             release=self._release,
         )
+        self._in_flight.on_done = self._chain_ended
 
     def start(self) -> None:
+        self._stopping = False
         self.worker.start()
 
     def wake(self) -> None:
@@ -168,27 +236,55 @@ class DeliveryWorker:
 
     async def stop(self) -> None:
         """Stop claiming; let in-flight POSTs finish (bounded), give back the rest."""
+        self._stopping = True  # no waiting chain starts from here on
         await self.worker.stop()
+        await self._delivered.drain(self.config.drain_timeout)
+        waiting = [row.id for chain in self._waiting for row in chain]
+        self._waiting.clear()
+        if waiting:
+            try:
+                await self._fed.deliveries.release(waiting)
+            except Exception:  # their leases expire on their own
+                log.warning("giving back %d leases failed", len(waiting), exc_info=True)
 
     # ------------------------------------------------------------- step
     async def _claim(self) -> int:
-        """Lease due rows up to the room left (per-host limits apply) and start them."""
-        room = self._in_flight.room
-        if room == 0 or (len(self._in_flight) and room < self._claim_at):
-            return 0  # a chain that ends wakes the worker
+        """Lease due rows (a host's together, per-host limits apply), cut them into
+        chains, start what there is room for and keep the rest waiting."""
+        self._fill()
+        if len(self._waiting) >= self._claim_at:
+            return 0  # a chain that ends starts a waiting one and wakes the worker
+        if self._short and len(self._in_flight) and self._in_flight.room < self._claim_at:
+            return 0  # the queue looked empty: not a claim per ended chain
+        hosts = 2 * self.config.global_limit - len(self._in_flight) - len(self._waiting)
         claimed = await self._fed.deliveries.claim(
-            limit=room * self.config.chain,
+            limit=hosts * self.config.chain,
             per_host=self.config.per_host,
             probe_interval=self.config.probe_interval,
             lease=self.config.lease,
-            hosts=room,
+            hosts=hosts,
         )
-        for chain in chains(claimed, room, self.config.chain):
+        try:  # one query for the hosts' signature schemes, not one per host
+            await self._client.prime_schemes({row.host for row in claimed})
+        except Exception:  # each POST looks its host up, then
+            log.warning("looking up signature schemes failed", exc_info=True)
+        self._short = len(claimed) < hosts * self.config.chain
+        self._waiting.extend(chains(claimed, hosts, self.config.chain))
+        self._fill()
+        return len(claimed)
+
+    def _fill(self) -> None:
+        """Start waiting chains while there is room (not once stopping)."""
+        while self._waiting and self._in_flight.room and not self._stopping:
+            chain = self._waiting.popleft()
             self._in_flight.spawn(
                 tuple(row.id for row in chain), self._deliver_chain(chain),
                 name=f"delivery-{chain[0].id}",
             )  # fmt: skip
-        return len(claimed)
+
+    def _chain_ended(self) -> None:
+        self._fill()
+        self.worker.wake()
 
     async def _next_due(self) -> float | None:
         """Wake when the next row in backoff comes due (not while chains are in
@@ -215,7 +311,10 @@ class DeliveryWorker:
                 log.exception("delivery %d: recording its outcome failed", row.id)
 
     async def _deliver(self, row: Claimed) -> str | None:
-        """POST one row and record what came of it; the error if the host failed to answer."""
+        """POST one row and record what came of it; the error if the host failed to answer.
+
+        A delivered row is recorded a few ms later with others (its lease
+        holds it until then); other outcomes are recorded before returning."""
         status: int | None = None
         host_failed = False
         network: str | None = None
@@ -235,8 +334,18 @@ class DeliveryWorker:
         except Exception as exc:  # our side (a bug, the database): retry, don't blame the host
             log.exception("delivery %d failed on our side", row.id)
             outcome, error = Outcome.RETRY, f"{type(exc).__name__}: {exc}"
-        await self._conclude(row, outcome, status, error, host_failed=host_failed)
+        if outcome is Outcome.DELIVERED:
+            log.debug("delivered %s to %s", row.activity_id, row.inbox)
+            self._delivered.add((row, status))
+        else:
+            await self._conclude(row, outcome, status, error, host_failed=host_failed)
         return network
+
+    async def _record_delivered(self, done: list[_Done]) -> None:
+        """Many delivered rows and their hosts' health, in one transaction."""
+        async with self._fed.transaction() as tx:
+            await tx.deliveries.mark_delivered_many([(row.id, status) for row, status in done])
+            await tx.peer_hosts.record_successes([row.host for row, _ in done])
 
     async def _conclude(
         self, row: Claimed, outcome: Outcome, status: int | None, error: str, *, host_failed: bool

@@ -54,6 +54,7 @@ __all__ = [
     "enqueue",
     "mark_dead",
     "mark_delivered",
+    "mark_delivered_many",
     "release",
     "retry",
     "schedule_retry",
@@ -224,6 +225,22 @@ async def mark_delivered(db: Db, delivery_id: int, status: int | None) -> None:
     )  # fmt: skip
 
 
+async def mark_delivered_many(db: Db, delivered: list[tuple[int, int | None]]) -> None:
+    """:func:`mark_delivered` for many rows in one statement (the worker batches them)."""
+    if not delivered:
+        return
+    await db.execute(
+        """
+        UPDATE deliveries d SET state = 'delivered', delivered_at = now(), locked_until = NULL,
+            last_status = t.status, last_error = NULL
+        FROM unnest($1::bigint[], $2::int[]) AS t(id, status)
+        WHERE d.id = t.id AND d.state = ANY($3::text[])
+        """,
+        [row for row, _ in delivered], [status for _, status in delivered],
+        DELIVERY.sources("delivered"),
+    )  # fmt: skip
+
+
 async def schedule_retry(
     db: Db, claimed: Claimed, delay: timedelta, status: int | None, error: str
 ) -> None:
@@ -361,6 +378,9 @@ class PgDeliveries:
 
     async def mark_delivered(self, delivery_id: int, status: int | None) -> None:
         await mark_delivered(self._db, delivery_id, status)
+
+    async def mark_delivered_many(self, delivered: list[tuple[int, int | None]]) -> None:
+        await mark_delivered_many(self._db, delivered)
 
     async def schedule_retry(
         self, claimed: Claimed, delay: timedelta, status: int | None, error: str

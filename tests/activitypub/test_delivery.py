@@ -313,3 +313,17 @@ async def test_a_drain_that_times_out_gives_the_lease_back(world: World) -> None
         await asyncio.wait_for(worker.stop(), 10)
     (row,) = await world.rows(activity)
     assert row["state"] == "queued" and row["locked_until"] is None and row["attempts"] == 1
+
+
+async def test_chains_claimed_ahead_are_given_back_on_stop(world: World) -> None:
+    inbox = world.inbox(delay=0.5)
+    async with receiver(inbox) as rx:
+        sent = [await world.enqueue([f"{rx.base_url}/u{n}/inbox"]) for n in range(4)]
+        worker = world.worker(global_limit=1, chain=1, per_host=4)
+        worker.start()
+        await wait_until(lambda: _count(rx, 1), timeout=10)
+        await asyncio.wait_for(worker.stop(), 10)  # one POST in flight, three waiting
+    rows = [(await world.rows(activity))[0] for activity in sent]
+    assert [row["state"] for row in rows].count("delivered") == 1
+    assert all(row["locked_until"] is None for row in rows)
+    assert len(rx.requests) == 1

@@ -264,6 +264,9 @@ class MemoryDeliveries:
     async def mark_delivered(self, delivery_id: int, status: int | None) -> None:
         raise NotImplementedError
 
+    async def mark_delivered_many(self, delivered: list[tuple[int, int | None]]) -> None:
+        raise NotImplementedError
+
     async def schedule_retry(
         self, claimed: Claimed, delay: timedelta, status: int | None, error: str
     ) -> None:
@@ -289,6 +292,10 @@ class MemoryPeerHealth:
 
     async def record_success(self, host: str) -> None:
         self.failures.pop(host, None)
+
+    async def record_successes(self, hosts: list[str]) -> None:
+        for host in hosts:
+            self.failures.pop(host, None)
 
 
 @dataclass

@@ -123,6 +123,19 @@ async def test_a_claim_brings_a_hosts_rows_together_and_can_cap_the_hosts(
     )
 
 
+async def test_many_rows_are_marked_delivered_at_once(pool: asyncpg.Pool) -> None:
+    await _enqueue(pool, ["https://a.example/inbox", "https://b.example/inbox",
+                          "https://c.example/inbox"])  # fmt: skip
+    a, b, c = await _claim(pool)
+    await PgDeliveries(pool).mark_dead(c, 410, "gone")
+    await PgDeliveries(pool).mark_delivered_many([(a.id, 202), (b.id, 200), (c.id, 202)])
+    rows = await _rows(pool)
+    assert [(r["state"], r["last_status"], r["locked_until"]) for r in rows] == [
+        ("delivered", 202, None), ("delivered", 200, None), ("dead", 410, None)
+    ]  # fmt: skip
+    await PgDeliveries(pool).mark_delivered_many([])
+
+
 async def test_an_unavailable_host_gets_one_probe_once_its_interval_passed(pool: asyncpg.Pool):
     for n in range(3):
         await _enqueue(pool, ["https://down.example/inbox"], n=n)

@@ -107,6 +107,8 @@ class SchemeMemory(Protocol):
 
     async def signature_scheme(self, host: str) -> str | None: ...
 
+    async def signature_schemes(self, hosts: list[str]) -> dict[str, str]: ...
+
     async def remember_signature_scheme(self, host: str, scheme: str) -> None: ...
 
 
@@ -282,6 +284,17 @@ class FediClient:
             scheme = SignatureScheme(remembered) if remembered else SignatureScheme.CAVAGE
             self._cache(host, scheme)
         return scheme
+
+    async def prime_schemes(self, hosts: Iterable[str]) -> None:
+        """Look up the schemes of hosts not known yet, in one query (a fan-out
+        reaches hundreds of new hosts at once; one query each would be slow)."""
+        unknown = sorted({host for host in hosts if host not in self._known})
+        if not unknown or self._schemes is None:
+            return
+        remembered = await self._schemes.signature_schemes(unknown)
+        for host in unknown:
+            name = remembered.get(host)
+            self._cache(host, SignatureScheme(name) if name else SignatureScheme.CAVAGE)
 
     # ----------------------------------------------------------- private
     def _cache(self, host: str, scheme: SignatureScheme) -> None:

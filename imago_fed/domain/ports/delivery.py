@@ -65,6 +65,10 @@ class DeliveryQueue(Protocol):
 
     async def mark_delivered(self, delivery_id: int, status: int | None) -> None: ...
 
+    async def mark_delivered_many(self, delivered: list[tuple[int, int | None]]) -> None:
+        """``mark_delivered`` for many ``(id, status)`` at once (one round trip)."""
+        ...
+
     async def schedule_retry(
         self, claimed: Claimed, delay: timedelta, status: int | None, error: str
     ) -> None: ...
@@ -83,4 +87,8 @@ class PeerHealth(Protocol):
 
     async def record_success(self, host: str) -> None:
         """The host answered: forget its failures."""
+        ...
+
+    async def record_successes(self, hosts: list[str]) -> None:
+        """``record_success`` for many hosts at once (one round trip)."""
         ...
