@@ -145,6 +145,7 @@ from imago_fed.web.pages.session import CsrfRefused
 from imago_fed.web.params import install_converters
 from imago_fed.web.probes import Probes
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
+from imago_fed.web.wikidata import wikidata_lookup
 
 __all__ = [
     "background_workers",
@@ -155,6 +156,7 @@ __all__ = [
     "stop_workers",
 ]
 
+log = logging.getLogger(__name__)
 access_log = logging.getLogger("imago_fed.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -374,10 +376,14 @@ def _graph(
                           object_id=object_id, public=False, now=clock.now())  # fmt: skip
 
     wire = ApGraph(send, resolver, following, ids, repository)
-    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
+    relations = Relations(
+        PgRelationStore(pool), wire, wire, repository, clock, events=events,
+        actors=fed.remote_actors,
+    )  # fmt: skip
     proximity = Proximity(
-        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events
-    )
+        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events,
+        lookup=wikidata_lookup(settings),
+    )  # fmt: skip
     resolver.observe(GroupPlaces(proximity))
     propagation = Propagation(
         PgPropagationStore(pool), proximity, relations, wire, repository, clock,
@@ -505,6 +511,7 @@ async def start_workers(rt: Runtime) -> None:
     rt.workers = background_workers(rt)
     for worker in rt.workers:
         worker.start()
+    log.info("background workers started", extra={"workers": [w.name for w in rt.workers]})
 
 
 async def stop_workers(rt: Runtime) -> None:
@@ -523,7 +530,9 @@ async def close_runtime(rt: Runtime) -> None:
     await rt.pool.close()
 
 
-def create_app(settings: Settings, dsn: str) -> Quart:
+def create_app(settings: Settings, dsn: str, *, workers: bool = True) -> Quart:
+    """The app over ``dsn``; ``workers=False`` for a serving process that only
+    answers requests (``imago-fed serve`` runs the workers in one process)."""
     app = Quart("imago_fed", template_folder="web/templates", static_folder="web/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
@@ -533,7 +542,7 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     async def _start() -> None:
         rt = build_runtime(settings, await create_pool(dsn, settings))
         app.extensions[EXTENSION_KEY] = rt
-        if settings.federation.workers_in_serve:
+        if workers and settings.federation.workers_in_serve:
             await start_workers(rt)
 
     @app.after_serving

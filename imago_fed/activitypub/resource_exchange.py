@@ -84,6 +84,11 @@ class ApResources:
         await self._send(agreement, document)
         return str(document["id"])
 
+    async def cancel(self, slug: str, agreement: StoredAgreement) -> str:
+        document = wire.cancel_agreement(self._ids, slug, agreement)
+        await self._send(agreement, document)
+        return str(document["id"])
+
     async def _send(self, agreement: StoredAgreement, document: dict[str, Any]) -> None:
         try:
             inbox = (await self._resolver.actor(agreement.peer)).inbox
@@ -126,6 +131,8 @@ class ResourceIntake:
             return await self._offer(activity, inner, actor)
         if kind in ("Accept", "Reject"):
             return await self._answer(activity, actor)
+        if kind == "Undo" and isinstance(inner, dict):
+            return await self._undo(inner, actor)
         return None
 
     async def _proposal(self, activity: dict[str, Any], inner: Any, actor: str) -> str:
@@ -165,6 +172,22 @@ class ResourceIntake:
             agreement_iri=wire.agreement_id(activity.get("result")),
             answer_id=str(activity.get("id")),
         )  # fmt: skip
+
+    async def _undo(self, inner: dict[str, Any], actor: str) -> str | None:
+        """An accepted agreement called off: the other party undoes its Accept (the
+        intent's group) or its Offer (the answering group). None when the Offer is no
+        agreement of ours with that actor, so a relation's or a follow's Undo goes on."""
+        if id_of(inner.get("actor")) not in (None, actor):
+            return None
+        if inner.get("type") == "Accept":
+            offer_id = id_of(inner.get("object"))
+        elif inner.get("type") == "Offer":
+            offer_id = id_of(inner)
+        else:
+            return None
+        if not offer_id:
+            return None
+        return await self._resources.agreement_cancelled(actor, offer_id)
 
     async def _confirmation(
         self, activity: dict[str, Any], inner: dict[str, Any], actor: str

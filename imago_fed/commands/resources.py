@@ -181,6 +181,16 @@ def fulfil(ctx: click.Context, slug: str, agreement_id: int) -> None:
     click.echo(f"agreement {row.id} {row.state}")
 
 
+@resources.command("cancel")
+@click.argument("slug")
+@click.argument("agreement_id", type=int)
+@click.pass_context
+def cancel(ctx: click.Context, slug: str, agreement_id: int) -> None:
+    """Call off an accepted agreement of SLUG's not yet carried out (its intent opens again)."""
+    row = _call(ctx, lambda r: r.cancel(slug, agreement_id))
+    click.echo(f"agreement {row.id} {row.state}")
+
+
 @resources.command("withdraw")
 @click.argument("slug")
 @click.argument("intent_id", type=int)

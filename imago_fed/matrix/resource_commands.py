@@ -8,6 +8,7 @@ room is where the offers and needs show):
     !imago accept <agreement id>        accept an agreement offered to us (spend)
     !imago withdraw <intent id>         take back one of our offers or needs
     !imago fulfilled <agreement id>     it was carried out (stocks move)
+    !imago cancel <agreement id>        call off an accepted one (its intent opens again)
 
 The same use cases as the admin API (services/resources.py), authored by the
 Matrix user who asked; a refusal comes back as one sentence naming why.
@@ -23,11 +24,13 @@ from imago_fed.domain.resources.intents import describe
 
 __all__ = ["RESOURCE_HELP", "RESOURCE_VERBS", "resource_command"]
 
-RESOURCE_VERBS = ("offer", "need", "intents", "answer", "accept", "withdraw", "fulfilled")
+RESOURCE_VERBS = (
+    "offer", "need", "intents", "answer", "accept", "withdraw", "fulfilled", "cancel",
+)  # fmt: skip
 RESOURCE_HELP = (
     "!imago offer|need <name> [qty=N] [unit=U] [type=Q…] [action=A] · !imago intents · "
     "!imago answer <intent> [qty=N] · !imago accept <agreement> · !imago withdraw <intent> · "
-    "!imago fulfilled <agreement>"
+    "!imago fulfilled <agreement> · !imago cancel <agreement>"
 )
 _OPTIONS = {"qty", "unit", "type", "action", "until", "from"}
 
@@ -114,6 +117,10 @@ async def _run(resources: Any, group: Group, sender: str, verb: str, args: list[
             slug, _number(args[0] if args else "", "withdraw <intent number>")
         )
         return f"{sender}: {stored.intent.purpose} {stored.id} withdrawn."
+    if verb == "cancel":
+        number = _number(args[0] if args else "", "cancel <agreement number>")
+        row = await resources.cancel(slug, number)
+        return f"{sender}: agreement {row.id} {row.state}; its intent is open again."
     agreement = _number(args[0] if args else "", "fulfilled <agreement number>")
     row = await resources.fulfil(slug, agreement)
     return f"{sender}: agreement {row.id} {row.state}; stocks updated."

@@ -15,6 +15,9 @@ do-ocracy, when its window closes under consensus, after a vote otherwise:
                                                   └─ Accept{result: Agreement} ──> B
     either: fulfil()   ── fulfilled; stocks move (provider -, receiver +)
                                                   └─ confirmation ──> the other
+    either: cancel()   ── an accepted one, cancelled; the intent gets its quantity
+                          back and opens again; stocks untouched
+                                                  └─ Undo (of our Accept or Offer) ──> the other
     tick()             ── pending intents whose decision failed: withdrawn;
                           open intents past their window: expired
 
@@ -54,6 +57,7 @@ from imago_fed.domain.resources.agreements import (
     AGREEMENT,
     InventoryItem,
     commit,
+    release,
     stock_after,
     terms_for,
 )
@@ -284,6 +288,43 @@ class Resources:
                     await self._restock(other.group_id, moved)
         await self._settle(done.intent_id)
         return done
+
+    async def cancel(self, slug: str, agreement_id: int) -> StoredAgreement:
+        """Call off an accepted agreement not yet carried out (either party may): the
+        intent gets its quantity back and opens again, stocks stay as they are, and
+        the other party is told. A fulfilled one is history: refused."""
+        group = await self._group(slug)
+        row = await self._own(group, agreement_id)
+        if not AGREEMENT.allows(row.state, "cancelled"):
+            raise Conflict(
+                f"the agreement is {row.state}: only an accepted one, not yet carried out,"
+                " can be cancelled"
+            )
+        now = self._clock.now()
+        done = await self._store.move_agreement(row.id, "cancelled", now)
+        if self._addresses.local_slug(row.peer) is None:
+            await self._messenger.cancel(slug, done)
+        else:
+            for other in await self._store.agreements_by_offer(row.offer_id):
+                if other.id != row.id and other.state == "accepted":
+                    await self._store.move_agreement(other.id, "cancelled", now)
+        await self._release(done)
+        return done
+
+    async def _release(self, row: StoredAgreement) -> None:
+        """The agreement's quantity goes back to its intent (ours: followers and the
+        chat side are told; another server's copy: matching offers it again)."""
+        stored = await self._store.get_intent(row.intent_id)
+        if stored is None or stored.intent.state not in ("open", "agreed"):
+            return  # withdrawn or expired meanwhile: nothing to reopen
+        remaining, state = release(stored.intent, row.terms.quantity)
+        moved = await self._store.move_intent(
+            stored.id, state, self._clock.now(), remaining=remaining, set_remaining=True
+        )
+        slug = self._addresses.local_slug(moved.intent.group)
+        if slug is not None and moved.group_id is not None:
+            await self._messenger.update(slug, moved)
+            await self._tell(moved)
 
     # ------------------------------------------------------------ inventory
     async def inventory(self, slug: str) -> builtins.list[InventoryItem]:
@@ -519,6 +560,23 @@ class Resources:
             await self._settle(row.intent_id)
         return "done"
 
+    async def agreement_cancelled(self, actor: str, offer_id: str) -> str | None:
+        """The other party called off an accepted agreement (an Undo of its Accept or
+        of its Offer); None when we hold no agreement under that Offer with it."""
+        rows = [r for r in await self._store.agreements_by_offer(offer_id) if r.peer == actor]
+        if not rows:
+            return None
+        cancelled = 0
+        for row in rows:
+            if not AGREEMENT.allows(row.state, "cancelled"):
+                continue
+            done = await self._store.move_agreement(row.id, "cancelled", self._clock.now())
+            await self._release(done)
+            cancelled += 1
+        if not cancelled:
+            return f"agreement is {rows[0].state}: nothing to cancel"
+        return "done"
+
     async def _heard(self, actor: str, addressed: Collection[str]) -> bool:
         if self._senders is None:
             return True
@@ -555,7 +613,8 @@ class Resources:
     # ------------------------------------------------- telling the chat side
     async def _tell(self, stored: StoredIntent) -> None:
         """Record that one of our intents changed (the Matrix room shows it, edited in
-        place); the key makes a repeat of the same state a no-op."""
+        place); the key makes a repeat of the same change a no-op, while a return to
+        an earlier state (a cancelled agreement reopens the intent) is a new change."""
         if self._events is None or stored.group_id is None:
             return
         intent = stored.intent
@@ -567,6 +626,8 @@ class Resources:
             quantity=_words(intent.quantity), remaining=_words(left),
         )  # fmt: skip
         key = f"resources|intent|{stored.id}|{intent.state}|{data.remaining}"
+        if stored.updated_at is not None:
+            key += f"|{stored.updated_at.isoformat()}"
         await self._events.record(GroupEvent(stored.group_id, SOURCE, key, data))
 
     async def _announce_matches(self, stored: StoredIntent) -> None:

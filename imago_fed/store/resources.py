@@ -32,7 +32,7 @@ __all__ = ["PgResourceStore"]
 _INTENT_COLUMNS = (
     "id, group_id, actor, ap_id, intent_iri, purpose, action, type_key, conforms_to, type_label,"
     " name, note, unit, quantity, remaining, available_from, available_until, lat, lon,"
-    " place_label, range_km, reciprocal, state, decision_id, updated_at"
+    " place_label, place_qid, range_km, reciprocal, state, decision_id, updated_at"
 )
 _AGREEMENT_COLUMNS = (
     "id, group_id, offer_id, agreement_iri, intent_id, role, peer, action, type_key,"
@@ -91,7 +91,7 @@ def _reciprocal_json(reciprocal: Reciprocal | None) -> str | None:
 def _intent(row: asyncpg.Record) -> StoredIntent:
     place = None
     if row["lat"] is not None:
-        place = Place(row["lat"], row["lon"], row["place_label"])
+        place = Place(row["lat"], row["lon"], row["place_label"], row["place_qid"])
     intent = Intent(
         purpose=row["purpose"], action=row["action"], group=row["actor"], name=row["name"],
         resource=_resource(row), quantity=_quantity(row["unit"], row["quantity"]),
@@ -128,6 +128,7 @@ def _intent_values(intent: Intent) -> tuple[object, ...]:
         intent.remaining, intent.window.start, intent.window.end,
         place.lat if place else None, place.lon if place else None,
         place.label if place else "", intent.range_km, _reciprocal_json(intent.reciprocal),
+        place.qid if place else None,
     )  # fmt: skip
 
 
@@ -154,10 +155,10 @@ class PgResourceStore:
                     (id, group_id, actor, ap_id, intent_iri, state, decision_id, created_at,
                      updated_at, purpose, action, type_key, conforms_to, type_label, name, note,
                      unit, quantity, remaining, available_from, available_until, lat, lon,
-                     place_label, range_km, reciprocal)
+                     place_label, range_km, reciprocal, place_qid)
                 VALUES (COALESCE($1, nextval(pg_get_serial_sequence('resource_intents', 'id'))),
                         $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15,
-                        $16, $17, $18, $19, $20, $21, $22, $23, $24, $25::jsonb)
+                        $16, $17, $18, $19, $20, $21, $22, $23, $24, $25::jsonb, $26)
                 RETURNING {_INTENT_COLUMNS}
                 """,
                 intent.id, group_id, intent.group, intent.ap_id, intent_iri, intent.state,
@@ -177,7 +178,8 @@ class PgResourceStore:
                SET purpose = $2, action = $3, type_key = $4, conforms_to = $5, type_label = $6,
                    name = $7, note = $8, unit = $9, quantity = $10, remaining = $11,
                    available_from = $12, available_until = $13, lat = $14, lon = $15,
-                   place_label = $16, range_km = $17, reciprocal = $18::jsonb, updated_at = $19
+                   place_label = $16, range_km = $17, reciprocal = $18::jsonb, place_qid = $19,
+                   updated_at = $20
              WHERE id = $1 AND group_id IS NULL
             RETURNING {_INTENT_COLUMNS}
             """,

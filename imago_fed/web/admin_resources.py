@@ -3,7 +3,7 @@
 Publishing an intent opens the group's ``publish_offer`` decision; offering
 or accepting an agreement opens its ``spend`` decision (each carried out
 when adopted: at once under a do-ocracy). Rejecting an agreement and
-recording its fulfilment are facts, done at once.
+recording its fulfilment or calling it off are facts, done at once.
 """
 
 from __future__ import annotations
@@ -261,6 +261,17 @@ async def reject_agreement(slug: str, agreement_id: int) -> Response:
 )  # fmt: skip
 async def fulfil_agreement(slug: str, agreement_id: int) -> Response:
     return jsonify(agreement_json(await _resources().fulfil(slug, agreement_id)))
+
+
+@api.route(
+    admin, "/groups/<slug>/agreements/<int:agreement_id>/cancel", "POST",
+    summary="Call off an accepted agreement not yet carried out (either party; the intent"
+    " opens again with its quantity back, stocks stay, the other side is told)",
+    responses={200: ("the agreement, cancelled", OBJ), 404: NOT_FOUND,
+               409: ("not accepted (offered, or already fulfilled or ended)", ERROR_REF)},
+)  # fmt: skip
+async def cancel_agreement(slug: str, agreement_id: int) -> Response:
+    return jsonify(agreement_json(await _resources().cancel(slug, agreement_id)))
 
 
 # --------------------------------------------------------------- inventory

@@ -269,3 +269,60 @@ async def test_a_fediverse_founder_not_admitted_at_creation_is_admitted_by_the_r
     matrix = GroupEvent(world.gid, "membership", "founder|m", MemberInvited("@bo:hs.example"))
     await handlers.dispatch(matrix)
     assert len(world.fed.outbox.of_type("Create")) == 1
+
+
+class CountingActors:
+    """The remote actor cache, counting reads by key id (each a database read)."""
+
+    def __init__(self, world: World) -> None:
+        self.inner, self.reads = world.fed.remote_actors, 0
+
+    async def get_by_uri(self, uri: str) -> Any:
+        return await self.inner.get_by_uri(uri)
+
+    async def get_by_key_id(self, key_id: str) -> Any:
+        self.reads += 1
+        return await self.inner.get_by_key_id(key_id)
+
+    async def upsert(self, actor: Any, document: dict[str, Any]) -> None:
+        await self.inner.upsert(actor, document)
+
+
+async def test_a_parsed_key_is_kept_in_memory_until_it_expires_or_is_refreshed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from imago_fed.activitypub import actors
+
+    def pem() -> str:
+        public = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+        return public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+
+    def document(key: str) -> dict[str, Any]:
+        return {"id": ALICE, "type": "Person", "inbox": f"{ALICE}/inbox",
+                "publicKey": {"id": f"{ALICE}#main-key", "owner": ALICE,
+                              "publicKeyPem": key}}  # fmt: skip
+
+    first, second = pem(), pem()
+    world.documents[ALICE] = document(first)
+    counting = CountingActors(world)
+    resolver = ActorResolver(counting, world.fetch, world.clock)
+    key_id = f"{ALICE}#main-key"
+    assert not resolver.knows_key(key_id)
+    _, key = await resolver.key(key_id)  # fetched, cached in the database and here
+    assert resolver.knows_key(key_id) and counting.reads == 1
+    world.documents[ALICE] = document(second)  # the actor rotates its key
+    _, again = await resolver.key(key_id)
+    assert again is key and counting.reads == 1  # no database read
+    _, fresh = await resolver.key(key_id, refresh=True)  # a signature failed: fetched again
+    assert fresh.public_numbers() != key.public_numbers()
+    _, kept = await resolver.key(key_id)
+    assert kept is fresh and counting.reads == 1
+    monkeypatch.setattr(actors, "KEY_CACHE_SECONDS", 0.0)  # expired: read again
+    assert not resolver.knows_key(key_id)
+    await resolver.key(key_id)
+    assert counting.reads == 2

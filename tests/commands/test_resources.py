@@ -75,3 +75,15 @@ def test_resources_from_the_command_line(tmp_path: Path, empty_db: str) -> None:
     assert bad.returncode == 1 and "unknown unit 'furlong'" in bad.stderr
     again = cli("resources", "accept", "garden", agreement)
     assert again.returncode == 1 and "not offered" in again.stderr
+
+    # The last bicycle is agreed, then called off: the offer is open again, all of it.
+    assert cli("resources", "answer", "workshop", "1").returncode == 0
+    last = cli("resources", "agreements", "garden", "--state", "offered").stdout.split("\t")[0]
+    assert cli("resources", "accept", "garden", last).returncode == 0
+    cancelled = cli("resources", "cancel", "garden", last)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.strip() == f"agreement {last} cancelled"
+    reopened = json.loads(cli("resources", "list", "--state", "open", "--json").stdout)
+    assert [i["remaining"] for i in reopened if i["id"] == 1] == [{"value": 1, "unit": "one"}]
+    refused = cli("resources", "cancel", "garden", agreement)
+    assert refused.returncode == 1 and "fulfilled" in refused.stderr

@@ -31,7 +31,7 @@ def _offer(n: int = 1, **fields: object) -> Intent:
     intent = Intent(
         purpose="offer", action="transfer", group=GARDEN, name="Potatoes", resource=POTATOES,
         quantity=Quantity(UNITS["kilogram"], Decimal("12.5")),
-        window=Window(NOW, NOW + timedelta(days=30)), place=Place(48.85, 2.35, "Paris"),
+        window=Window(NOW, NOW + timedelta(days=30)), place=Place(48.85, 2.35, "Paris", "Q90"),
         range_km=40.0, note="From the allotment",
         reciprocal=Reciprocal("transfer", TOOLS, Quantity(UNITS["one"], Decimal(1))),
         ap_id=f"{GARDEN}/intents/{n}",
@@ -85,6 +85,12 @@ async def test_a_remote_intent_is_replaced_a_local_one_never(pool: asyncpg.Pool,
     assert (updated.intent.name, updated.intent.note, updated.updated_at) == (
         "New potatoes", "", later,
     )  # fmt: skip
+    assert updated.intent.place == Place(48.85, 2.35, "Paris", "Q90")
+    guadeloupe = Place(16.0351, -61.5468, "Guadeloupe", "Q17012")
+    moved = await store.replace_remote(remote, _offer(1, group=SEEDS, place=guadeloupe), later)
+    assert moved.intent.place == guadeloupe and (await store.get_intent(remote.id)) == moved
+    unnamed = await store.replace_remote(remote, _offer(1, group=SEEDS, place=Place(1, 2)), later)
+    assert unnamed.intent.place == Place(1, 2)
     with pytest.raises(NotFound):
         await store.replace_remote(local, _offer(2, name="Hijacked"), later)
 

@@ -234,6 +234,10 @@ class ResourceMessenger(Protocol):
         """Tell the other party the agreement was carried out; the activity id."""
         ...
 
+    async def cancel(self, slug: str, agreement: StoredAgreement) -> str:
+        """Tell the other party we called the accepted agreement off; the activity id."""
+        ...
+
 
 class SenderTrust(Protocol):
     """Whom a group hears offers from: its members, and those it chose to follow."""
