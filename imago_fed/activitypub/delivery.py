@@ -53,7 +53,7 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from imago_fed.activitypub.http import FediClient, FetchError, ForbiddenUrl
@@ -274,9 +274,17 @@ class DeliveryWorker:
         return len(claimed)
 
     def _fill(self) -> None:
-        """Start waiting chains while there is room (not once stopping)."""
+        """Start waiting chains while there is room (not once stopping).
+
+        A chain that waited past half its lease is dropped, not started: its
+        POSTs could outlive the lease and another claim send them again. Its
+        leases run out and the rows are claimed anew."""
+        now = datetime.now(UTC)
         while self._waiting and self._in_flight.room and not self._stopping:
             chain = self._waiting.popleft()
+            if chain[0].locked_until - now < self.config.lease / 2:
+                log.info("%d deliveries waited too long for room; claimed again later", len(chain))
+                continue
             self._in_flight.spawn(
                 tuple(row.id for row in chain), self._deliver_chain(chain),
                 name=f"delivery-{chain[0].id}",

@@ -327,3 +327,18 @@ async def test_chains_claimed_ahead_are_given_back_on_stop(world: World) -> None
     assert [row["state"] for row in rows].count("delivered") == 1
     assert all(row["locked_until"] is None for row in rows)
     assert len(rx.requests) == 1
+
+
+async def test_a_chain_that_waited_past_half_its_lease_is_not_started(world: World) -> None:
+    """Claimed ahead, then kept waiting (the one slot busy): sending it so late
+    could outlive its lease and let another claim send it too."""
+    inbox = world.inbox(delay=2.0)
+    async with receiver(inbox) as rx:
+        sent = [await world.enqueue([f"{rx.base_url}/u{n}/inbox"]) for n in range(3)]
+        worker = world.worker(global_limit=1, chain=1, lease=timedelta(seconds=3))
+        async with running(worker):
+            for activity in sent:
+                await wait_until(settled(world, inbox, activity, "delivered"), timeout=30)
+    assert inbox.seen() == {activity: 1 for activity in sent}  # none sent twice
+    attempts = [(await world.rows(activity))[0]["attempts"] for activity in sent]
+    assert max(attempts) >= 2  # one was dropped and claimed again
