@@ -31,6 +31,7 @@ import builtins
 import logging
 from collections.abc import Collection
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
@@ -38,6 +39,7 @@ from imago_fed.domain.events import GroupEvent, IntentChanged, MatchSuggested
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.proposals import Proposal
 from imago_fed.domain.governance.service import Governance
+from imago_fed.domain.graph.places import bounding_box
 from imago_fed.domain.graph.proximity import hops_from
 from imago_fed.domain.graph.relations import Relation
 from imago_fed.domain.groups import Group
@@ -69,14 +71,16 @@ from imago_fed.domain.resources.intents import (
     parse_quantity,
 )
 from imago_fed.domain.resources.matching import Match, suggest
-from imago_fed.domain.resources.vocabulary import parse_resource_type
+from imago_fed.domain.resources.taxonomy import taxonomy
+from imago_fed.domain.resources.vocabulary import ACTIONS, action_family, parse_resource_type
 
 __all__ = ["SOURCE", "Resources", "agreement_json"]
 
 log = logging.getLogger(__name__)
 _UNADOPTED = frozenset({"rejected", "expired", "withdrawn", "challenged"})
 SOURCE = "resources"  # the group event log's source for what this service records
-NOTIFIED_MATCHES = 3  # suggestions told to the groups when an intent opens
+NOTIFIED_MATCHES = 3  # suggestions told to the groups when an intent opens or changes
+BETTER_BY = Decimal("0.05")  # how much a pair's score must rise to be told again
 
 
 def agreement_json(stored: StoredAgreement) -> dict[str, Any]:
@@ -198,9 +202,14 @@ class Resources:
     async def _suggest(self, intent: Intent, limit: int) -> builtins.list[Match]:
         if intent.state != "open":
             return []
-        keys = None if not intent.type_key else frozenset({intent.type_key, ""})
+        keys = None if not intent.type_key else taxonomy().related(intent.type_key) | {""}
         now = self._clock.now()
-        candidates = await self._store.candidates(intent.counter_purpose, keys, now)
+        family = action_family(intent.action)
+        candidates = await self._store.candidates(
+            intent.counter_purpose, keys, now,
+            actions=frozenset(a for a in ACTIONS if action_family(a) == family),
+            box=bounding_box(intent.place, intent.range_km) if intent.place else None,
+        )  # fmt: skip
         hops = await self._hops(intent.group)
         return suggest(intent, [c.intent for c in candidates], now=now, limit=limit, hops=hops)
 
@@ -430,6 +439,7 @@ class Resources:
                     await self._store.move_agreement(other.id, "accepted", now, agreement_iri=iri)
         await self._messenger.update(group.slug, stored)
         await self._tell(stored)
+        await self._announce_matches(stored)  # what is left may fit another counterpart better
         return f"agreement {row.id} with {row.peer} accepted"
 
     async def _reject(self, group: Group, row: StoredAgreement) -> StoredAgreement:
@@ -467,9 +477,10 @@ class Resources:
             return "done"
         if known.group_id is not None or known.intent.group != intent.group:
             return "proposal id already used by another group"
-        await self._store.replace_remote(known, intent, now)
+        updated = await self._store.replace_remote(known, intent, now)
         if intent.state != known.intent.state and INTENT.allows(known.intent.state, intent.state):
-            await self._store.move_intent(known.id, intent.state, now)
+            updated = await self._store.move_intent(known.id, intent.state, now)
+        await self._announce_matches(updated)  # a better fit now? (quantity, window, place)
         return "done"
 
     async def proposal_gone(self, actor: str, ap_id: str) -> str | None:
@@ -537,9 +548,10 @@ class Resources:
             remaining, state = commit(stored.intent, row.terms.quantity)
         except (Conflict, InvalidInput):
             return
-        await self._store.move_intent(
+        moved = await self._store.move_intent(
             stored.id, state, self._clock.now(), remaining=remaining, set_remaining=True
         )
+        await self._announce_matches(moved)  # what is left may fit another need better
 
     async def agreement_confirmed(self, actor: str, reference: str, confirmation_id: str) -> str:
         """The other party says the agreement was carried out (FEP-0837 confirmation)."""
@@ -631,13 +643,25 @@ class Resources:
         await self._events.record(GroupEvent(stored.group_id, SOURCE, key, data))
 
     async def _announce_matches(self, stored: StoredIntent) -> None:
-        """Tell each local group concerned about the best counterparts of a new intent
-        (both sides of a pair hear of it; nothing is agreed)."""
-        if self._events is None:
+        """Tell each local group concerned about the best counterparts of an intent that
+        opened or changed (both sides of a pair hear of it; nothing is agreed).
+
+        A pair is told when it was never told (a new intent, or a change that lets it
+        pass the filters or reach the best few), and again only when its score rose by
+        ``BETTER_BY`` since; never twice at the same or a lower score. The store keeps
+        the score each pair was told at, so this holds across restarts and races.
+        """
+        if self._events is None or stored.intent.state != "open":
             return
+        now = self._clock.now()
         for match in await self._suggest(stored.intent, NOTIFIED_MATCHES):
             other = match.intent
             assert other.id is not None
+            told, before = await self._store.claim_match_notice(
+                stored.id, other.id, Decimal(f"{match.score:.4f}"), BETTER_BY, now
+            )
+            if not told:
+                continue
             why = "; ".join(match.why)
             sides = [(stored.group_id, stored.intent, other)]
             slug = self._addresses.local_slug(other.group)
@@ -647,14 +671,18 @@ class Resources:
             for group_id, mine, theirs in sides:
                 if group_id is None or mine.id is None or theirs.id is None:
                     continue
-                text = (f"Suggested match (score {match.score:.2f}) for {describe(mine)}: "
-                        f"{describe(theirs)}, from {theirs.group}. Why: {why}. "
-                        f"Answer it with intent {theirs.id}.")  # fmt: skip
+                if before is None:
+                    head = f"Suggested match (score {match.score:.2f})"
+                    key = f"resources|match|{mine.id}|{theirs.id}"
+                else:
+                    head = f"Better match (score {match.score:.2f}, was {before:.2f})"
+                    key = f"resources|match|{mine.id}|{theirs.id}|{match.score:.4f}"
+                text = (f"{head} for {describe(mine)}: {describe(theirs)}, from {theirs.group}. "
+                        f"Why: {why}. Answer it with intent {theirs.id}.")  # fmt: skip
                 data = MatchSuggested(
                     intent_id=mine.id, other_intent_id=theirs.id, other_group=theirs.group,
                     score=f"{match.score:.4f}", text=text,
                 )  # fmt: skip
-                key = f"resources|match|{mine.id}|{theirs.id}"
                 await self._events.record(GroupEvent(group_id, SOURCE, key, data))
 
     # ------------------------------------------------------------- helpers

@@ -55,7 +55,7 @@ def test_resources_from_the_command_line(tmp_path: Path, empty_db: str) -> None:
     assert matched.returncode == 0, matched.stderr
     [line] = matched.stdout.strip().splitlines()
     assert "\t1\topen\toffer\ttransfer\t3 one Bicycles\t" in line
-    assert "same resource type (Q11442)" in line
+    assert "same resource type (bicycle (Q11442))" in line
     listed = cli("resources", "list", "--state", "open", "--json")
     assert {i["id"] for i in json.loads(listed.stdout)} == {1, 2}
 
