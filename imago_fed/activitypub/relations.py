@@ -264,6 +264,8 @@ class ApGraph:
         await self._send(stored.group_id, offer(self._ids, slug, stored), [stored.peer])
 
     async def answer(self, slug: str, stored: StoredRelation, *, accept: bool) -> str:
+        if accept:
+            await self._refresh(stored.peer)
         document = answer(self._ids, slug, stored, accept=accept)
         await self._send(stored.group_id, document, [stored.peer])
         return str(document["id"])
@@ -272,6 +274,15 @@ class ApGraph:
         document = undo(self._ids, slug, stored)
         await self._send(stored.group_id, document, [stored.peer])
         return str(document["id"])
+
+    async def _refresh(self, uri: str) -> None:
+        """Read the proposer's actor afresh as we accept: the relation's event carries
+        what it publishes now (its Matrix space, which a copy cached before the space
+        existed, or before we read spaces, lacks). Unreachable: the cached copy serves."""
+        try:
+            await self._resolver.actor(uri, refresh=True)
+        except ActorError as exc:
+            log.info("kept the cached actor", extra={"actor": uri, "error": str(exc)})
 
     # -------------------------------------------------- PropagationSender
     async def send(self, slug: str, item: Item, recipients: list[str]) -> None:

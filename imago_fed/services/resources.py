@@ -334,6 +334,7 @@ class Resources:
         if slug is not None and moved.group_id is not None:
             await self._messenger.update(slug, moved)
             await self._tell(moved)
+        await self._announce_matches(moved)  # open again, or more left: new counterparts
 
     # ------------------------------------------------------------ inventory
     async def inventory(self, slug: str) -> builtins.list[InventoryItem]:
