@@ -14,13 +14,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     IMAGO_HTTP_LISTEN=0.0.0.0:8080
 
 WORKDIR /app
-COPY pyproject.toml README.md LICENSE alembic.ini ./
+COPY pyproject.toml setup.py README.md LICENSE alembic.ini ./
 COPY imago_fed ./imago_fed
 COPY alembic ./alembic
 # Only the example: .dockerignore keeps a local config/imago.toml (admin
 # token), data/, virtualenvs, node_modules and .git out of the build context.
 COPY config ./config
-RUN pip install -e . \
+# gcc and libgmp-dev build the ballot verifier's optional C accelerator
+# (setup.py); without them the install still succeeds on the pure path.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev libgmp-dev \
+    && rm -rf /var/lib/apt/lists/* \
+    && pip install -e . \
     && useradd --system --home-dir /data --create-home imago
 
 USER imago

@@ -108,8 +108,14 @@ async def drive(
     duration: float,
     timeout: float = 10.0,
     client: str = "raw",
+    rate: float | None = None,
 ) -> LoadResult:
     """Send ``requests`` with ``concurrency`` in flight, for at most ``duration`` s.
+
+    ``rate`` (requests a second) paces them instead: request *i* leaves at
+    *i / rate* seconds after the start, or as soon as one of the
+    ``concurrency`` connections is free after that (an open-loop load, as a
+    steady stream of peers would send; give it room enough in flight).
 
     ``client="raw"`` (the default) gives each of the ``concurrency`` workers
     its own keep-alive HTTP/1.1 connection and writes request bytes encoded
@@ -123,6 +129,7 @@ async def drive(
     queue = iter(requests)
     sent = 0
     deadline = math.inf
+    start = 0.0  # set when the clock starts, below
 
     async def run(send: Callable[[PreparedRequest], Awaitable[int]]) -> None:
         nonlocal sent
@@ -130,6 +137,10 @@ async def drive(
             if time.perf_counter() > deadline:
                 return
             sent += 1
+            if rate:
+                due = start + (sent - 1) / rate - time.perf_counter()
+                if due > 0:
+                    await asyncio.sleep(due)
             began = time.perf_counter()
             try:
                 async with asyncio.timeout(timeout):
@@ -252,6 +263,15 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
 
 
+def _tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of a process and of each process it started (its serving processes)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return {member: _process_cpu(member) for member in [pid, *map(int, children)]}
+
+
 def _machine_busy() -> float:
     """CPU seconds spent not idle, all cores together, since boot."""
     try:
@@ -283,6 +303,7 @@ class CpuMeter:
         self._conn = conn
         self._extra_pids = extra or {}
         self._start: dict[str, float] = {}
+        self._server_start: dict[int, float] = {}
         self._backends: dict[int, float] = {}
         self.server = self.database = self.generator = self.other = self.wall = 0.0
         self.extra: dict[str, float] = {}
@@ -299,7 +320,7 @@ class CpuMeter:
     def _sample(self) -> dict[str, float]:
         return {
             "wall": time.perf_counter(),
-            "server": _process_cpu(self.server_pid) if self.server_pid else 0.0,
+            "server": 0.0,  # the server's process tree: see __aenter__ / __aexit__
             "generator": time.process_time(),
             "busy": _machine_busy(),
             **{name: _process_cpu(pid) for name, pid in self._extra_pids.items()},
@@ -307,11 +328,18 @@ class CpuMeter:
 
     async def __aenter__(self) -> CpuMeter:
         self._backends = {pid: _process_cpu(pid) for pid in await self._backend_pids()}
+        self._server_start = _tree_cpu(self.server_pid) if self.server_pid else {}
         self._start = self._sample()
         return self
 
     async def __aexit__(self, *_: object) -> None:
         end = self._sample()
+        # Every serving process counts, each from where it stood at the start
+        # (one started meanwhile from zero).
+        server_end = _tree_cpu(self.server_pid) if self.server_pid else {}
+        end["server"] = sum(
+            cpu - self._server_start.get(pid, 0.0) for pid, cpu in server_end.items()
+        )
         pids = set(self._backends) | set(await self._backend_pids())
         self.database = sum(_process_cpu(pid) - self._backends.get(pid, 0.0) for pid in pids)
         self.wall = end["wall"] - self._start["wall"]
@@ -369,7 +397,8 @@ class Profiler:
             print("profile: py-spy not found (pip install py-spy); not profiling")
             return self
         self._process = subprocess.Popen(
-            [self.py_spy, "record", "--pid", str(self.pid), "--rate", "200", "--format", "raw",
+            [self.py_spy, "record", "--pid", str(self.pid), "--subprocesses", "--rate", "200",
+             "--format", "raw",
              "--nonblocking", "--output", str(self.output)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

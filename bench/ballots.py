@@ -75,6 +75,7 @@ from imago_fed.domain.voting.crypto import (
 from imago_fed.domain.voting.crypto.board import BoardWriter
 from imago_fed.domain.voting.crypto.election import new_uuid
 from imago_fed.domain.voting.crypto.encoding import sha256_b64
+from imago_fed.domain.voting.crypto.groups import native_arithmetic
 from imago_fed.domain.voting.crypto.trustees import SingleTrustee
 
 QUESTIONS = (
@@ -213,8 +214,10 @@ def load() -> str:
         return "?"
 
 
-def ours(path: Path, jobs: int) -> Timing:
+def ours(path: Path, jobs: int, *, pure: bool = False) -> Timing:
     cmd = [sys.executable, "-m", "imago_fed.commands.election", "verify", str(path)]
+    if pure:
+        cmd.append("--pure-arithmetic")
     return timed([*cmd, "--jobs", str(jobs)], path.parent, "VERIFIED")
 
 
@@ -235,14 +238,26 @@ def main(n: int, jobs: int, n_ed: int, rounds: int = 1) -> list[Row]:
             f"board: {path.stat().st_size / 1e6:.1f} MB; our ballot creation "
             f"{made * 1e3:.1f} ms CPU a ballot; load average before timing: {load()}"
         )
-        runs: dict[str, list[Timing]] = {"theirs": [], "single": [], "multi": []}
+        native = native_arithmetic()
+        print(
+            "our arithmetic: "
+            + (
+                f"the C accelerator ({BELENIOS_2048.arithmetic} Montgomery products); "
+                "the pure path (--pure-arithmetic) is timed too"
+                if native
+                else "pure Python (gmpy2): the C accelerator is not built"
+            )
+        )
+        runs: dict[str, list[Timing]] = {"theirs": [], "single": [], "multi": [], "pure": []}
         for r in range(rounds):
-            # interleaved, so that other work on the machine hits all three alike
+            # interleaved, so that other work on the machine hits all of them alike
             runs["theirs"].append(
                 timed([tool, "election", "verify"], path.parent, "all checks passed")
             )
             runs["single"].append(ours(path, 1))
             runs["multi"].append(ours(path, jobs))
+            if native:
+                runs["pure"].append(ours(path, jobs, pure=True))
             if rounds > 1:
                 label = f"round {r + 1}/{rounds}"
                 print(runs["theirs"][-1].line(f"  {label}: belenios-tool", n))
@@ -252,15 +267,26 @@ def main(n: int, jobs: int, n_ed: int, rounds: int = 1) -> list[Row]:
                         f"  {label}: ours, {jobs} processes", n, runs["theirs"][-1]
                     )
                 )
+                if native:
+                    print(
+                        runs["pure"][-1].line(
+                            f"  {label}: ours, pure path, {jobs} proc.", n, runs["theirs"][-1]
+                        )
+                    )
                 print(f"  load average: {load()}")
-        theirs, single, multi = (min(runs[k], key=lambda t: t.wall) for k in runs)
+        theirs, single, multi = (min(runs[k], key=lambda t: t.wall) for k in runs if k != "pure")
         if rounds > 1:
             print(f"fastest of {rounds} rounds, each verifier:")
         print(theirs.line("belenios-tool election verify", n))
         print(single.line("ours, 1 process", n, theirs))
         print(multi.line(f"ours, {jobs} processes", n, theirs))
+        if native:
+            pure = min(runs["pure"], key=lambda t: t.wall)
+            print(pure.line(f"ours, pure path, {jobs} processes", n, theirs))
         print(f"load average after: {load()} (other work on the machine slows the wall figures)")
 
+        if n_ed <= 0:
+            return _rows(n, jobs, theirs, single, multi)
         ed_path, ed_made = make_board(ED25519, n_ed, jobs, Path(tmp) / "ed")
         refusal = subprocess.run(
             [tool, "election", "verify"],
@@ -274,12 +300,17 @@ def main(n: int, jobs: int, n_ed: int, rounds: int = 1) -> list[Row]:
         print(f"  our ballot creation {ed_made * 1e3:.1f} ms CPU a ballot")
         print(ours(ed_path, 1).line("  ours, 1 process", n_ed))
         print(ours(ed_path, jobs).line(f"  ours, {jobs} processes", n_ed))
-        print(
-            f"summary: verification, belenios-tool / ours: {theirs.wall / multi.wall:.2f}x wall "
-            f"with {jobs} processes, {theirs.cpu / single.cpu:.2f}x CPU per ballot "
-            f"(target: >= {1 / TARGET_WALL_RATIO:.0f}x wall); our verifier's peak RSS "
-            f"{multi.peak_mb:.0f} MB ({jobs} processes), {single.peak_mb:.0f} MB (1 process)"
-        )
+    return _rows(n, jobs, theirs, single, multi)
+
+
+def _rows(n: int, jobs: int, theirs: Timing, single: Timing, multi: Timing) -> list[Row]:
+    """The summary table's rows, and the one-line summary before them."""
+    print(
+        f"summary: verification, belenios-tool / ours: {theirs.wall / multi.wall:.2f}x wall "
+        f"with {jobs} processes, {theirs.cpu / single.cpu:.2f}x CPU per ballot "
+        f"(target: >= {1 / TARGET_WALL_RATIO:.0f}x wall); our verifier's peak RSS "
+        f"{multi.peak_mb:.0f} MB ({jobs} processes), {single.peak_mb:.0f} MB (1 process)"
+    )
     return [
         Row(
             f"ballots verify {n} (wall, {jobs} proc)",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import tempfile
 import time
@@ -103,11 +104,13 @@ class Options:
     workers: bool = True  # the inbox processor and delivery worker run inside serve
     profile: Path | None = None  # py-spy collapsed stacks of the server, inbox phase
     fedify: bool = True  # the Fedify peer's inbox as the baseline, after ours
+    sustain: float = 0.0  # seconds of load at SUSTAIN_SHARE of the measured rate (0: none)
+    serve_workers: int = 0  # serving processes ([serve] workers; 0: one per core)
 
 
 async def run(options: Options) -> list[Row]:
     """Run the benchmark, print the figures; return the summary table's rows."""
-    env = {"IMAGO_LOG_LEVEL": "info"}
+    env = {"IMAGO_LOG_LEVEL": "info", "IMAGO_SERVE_WORKERS": str(options.serve_workers)}
     if not options.workers:
         env["IMAGO_FEDERATION_WORKERS_IN_SERVE"] = "false"
     with admin_dsn() as admin, tempfile.TemporaryDirectory(prefix="imago-bench-") as work:
@@ -178,6 +181,8 @@ async def _measure(
         )
     rate = stored / load.elapsed if load.elapsed else 0.0
     rows = []
+    if options.sustain and options.workers:
+        rows += await _sustain(actors, instance, conn, rate, options)
     if options.fedify:
         fedify = await _fedify_baseline(actors, instance, options, load_options)
         print(f"inbox: baseline Fedify 1.5.9 inbox (concurrency {concurrency}): {fedify.summary()}")
@@ -214,6 +219,99 @@ async def _measure(
         ),
     ]
     return rows + process_tree_memory_rows("inbox: server", pid)
+
+
+SUSTAIN_SHARE = 0.8  # of the acceptance rate just measured
+SUSTAIN_TARGET_MS = 5000.0  # p99 from accepted to re-shared
+
+
+async def _sustain(
+    actors: list[RemoteActor],
+    instance: Instance,
+    conn: asyncpg.Connection,
+    accepted_rate: float,
+    options: Options,
+) -> list[Row]:
+    """``--sustain S``: S seconds of posts at 80 % of the acceptance rate, paced.
+
+    Samples the queue (rows still 'queued') every second while the load runs
+    and until it is drained, then reads for each post how long it took from
+    the 202 (``received_at``) to its second Announce stored (``published_at``
+    in the outbox): both times are the server's clock.
+    """
+    rate = accepted_rate * SUSTAIN_SHARE
+    count = int(rate * options.sustain)
+    creates = signed_creates(actors, instance, count, "sustain")
+    print(f"inbox: sustained load: {count} posts at {rate:,.0f}/s for {options.sustain:.0f} s")
+    depths: list[tuple[float, int]] = []
+    started = time.perf_counter()
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        own = await asyncpg.connect(instance.dsn)  # ``conn`` waits for the drain meanwhile
+        try:
+            while not stop.is_set():
+                depth = await own.fetchval(
+                    "SELECT count(*) FROM inbox_activities WHERE state = 'queued'"
+                )
+                depths.append((time.perf_counter() - started, depth))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+        finally:
+            await own.close()
+
+    sampler = asyncio.create_task(sample())
+    try:
+        load = await drive(
+            creates, concurrency=max(64, options.concurrency), duration=options.sustain + 10,
+            rate=rate, client=options.client,
+        )  # fmt: skip
+        drained = await _wait_drained(conn, timeout=60)
+    finally:
+        stop.set()
+        await sampler
+    delays = [
+        float(row["delay"])
+        for row in await conn.fetch(
+            """
+            SELECT extract(epoch FROM max(o.published_at) - i.received_at) AS delay
+            FROM inbox_activities i
+            JOIN outbox o ON o.object_id = i.body -> 'object' ->> 'id'
+            WHERE i.activity_id LIKE '%/sustain-%' OR i.body -> 'object' ->> 'id' LIKE '%/sustain-%'
+            GROUP BY i.id, i.received_at
+            """
+        )
+    ]
+    print(f"inbox: sustained: {load.summary()}")
+    print(
+        "inbox: sustained: queue depth (rows queued) by second: "
+        + " ".join(f"{t:.0f}s:{d}" for t, d in depths)
+    )
+    p50 = percentile(delays, 50) * 1000 if delays else float("nan")
+    p99 = percentile(delays, 99) * 1000 if delays else float("nan")
+    print(
+        f"inbox: sustained: {len(delays)} of {load.ok(202)} accepted posts re-shared"
+        f"{'' if drained else ' (queue NOT drained within 60 s of the end)'}; "
+        f"accepted -> re-shared p50 {p50:,.0f} ms, p99 {p99:,.0f} ms"
+    )
+    during = [d for t, d in depths if t <= load.elapsed]
+    return [
+        Row(
+            f"inbox sustained {rate:,.0f}/s: accepted->shared p99",
+            p99 if len(delays) == load.ok(202) else float("inf"),
+            "ms",
+            SUSTAIN_TARGET_MS,
+            better="lower",
+            on="value",
+        ),
+        Row(
+            "inbox sustained: max queue depth",
+            float(max(during, default=0)),
+            "rows",
+            None,
+            better="lower",
+        ),
+    ]
 
 
 async def _fedify_baseline(
@@ -298,6 +396,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-fedify", action="store_true", help="skip the Fedify peer baseline")
     parser.add_argument(
+        "--sustain",
+        type=float,
+        default=0,
+        metavar="S",
+        help="then S seconds of posts at 80%% of the measured rate: queue depth, accepted->shared",
+    )
+    parser.add_argument(
+        "--serve-workers",
+        type=int,
+        default=0,
+        help="serving processes of the server ([serve] workers; 0, the default: one per core)",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="write py-spy collapsed stacks of the server's inbox phase"
     )
     args = parser.parse_args(argv)
@@ -309,6 +420,8 @@ def main(argv: list[str] | None = None) -> None:
         workers=not args.no_workers,
         profile=args.profile,
         fedify=not args.no_fedify,
+        sustain=args.sustain,
+        serve_workers=args.serve_workers,
     )
     print(format_table(asyncio.run(run(options))))
 

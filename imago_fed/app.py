@@ -28,7 +28,7 @@ import asyncpg
 from quart import Quart, Response, g, request
 
 from imago_fed.activitypub import people
-from imago_fed.activitypub.actors import ActorResolver
+from imago_fed.activitypub.actors import ActorResolver, FetchJson
 from imago_fed.activitypub.assemblies import AssemblyMinutes
 from imago_fed.activitypub.delivery import DeliveryWorker, WorkerConfig
 from imago_fed.activitypub.direct import FediverseDirectMessages
@@ -47,7 +47,12 @@ from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.relations import ApGraph, GraphIntake
-from imago_fed.activitypub.resource_exchange import ApResources, FollowTrust, ResourceIntake
+from imago_fed.activitypub.resource_exchange import (
+    ApResources,
+    FollowTrust,
+    PropagatedIntents,
+    ResourceIntake,
+)
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
@@ -145,6 +150,7 @@ from imago_fed.web.pages.session import CsrfRefused
 from imago_fed.web.params import install_converters
 from imago_fed.web.probes import Probes
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
+from imago_fed.web.wikidata import wikidata_lookup
 
 __all__ = [
     "background_workers",
@@ -155,6 +161,7 @@ __all__ = [
     "stop_workers",
 ]
 
+log = logging.getLogger(__name__)
 access_log = logging.getLogger("imago_fed.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -189,8 +196,9 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository, ledger)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
     relations, proximity, propagation, resources = _graph(
-        settings, fed, pool, resolver, following, ids, repository, clock, executor, event_log
-    )
+        settings, fed, pool, resolver, following, ids, repository, clock, executor, event_log,
+        instance_actor.fetch_json,
+    )  # fmt: skip
     relations.attach(governance)
     propagation.attach(governance)
     assemblies = Assemblies(PgAssemblyStore(pool), governance, event_log, clock)
@@ -356,12 +364,13 @@ def _first_of(*intakes: Intake) -> Intake:
 def _graph(
     settings: Settings, fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver,
     following: Following, ids: Ids, repository: PgGroupRepository, clock: SystemClock,
-    executor: Executor, events: PgGroupEventLog,
+    executor: Executor, events: PgGroupEventLog, fetch_json: FetchJson,
 ) -> tuple[Relations, Proximity, Propagation, Resources]:  # fmt: skip
     """The graph of groups: relations, places and themes, propagation and resources
     over ActivityPub, their ``relate``/``propagate``/``publish_offer``/``spend``
     effects registered with the executor; remote group actors' places and themes
-    recorded as they are fetched."""
+    recorded as they are fetched; offers and needs propagated like announcements
+    (read from their origin with ``fetch_json``, a GET signed by the instance)."""
 
     async def send(
         group_id: int, activity: dict, inboxes: list[str] | None, object_id: str | None = None
@@ -374,18 +383,23 @@ def _graph(
                           object_id=object_id, public=False, now=clock.now())  # fmt: skip
 
     wire = ApGraph(send, resolver, following, ids, repository)
-    relations = Relations(PgRelationStore(pool), wire, wire, repository, clock, events=events)
-    proximity = Proximity(
-        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events
-    )
-    resolver.observe(GroupPlaces(proximity))
-    propagation = Propagation(
-        PgPropagationStore(pool), proximity, relations, wire, repository, clock,
-        events=events,
+    relations = Relations(
+        PgRelationStore(pool), wire, wire, repository, clock, events=events,
+        actors=fed.remote_actors,
     )  # fmt: skip
+    proximity = Proximity(
+        PgGraphNodes(pool), wire, repository, clock, settings.instance.domain, events=events,
+        lookup=wikidata_lookup(settings),
+    )  # fmt: skip
+    resolver.observe(GroupPlaces(proximity))
+    spread = PgPropagationStore(pool)
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations, FollowTrust(fed.follows), events, PgGraphNodes(pool),
+        relations, FollowTrust(fed.follows), events, PgGraphNodes(pool), spread,
+    )  # fmt: skip
+    propagation = Propagation(
+        spread, proximity, relations, wire, repository, clock,
+        events=events, intents=PropagatedIntents(resources, fetch_json, ids),
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
@@ -505,6 +519,7 @@ async def start_workers(rt: Runtime) -> None:
     rt.workers = background_workers(rt)
     for worker in rt.workers:
         worker.start()
+    log.info("background workers started", extra={"workers": [w.name for w in rt.workers]})
 
 
 async def stop_workers(rt: Runtime) -> None:
@@ -523,7 +538,9 @@ async def close_runtime(rt: Runtime) -> None:
     await rt.pool.close()
 
 
-def create_app(settings: Settings, dsn: str) -> Quart:
+def create_app(settings: Settings, dsn: str, *, workers: bool = True) -> Quart:
+    """The app over ``dsn``; ``workers=False`` for a serving process that only
+    answers requests (``imago-fed serve`` runs the workers in one process)."""
     app = Quart("imago_fed", template_folder="web/templates", static_folder="web/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
@@ -533,7 +550,7 @@ def create_app(settings: Settings, dsn: str) -> Quart:
     async def _start() -> None:
         rt = build_runtime(settings, await create_pool(dsn, settings))
         app.extensions[EXTENSION_KEY] = rt
-        if settings.federation.workers_in_serve:
+        if workers and settings.federation.workers_in_serve:
             await start_workers(rt)
 
     @app.after_serving

@@ -181,6 +181,13 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    workers: int = _opt(
+        0, _int_range(0, 256), "serving processes on the one port; 0: one per CPU core"
+    )
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: Secret = _opt(Secret(""), lambda v: _database_url(v.value), "empty: embedded server")
     pool_min: int = _opt(1, _int_range(0, 100))
@@ -275,6 +282,25 @@ class CostsSettings:
     )
 
 
+def _required_http_url(value: Any) -> str | None:
+    return "must be an http(s):// URL" if not value else _http_url(value)
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    wikidata_lookup: bool = _opt(
+        False, None, "resolve ids the shipped gazetteer lacks from WikiData's API (off: a 422)"
+    )
+    wikidata_api_url: str = _opt(
+        "https://www.wikidata.org/w/api.php", _required_http_url, "WikiData's api.php"
+    )
+    wikidata_timeout_seconds: int = _opt(5, _int_range(1, 60), "deadline of one lookup")
+    wikidata_max_bytes: int = _opt(
+        4 * 1_048_576, _int_range(65_536, 64 * 1_048_576), "cap on one answer's size"
+    )
+    wikidata_cache_size: int = _opt(256, _int_range(0, 100_000), "answers kept (found or not)")
+
+
 @dataclass(frozen=True)
 class LogSettings:
     level: str = _opt("info", _one_of("debug", "info", "warning", "error"))
@@ -285,6 +311,7 @@ class LogSettings:
 class Settings:
     instance: InstanceSettings = field(default_factory=InstanceSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     matrix: MatrixSettings = field(default_factory=MatrixSettings)
@@ -292,6 +319,7 @@ class Settings:
     status: StatusSettings = field(default_factory=StatusSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     costs: CostsSettings = field(default_factory=CostsSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
     log: LogSettings = field(default_factory=LogSettings)
     source: Path | None = None  # the file the settings came from, if any
 

@@ -31,6 +31,7 @@ from imago_fed.domain.ports import (
     relations,
     resources,
     status,
+    wikidata,
 )
 from imago_fed.domain.ports import federation as fed
 from imago_fed.services import worker
@@ -69,6 +70,7 @@ from imago_fed.store.propagation import PgPropagationStore
 from imago_fed.store.remote_actors import PgRemoteActors
 from imago_fed.store.resources import PgResourceStore
 from imago_fed.store.status import PgActivityCounts, PgDeliveryReadings
+from imago_fed.web.wikidata import WikidataApi
 from tests.fakes.assemblies import MemoryAssemblyStore
 from tests.fakes.bridge import FakeBridgeInbox, FakeBridgeStore
 from tests.fakes.federation import (
@@ -205,3 +207,8 @@ def fakes_decisions(
     assemblies.AssemblyStore, costs.CostsStore,
 ]:  # fmt: skip
     return a, b, c, d, e, f, g, h
+
+
+# ---------------------------------------------------------- other adapters
+def web_wikidata(a: WikidataApi) -> wikidata.WikidataLookup:
+    return a

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from imago_fed.activitypub.media import icon_url
+from imago_fed.activitypub.spaces import parse_space
 from imago_fed.activitypub.vocab import as_list, id_of
 from imago_fed.domain.ports import Clock
 from imago_fed.domain.ports.federation import RemoteActor, RemoteActors
@@ -61,6 +62,7 @@ def parse_actor(document: dict[str, Any], fetched_from: str, now: Any) -> Remote
     key_id, pem = _key_of(document)
     name = document.get("name")
     username = document.get("preferredUsername")
+    space, space_server = parse_space(document)
     return RemoteActor(
         uri=uri,
         host=urlsplit(uri).hostname or "",
@@ -73,6 +75,8 @@ def parse_actor(document: dict[str, Any], fetched_from: str, now: Any) -> Remote
         public_key_pem=pem,
         fetched_at=now,
         icon=icon_url(document),
+        space=space,
+        space_server=space_server,
     )
 
 
@@ -119,7 +123,18 @@ class ActorResolver:
     async def key(
         self, key_id: str, *, refresh: bool = False
     ) -> tuple[RemoteActor, PublicKeyTypes]:
-        """The actor owning ``key_id`` and the key itself."""
+        """The actor owning ``key_id`` and the key itself.
+
+        Parsed keys are kept in this process for ``KEY_CACHE_SECONDS``: a busy
+        peer's requests are then verified with no database read. A key the
+        peer has since rotated fails to verify and is fetched again
+        (``refresh``), which replaces the entry; so does a refresh in another
+        process, in this one at the next failure or when the entry expires.
+        """
+        if not refresh:
+            cached = self._keys.get(key_id)
+            if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
+                return cached[1], cached[2]
         actor = None if refresh else await self._cache.get_by_key_id(key_id)
         if actor is None:
             actor = await self._actor_for_key(key_id)
@@ -129,10 +144,16 @@ class ActorResolver:
             public = serialization.load_pem_public_key(actor.public_key_pem.encode())
         except ValueError as exc:
             raise ActorError("the actor's public key is not valid PEM") from exc
+        self._keys.pop(key_id, None)  # re-inserted last: the oldest entries go first
         if len(self._keys) >= KEY_CACHE_SIZE:
             self._keys.pop(next(iter(self._keys)))
         self._keys[key_id] = (time.monotonic(), actor, public)
         return actor, public
+
+    def knows_key(self, key_id: str) -> bool:
+        """Whether ``key(key_id)`` would be answered from this process's memory."""
+        cached = self._keys.get(key_id)
+        return cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS
 
     async def _actor_for_key(self, key_id: str) -> RemoteActor:
         document_url, _ = urldefrag(key_id)

@@ -20,6 +20,7 @@ used to probe which hosts we can reach.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +34,7 @@ from imago_fed.activitypub.signatures import (
     SignatureError,
     parse_signed_request,
 )
-from imago_fed.activitypub.signatures.base import HeadersLike
+from imago_fed.activitypub.signatures.base import HeadersLike, normalize_headers
 from imago_fed.activitypub.vocab import id_of
 from imago_fed.domain.ports.federation import Federation
 
@@ -41,6 +42,8 @@ __all__ = ["HANDLED_TYPES", "Outcome", "authenticate", "receive"]
 
 log = logging.getLogger(__name__)
 
+BLOCKED = "this instance does not accept activities from you"
+_KEY_ID = re.compile(r'keyid="([^"]+)"', re.IGNORECASE)
 HANDLED_TYPES = frozenset(
     {"Follow", "Undo", "Accept", "Reject", "Create", "Update", "Delete", "Like", "Announce",
      "Flag", "Block", "Add", "Remove", "EmojiReact", "Dislike", "Offer"}
@@ -78,6 +81,31 @@ async def authenticate(
         actor, key = await resolver.key(signed.key_id, refresh=True)
         signed.verify(key, body)
     return actor.uri
+
+
+def _key_id(headers: HeadersLike) -> str | None:
+    """The keyId a request's signature names, if it is easily read (cavage or RFC 9421);
+    only a hint for choosing which checks come first: ``authenticate`` parses for real."""
+    found = normalize_headers(headers)
+    for name in ("signature", "signature-input"):
+        match = _KEY_ID.search(found.get(name, ""))
+        if match:
+            return match.group(1)
+    return None
+
+
+def _refused(exc: Exception, activity: dict[str, Any], actor_uri: str) -> Outcome:
+    """The answer to a request whose signature could not be verified."""
+    if isinstance(exc, MalformedSignature):
+        return Outcome(400, f"malformed signature: {exc}")
+    if isinstance(exc, SignatureError):
+        return Outcome(401, f"signature rejected: {exc}")
+    if activity["type"] == "Delete" and id_of(activity.get("object")) == actor_uri:
+        # An account deleting itself: its key is usually gone already (410).
+        return Outcome(202, "accepted")
+    return Outcome(
+        401, "cannot verify the signature: the key could not be obtained", detail=str(exc)
+    )
 
 
 def _parse(document: Any) -> dict[str, Any]:
@@ -119,32 +147,43 @@ async def receive(
     if urlsplit(activity["id"]).hostname != actor_host:
         return Outcome(400, "the activity id is not on the actor's host")
 
-    if await fed.moderation.is_blocked(None, actor_uri, actor_host):
-        return Outcome(403, "this instance does not accept activities from you")
+    # A sender whose key this process holds costs no database read before
+    # the one statement that stores its activity (which checks the blocks
+    # again, exactly). Any other is checked first: a blocked server's key is
+    # never fetched.
+    signed_key = _key_id(headers)
+    known = signed_key is not None and resolver.knows_key(signed_key)
+
+    async def unless_blocked(outcome: Outcome) -> Outcome:
+        """``outcome``, or 403 when the sender is blocked (as if checked first)."""
+        if known and await fed.moderation.is_blocked(None, actor_uri, actor_host):
+            return Outcome(403, BLOCKED)
+        return outcome
+
+    if not known and await fed.moderation.is_blocked(None, actor_uri, actor_host):
+        return Outcome(403, BLOCKED)
     try:
         signer = await authenticate(
             resolver, method=method, url=url, headers=headers, body=body, now=now
         )
-    except MalformedSignature as exc:
-        return Outcome(400, f"malformed signature: {exc}")
-    except SignatureError as exc:
-        return Outcome(401, f"signature rejected: {exc}")
-    except ActorError as exc:
-        if activity["type"] == "Delete" and id_of(activity.get("object")) == actor_uri:
-            # An account deleting itself: its key is usually gone already (410).
-            return Outcome(202, "accepted")
-        return Outcome(
-            401, "cannot verify the signature: the key could not be obtained", detail=str(exc)
-        )
+    except (SignatureError, ActorError) as exc:
+        return await unless_blocked(_refused(exc, activity, actor_uri))
     if signer != actor_uri:
-        return Outcome(401, "the signing key does not belong to the activity's actor")
-
+        return await unless_blocked(
+            Outcome(401, "the signing key does not belong to the activity's actor")
+        )
     if activity["type"] not in HANDLED_TYPES:
-        log.info("ignored activity of unknown type", extra={"type": activity["type"]})
-        return Outcome(202, "accepted (type not handled)")
-    stored = await fed.inbox.store(
-        activity=activity, actor_uri=actor_uri, group_id=group_id, now=now
+        outcome = await unless_blocked(Outcome(202, "accepted (type not handled)"))
+        if outcome.status == 202:
+            log.info("ignored activity of unknown type", extra={"type": activity["type"]})
+        return outcome
+    admitted = await fed.inbox.admit(
+        activity=activity, actor_uri=actor_uri, host=actor_host, group_id=group_id, now=now
     )
-    if not stored:
+    if admitted == "blocked":
+        return Outcome(403, BLOCKED)
+    if admitted == "no group":
+        return Outcome(404, "no such group")
+    if admitted == "duplicate":
         log.info("duplicate activity ignored", extra={"activity": activity["id"]})
     return Outcome(202, "accepted")

@@ -17,6 +17,7 @@ from ``inbox_activities`` (see :mod:`imago_fed.store.inbox` for their life).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -28,7 +29,7 @@ from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.media import read_attachments
-from imago_fed.activitypub.publish import publish, publish_to_followers
+from imago_fed.activitypub.publish import publish, publish_all
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.errors import DomainError
 from imago_fed.domain.events import GroupEvent, PostEdited, PostRemoved, PostShared
@@ -70,7 +71,8 @@ class InboxProcessor:
         clock: Clock,
         *,
         poll_interval: float = 2.0,
-        batch: int = 20,
+        batch: int = 100,
+        concurrency: int = 4,
         lease: timedelta = timedelta(minutes=5),
         votes: Callable[..., Awaitable[str | None]] | None = None,
         graph: Callable[[dict[str, Any], str], Awaitable[str | None]] | None = None,
@@ -80,7 +82,7 @@ class InboxProcessor:
         self.fed, self.resolver, self.groups, self.ids, self.clock = (
             fed, resolver, groups, ids, clock,
         )  # fmt: skip
-        self._batch, self._lease = batch, lease
+        self._batch, self._lease, self._concurrency = batch, lease, concurrency
         self.votes = votes  # fediverse votes on our questions go to governance
         self.graph = graph  # relations and propagated items (activitypub/relations.py) first
         self.membership = membership  # rights (who may post), invitations in follow requests
@@ -98,20 +100,39 @@ class InboxProcessor:
         """Process one batch of due activities; return how many were claimed.
 
         The worker's step: claim (lease) -> handler -> done | ignored | retry.
-        A stop that cuts the batch short gives the rows not finished back at
-        once (a killed process leaves them to their lease).
+        A batch is split into lanes, one per sending actor, each in arrival
+        order (an actor's Follow before its Undo, its post before its edit);
+        up to ``concurrency`` lanes run at once. A row's work is a series of
+        round trips to the database (each statement, or one transaction, on a
+        connection it gives back before the next), so lanes overlap their
+        waits instead of queueing them: one at a time, a busy inbox outran
+        the processor. A stop that cuts the batch short gives the rows not
+        finished back at once (a killed process leaves them to their lease).
         """
         now = self.clock.now()
         rows = await self.fed.inbox.claim(limit=self._batch, lease=self._lease, now=now)
-        left = [row.id for row in rows]
+        left = {row.id for row in rows}
+        lanes: dict[str, list[InboxRow]] = {}
+        for row in rows:
+            lanes.setdefault(row.actor_uri, []).append(row)
+        turns = asyncio.Semaphore(self._concurrency)
+
+        async def lane(queue: list[InboxRow]) -> None:
+            async with turns:
+                for row in queue:
+                    await self._process(row)
+                    left.discard(row.id)
+
         try:
-            for row in rows:
-                await self._process(row)
-                left.remove(row.id)
+            async with asyncio.TaskGroup() as group:  # one failing cancels the others
+                for queue in lanes.values():
+                    group.create_task(lane(queue))
+        except ExceptionGroup as failed:  # the worker logs and backs off on the first
+            raise failed.exceptions[0] from None
         finally:
             if left:
                 try:
-                    await self.fed.inbox.release(left)
+                    await self.fed.inbox.release(sorted(left))
                 except Exception:  # the database is away: the lease runs out on its own
                     log.warning("giving %d claimed activities back failed", len(left))
         return len(rows)
@@ -287,16 +308,11 @@ async def _announce(
 ) -> None:  # fmt: skip
     assert group.id is not None
     now = p.clock.now()
-    await publish_to_followers(
-        fed, group_id=group.id, activity=outbound.announce(p.ids, group.slug, activity),
-        object_id=object_id, now=now,
-    )  # fmt: skip
+    announces = [(outbound.announce(p.ids, group.slug, activity), object_id)]
     if object_id and activity.get("type") == "Create":
-        await publish_to_followers(
-            fed, group_id=group.id,
-            activity=outbound.announce_object(p.ids, group.slug, object_id),
-            object_id=object_id, now=now,
-        )  # fmt: skip
+        announces.append((outbound.announce_object(p.ids, group.slug, object_id), object_id))
+    inboxes = await fed.follows.follower_delivery_inboxes(group.id, exclude=None)
+    await publish_all(fed, group_id=group.id, activities=announces, inboxes=inboxes, now=now)
     event = await _group_event(p, group, activity, object_id)
     if event is not None:
         await fed.events.record(event)

@@ -9,13 +9,13 @@ the pair becomes a savepoint of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from imago_fed.domain.ports.federation import Federation
 
-__all__ = ["publish", "publish_to_followers"]
+__all__ = ["publish", "publish_all", "publish_to_followers"]
 
 
 async def publish(
@@ -63,3 +63,35 @@ async def publish_to_followers(
         object_id=object_id,
         now=now,
     )
+
+
+async def publish_all(
+    fed: Federation,
+    *,
+    group_id: int,
+    activities: Sequence[tuple[dict[str, Any], str | None]],
+    inboxes: Sequence[str],
+    now: datetime,
+) -> int:
+    """Store and queue several public activities (with their object ids) for the
+    same inboxes, in one transaction; return how many were new.
+
+    What a re-shared post costs: its two Announces in one transaction, not
+    two (each a BEGIN, its statements and a COMMIT), and the inboxes read
+    once. One published before (the row processed again) is skipped alone.
+    """
+    new = 0
+    async with fed.transaction() as tx:
+        for activity, object_id in activities:
+            if not await tx.outbox.add(
+                group_id=group_id, activity=activity, object_id=object_id, public=True, now=now
+            ):
+                continue
+            await tx.deliveries.enqueue(
+                activity_id=activity["id"],
+                group_id=group_id,
+                body=json.dumps(activity, ensure_ascii=False),
+                inboxes=inboxes,
+            )
+            new += 1
+    return new

@@ -5,6 +5,8 @@
     group ── Delete{Proposal}  withdrawn or expired                           ──> followers
     B ── Offer{Agreement{stipulates: Commitment{satisfies: <intent>#primary}}} ──> A
     A ── Accept{object: <offer id>, result: Agreement{id, stipulates…}} | Reject ──> B
+    A ── Undo{Accept{object: <offer id>}}  or  B ── Undo{Offer{id: <offer id>}}
+                                 (an accepted agreement called off) ──> the other
     either ── Create{Document "Receipt", context: <agreement id>}  (fulfilled) ──> other
 
 Reading is tolerant of the vocabularies in use: the document is expanded
@@ -64,8 +66,10 @@ from imago_fed.domain.resources.vocabulary import (
 )
 
 __all__ = [
+    "PROPOSAL_TYPES",
     "RESOURCE_CONTEXT",
     "accept_agreement",
+    "cancel_agreement",
     "confirmation",
     "create",
     "delete_proposal",
@@ -78,6 +82,7 @@ __all__ = [
 ]
 
 VF = VF_NAMESPACES[0]
+PROPOSAL_TYPES = ("Proposal", "Note")  # why both: the module docstring
 _AS = AS2_CONTEXT + "#"
 #: FEP-0837's terms (and ValueFlows' for time and classification), inline.
 FEP_TERMS: dict[str, Any] = {
@@ -167,7 +172,7 @@ def proposal(ids: Ids, slug: str, stored: StoredIntent) -> dict[str, Any]:
     document: dict[str, Any] = {
         "@context": RESOURCE_CONTEXT,
         "id": stored.ap_id,
-        "type": ["Proposal", "Note"],
+        "type": list(PROPOSAL_TYPES),
         "purpose": intent.purpose,
         "attributedTo": group,
         "name": intent.name,
@@ -316,6 +321,28 @@ def reject_agreement(ids: Ids, slug: str, row: StoredAgreement, reason: str) -> 
         "@context": RESOURCE_CONTEXT, "id": derived_id(ids, slug, "Reject", row.offer_id),
         "type": "Reject", "actor": group, "to": [row.peer], "object": row.offer_id,
         "content": html.escape(reason),
+    }  # fmt: skip
+
+
+def cancel_agreement(ids: Ids, slug: str, row: StoredAgreement) -> dict[str, Any]:
+    """Call off an accepted agreement: each party undoes what it said. The intent's
+    group undoes its ``Accept`` (so the Agreement it finalised no longer holds); the
+    answering group undoes its ``Offer``. Either way the inner activity names the
+    Offer, which is how both sides know the agreement.
+    """
+    group = ids.group(slug)
+    inner: dict[str, Any]
+    if row.role == "owner":
+        inner = {"id": row.answer_id or derived_id(ids, slug, "Accept", row.offer_id),
+                 "type": "Accept", "actor": group, "object": row.offer_id}  # fmt: skip
+    else:
+        inner = {"id": row.offer_id, "type": "Offer", "actor": group}
+    if row.agreement_iri:
+        inner["result"] = row.agreement_iri
+    return {
+        "@context": RESOURCE_CONTEXT, "id": derived_id(ids, slug, "undo", row.offer_id),
+        "type": "Undo", "actor": group, "to": [row.peer], "object": inner,
+        "content": "cancelled by the group",
     }  # fmt: skip
 
 

@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import httpx
 
 from imago_fed.domain.voting.crypto import (
     FormatError,
@@ -67,6 +66,7 @@ from imago_fed.domain.voting.crypto.credentials import (
     public_credential,
 )
 from imago_fed.domain.voting.crypto.encoding import compact, sha256_hex
+from imago_fed.domain.voting.crypto.groups import set_native_arithmetic
 from imago_fed.domain.voting.crypto.trustees import TrusteeError, owner_keys
 
 __all__ = ["credentials", "election", "process_mapper", "trustee"]
@@ -150,8 +150,15 @@ def election() -> None:
     help="processes for ballot checks",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the report as one JSON object")
-def verify(archive: Path, jobs: int, as_json: bool) -> None:
+@click.option(
+    "--pure-arithmetic",
+    is_flag=True,
+    help="without the C accelerator, if built (same verdicts, slower: a cross-check)",
+)
+def verify(archive: Path, jobs: int, as_json: bool, pure_arithmetic: bool) -> None:
     """Verify ARCHIVE (a Belenios .bel board): proofs, signatures, tally, result."""
+    if pure_arithmetic:
+        set_native_arithmetic(False)  # before the workers fork: they inherit it
     report = verify_archive(archive, mapper=process_mapper(jobs))
     if as_json:
         click.echo(
@@ -275,6 +282,9 @@ def decrypt(
 # --------------------------------------------------------- threshold rounds
 def _load_ceremony(source: str) -> dict[str, Any]:
     """The ceremony document, from the server (a URL) or from a saved copy."""
+    # imported here: `election verify` starts without httpx (a third of its imports)
+    import httpx
+
     try:
         if source.startswith(("https://", "http://")):
             with httpx.Client(timeout=30, follow_redirects=False) as client:

@@ -6,7 +6,9 @@ Matrix bot, CLI) maps them in one table of its own.
     DomainError
      ├── InvalidInput   a value breaks a rule (a bad slug, an empty name)
      ├── NotFound       the thing asked for does not exist (or no longer does)
-     └── Conflict       the request collides with existing state (a taken slug)
+     ├── Conflict       the request collides with existing state (a taken slug)
+     └── UpstreamFailed a service asked on the caller's behalf (WikiData) did not
+                        answer usably: not the caller's fault, nor a refusal
 
     Unavailable         not a refusal: the other side (a homeserver) is away
                         for now; the same work succeeds later, so it is retried
@@ -15,7 +17,7 @@ Matrix bot, CLI) maps them in one table of its own.
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "DomainError", "InvalidInput", "NotFound", "Unavailable"]
+__all__ = ["Conflict", "DomainError", "InvalidInput", "NotFound", "Unavailable", "UpstreamFailed"]
 
 
 class DomainError(Exception):
@@ -37,6 +39,10 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The request collides with existing state."""
+
+
+class UpstreamFailed(DomainError):
+    """A service asked on the caller's behalf failed (timed out, erred, answered nonsense)."""
 
 
 class Unavailable(Exception):

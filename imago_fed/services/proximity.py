@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from imago_fed.domain.errors import InvalidInput, NotFound
 from imago_fed.domain.events import GroupChanged, GroupEvent
@@ -45,6 +45,7 @@ from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.graph import GraphNodes, Neighbourhood, NodeProfile
 from imago_fed.domain.ports.groups import GroupRepository
 from imago_fed.domain.ports.relations import GroupAddresses
+from imago_fed.domain.ports.wikidata import WikidataLookup
 
 __all__ = ["CANDIDATES_PER_RESULT", "Nearby", "Proximity", "WikidataLookup"]
 
@@ -53,16 +54,6 @@ __all__ = ["CANDIDATES_PER_RESULT", "Nearby", "Proximity", "WikidataLookup"]
 CANDIDATES_PER_RESULT = 4
 MAX_THEMES = 50
 _UNSET: Any = object()
-
-
-class WikidataLookup(Protocol):
-    """A live WikiData lookup (``[graph] wikidata_lookup``, off by default)."""
-
-    async def place(self, qid: str) -> Place | None: ...
-
-    async def theme(self, qid: str) -> str | None:
-        """The entity's label, or None if there is no such item."""
-        ...
 
 
 @dataclass(frozen=True)

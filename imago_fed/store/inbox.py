@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from imago_fed.domain.lifecycle import INBOUND_ACTIVITY
-from imago_fed.domain.ports.federation import InboxRow
+from imago_fed.domain.ports.federation import Admission, InboxRow
 from imago_fed.store.database import Db
 
-__all__ = ["CHANNEL", "MAX_ATTEMPTS", "InboxRow", "PgInbox", "received"]
+__all__ = ["CHANNEL", "MAX_ATTEMPTS", "Admission", "InboxRow", "PgInbox", "received"]
 
 MAX_ATTEMPTS = 8
 CHANNEL = "imago_inbox"
@@ -87,6 +87,58 @@ class PgInbox:
             state, now,
         )  # fmt: skip
         return bool(inserted)
+
+    async def admit(
+        self,
+        *,
+        activity: dict[str, Any],
+        actor_uri: str,
+        host: str,
+        group_id: int | None,
+        now: datetime,
+    ) -> Admission:
+        """Queue a verified activity unless the instance blocks its sender or the
+        group it was posted to is gone; all in the one statement the inbox sends.
+
+        The inbox's checks before this one read caches (the group by slug, the
+        sender's key); this statement is what makes them exact: a block placed
+        or a group deleted since the cache was filled is seen here, at no
+        round trip of its own. The same predicate as ``moderation.is_blocked``
+        with no group: instance blocks of the actor or its domain (subdomains
+        included).
+        """
+        row = await self._db.fetchrow(
+            f"""
+            WITH blocked AS (
+                SELECT EXISTS (
+                    SELECT 1 FROM blocks
+                    WHERE group_id IS NULL
+                      AND ((kind = 'actor' AND value = $2)
+                           OR (kind = 'domain' AND ($8 = value OR $8 LIKE '%.' || value)))
+                ) AS yes
+            ), present AS (
+                SELECT $3::bigint IS NULL OR EXISTS (SELECT 1 FROM groups WHERE id = $3) AS yes
+            ), added AS (
+                INSERT INTO inbox_activities (activity_id, actor_uri, group_id, type, body, state,
+                                              received_at)
+                SELECT $1, $2, $3, $4, $5::jsonb, $6, $7
+                WHERE NOT (SELECT yes FROM blocked) AND (SELECT yes FROM present)
+                ON CONFLICT (activity_id) DO NOTHING
+                RETURNING state
+            )
+            SELECT (SELECT yes FROM blocked) AS blocked, (SELECT yes FROM present) AS present,
+                   (SELECT count(*) FROM (
+                       SELECT CASE WHEN state = 'queued' THEN pg_notify('{CHANNEL}', '') END
+                       FROM added) AS told) AS stored
+            """,
+            activity["id"], actor_uri, group_id, str(activity.get("type")), json.dumps(activity),
+            "queued", now, host,
+        )  # fmt: skip
+        if row["blocked"]:
+            return "blocked"
+        if not row["present"]:
+            return "no group"
+        return "stored" if row["stored"] else "duplicate"
 
     async def claim(self, *, limit: int, lease: timedelta, now: datetime) -> list[InboxRow]:
         rows = await self._db.fetch(

@@ -168,6 +168,7 @@ UPDATE_SCHEMA = {
         200: ("the group", GROUP_WITH_GRAPH),
         404: ("no such group", ERROR_REF),
         422: ("invalid input", ERROR_REF),
+        502: ("the live WikiData lookup ([graph] wikidata_lookup) failed", ERROR_REF),
     },
 )
 async def update_group(slug: str) -> Response:

@@ -3,7 +3,7 @@
 Publishing an intent opens the group's ``publish_offer`` decision; offering
 or accepting an agreement opens its ``spend`` decision (each carried out
 when adopted: at once under a do-ocracy). Rejecting an agreement and
-recording its fulfilment are facts, done at once.
+recording its fulfilment or calling it off are facts, done at once.
 """
 
 from __future__ import annotations
@@ -61,6 +61,17 @@ AGREE = {
     },
 }
 ACT = {"type": "object", "properties": AUTHOR}
+SPREAD = {
+    "type": "object",
+    "properties": {
+        "criteria": {
+            "type": "object",
+            "description": "k, radius_km, themes, relation_kinds, hop_limit (as for any"
+            " propagation)",
+        },
+        **AUTHOR,
+    },
+}
 STOCK = {
     "type": "object",
     "required": ["resource_conforms_to", "quantity"],
@@ -164,6 +175,25 @@ async def withdraw_intent(slug: str, intent_id: int) -> Response:
     return jsonify((await _resources().withdraw(slug, intent_id)).intent.to_dict())
 
 
+@api.route(
+    admin, "/groups/<slug>/intents/<int:intent_id>/propagations", "POST",
+    summary="Propagate an open offer or need to the closest groups through the graph (the"
+    " group's propagate decision); each receiver's feed rules decide, and one that takes it"
+    " matches it with its own",
+    request_schema=SPREAD, body_required=False,
+    responses={202: DECIDED, 404: NOT_FOUND, 409: CONFLICT, 422: INVALID},
+)  # fmt: skip
+async def propagate_intent(slug: str, intent_id: int) -> tuple[Response, int]:
+    body = _body()
+    propagation = runtime().propagation
+    if propagation is None:
+        raise ApiError(503, "unavailable", "propagation is not wired in this process")
+    proposal = await propagation.request_intent(
+        slug, intent_id, body.get("criteria"), author=str(body.get("author") or "admin")
+    )
+    return jsonify(proposal_json(proposal)), 202
+
+
 # ---------------------------------------------------------------- matching
 @api.route(
     admin, "/intents/<int:intent_id>/matches", "GET",
@@ -261,6 +291,17 @@ async def reject_agreement(slug: str, agreement_id: int) -> Response:
 )  # fmt: skip
 async def fulfil_agreement(slug: str, agreement_id: int) -> Response:
     return jsonify(agreement_json(await _resources().fulfil(slug, agreement_id)))
+
+
+@api.route(
+    admin, "/groups/<slug>/agreements/<int:agreement_id>/cancel", "POST",
+    summary="Call off an accepted agreement not yet carried out (either party; the intent"
+    " opens again with its quantity back, stocks stay, the other side is told)",
+    responses={200: ("the agreement, cancelled", OBJ), 404: NOT_FOUND,
+               409: ("not accepted (offered, or already fulfilled or ended)", ERROR_REF)},
+)  # fmt: skip
+async def cancel_agreement(slug: str, agreement_id: int) -> Response:
+    return jsonify(agreement_json(await _resources().cancel(slug, agreement_id)))
 
 
 # --------------------------------------------------------------- inventory

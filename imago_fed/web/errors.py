@@ -21,7 +21,7 @@ from collections.abc import Callable
 from quart import Quart, Response, has_request_context, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from imago_fed.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from imago_fed.domain.errors import Conflict, DomainError, InvalidInput, NotFound, UpstreamFailed
 from imago_fed.logs import request_id_var
 
 __all__ = ["RETRY_AFTER_S", "ApiError", "error_response", "register_error_handlers", "wants_html"]
@@ -32,6 +32,7 @@ DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     InvalidInput: (422, "invalid_input"),
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
+    UpstreamFailed: (502, "upstream_failed"),
 }
 #: Seconds a client is told to wait when the database is away.
 RETRY_AFTER_S = 5

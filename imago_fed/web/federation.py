@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from quart import Blueprint, Response, request
 from imago_fed.activitypub import documents, people, questions
 from imago_fed.activitypub.inbox import authenticate
 from imago_fed.activitypub.places import actor_fields
+from imago_fed.activitypub.spaces import space_property
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
@@ -134,8 +136,21 @@ async def group_actor(slug: str) -> Response:
             discoverable=group.discoverable,
             faces=faces,
             graph=await actor_fields(rt.proximity, slug),
+            space=await _matrix_space(group),
         )
     )
+
+
+async def _matrix_space(group: Group) -> dict[str, Any] | None:
+    """The group's Matrix space as its actor publishes it (None: no bridge here).
+
+    The alias is known from the slug; the room id only once the bridge made the
+    space, which it does soon after the group exists."""
+    bridge = runtime().matrix
+    if bridge is None or group.id is None:
+        return None
+    room_id = (await bridge.store.rooms_of(group.id)).get("space")
+    return space_property(bridge.ids.space_alias(group.slug), room_id, bridge.ids.server_name)
 
 
 @federation.get("/actor")
@@ -359,5 +374,28 @@ async def shared_inbox() -> Response:
 
 @federation.post("/groups/<slug>/inbox")
 async def group_inbox(slug: str) -> Response:
+    return await _inbox(await _inbox_group_id(slug))
+
+
+INBOX_GROUP_SECONDS = 60.0
+INBOX_GROUP_ENTRIES = 10_000
+
+
+async def _inbox_group_id(slug: str) -> int:
+    """The group's id, from this process's memory when it was found in the last minute.
+
+    A busy inbox would otherwise read the group once per activity. Only groups
+    found are kept (a new group is seen at once); one deleted since is caught
+    by the statement that stores the activity (404 then, as here).
+    """
+    cache = runtime().inbox_group_ids
+    now = time.monotonic()
+    hit = cache.get(slug)
+    if hit is not None and now - hit[0] < INBOX_GROUP_SECONDS:
+        return hit[1]
     group = await _group_or_404(slug)
-    return await _inbox(group.id)
+    assert group.id is not None
+    if len(cache) >= INBOX_GROUP_ENTRIES:
+        cache.clear()
+    cache[slug] = (now, group.id)
+    return group.id

@@ -135,6 +135,9 @@ class Runtime:
     delivery: Any = None  # the delivery worker, when this process runs one
     messengers: tuple[DirectMessenger, ...] = ()  # private messages (credentials)
     workers: list[Worker] = field(default_factory=list)  # background work, when started
+    # Group ids by slug for the inboxes (web/federation.py): found ones only, kept
+    # a minute; the statement that stores an activity checks the group still exists.
+    inbox_group_ids: dict[str, tuple[float, int]] = field(default_factory=dict)
     relations: Relations | None = None  # the graph of groups: typed relations
     propagation: Propagation | None = None  # feed rules, propagated items
     proximity: Proximity | None = None  # places, themes, the nearest groups

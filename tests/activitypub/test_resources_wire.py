@@ -194,3 +194,13 @@ def test_ours_round_trip_and_agreements_are_fep_shaped() -> None:
     assert "3 x Bikes" in document["content"]
     assert document["tag"][0]["href"] == "http://www.wikidata.org/entity/Q11442"
     assert accept["result"]["type"] == ["Agreement", "Object"]
+
+    # Called off: the owner undoes its Accept, the answerer its Offer; both name the Offer.
+    undo = wire.cancel_agreement(IDS, "garden", row)
+    assert undo["type"] == "Undo" and undo["actor"] == group and undo["to"] == [peer]
+    assert undo["object"] == {"id": accept["id"], "type": "Accept", "actor": group,
+                              "object": row.offer_id, "result": row.agreement_iri}  # fmt: skip
+    assert undo["id"] == wire.cancel_agreement(IDS, "garden", row)["id"]  # one per agreement
+    theirs = StoredAgreement(4, 1, row.offer_id, 7, "answerer", peer, terms, "accepted")
+    undone = wire.cancel_agreement(IDS, "garden", theirs)
+    assert undone["object"] == {"id": row.offer_id, "type": "Offer", "actor": group}

@@ -269,3 +269,96 @@ async def test_a_fediverse_founder_not_admitted_at_creation_is_admitted_by_the_r
     matrix = GroupEvent(world.gid, "membership", "founder|m", MemberInvited("@bo:hs.example"))
     await handlers.dispatch(matrix)
     assert len(world.fed.outbox.of_type("Create")) == 1
+
+
+class CountingActors:
+    """The remote actor cache, counting reads by key id (each a database read)."""
+
+    def __init__(self, world: World) -> None:
+        self.inner, self.reads = world.fed.remote_actors, 0
+
+    async def get_by_uri(self, uri: str) -> Any:
+        return await self.inner.get_by_uri(uri)
+
+    async def get_by_key_id(self, key_id: str) -> Any:
+        self.reads += 1
+        return await self.inner.get_by_key_id(key_id)
+
+    async def upsert(self, actor: Any, document: dict[str, Any]) -> None:
+        await self.inner.upsert(actor, document)
+
+
+async def test_a_parsed_key_is_kept_in_memory_until_it_expires_or_is_refreshed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from imago_fed.activitypub import actors
+
+    def pem() -> str:
+        public = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+        return public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+
+    def document(key: str) -> dict[str, Any]:
+        return {"id": ALICE, "type": "Person", "inbox": f"{ALICE}/inbox",
+                "publicKey": {"id": f"{ALICE}#main-key", "owner": ALICE,
+                              "publicKeyPem": key}}  # fmt: skip
+
+    first, second = pem(), pem()
+    world.documents[ALICE] = document(first)
+    counting = CountingActors(world)
+    resolver = ActorResolver(counting, world.fetch, world.clock)
+    key_id = f"{ALICE}#main-key"
+    assert not resolver.knows_key(key_id)
+    _, key = await resolver.key(key_id)  # fetched, cached in the database and here
+    assert resolver.knows_key(key_id) and counting.reads == 1
+    world.documents[ALICE] = document(second)  # the actor rotates its key
+    _, again = await resolver.key(key_id)
+    assert again is key and counting.reads == 1  # no database read
+    _, fresh = await resolver.key(key_id, refresh=True)  # a signature failed: fetched again
+    assert fresh.public_numbers() != key.public_numbers()
+    _, kept = await resolver.key(key_id)
+    assert kept is fresh and counting.reads == 1
+    monkeypatch.setattr(actors, "KEY_CACHE_SECONDS", 0.0)  # expired: read again
+    assert not resolver.knows_key(key_id)
+    await resolver.key(key_id)
+    assert counting.reads == 2
+
+
+async def test_accepting_a_relation_reads_the_proposers_actor_afresh(world: World) -> None:
+    """A copy cached before the proposer's Matrix space existed would link nothing:
+    accepting fetches the actor again; an unreachable proposer keeps its copy."""
+    from imago_fed.activitypub.relations import ApGraph
+    from imago_fed.domain.graph.relations import Relation
+    from imago_fed.domain.ports.relations import StoredRelation
+
+    sent: list[tuple[dict[str, Any], list[str] | None]] = []
+
+    async def publish_it(group_id: int, activity: dict[str, Any], inboxes: list[str] | None,
+                         object_id: str | None = None) -> None:  # fmt: skip
+        sent.append((activity, inboxes))
+
+    wire = ApGraph(publish_it, world.resolver, world.following, world.ids, world.groups)
+    garden = world.ids.group("garden")
+    for n, hub in enumerate(("https://far.example/groups/hub", "https://gone.example/groups/x")):
+        world.fed.remember(hub, now=EPOCH)  # fetched before: no space
+        stored = StoredRelation(n + 1, world.gid, Relation(hub, garden, "subgroup"), hub,
+                                f"{hub}/offers/1")  # fmt: skip
+        world.documents[hub] = {
+            "id": hub, "type": "Group", "inbox": f"{hub}/inbox",
+            "matrixSpace": {"matrixRoomId": "!hubSpace", "matrixServer": "hs.far.example"},
+        }  # fmt: skip
+        if "gone" in hub:
+            del world.documents[hub]
+        await wire.answer("garden", stored, accept=True)
+    far = await world.fed.remote_actors.get_by_uri("https://far.example/groups/hub")
+    gone = await world.fed.remote_actors.get_by_uri("https://gone.example/groups/x")
+    assert far is not None and (far.space, far.space_server) == ("!hubSpace", "hs.far.example")
+    assert gone is not None and gone.space == "" and gone.type == "Person"  # the cached copy
+    assert [(a["type"], inboxes) for a, inboxes in sent] == [
+        ("Accept", ["https://far.example/groups/hub/inbox"]),
+        ("Accept", ["https://gone.example/groups/x/inbox"]),
+    ]

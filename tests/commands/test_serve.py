@@ -7,13 +7,19 @@ stops cleanly (embedded server included) on SIGTERM.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 
 from tests.conftest import TEST_ADMIN_TOKEN, child_env
@@ -85,3 +91,97 @@ async def test_embedded_database_serves_and_keeps_data_across_restarts(tmp_path:
             got = await client.get("/api/v1/groups/garden", headers=AUTH)
             assert got.status_code == 200
             assert got.json()["name"] == "Garden"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return False
+
+
+async def test_two_processes_answer_on_one_port_and_the_workers_run_once(
+    tmp_path: Path, empty_db: str
+) -> None:
+    """``[serve] workers = 2``: both processes take connections on the one port,
+    the background workers run in one of them (one LISTEN per channel in the
+    database), and killing process 0 outright takes the other with it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running_server(
+        tmp_path, port, IMAGO_DATABASE_URL=empty_db, IMAGO_SERVE_WORKERS="2",
+        IMAGO_LOG_LEVEL="info",
+    ) as process:  # fmt: skip
+        await wait_until(lambda: ready(base), timeout=90, interval=0.25)
+        assert len(_children(process.pid)) == 1
+        child = _children(process.pid)[0]
+        log_path = tmp_path / f"serve-{port}.log"
+
+        async def both_listening() -> bool:
+            return {0, 1} <= {
+                line.get("serving_process")
+                for line in _log_lines(log_path)
+                if str(line.get("msg", "")).startswith("Running on")
+            }
+
+        await wait_until(both_listening, timeout=90, interval=0.25)
+
+        async def one(client: httpx.AsyncClient) -> int:
+            return (await client.get("/healthz")).status_code
+
+        # A new connection per request: the kernel hands each to whichever
+        # process accepts first.
+        for _ in range(10):
+            async with httpx.AsyncClient(
+                base_url=base, timeout=10, limits=httpx.Limits(max_keepalive_connections=0)
+            ) as client:
+                assert set(await asyncio.gather(*(one(client) for _ in range(40)))) == {200}
+            lines = _log_lines(log_path)
+            answered = {
+                line.get("serving_process")
+                for line in lines
+                if line.get("logger") == "imago_fed.access" and line.get("path") == "/healthz"
+            }
+            if answered == {0, 1}:
+                break
+        assert answered == {0, 1}
+        started = [line for line in lines if line.get("msg") == "background workers started"]
+        assert [line.get("serving_process") for line in started] == [0]
+        assert "inbox-processor" in started[0]["workers"]
+        conn = await asyncpg.connect(empty_db)
+        try:
+            listeners = await conn.fetch(
+                "SELECT query FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+            )
+        finally:
+            await conn.close()
+        assert sorted(r["query"] for r in listeners).count('LISTEN "imago_inbox"') == 1
+
+        process.kill()  # no chance to stop the other: it must die with process 0
+        process.wait(timeout=10)
+        await wait_until(lambda: _gone(child), timeout=10, interval=0.1)
+        with socket.socket() as sock:  # and the port is free again
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
+
+
+async def _gone(pid: int) -> bool:
+    return not _alive(pid)
+
+
+def _log_lines(path: Path) -> list[dict[str, Any]]:
+    lines = []
+    for raw in path.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            lines.append(json.loads(raw))
+    return [line for line in lines if isinstance(line, dict)]

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from imago_fed.domain.groups import KeyPair
 from imago_fed.domain.lifecycle import FOLLOWER, FOLLOWING, INBOUND_ACTIVITY
 from imago_fed.domain.ports.delivery import Claimed
-from imago_fed.domain.ports.federation import InboxRow, RemoteActor
+from imago_fed.domain.ports.federation import Admission, InboxRow, RemoteActor
 from imago_fed.domain.ports.groups import KeyPairFactory
 from tests.fakes.governance import MemoryEventLog
 
@@ -48,6 +48,31 @@ class MemoryInbox:
     """Queued activities by row id; claims lease in id order, as the real queue does."""
 
     rows: dict[int, Row] = field(default_factory=dict)
+    #: The instance's blocks, as ``MemoryFederationModeration`` keeps them (``admit``).
+    blocks: set[tuple[int | None, str, str]] = field(default_factory=set)
+    #: The groups that exist, for ``admit``; None: every group id exists.
+    groups: set[int] | None = None
+
+    async def admit(
+        self,
+        *,
+        activity: dict[str, Any],
+        actor_uri: str,
+        host: str,
+        group_id: int | None,
+        now: datetime,
+    ) -> Admission:
+        for group, kind, value in self.blocks:
+            if group is None and (
+                (kind == "actor" and value == actor_uri)
+                or (kind == "domain" and (host == value or host.endswith("." + value)))
+            ):
+                return "blocked"
+        if group_id is not None and self.groups is not None and group_id not in self.groups:
+            return "no group"
+        stored = await self.store(activity=activity, actor_uri=actor_uri, group_id=group_id,
+                                  now=now)  # fmt: skip
+        return "stored" if stored else "duplicate"
 
     async def store(
         self, *, activity: dict[str, Any], actor_uri: str, group_id: int | None, now: datetime
@@ -248,7 +273,13 @@ class MemoryDeliveries:
         return new
 
     async def claim(
-        self, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+        self,
+        *,
+        limit: int,
+        per_host: int,
+        probe_interval: timedelta,
+        lease: timedelta,
+        hosts: int | None = None,
     ) -> list[Claimed]:
         raise NotImplementedError("leases are the real queue's tests' business")
 
@@ -256,6 +287,9 @@ class MemoryDeliveries:
         return None
 
     async def mark_delivered(self, delivery_id: int, status: int | None) -> None:
+        raise NotImplementedError
+
+    async def mark_delivered_many(self, delivered: list[tuple[int, int | None]]) -> None:
         raise NotImplementedError
 
     async def schedule_retry(
@@ -283,6 +317,10 @@ class MemoryPeerHealth:
 
     async def record_success(self, host: str) -> None:
         self.failures.pop(host, None)
+
+    async def record_successes(self, hosts: list[str]) -> None:
+        for host in hosts:
+            self.failures.pop(host, None)
 
 
 @dataclass
@@ -396,7 +434,7 @@ class MemoryFederation:
     def __init__(self) -> None:
         self.remote_actors = MemoryRemoteActors()
         self.moderation = MemoryFederationModeration()
-        self.inbox = MemoryInbox()
+        self.inbox = MemoryInbox(blocks=self.moderation.blocks)
         self.follows = MemoryFollows(
             actors=self.remote_actors, blocked_by=self.moderation.blocked_by
         )

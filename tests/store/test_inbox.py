@@ -14,6 +14,7 @@ from imago_fed.domain.lifecycle import IllegalTransition
 from imago_fed.store import inbox
 from imago_fed.store.follows import set_following
 from imago_fed.store.inbox import MAX_ATTEMPTS, PgInbox
+from imago_fed.store.moderation import add_block
 from tests.store.helpers import AddGroup, NoDatabase
 
 # Rows become due at the database's now() when stored; claims ask a little later.
@@ -136,3 +137,40 @@ async def test_an_inbound_activity_cannot_end_in_an_undeclared_state() -> None:
         await PgInbox(NoDatabase()).store(
             activity={"id": "x"}, actor_uri="a", group_id=None, now=NOW, state="done"
         )
+
+
+async def test_admitting_checks_the_instance_blocks_and_the_group_in_the_same_statement(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden = await add_group("garden")
+    box = PgInbox(pool)
+    woken: asyncio.Queue[str] = asyncio.Queue()
+
+    def notified(*args: object) -> None:
+        woken.put_nowait(str(args[2]))
+
+    async def admit(n: int, actor: str = AL, host: str = "a.example", group: int | None = garden
+                    ) -> str:  # fmt: skip
+        return await box.admit(activity=_activity(n, actor), actor_uri=actor, host=host,
+                               group_id=group, now=NOW)  # fmt: skip
+
+    async with pool.acquire() as listener:
+        await listener.add_listener(inbox.CHANNEL, notified)
+        assert await admit(1) == "stored"
+        assert await asyncio.wait_for(woken.get(), 5) == inbox.CHANNEL
+        assert await admit(1) == "duplicate"
+        await add_block(pool, group_id=garden, kind="domain", value="a.example", reason="", now=NOW)
+        assert await admit(2) == "stored"  # a group's own block is the processor's business
+        await add_block(pool, group_id=None, kind="domain", value="example", reason="", now=NOW)
+        assert await admit(3) == "blocked"  # a subdomain of a blocked domain
+        assert await admit(4, "https://b.test/users/bo", "b.test") == "stored"
+        await add_block(pool, group_id=None, kind="actor", value="https://b.test/users/bo",
+                        reason="", now=NOW)  # fmt: skip
+        assert await admit(5, "https://b.test/users/bo", "b.test") == "blocked"
+        assert await admit(6, "https://b.test/users/cy", "b.test", group=None) == "stored"
+        assert await admit(7, "https://b.test/users/cy", "b.test", group=garden + 999) == (
+            "no group"
+        )
+        await listener.remove_listener(inbox.CHANNEL, notified)
+    stored = await pool.fetch("SELECT activity_id FROM inbox_activities ORDER BY id")
+    assert [r["activity_id"] for r in stored] == [_activity(n)["id"] for n in (1, 2, 4, 6)]

@@ -21,6 +21,7 @@ from imago_fed.app import create_app
 from imago_fed.domain.graph.places import Place
 from imago_fed.web.runtime import EXTENSION_KEY, Runtime
 from tests.conftest import TEST_ADMIN_TOKEN
+from tests.wikidata_server import SLOW_QID, entity, fake_wikidata, statement
 
 AUTH = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
 AP = {"Accept": "application/activity+json"}
@@ -229,3 +230,58 @@ def test_place_and_themes_parse_leniently_and_refuse_nonsense() -> None:
     assert hashtag("Q125928", "climate change")["name"] == "#ClimateChange"
     assert hashtag("Q1", "")["name"] == "#Q1"
     assert place_object(Place(1.5, 2.5))["name"] == "1.5000, 2.5000"
+
+
+async def test_an_unknown_place_id_is_refused_while_the_live_lookup_is_off(client: Client) -> None:
+    """The default: no call to WikiData, a 422 that says the lookup is off and what to give."""
+    response = await patch(client, "lyon", {"place": {"wikidata": "Q990000010"}})
+    assert response.status_code == 422
+    message = (await response.get_json())["error"]["message"]
+    assert "unknown place Q990000010" in message and "live WikiData lookup is off" in message
+
+
+async def test_the_live_lookup_resolves_ids_the_gazetteer_lacks(
+    migrated_db: str, make_settings
+) -> None:
+    """[graph] wikidata_lookup on, pointed at a loopback WikiData: an unknown place id gets
+    its label and coordinates, an unknown theme id is accepted, a missing item is still a
+    422, and WikiData failing is a 502 that says so."""
+    async with fake_wikidata() as fake:
+        town, topic = "Q990000010", "Q990000012"
+        fake.add(entity(town, {"en": "Villeurbanne"}, [statement(town, 45.7667, 4.8803)]))
+        fake.add(entity(topic, {"en": "community gardening"}))
+        settings = make_settings(
+            migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false",
+            IMAGO_GRAPH_WIKIDATA_LOOKUP="true", IMAGO_GRAPH_WIKIDATA_API_URL=fake.url,
+            IMAGO_GRAPH_WIKIDATA_TIMEOUT_SECONDS="1",
+        )  # fmt: skip
+        app = create_app(settings, migrated_db)
+        async with app.test_app() as test_app:
+            rt: Runtime = app.extensions[EXTENSION_KEY]
+            await rt.groups.create("villeurbanne", "Villeurbanne")
+            client = test_app.test_client()
+            response = await patch(
+                client, "villeurbanne", {"place": {"wikidata": town}, "themes": [topic]}
+            )
+            assert response.status_code == 200, await response.get_data()
+            body = await response.get_json()
+            assert body["place"] == {
+                "lat": 45.7667, "lon": 4.8803, "label": "Villeurbanne", "wikidata": town,
+            }  # fmt: skip
+            assert [t["wikidata"] for t in body["themes"]] == [topic]
+            # Known ids never reach WikiData: the gazetteer answers them.
+            asked = len(fake.asked)
+            paris = await patch(client, "villeurbanne", {"place": {"wikidata": "Q90"}})
+            assert (await paris.get_json())["place"]["label"] == "Paris"
+            assert len(fake.asked) == asked
+
+            missing = await patch(client, "villeurbanne", {"place": {"wikidata": "Q990000013"}})
+            assert missing.status_code == 422
+            assert "unknown place Q990000013" in (await missing.get_json())["error"]["message"]
+
+            slow = await patch(client, "villeurbanne", {"place": {"wikidata": SLOW_QID}})
+            assert slow.status_code == 502
+            error = (await slow.get_json())["error"]
+            assert error["code"] == "upstream_failed" and "did not answer" in error["message"]
+            shown = await (await client.get("/api/v1/groups/villeurbanne", headers=AUTH)).get_json()
+            assert shown["place"]["wikidata"] == "Q90"  # the failed change changed nothing

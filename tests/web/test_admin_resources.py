@@ -4,9 +4,11 @@ Bad input answers 4xx naming the field; the Proposal is served to the fediverse.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 from quart.typing import TestClientProtocol as Client
 
@@ -85,7 +87,7 @@ async def test_offer_and_need_matched_agreed_fulfilled(world: tuple[Client, Runt
     assert status == 200
     [match] = found["items"]
     assert match["intent"]["id"] == offer["id"] and match["group"].endswith("/garden")
-    assert "same resource type (Q11442)" in match["why"]
+    assert "same resource type (bicycle (Q11442))" in match["why"]
     _, back = await call(client, "GET", f"/intents/{offer['id']}/matches")
     assert back["items"][0]["intent"]["id"] == need["id"]
     assert back["items"][0]["score"] == match["score"]
@@ -157,10 +159,30 @@ async def test_an_intent_without_a_place_is_at_its_groups(world: tuple[Client, R
     bare = {k: v for k, v in BIKES.items() if k != "place"}
     status, offer = await call(client, "POST", "/groups/garden/intents", bare)
     assert status == 201
-    assert (offer["place"]["lat"], offer["place"]["lon"], offer["place"]["label"]) == (
-        48.8567, 2.351, "Paris")  # fmt: skip
+    assert offer["place"] == home
     status, own = await call(client, "POST", "/groups/garden/intents", BIKES)
     assert own["place"]["label"] == "Paris" and own["place"]["lat"] == 48.85
+    assert own["place"]["wikidata"] is None
+
+
+async def test_an_intents_place_keeps_its_wikidata_item(world: tuple[Client, Runtime]) -> None:
+    """API -> store -> API, and the Proposal's location: the item is kept all the way."""
+    client, rt = world
+    await do_at_once(rt, "garden")
+    guadeloupe = {"lat": 16.0351, "lon": -61.5468, "label": "Guadeloupe", "wikidata": "Q17012"}
+    there = {**BIKES, "place": guadeloupe}
+    status, offer = await call(client, "POST", "/groups/garden/intents", there)
+    assert status == 201, offer
+    assert offer["place"] == guadeloupe
+    _, read = await call(client, "GET", f"/intents/{offer['id']}")
+    assert read["place"] == guadeloupe
+    _, listed = await call(client, "GET", "/groups/garden/intents")
+    assert [i["place"] for i in listed["items"] if i["id"] == offer["id"]] == [guadeloupe]
+    response = await client.get(f"/groups/garden/intents/{offer['id']}", headers=AP)
+    location = (await response.get_json())["location"]
+    assert location["id"] == "http://www.wikidata.org/entity/Q17012"
+    assert (location["latitude"], location["longitude"], location["name"]) == (
+        16.0351, -61.5468, "Guadeloupe")  # fmt: skip
 
 
 async def test_publishing_waits_for_the_decision(world: tuple[Client, Runtime]) -> None:
@@ -211,3 +233,91 @@ async def test_unknown_things_are_404_and_states_are_checked(world: tuple[Client
                  "/api/v1/groups/{slug}/agreements/{agreement_id}/fulfil",
                  "/api/v1/groups/{slug}/inventory"):  # fmt: skip
         assert path in document["paths"]
+
+
+async def intent_notices(dsn: str, intent_id: int) -> list[dict[str, Any]]:
+    """The ``intent_changed`` events the Matrix side edits the intent's notice from."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT payload FROM group_events WHERE kind = 'intent_changed' ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    payloads = [json.loads(r["payload"]) for r in rows]
+    return [p for p in payloads if p.get("intent_id") == intent_id]
+
+
+async def test_either_side_cancels_an_accepted_agreement(
+    world: tuple[Client, Runtime], migrated_db: str
+) -> None:
+    """Called off before it is carried out, by the answerer then by the owner: the
+    intent gets its quantity back and opens again, stocks stay; a fulfilled one is
+    refused with 409, an offered one too."""
+    client, rt = world
+    await do_at_once(rt, "garden")
+    await do_at_once(rt, "workshop")
+    stock = {"resource_conforms_to": "Q11442", "name": "bicycles",
+             "quantity": {"value": 5, "unit": "one"}}  # fmt: skip
+    await call(client, "PUT", "/groups/garden/inventory", stock)
+    _, offer = await call(client, "POST", "/groups/garden/intents", BIKES)
+
+    async def agree(quantity: int | None) -> tuple[int, int]:
+        body: dict[str, Any] = {"intent_id": offer["id"]}
+        if quantity is not None:
+            body["quantity"] = {"value": quantity, "unit": "one"}
+        await call(client, "POST", "/groups/workshop/agreements", body)
+        _, offered = await call(client, "GET", "/groups/garden/agreements?state=offered")
+        [owner] = offered["items"]
+        path = f"/groups/garden/agreements/{owner['id']}/accept"
+        status, _ = await call(client, "POST", path, {})
+        assert status == 202
+        _, theirs = await call(client, "GET", "/groups/workshop/agreements?state=accepted")
+        [answerer] = theirs["items"]
+        return owner["id"], answerer["id"]
+
+    # An offered agreement is not cancelled (it is rejected instead).
+    await call(client, "POST", "/groups/workshop/agreements", {"intent_id": offer["id"]})
+    _, offered = await call(client, "GET", "/groups/garden/agreements?state=offered")
+    waiting = offered["items"][0]["id"]
+    status, refused = await call(client, "POST", f"/groups/garden/agreements/{waiting}/cancel")
+    assert status == 409 and "offered" in refused["error"]["message"], refused
+    assert (await call(client, "POST", f"/groups/garden/agreements/{waiting}/reject", {}))[0] == 200
+
+    # The answering side calls off 2 of 3: both views cancelled, all 3 open again.
+    owner, answerer = await agree(2)
+    _, partly = await call(client, "GET", f"/intents/{offer['id']}")
+    assert partly["remaining"] == {"value": 1, "unit": "one"}
+    status, cancelled = await call(client, "POST", f"/groups/workshop/agreements/{answerer}/cancel")
+    assert status == 200 and cancelled["state"] == "cancelled", cancelled
+    _, mine = await call(client, "GET", f"/groups/garden/agreements/{owner}")
+    assert mine["state"] == "cancelled"
+    _, back = await call(client, "GET", f"/intents/{offer['id']}")
+    assert back["state"] == "open" and back["remaining"] == {"value": 3, "unit": "one"}
+
+    # The owner calls off the whole offer once agreed: open again, with all of it.
+    owner, answerer = await agree(None)
+    assert (await call(client, "GET", f"/intents/{offer['id']}"))[1]["state"] == "agreed"
+    status, cancelled = await call(client, "POST", f"/groups/garden/agreements/{owner}/cancel", {})
+    assert status == 200 and cancelled["state"] == "cancelled"
+    _, theirs = await call(client, "GET", f"/groups/workshop/agreements/{answerer}")
+    assert theirs["state"] == "cancelled"
+    _, back = await call(client, "GET", f"/intents/{offer['id']}")
+    assert back["state"] == "open" and back["remaining"] == {"value": 3, "unit": "one"}
+    # The chat side heard each change of the intent (its notice is edited in place).
+    states = [(n["state"], n["remaining"]) for n in await intent_notices(migrated_db, offer["id"])]
+    assert states[-2:] == [("agreed", "0 one"), ("open", "3 one")], states
+    _, held = await call(client, "GET", "/groups/garden/inventory")
+    assert held["items"][0]["quantity"] == {"value": 5, "unit": "one"}  # stocks untouched
+    _, none = await call(client, "GET", "/groups/workshop/inventory")
+    assert none["items"] == []
+
+    # Carried out, it is history: cancelling is refused on both sides.
+    owner, answerer = await agree(None)
+    await call(client, "POST", f"/groups/garden/agreements/{owner}/fulfil")
+    for slug, number in (("garden", owner), ("workshop", answerer)):
+        status, refused = await call(client, "POST", f"/groups/{slug}/agreements/{number}/cancel")
+        assert status == 409 and "fulfilled" in refused["error"]["message"], refused
+    assert (await call(client, "POST", "/groups/garden/agreements/999/cancel"))[0] == 404
+    document = await (await client.get("/api/v1/openapi.json")).get_json()
+    assert "/api/v1/groups/{slug}/agreements/{agreement_id}/cancel" in document["paths"]

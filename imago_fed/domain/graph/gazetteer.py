@@ -149,6 +149,16 @@ def _int(text: str) -> int | None:
     return int(text) if text else None
 
 
+# Of two places with one WikiData id and the same population, the first kind wins.
+_LOCAL_FIRST = ("commune", "capital", "city", "departement", "region", "territory", "country")
+
+
+def _rank(place: Place) -> tuple[int, int]:
+    kind = place.kind
+    local = len(_LOCAL_FIRST) - _LOCAL_FIRST.index(kind) if kind in _LOCAL_FIRST else 0
+    return place.population or 0, local
+
+
 class Gazetteer:
     """Places and themes indexed by id, key and folded label."""
 
@@ -158,11 +168,10 @@ class Gazetteer:
         self._by_key = {p.key: p for p in self._places}
         self._by_qid: dict[str, Place] = {}
         for p in self._places:
-            # Several rows may share an id (a country and a territory): keep the most populous.
-            if p.qid and (
-                p.qid not in self._by_qid
-                or (p.population or 0) > (self._by_qid[p.qid].population or 0)
-            ):
+            # Several rows may share an id (a country and a territory; Paris, commune and
+            # département; an overseas département and its région): keep the most populous,
+            # and of equals the most local (the commune of Paris for Q90).
+            if p.qid and (p.qid not in self._by_qid or _rank(p) > _rank(self._by_qid[p.qid])):
                 self._by_qid[p.qid] = p
         self._place_index = self._label_index(
             (label, i) for i, p in enumerate(self._places) for label in {p.label, p.label_fr}

@@ -23,7 +23,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeAlias
 
 from imago_fed.domain.groups import KeyPair
 from imago_fed.domain.ports.delivery import DeliveryQueue, PeerHealth
@@ -31,6 +31,7 @@ from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.groups import KeyPairFactory
 
 __all__ = [
+    "Admission",
     "BridgedMessages",
     "Federation",
     "FederationModeration",
@@ -60,11 +61,20 @@ class RemoteActor:
     public_key_pem: str | None
     fetched_at: datetime
     icon: str = ""  # the URL of the picture the actor shows (its avatar), if any
+    # A group's Matrix space, when its actor publishes one: the room id (or its
+    # alias, until the id is published) and the homeserver to reach it through.
+    # A relation with the group links our space to it (matrix/graph_rooms.py).
+    space: str = ""
+    space_server: str = ""
 
     @property
     def delivery_inbox(self) -> str:
         """Where to deliver public activities: the shared inbox when there is one."""
         return self.shared_inbox or self.inbox
+
+
+#: What became of an inbound activity offered to the queue (``InboxQueue.admit``).
+Admission: TypeAlias = Literal["stored", "duplicate", "blocked", "no group"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,20 @@ class InboxQueue(Protocol):
         self, *, activity: dict[str, Any], actor_uri: str, group_id: int | None, now: datetime
     ) -> bool:
         """Queue a verified activity; False when its id was seen before."""
+        ...
+
+    async def admit(
+        self,
+        *,
+        activity: dict[str, Any],
+        actor_uri: str,
+        host: str,
+        group_id: int | None,
+        now: datetime,
+    ) -> Admission:
+        """Queue a verified activity unless its sender (actor, or ``host`` and the
+        domains above it) is blocked by the instance or group ``group_id`` is gone:
+        "stored", "duplicate" (its id was seen before), "blocked", "no group"."""
         ...
 
     async def claim(self, *, limit: int, lease: timedelta, now: datetime) -> list[InboxRow]:

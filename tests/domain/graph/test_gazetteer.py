@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import tomllib
 from importlib import resources
@@ -50,12 +51,14 @@ def test_paris_commune_has_coordinates_near_the_centre() -> None:
     assert paris.population and paris.population > 2_000_000
 
 
-def test_paris_by_wikidata_id_when_a_source_carries_it() -> None:
-    """Q90 is asked for; no source shipped here carries Paris's id yet (see SOURCES.md)."""
+def test_paris_by_wikidata_id_is_the_commune() -> None:
+    """Q90 is both the commune and the département of Paris: the lookup gives the commune."""
     paris = gz.place("Q90")
-    if paris is None:
-        pytest.xfail("no shipped source gives Paris's WikiData id")
+    assert paris is not None and paris.key == "insee:75056" and paris.kind == "commune"
     assert km(paris, 48.85, 2.35) < 5
+    assert gz.place("http://www.wikidata.org/entity/Q90") == paris
+    departement = gz.place("fr-dep:75")
+    assert departement is not None and departement.qid == "Q90"
 
 
 def test_french_communes_are_all_there() -> None:
@@ -93,8 +96,13 @@ def test_countries_have_wikidata_ids_and_french_names() -> None:
 
 
 def test_territories_and_world_regions_have_wikidata_ids() -> None:
+    territory = gz.place("cc:Q17012")
+    assert territory is not None and territory.kind == "territory" and territory.country == "GP"
+    assert territory.qid == "Q17012" and km(territory, 16.2, -61.5) < 60
+    # One WikiData item for the territory, the département and the région: the id gives the
+    # département, the one with a population (its communes').
     guadeloupe = gz.place("Q17012")
-    assert guadeloupe is not None and guadeloupe.kind == "territory" and guadeloupe.country == "GP"
+    assert guadeloupe is not None and guadeloupe.key == "fr-dep:971"
     assert km(guadeloupe, 16.2, -61.5) < 60
     europe = gz.place("Q46")
     assert europe is not None and europe.kind == "world_region" and not europe.has_coordinates
@@ -109,11 +117,112 @@ def test_capitals_have_coordinates() -> None:
 
 
 def test_capitals_with_wikidata_ids() -> None:
-    """Asked for; the shipped sources carry no capital's id yet (see SOURCES.md)."""
+    """208 of the 225 capitals carry their id (tools/gazetteer/wikidata_ids.csv)."""
     capitals = [p for p in gz.gazetteer().places() if p.kind == "capital"]
-    if not any(p.qid for p in capitals):
-        pytest.xfail("no shipped source gives capitals' WikiData ids")
+    with_id = [p for p in capitals if p.qid]
+    assert len(with_id) >= 208, len(with_id)
+    ids = [p.qid for p in with_id]
+    assert len(set(ids)) == len(ids)  # one id, one capital
+    for ident, label, country in [
+        ("Q1490", "Tokyo", "JP"),
+        ("Q64", "Berlin", "DE"),
+        ("Q84", "London", "GB"),
+        ("Q61", "Washington", "US"),
+        ("Q597", "Lisbon", "PT"),  # not the id of a Lisbon district
+        ("Q1899", "Kyiv", "UA"),
+        ("Q2807", "Madrid", "ES"),  # not the Community of Madrid's
+        ("Q220", "Rome", "IT"),  # not the metropolitan city's
+    ]:
+        place = gz.place(ident)
+        assert place is not None and place.kind == "capital", ident
+        assert (place.label, place.country) == (label, country)
+    # A city-state and its capital are one item: the id gives the country.
+    monaco = gz.place("Q235")
+    assert monaco is not None and monaco.key == "iso:MC"
+
+
+@pytest.mark.xfail(strict=True, reason="17 capitals have no id in a source that can confirm it")
+def test_every_capital_has_a_wikidata_id() -> None:
+    capitals = [p for p in gz.gazetteer().places() if p.kind == "capital"]
     assert all(p.qid for p in capitals)
+
+
+def test_french_regions_and_departements_all_have_wikidata_ids() -> None:
+    places = gz.gazetteer().places()
+    regions = [p for p in places if p.kind == "region" and len(p.key) == len("fr-reg:11")]
+    departements = [p for p in places if p.kind == "departement" and p.key not in _COLLECTIVITIES]
+    assert len(regions) == 18 and all(p.qid for p in regions)
+    assert len(departements) == 101 and all(p.qid for p in departements)
+    # Each unit its own item, but for the overseas départements-régions (one item for both)
+    # and Paris (the commune's item).
+    ids = [p.qid for p in departements if p.key[7:] not in ("971", "972", "973", "974", "976")]
+    assert len(set(ids)) == len(ids)
+    for key, ident in [
+        ("fr-reg:11", "Q13917"),  # Île-de-France
+        ("fr-dep:33", "Q12526"),  # Gironde
+        ("fr-reg:75", "Q18678082"),  # Nouvelle-Aquitaine
+        ("fr-dep:42", "Q12569"),  # Loire (not Pays de la Loire's Q16994)
+        ("fr-reg:52", "Q16994"),  # Pays de la Loire
+        ("fr-dep:971", "Q17012"),  # Guadeloupe, département and région
+        ("fr-reg:01", "Q17012"),
+    ]:
+        place = gz.place(key)
+        assert place is not None and place.qid == ident, key
+    idf = gz.place("Q13917")
+    assert idf is not None and idf.key == "fr-reg:11"
+    gironde = gz.place("Q12526")
+    assert gironde is not None and gironde.key == "fr-dep:33" and gironde.label == "Gironde"
+
+
+# Overseas collectivities that INSEE numbers like départements but that are not départements.
+_COLLECTIVITIES = {f"fr-dep:{c}" for c in ("975", "977", "978", "984", "986", "987", "988", "989")}
+
+
+def test_large_french_communes_with_wikidata_ids() -> None:
+    """36 of the 42 communes over 100,000 inhabitants carry their id; the six without are
+    in no source that can confirm one (SOURCES.md)."""
+    large = {
+        p.key: p
+        for p in gz.gazetteer().places()
+        if p.kind == "commune" and (p.population or 0) > 100_000
+    }
+    assert len(large) == 42
+    without = sorted(p.label for p in large.values() if not p.qid)
+    assert without == [
+        "Argenteuil", "Boulogne-Billancourt", "Montreuil", "Saint-Denis", "Saint-Paul",
+        "Villeurbanne",
+    ]  # fmt: skip
+    for ident, key in [
+        ("Q90", "insee:75056"),
+        ("Q456", "insee:69123"),  # Lyon
+        ("Q23482", "insee:13055"),  # Marseille
+        ("Q1479", "insee:33063"),  # Bordeaux
+        ("Q47045", "insee:97411"),  # Saint-Denis, La Réunion
+    ]:
+        place = gz.place(ident)
+        assert place is not None and place.key == key and place.kind == "commune", ident
+    ids = [p.qid for p in large.values() if p.qid]
+    assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.xfail(strict=True, reason="6 of them are in no source that can confirm an id")
+def test_every_french_commune_over_100000_has_a_wikidata_id() -> None:
+    large = [
+        p for p in gz.gazetteer().places() if p.kind == "commune" and (p.population or 0) > 100_000
+    ]
+    assert all(p.qid for p in large)
+
+
+def test_no_broken_commune_points() -> None:
+    """Town-hall points that the source got wrong (NaN, a lost sign) are not shipped."""
+    for p in gz.gazetteer().places():
+        if p.has_coordinates:
+            assert p.lat is not None and p.lon is not None
+            assert not math.isnan(p.lat) and not math.isnan(p.lon), p.key
+    anse = gz.place("insee:97102")  # Anse-Bertrand, Guadeloupe: west of Greenwich
+    assert anse is not None and anse.lon is not None and anse.lon < -60
+    bretagne = gz.place("fr-reg:53")
+    assert bretagne is not None and bretagne.has_coordinates and km(bretagne, 48.1, -2.8) < 80
 
 
 def test_world_cities() -> None:
@@ -189,3 +298,17 @@ def test_a_gazetteer_from_small_tables() -> None:
 
 def test_loading_is_cached() -> None:
     assert gz.gazetteer() is gz.gazetteer()
+
+
+def test_the_shipped_places_carry_the_curated_ids() -> None:
+    """places.csv.gz was rebuilt from tools/gazetteer/wikidata_ids.csv: each id is there,
+    on the row the table names, and each entry says where its id comes from."""
+    table = ROOT / "tools" / "gazetteer" / "wikidata_ids.csv"
+    with table.open(encoding="utf-8", newline="") as handle:
+        entries = list(csv.DictReader(handle))
+    assert len(entries) >= 360
+    for entry in entries:
+        place = gz.place(entry["key"])
+        assert place is not None and place.qid == entry["qid"], entry
+        assert gz.fold(place.label) == gz.fold(entry["label"]), entry
+        assert entry["source"], entry

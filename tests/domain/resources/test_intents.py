@@ -135,6 +135,20 @@ def test_lifecycles_are_declared_graphs() -> None:
         AGREEMENT.check("rejected", "accepted")
 
 
+def test_only_an_accepted_agreement_can_be_cancelled() -> None:
+    """Called off before it is carried out; a fulfilled one is history, an offered
+    one is rejected or withdrawn instead, and an agreed intent may open again."""
+    AGREEMENT.check("accepted", "cancelled")
+    assert AGREEMENT.is_terminal("cancelled")
+    for state in ("offered", "fulfilled", "rejected", "withdrawn", "cancelled"):
+        assert not AGREEMENT.allows(state, "cancelled"), state
+    with pytest.raises(IllegalTransition, match="from fulfilled to cancelled"):
+        AGREEMENT.check("fulfilled", "cancelled")
+    INTENT.check("agreed", "open")
+    with pytest.raises(IllegalTransition):
+        INTENT.check("fulfilled", "open")
+
+
 def test_terms_partial_agreements_and_what_is_left() -> None:
     offer = intent_from_dict(
         {**BIKES, "quantity": {"value": 5, "unit": "kilogram"}, "action": "transfer"},
@@ -153,6 +167,8 @@ def test_terms_partial_agreements_and_what_is_left() -> None:
     all_of_it = terms_for(rest, ORCHARD, None)
     assert commit(rest, all_of_it.quantity) == (Decimal(0), "agreed")
     assert release(replace(rest, remaining=Decimal(0)), all_of_it.quantity) == (Decimal(3), "open")
+    # Given back, what is left never exceeds what was offered.
+    assert release(replace(rest, remaining=Decimal(4)), all_of_it.quantity) == (Decimal(5), "open")
     with pytest.raises(InvalidInput, match="cannot express"):
         terms_for(offer, ORCHARD, parse_quantity({"value": 1, "unit": "litre"}))
     with pytest.raises(InvalidInput, match="its own intent"):

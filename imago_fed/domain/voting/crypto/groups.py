@@ -44,6 +44,15 @@ two-base "Shamir" multi-exponentiation does not apply: every commitment
 of a proof has one variable base (g^r alpha^c, y^r beta^c g^(-mc)), and
 the fixed bases are already tabled.
 
+The same chains, windows and tables have an optional C accelerator,
+``_montgomery.c`` (built by setup.py where a compiler and GMP's headers
+are): Montgomery multiplication with no interpreter between two products,
+on GMP's mpn layer (about 0.9 us a product) or, where the processor has
+AVX-512 IFMA, on forty 52-bit digits in vector registers (about 0.45 us).
+``_NativeChain`` and ``_NativeComb`` wrap it; a group uses it when it was
+built (``set_native_arithmetic(False)`` or ``native=False`` keep the pure
+path, which stays and is tested to give the same results).
+
 Every element that comes from outside goes through :meth:`Group.decode` and
 :meth:`Group.is_member` (for BELENIOS-2048 literally x^q = 1 mod p). No
 batched membership test: p - 1 = 2 * 3 * q * j with j odd, not divisible
@@ -60,10 +69,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 from typing import Any, Protocol
 
 import gmpy2
 from gmpy2 import mpz
+
+_montgomery: ModuleType | None
+try:  # the optional C accelerator (setup.py); the pure path below gives the same results
+    from imago_fed.domain.voting.crypto import _montgomery
+except ImportError:  # not built: no compiler or no GMP headers where it was installed
+    _montgomery = None
 
 __all__ = [
     "BELENIOS_2048",
@@ -73,7 +89,11 @@ __all__ = [
     "Group",
     "InvalidElement",
     "Prepared",
+    "both_members",
     "group_by_name",
+    "native_arithmetic",
+    "pow_both",
+    "set_native_arithmetic",
 ]
 
 Element = Any
@@ -166,8 +186,10 @@ class _Comb:
                 break
         return mpz(1) if acc is None else acc
 
-    def pow_pair(self, other: _Comb, e: int) -> tuple[mpz, mpz]:
+    def pow_pair(self, other: _Comb | _NativeComb, e: int) -> tuple[mpz, mpz]:
         """(x^e, z^e) for another comb of the same shape: one pass over the digits."""
+        if not isinstance(other, _Comb) or len(other._rows) != len(self._rows):
+            return self.pow(e), other.pow(e)
         p, w, mask = self._p, self._w, self._mask
         a = b = None
         for row, other_row in zip(self._rows, other._rows, strict=True):
@@ -326,22 +348,175 @@ class _ProductChain(_Chain):
         return _odd_buckets(buckets, p)
 
 
+# ------------------------------------------------- the optional C accelerator
+class _NativeComb:
+    """``_Comb`` computed by the C accelerator (Montgomery form inside)."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def pow(self, e: int) -> mpz:
+        return _from_bytes(self._table.pow(_exponent_bytes(e)))
+
+    def pow_pair(self, other: _Comb | _NativeComb, e: int) -> tuple[mpz, mpz]:
+        """(x^e, z^e); a table of the other path (made before a switch) is asked apart."""
+        if not isinstance(other, _NativeComb):
+            return self.pow(e), other.pow(e)
+        a, b = self._table.pow_pair(other._table, _exponent_bytes(e))
+        return _from_bytes(a), _from_bytes(b)
+
+
+class _NativeChain:
+    """``_Chain`` computed by the C accelerator: the same chain and windows."""
+
+    __slots__ = ("_field", "_group", "_native", "_parts", "value")
+
+    def __init__(
+        self, group: FiniteFieldGroup, field: Any, value: mpz, parts: Sequence[_NativeChain] = ()
+    ) -> None:
+        self._group, self._field, self.value = group, field, value
+        self._parts = tuple(parts)
+        self._native: Any = None
+
+    def native(self) -> Any:
+        """The C chain, made on first use (a product's from its parts' chains)."""
+        chain = self._native
+        if chain is None:
+            group = self._group
+            if self._parts:
+                chain = self._field.product_chain(tuple(part.native() for part in self._parts))
+            else:
+                chain = self._field.chain(group.element_bytes(self.value), group.qbits)
+            self._native = chain
+        return chain
+
+    def pow(self, e: int) -> mpz:
+        group = self._group
+        if not 0 <= e < group.exponent_limit:
+            return gmpy2.powmod(self.value, e, group.p)
+        return _from_bytes(self.native().pow(_exponent_bytes(e)))
+
+    def is_member(self) -> bool:
+        group = self._group
+        x = self.value
+        if not 0 < x < group.p:
+            return False
+        if group.safe_prime:
+            return gmpy2.jacobi(x, group.p) == 1
+        return self.pow(group.q) == 1
+
+    def pow_with(self, other: _NativeChain, e: int) -> tuple[mpz, mpz]:
+        """(x^e, z^e) in one interleaved pass; both chains made together if neither is."""
+        group = self._group
+        if not 0 <= e < group.exponent_limit:
+            return self.pow(e), other.pow(e)
+        if self._native is None and other._native is None and not self._parts and not other._parts:
+            self._native, other._native = self._field.chain_pair(
+                group.element_bytes(self.value), group.element_bytes(other.value), group.qbits
+            )
+        a, b = self.native().pow_pair(other.native(), _exponent_bytes(e))
+        return _from_bytes(a), _from_bytes(b)
+
+    def members_with(self, other: _NativeChain) -> bool:
+        """``self.is_member() and other.is_member()``, the two exponents to q in one pass."""
+        group = self._group
+        if group.safe_prime or not (0 < self.value < group.p and 0 < other.value < group.p):
+            return self.is_member() and other.is_member()
+        return self.pow_with(other, group.q) == (1, 1)
+
+
+def pow_both(a: Prepared, b: Prepared, e: int) -> tuple[Element, Element]:
+    """(a^e, b^e): one interleaved pass for two chains of the C accelerator.
+
+    alpha and beta of a clause are raised to the same challenge; with AVX-512
+    IFMA two products side by side cost about 0.53 us instead of 0.85.
+    """
+    if isinstance(a, _NativeChain) and isinstance(b, _NativeChain) and a._field is b._field:
+        return a.pow_with(b, e)
+    return a.pow(e), b.pow(e)
+
+
+def both_members(a: Prepared, b: Prepared) -> bool:
+    """``a.is_member() and b.is_member()``, in one pass where ``pow_both`` can."""
+    if isinstance(a, _NativeChain) and isinstance(b, _NativeChain) and a._field is b._field:
+        return a.members_with(b)
+    return a.is_member() and b.is_member()
+
+
+def _exponent_bytes(e: int) -> bytes:
+    return int(e).to_bytes((e.bit_length() + 7) // 8, "little")
+
+
+def _from_bytes(data: bytes) -> mpz:
+    return mpz.from_bytes(data, "little")
+
+
+_NATIVE_GROUPS: list[FiniteFieldGroup] = []
+
+
+def native_arithmetic() -> bool:
+    """Whether the finite-field groups use the C accelerator now."""
+    return any(group._field is not None for group in _NATIVE_GROUPS)
+
+
+def set_native_arithmetic(enabled: bool) -> bool:
+    """Use the C accelerator (if it was built) or the pure path; returns the previous state.
+
+    Tables and chains made before the switch keep the path they were made
+    with; the groups' own table of g is dropped so it is rebuilt.
+    """
+    previous = native_arithmetic()
+    for group in _NATIVE_GROUPS:
+        group.use_native(enabled)
+    return previous
+
+
+def _pure(group: FiniteFieldGroup, part: Prepared) -> _Chain:
+    """A part for a pure ``_ProductChain`` (parts made before a switch of path)."""
+    return part if isinstance(part, _Chain) else _Chain(group, part.value)
+
+
 class FiniteFieldGroup:
     """The subgroup of order q of (Z/pZ)*, generated by g; elements are mpz."""
 
-    def __init__(self, name: str, p: int, q: int, g: int, *, comb_window: int = 10) -> None:
+    def __init__(
+        self, name: str, p: int, q: int, g: int, *, comb_window: int = 10, native: bool = True
+    ) -> None:
         self.name = name
         self.p, self.q, self.g = mpz(p), int(q), mpz(g)
+        self.element_size = (self.p.bit_length() + 7) // 8
         self.one = mpz(1)
         self.qbits = self.q.bit_length()
         self.exponent_limit = 1 << self.qbits
         self.comb_window = comb_window
         self.safe_prime = self.p == 2 * self.q + 1
-        self._g_comb: _Comb | None = None
+        self._g_comb: _Comb | _NativeComb | None = None
         self._small: dict[int, mpz] = {}
         self._q_windows = _bucket_windows(self.q)
         # alpha and beta of a clause are raised to the same challenge in a row
         self._last: tuple[int, list[tuple[int, int]]] = (0, [])
+        self._field: Any = None
+        self.use_native(native)
+        _NATIVE_GROUPS.append(self)
+
+    def use_native(self, enabled: bool) -> None:
+        """Chains and tables made from now on use the C accelerator, if it was built."""
+        if enabled and _montgomery is not None and self.p % 2 == 1:
+            if self._field is None:
+                self._field = _montgomery.Field(self.element_bytes(self.p))
+        else:
+            self._field = None
+        self._g_comb = None
+
+    @property
+    def arithmetic(self) -> str:
+        """How products are made now: "avx512ifma" or "mpn" (the C accelerator), or "pure"."""
+        return "pure" if self._field is None else str(self._field.kind)
+
+    def element_bytes(self, x: mpz) -> bytes:
+        return x.to_bytes(self.element_size, "little")
 
     def __repr__(self) -> str:
         return f"<FiniteFieldGroup {self.name}>"
@@ -402,8 +577,13 @@ class FiniteFieldGroup:
 
     def g_pow(self, e: int) -> mpz:
         if self._g_comb is None:
-            self._g_comb = _Comb(self.g, self.p, self.qbits, self.comb_window)
+            self._g_comb = self._comb(self.g, self.comb_window)
         return self._g_comb.pow(e % self.q)
+
+    def _comb(self, x: mpz, window: int) -> _Comb | _NativeComb:
+        if self._field is not None and 0 < x < self.p:
+            return _NativeComb(self._field.comb(self.element_bytes(x), self.qbits, window))
+        return _Comb(x, self.p, self.qbits, window)
 
     def g_small(self, m: int) -> mpz:
         """g^m for a small m (a vote count, a bound), cached."""
@@ -417,18 +597,25 @@ class FiniteFieldGroup:
             self.g_pow(0)
             assert self._g_comb is not None
             return self._g_comb
-        return _Comb(x, self.p, self.qbits, window or self.comb_window)
+        return self._comb(x, window or self.comb_window)
 
-    def prepare(self, x: mpz) -> _Chain:
+    def prepare(self, x: mpz) -> _Chain | _NativeChain:
+        if self._field is not None and 0 < x < self.p:
+            return _NativeChain(self, self._field, x)
         return _Chain(self, x)
 
-    def prepare_product(self, parts: Sequence[Prepared]) -> _Chain:
+    def prepare_product(self, parts: Sequence[Prepared]) -> _Chain | _NativeChain:
         value = self.one
         for part in parts:
             value = value * part.value % self.p
         if not parts:
-            return _Chain(self, value)
-        return _ProductChain(self, value, parts)  # type: ignore[arg-type]
+            return self.prepare(value)
+        field = getattr(parts[0], "_field", None)
+        if field is not None and all(
+            isinstance(part, _NativeChain) and part._field is field for part in parts
+        ):
+            return _NativeChain(self, field, value, parts)  # type: ignore[arg-type]
+        return _ProductChain(self, value, [_pure(self, part) for part in parts])
 
     # -------------------------------------------------------------- hashing
     def hash_to_scalar(self, prefix: str, elements: Iterable[mpz]) -> int:

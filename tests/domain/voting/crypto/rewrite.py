@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from imago_fed.domain.voting.crypto import BELENIOS_2048, Election, derive_secret
 from imago_fed.domain.voting.crypto.archive import ArchiveWriter, parse_archive
-from imago_fed.domain.voting.crypto.encoding import compact
+from imago_fed.domain.voting.crypto.encoding import compact, sha256_b64
+from imago_fed.domain.voting.crypto.proofs import proof_json, schnorr_prove
 
 # role -> edit(body, index) -> new body; roles: election, trustees, credentials,
 # ballot, tally, sized, partial_decryption, owner, result.
@@ -59,5 +61,25 @@ def only(role: str, index: int, change: Callable[[str], str]) -> Edit:
 
     def edit(r: str, body: str, i: int) -> str:
         return change(body) if (r, i) == (role, index) else body
+
+    return edit
+
+
+def resigned(election: Election, credential: str, change: Callable[[dict], None]) -> Callable:
+    """Edit a ballot (BELENIOS-2048), then sign it again with the voter's credential.
+
+    Without a new signature the signed hash no longer matches and the
+    ballot fails there, before any proof of it is looked at.
+    """
+
+    def edit(body: str) -> str:
+        ballot = json.loads(body)
+        change(ballot)
+        del ballot["signature"]
+        signed = sha256_b64(compact(ballot))
+        secret = derive_secret(BELENIOS_2048, election.uuid, credential)
+        proof = schnorr_prove(BELENIOS_2048, secret, f"sig|{signed}|")
+        ballot["signature"] = {"hash": signed, "proof": proof_json(proof)}
+        return compact(ballot)
 
     return edit

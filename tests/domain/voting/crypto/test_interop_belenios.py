@@ -21,15 +21,14 @@ from imago_fed.domain.voting.crypto import (
     Election,
     PublicKey,
     create_ballot,
-    derive_secret,
     public_credential,
     verify_archive,
     verify_archive_bytes,
 )
 from imago_fed.domain.voting.crypto.archive import parse_archive
 from imago_fed.domain.voting.crypto.board import ElectionRun
-from imago_fed.domain.voting.crypto.encoding import compact, sha256_b64
-from imago_fed.domain.voting.crypto.proofs import proof_json, schnorr_prove
+from imago_fed.domain.voting.crypto.encoding import compact
+from imago_fed.domain.voting.crypto.groups import native_arithmetic, set_native_arithmetic
 from tests.domain.voting.crypto.belenios import (
     EXPECTED,
     VOTES,
@@ -39,7 +38,7 @@ from tests.domain.voting.crypto.belenios import (
     tool_path,
 )
 from tests.domain.voting.crypto.conftest import MJ_RESULT, write_board
-from tests.domain.voting.crypto.rewrite import only, rewrite
+from tests.domain.voting.crypto.rewrite import only, resigned, rewrite
 
 
 def tool_result(e: ToolElection) -> list[list[int]]:
@@ -83,20 +82,7 @@ def test_our_writer_reproduces_belenios_tool_bytes(tool_threshold: ToolElection)
     assert rewrite(data, lambda role, body, index: body) == data
 
 
-def _resigned(election: Election, credential: str, change: Callable[[dict], None]) -> Callable:
-    """Edit a ballot, then sign it again with the voter's credential."""
-
-    def edit(body: str) -> str:
-        ballot = json.loads(body)
-        change(ballot)
-        del ballot["signature"]
-        signed = sha256_b64(compact(ballot))
-        secret = derive_secret(BELENIOS_2048, election.uuid, credential)
-        proof = schnorr_prove(BELENIOS_2048, secret, f"sig|{signed}|")
-        ballot["signature"] = {"hash": signed, "proof": proof_json(proof)}
-        return compact(ballot)
-
-    return edit
+_resigned = resigned
 
 
 def _bump(proof: dict[str, str]) -> None:
@@ -163,6 +149,27 @@ def test_a_resigned_forged_ballot_fails_its_proof(tool_single: ToolElection, for
     assert not report.ok
     assert report.failures[0].name == EXPECTED_CHECK[forgery]
     assert "ballot #3" in report.failures[0].detail
+
+
+@pytest.mark.skipif(not native_arithmetic(), reason="the C accelerator is not built here")
+@pytest.mark.parametrize("forgery", ["none", *sorted(FORGERIES)])
+def test_the_accelerator_and_the_pure_path_give_the_same_report(
+    tool_single: ToolElection, forgery: str
+) -> None:
+    data = tool_single.archive.read_bytes()
+    if forgery != "none":
+        role, index, change = FORGERIES[forgery]
+        edit = _resigned(election_of(data), tool_single.credentials[1], change)  # type: ignore[arg-type]
+        data = rewrite(data, only(role, index, edit))
+    native = verify_archive_bytes(data)
+    set_native_arithmetic(False)
+    try:
+        pure = verify_archive_bytes(data)
+    finally:
+        set_native_arithmetic(True)
+    assert native.checks == pure.checks
+    assert native.ok is (forgery == "none")
+    assert (native.result, native.counted) == (pure.result, pure.counted)
 
 
 def test_a_forged_ballot_without_the_credential_fails_the_signature(

@@ -1,0 +1,297 @@
+"""Curate ``wikidata_ids.csv``: WikiData ids for capitals and French units.
+
+Run by a maintainer, never at runtime nor in tests::
+
+    python tools/gazetteer/curate_wikidata.py CSC_DIR NE_PLACES
+
+- ``CSC_DIR`` holds files of the *countries-states-cities-database*
+  (``csv/states.csv`` and ``contributions/cities/XX.json``), ODbL;
+- ``NE_PLACES`` is Natural Earth's ``ne_10m_populated_places.json`` (public
+  domain; each place with its WikiData id and, for most, its GeoNames id).
+
+Both at the versions named in ``SOURCES.md``. Neither is a registry package, so
+their ids are curated into ``wikidata_ids.csv`` beside this script, which
+``build.py`` reads; this script shows how that table was made and lets a
+maintainer refresh it. The ids themselves are WikiData's (CC0).
+
+A wrong id is worse than none, so an id is kept only when two facts agree:
+
+- départements (ISO 3166-2 code = INSEE code, and name) and régions (name, and
+  a point near the gazetteer's) from the database; the overseas
+  départements-régions also carry country-coder's id for the territory;
+- capitals and large communes from Natural Earth: the same GeoNames id as the
+  gazetteer's row, or the same name near the same point; the database's id is
+  compared and the disagreements listed (its "capital" rows often carry a
+  district's id), never used alone;
+- no other curated unit claims the same id (one id, one place), except where
+  WikiData itself uses one item for two units (an overseas département and its
+  région; Paris, commune and département; a city-state and its capital).
+
+What no source here can confirm is left out and listed on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from build import OUT, norm  # noqa: E402
+
+TABLE = HERE / "wikidata_ids.csv"
+COLUMNS = ["key", "qid", "label", "source"]
+
+# How far the source's point may be from the gazetteer's, by kind of place (km).
+TOLERANCE_KM = {"capital": 25.0, "commune": 15.0, "departement": 90.0, "region": 250.0}
+# Where the database's id is taken by another unit (its Loire has the id of Pays de la
+# Loire), an id confirmed elsewhere: a geocoder's answer (Mapbox, derived from WikiData)
+# recorded in a public repository, naming the unit by its ISO 3166-2 code, and consistent with
+# WikiData's alphabetical series of département items (Landes Q12563, Loir-et-Cher Q12564,
+# Loire Q12569, Haute-Loire Q12572, Loiret Q12574).
+SECOND_SOURCE = {
+    "fr-dep:42": ("Q12569", "geocoder answer for FR-42 (Mapbox); series of département items"),
+}
+PARIS_GEONAMES = 2988507
+# Overseas départements: GeoNames and Natural Earth file their places under these codes.
+OVERSEAS_CC = {"971": "GP", "972": "MQ", "973": "GF", "974": "RE", "976": "YT"}
+# INSEE codes of the overseas départements-régions (the same WikiData item for both).
+OVERSEAS = {"971": "01", "972": "02", "973": "03", "974": "04", "976": "06"}
+
+
+def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, a)))
+
+
+def point(row: dict[str, str], lat: str = "lat", lon: str = "lon") -> tuple[float, float] | None:
+    try:
+        y, x = float(row[lat]), float(row[lon])
+    except (KeyError, ValueError):
+        return None
+    return None if math.isnan(y) or math.isnan(x) else (y, x)
+
+
+def near(a: tuple[float, float] | None, b: tuple[float, float] | None, limit: float) -> bool:
+    return a is not None and b is not None and km(*a, *b) <= limit
+
+
+def matches(
+    rows: list[dict[str, Any]], name: str, here: tuple[float, float] | None, limit: float
+) -> set[str]:
+    """Ids of the rows named ``name`` (folded) whose point lies within ``limit`` of ``here``."""
+    return {
+        r["wikiDataId"]
+        for r in rows
+        if r.get("wikiDataId")
+        and name in (norm(r["name"]), norm(r.get("native") or ""))
+        and near(point(r, "latitude", "longitude"), here, limit)
+    }
+
+
+def load_places() -> dict[str, dict[str, str]]:
+    text = gzip.decompress((OUT / "places.csv.gz").read_bytes()).decode("utf-8")
+    return {r["key"]: r for r in csv.DictReader(io.StringIO(text))}
+
+
+def curate(csc: Path, natural_earth_file: Path) -> tuple[list[dict[str, str]], list[str]]:
+    places = load_places()
+    natural_earth = [
+        f["properties"] for f in json.loads(natural_earth_file.read_text("utf-8"))["features"]
+    ]
+    states = [r for r in csv.DictReader((csc / "csv" / "states.csv").open(encoding="utf-8"))]
+    found: list[dict[str, str]] = []
+    missing: list[str] = []
+
+    def keep(key: str, qid: str, source: str) -> None:
+        found.append({"key": key, "qid": qid, "label": places[key]["label"], "source": source})
+
+    # French départements and régions: same code (ISO 3166-2 = INSEE for départements) or
+    # same name (régions), and the same point where both sources have one.
+    fr = [s for s in states if s["country_code"] == "FR"]
+    coder = {r["qid"]: r for r in places.values() if r["key"].startswith("cc:")}
+    for key, row in sorted(places.items()):
+        if row["kind"] not in ("departement", "region"):
+            continue
+        code = key.split(":", 1)[1]
+        if row["kind"] == "departement" and (code in OVERSEAS or code == "75"):
+            continue  # below: with their régions; Paris
+        if row["kind"] == "region" and code in OVERSEAS.values():
+            dep = next(d for d, r in OVERSEAS.items() if r == code)
+            ok = [s for s in fr if s["iso2"] == dep and s["type"] == "overseas region"]
+            qids = {s["wikiDataId"] for s in ok if s["wikiDataId"]}
+            # WikiData has one item per overseas département-région: country-coder must agree.
+            qid = qids.pop() if len(qids) == 1 else ""
+            territory = coder.get(qid)
+            if territory is None or territory["cc"] == "FR":
+                missing.append(
+                    f"{key} {row['label']}: {qid or 'no id'} not confirmed by country-coder"
+                )
+                continue
+            keep(f"fr-dep:{dep}", qid, "countries-states-cities; country-coder")
+            keep(key, qid, "countries-states-cities; country-coder")
+            continue
+        if row["kind"] == "departement":
+            ok = [s for s in fr if s["iso2"] == code and "department" in s["type"]]
+        else:
+            ok = [s for s in fr if s["type"].endswith("region") and s["iso2"] not in OVERSEAS]
+        ok = [s for s in ok if norm(s["name"]) == norm(row["label"])]
+        far = [
+            s
+            for s in ok
+            if point(row) is not None
+            and not near(point(s, "latitude", "longitude"), point(row), TOLERANCE_KM[row["kind"]])
+        ]
+        qids = {s["wikiDataId"] for s in ok if s["wikiDataId"]}
+        if len(qids) != 1:
+            missing.append(f"{key} {row['label']}: {len(qids)} ids")
+            continue
+        if far and row["kind"] == "region":
+            missing.append(f"{key} {row['label']}: the source places it elsewhere")
+            continue
+        if far:  # the source's point is off, but code and name agree: say so
+            print(
+                f"note: {key} {row['label']}: code and name agree, point does not", file=sys.stderr
+            )
+        keep(key, qids.pop(), "countries-states-cities")
+
+    # Paris: a commune with the powers of a département, one WikiData item for both.
+    # Natural Earth's Paris (GeoNames 2988507) must carry the same id.
+    paris = [s for s in fr if s["iso2"] == "75C" and norm(s["name"]) == "paris"]
+    ne_paris = {p["wikidataid"] for p in natural_earth if p.get("GEONAMEID") == PARIS_GEONAMES}
+    if (
+        paris
+        and near(point(paris[0], "latitude", "longitude"), point(places["insee:75056"]), 5)
+        and ne_paris == {paris[0]["wikiDataId"]}
+    ):
+        for key in ("insee:75056", "fr-dep:75"):
+            keep(key, paris[0]["wikiDataId"], "countries-states-cities; Natural Earth")
+    else:
+        missing.append(f"Paris: the database {paris and paris[0]['wikiDataId']}, NE {ne_paris}")
+
+    # Capitals (GeoNames rows) and large French communes: Natural Earth's populated places
+    # carry a WikiData id (and, for most, the GeoNames id): the same GeoNames id, or the same
+    # name near the same point, identifies the place. The database's cities are compared, not
+    # trusted: its "capital" rows often carry the id of a district or municipality of the
+    # same name (Lisbon, Bern, Kyiv, Tbilisi...), so where the two disagree Natural Earth's
+    # id is kept, and the disagreement listed.
+    cities: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted((csc / "contributions" / "cities").glob("*.json")):
+        cities[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    by_geonames: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_country: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in natural_earth:
+        if p.get("wikidataid"):
+            if (p.get("GEONAMEID") or 0) > 0:
+                by_geonames[int(p["GEONAMEID"])].append(p)
+            by_country[p.get("ISO_A2") or ""].append(p)
+    for key, row in sorted(places.items()):
+        if row["kind"] == "capital":
+            cc = row["cc"]
+        elif row["kind"] == "commune" and int(row["pop"] or 0) > 100_000 and key != "insee:75056":
+            cc = OVERSEAS_CC.get(row["admin"], "FR")
+        else:
+            continue
+        here, name = point(row), norm(row["label"])
+        ne = by_geonames.get(int(key.split(":")[1]), []) if row["kind"] == "capital" else []
+        how = "GeoNames id"
+        if not ne:
+            ne = [
+                p
+                for p in by_country.get(cc, []) + (by_country.get("FR", []) if cc != "FR" else [])
+                if norm(p["NAME"]) == name
+                and near((p["LATITUDE"], p["LONGITUDE"]), here, TOLERANCE_KM[row["kind"]])
+            ]
+            how = "name and point"
+        qids = {p["wikidataid"] for p in ne}
+        database = {
+            c["wikiDataId"]
+            for c in cities.get(cc, [])
+            if c.get("wikiDataId")
+            and name in (norm(c["name"]), norm(c.get("native") or ""))
+            and near(point(c, "latitude", "longitude"), here, TOLERANCE_KM[row["kind"]])
+        }
+        if len(qids) != 1:
+            missing.append(
+                f"{key} {row['label']} ({cc}): Natural Earth {sorted(qids) or 'has none'};"
+                f" the database {sorted(database) or 'has none'} (not enough alone)"
+            )
+            continue
+        qid = qids.pop()
+        agrees = qid in database
+        if database and not agrees:
+            print(f"note: {key} {row['label']}: Natural Earth {qid}, the database"
+                  f" {sorted(database)}", file=sys.stderr)  # fmt: skip
+        source = f"Natural Earth ({how})" + ("; countries-states-cities" if agrees else "")
+        keep(key, qid, source)
+
+    # Ids that only a second source gives, each with that source (see SECOND_SOURCE).
+    for key, (qid, source) in sorted(SECOND_SOURCE.items()):
+        found = [f for f in found if f["key"] != key]
+        keep(key, qid, source)
+
+    # One id, one place (but for the items WikiData shares between two units, above).
+    shared = {frozenset(("insee:75056", "fr-dep:75"))} | {
+        frozenset((f"fr-dep:{d}", f"fr-reg:{r}")) for d, r in OVERSEAS.items()
+    }
+    by_qid: dict[str, list[str]] = defaultdict(list)
+    for f in found:
+        by_qid[f["qid"]].append(f["key"])
+    clash = set()
+    for qid, keys in by_qid.items():
+        if len(keys) > 1 and frozenset(keys) not in shared:
+            missing.append(f"{qid} claimed by {keys}: all dropped")
+            clash.add(qid)
+    # Ids that the shipped gazetteer already gives another place (countries, territories).
+    curated = {f["key"] for f in found}
+    for f in found:
+        owner = next(
+            (
+                p["key"]
+                for p in places.values()
+                if p["qid"] == f["qid"]
+                and not p["key"].startswith("cc:")
+                and p["key"] not in curated
+            ),
+            None,
+        )
+        # A city-state and its capital are one WikiData item (Monaco, Singapore, the Vatican).
+        capital = places[f["key"]]
+        if owner == f"iso:{capital['cc']}" and capital["kind"] == "capital":
+            continue
+        if owner is not None:
+            missing.append(f"{f['key']}: {f['qid']} is already {owner}'s")
+            clash.add(f["qid"])
+    found = [f for f in found if f["qid"] not in clash]
+    return sorted(found, key=lambda f: f["key"]), missing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("csc", type=Path, help="files of countries-states-cities-database")
+    parser.add_argument("natural_earth", type=Path, help="ne_10m_populated_places.json")
+    args = parser.parse_args()
+    found, missing = curate(args.csc, args.natural_earth)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(found)
+    TABLE.write_text(buf.getvalue(), encoding="utf-8")
+    print(f"{len(found)} ids kept; {len(missing)} left out:", file=sys.stderr)
+    for line in missing:
+        print("  " + line, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
