@@ -242,8 +242,8 @@ def main(n: int, jobs: int, n_ed: int, rounds: int = 1) -> list[Row]:
         print(
             "our arithmetic: "
             + (
-                "the C accelerator (Montgomery on GMP's mpn); the pure path "
-                "(--pure-arithmetic) is timed too"
+                f"the C accelerator ({BELENIOS_2048.arithmetic} Montgomery products); "
+                "the pure path (--pure-arithmetic) is timed too"
                 if native
                 else "pure Python (gmpy2): the C accelerator is not built"
             )

@@ -3,8 +3,10 @@
     python -m bench.matching [--intents 100000] [--queries 200] [--types 1000]
 
 A scratch PostgreSQL database (migrated) gets 100,000 open intents of
-remote groups (half offers, half needs; 1,000 Wikidata resource types, one
-in 500 for "any resource"; actions in two families; random places over
+remote groups (half offers, half needs; 1,000 Wikidata resource types, and
+one in five of the shipped taxonomy's types, whose broader and narrower types
+and words a suggestion reads too; one in 500 for "any resource"; actions in
+two families; random places over
 France, windows over a year, quantities 1..50 in items or kilograms). Then,
 for 200 new intents stored the same way, the service's own path is timed:
 ``Resources.matches(id)`` = read the intent, the candidates query (partial
@@ -34,6 +36,7 @@ from imago_fed.domain.clock import SystemClock
 from imago_fed.domain.graph.places import Place
 from imago_fed.domain.resources.intents import Intent, Quantity, Window
 from imago_fed.domain.resources.matching import MatchIndex, refusal, score
+from imago_fed.domain.resources.taxonomy import taxonomy
 from imago_fed.domain.resources.vocabulary import UNITS, parse_resource_type
 from imago_fed.services.resources import Resources
 from imago_fed.store import migrations
@@ -58,9 +61,13 @@ class _RemoteOnly:
         return handle_or_url
 
 
+SHIPPED = sorted(k.removeprefix("wd:") for k in taxonomy().labels)
+
+
 def _intent(rng: random.Random, n: int, types: int) -> Intent:
     typed = rng.random() >= 0.002
-    resource = parse_resource_type(f"Q{rng.randrange(1, types + 1) * 7 + 11}") if typed else None
+    qid = rng.choice(SHIPPED) if rng.random() < 0.2 else f"Q{rng.randrange(1, types + 1) * 7 + 11}"
+    resource = parse_resource_type(qid) if typed else None
     unit = "one" if rng.random() < 0.7 else "kilogram"
     start = NOW + timedelta(days=rng.randrange(-30, 300))
     return Intent(

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from imago_fed.activitypub.media import icon_url
+from imago_fed.activitypub.spaces import parse_space
 from imago_fed.activitypub.vocab import as_list, id_of
 from imago_fed.domain.ports import Clock
 from imago_fed.domain.ports.federation import RemoteActor, RemoteActors
@@ -61,6 +62,7 @@ def parse_actor(document: dict[str, Any], fetched_from: str, now: Any) -> Remote
     key_id, pem = _key_of(document)
     name = document.get("name")
     username = document.get("preferredUsername")
+    space, space_server = parse_space(document)
     return RemoteActor(
         uri=uri,
         host=urlsplit(uri).hostname or "",
@@ -73,6 +75,8 @@ def parse_actor(document: dict[str, Any], fetched_from: str, now: Any) -> Remote
         public_key_pem=pem,
         fetched_at=now,
         icon=icon_url(document),
+        space=space,
+        space_server=space_server,
     )
 
 

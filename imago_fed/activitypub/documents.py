@@ -41,6 +41,10 @@ CONTEXT: list[Any] = [
         "Hashtag": "as:Hashtag",
         "imago": "https://w3id.org/imago-fed/ns#",
         "relations": {"@id": "imago:relations", "@type": "@id"},
+        "matrixSpace": "imago:matrixSpace",
+        "matrixAlias": "imago:matrixAlias",
+        "matrixRoomId": "imago:matrixRoomId",
+        "matrixServer": "imago:matrixServer",
     },
 ]
 
@@ -48,9 +52,12 @@ CONTEXT: list[Any] = [
 def actor_document(
     group: Group, ids: Ids, *, manually_approves: bool, discoverable: bool,
     faces: Mapping[str, Attachment] | None = None, graph: dict[str, Any] | None = None,
+    space: dict[str, Any] | None = None,
 ) -> dict:  # fmt: skip
     """The Group actor; ``faces`` (avatar, header) become ``icon`` and ``image``;
-    ``graph``: the group's ``location`` and theme ``tag``s (activitypub/places.py)."""
+    ``graph``: the group's ``location`` and theme ``tag``s (activitypub/places.py);
+    ``space``: its Matrix space, so other servers can link theirs to it
+    (activitypub/spaces.py)."""
     actor = ids.group(group.slug)
     document = {
         "@context": CONTEXT,
@@ -77,6 +84,8 @@ def actor_document(
         },
         **(graph or {}),
     }
+    if space:
+        document["matrixSpace"] = space
     for role, key in (("avatar", "icon"), ("header", "image")):
         if faces and role in faces:
             document[key] = face_document(ids.base_url, faces[role])

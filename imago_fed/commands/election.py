@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import httpx
 
 from imago_fed.domain.voting.crypto import (
     FormatError,
@@ -283,6 +282,9 @@ def decrypt(
 # --------------------------------------------------------- threshold rounds
 def _load_ceremony(source: str) -> dict[str, Any]:
     """The ceremony document, from the server (a URL) or from a saved copy."""
+    # imported here: `election verify` starts without httpx (a third of its imports)
+    import httpx
+
     try:
         if source.startswith(("https://", "http://")):
             with httpx.Client(timeout=30, follow_redirects=False) as client:

@@ -17,7 +17,8 @@ directly, with the same decisions on each side, and nothing goes on the wire.
 
 Every move out of ``proposed`` or ``accepted`` is told to the other networks as
 a ``relation_changed`` group event of the local group whose row moved (the
-Matrix side links a sub-group's space into its parent's).
+Matrix side links a sub-group's space into its parent's; for a group on another
+instance the event carries the Matrix space its actor publishes).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from imago_fed.domain.graph.relations import DEFAULT_KINDS, Relation, RelationKi
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports.clock import Clock
 from imago_fed.domain.ports.events import GroupEventLog
+from imago_fed.domain.ports.federation import RemoteActors
 from imago_fed.domain.ports.groups import GroupRepository
 from imago_fed.domain.ports.relations import (
     GroupAddresses,
@@ -79,10 +81,14 @@ class Relations:
         kinds: RelationKinds = DEFAULT_KINDS,
         *,
         events: GroupEventLog | None = None,
+        actors: RemoteActors | None = None,
     ) -> None:
         self._store, self._addresses, self._messenger = store, addresses, messenger
         self._groups, self._clock, self.kinds = groups, clock, kinds
         self._events = events  # None: the other networks are not told (unit tests)
+        # Remote groups as last fetched: their Matrix spaces go into the events,
+        # so the Matrix side can link ours to theirs without reading the fediverse.
+        self._actors = actors
         self._governance: Governance | None = None
 
     def attach(self, governance: Governance) -> None:
@@ -294,14 +300,23 @@ class Relations:
             group = await self._groups.get_by_id(moved.group_id)
             if group is not None:
                 me = self._addresses.actor(group.slug)
+                other_slug = self._addresses.local_slug(moved.peer) or ""
+                space, server = ("", "") if other_slug else await self._space_of(moved.peer)
                 data = RelationChanged(
                     relation_id=moved.id, other=moved.peer,
                     other_is=moved.relation.kind_from(me, self.kinds), state=state,
-                    other_slug=self._addresses.local_slug(moved.peer) or "",
+                    other_slug=other_slug, other_space=space, other_space_server=server,
                 )  # fmt: skip
                 key = f"graph|relation|{moved.id}|{state}"
                 await self._events.record(GroupEvent(moved.group_id, SOURCE, key, data))
         return moved
+
+    async def _space_of(self, actor: str) -> tuple[str, str]:
+        """The Matrix space a remote group publishes, as we last fetched its actor."""
+        remote = None if self._actors is None else await self._actors.get_by_uri(actor)
+        if remote is None or not remote.space or not remote.space_server:
+            return "", ""
+        return remote.space, remote.space_server
 
     async def _group(self, slug: str) -> Group:
         group = await self._groups.get(slug)

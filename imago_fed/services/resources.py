@@ -31,6 +31,7 @@ import builtins
 import logging
 from collections.abc import Collection
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from imago_fed.domain.errors import Conflict, InvalidInput, NotFound
@@ -38,12 +39,14 @@ from imago_fed.domain.events import GroupEvent, IntentChanged, MatchSuggested
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.proposals import Proposal
 from imago_fed.domain.governance.service import Governance
+from imago_fed.domain.graph.places import bounding_box
 from imago_fed.domain.graph.proximity import hops_from
 from imago_fed.domain.graph.relations import Relation
 from imago_fed.domain.groups import Group
 from imago_fed.domain.ports.clock import Clock
 from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.groups import GroupRepository
+from imago_fed.domain.ports.propagation import PropagationStore
 from imago_fed.domain.ports.relations import GroupAddresses
 from imago_fed.domain.ports.resources import (
     GroupProfiles,
@@ -69,14 +72,16 @@ from imago_fed.domain.resources.intents import (
     parse_quantity,
 )
 from imago_fed.domain.resources.matching import Match, suggest
-from imago_fed.domain.resources.vocabulary import parse_resource_type
+from imago_fed.domain.resources.taxonomy import taxonomy
+from imago_fed.domain.resources.vocabulary import ACTIONS, action_family, parse_resource_type
 
 __all__ = ["SOURCE", "Resources", "agreement_json"]
 
 log = logging.getLogger(__name__)
 _UNADOPTED = frozenset({"rejected", "expired", "withdrawn", "challenged"})
 SOURCE = "resources"  # the group event log's source for what this service records
-NOTIFIED_MATCHES = 3  # suggestions told to the groups when an intent opens
+NOTIFIED_MATCHES = 3  # suggestions told to the groups when an intent opens or changes
+BETTER_BY = Decimal("0.05")  # how much a pair's score must rise to be told again
 
 
 def agreement_json(stored: StoredAgreement) -> dict[str, Any]:
@@ -108,13 +113,14 @@ class Resources:
         self, store: ResourceStore, addresses: GroupAddresses, messenger: ResourceMessenger,
         groups: GroupRepository, clock: Clock, relations: Any = None,
         senders: SenderTrust | None = None, events: GroupEventLog | None = None,
-        profiles: GroupProfiles | None = None,
+        profiles: GroupProfiles | None = None, spread: PropagationStore | None = None,
     ) -> None:  # fmt: skip
         self._store, self._addresses, self._messenger = store, addresses, messenger
         self._groups, self._clock, self._relations = groups, clock, relations
         self._senders = senders  # None: every signed sender is heard (tests, benchmarks)
         self._events = events  # None: the chat side is not told (tests, benchmarks)
         self._profiles = profiles  # None: an intent has a place only if it names one
+        self._spread = spread  # None: an intent is never taken to have been propagated
         self._governance: Governance | None = None
 
     def attach(self, governance: Governance) -> None:
@@ -164,6 +170,22 @@ class Resources:
     async def intent(self, intent_id: int) -> StoredIntent:
         return await self._intent(intent_id)
 
+    async def by_proposal(self, ap_id: str) -> StoredIntent | None:
+        """An intent known here (ours or another server's) by its Proposal id."""
+        return await self._store.intent_by_iri(ap_id)
+
+    async def open_proposal(self, slug: str, intent_id: int) -> str:
+        """The Proposal id of one of the group's open intents (to propagate it)."""
+        group = await self._group(slug)
+        stored = await self._intent(intent_id)
+        if stored.group_id != group.id:
+            raise NotFound(f"no intent {intent_id} in {slug}")
+        if stored.intent.state != "open":
+            raise Conflict(
+                f"the intent is {stored.intent.state}: only an open offer or need propagates"
+            )
+        return stored.ap_id
+
     async def withdraw(self, slug: str, intent_id: int) -> StoredIntent:
         """Take back one of our intents (pending or open); followers are told."""
         group = await self._group(slug)
@@ -198,9 +220,14 @@ class Resources:
     async def _suggest(self, intent: Intent, limit: int) -> builtins.list[Match]:
         if intent.state != "open":
             return []
-        keys = None if not intent.type_key else frozenset({intent.type_key, ""})
+        keys = None if not intent.type_key else taxonomy().related(intent.type_key) | {""}
         now = self._clock.now()
-        candidates = await self._store.candidates(intent.counter_purpose, keys, now)
+        family = action_family(intent.action)
+        candidates = await self._store.candidates(
+            intent.counter_purpose, keys, now,
+            actions=frozenset(a for a in ACTIONS if action_family(a) == family),
+            box=bounding_box(intent.place, intent.range_km) if intent.place else None,
+        )  # fmt: skip
         hops = await self._hops(intent.group)
         return suggest(intent, [c.intent for c in candidates], now=now, limit=limit, hops=hops)
 
@@ -325,6 +352,7 @@ class Resources:
         if slug is not None and moved.group_id is not None:
             await self._messenger.update(slug, moved)
             await self._tell(moved)
+        await self._announce_matches(moved)  # open again, or more left: new counterparts
 
     # ------------------------------------------------------------ inventory
     async def inventory(self, slug: str) -> builtins.list[InventoryItem]:
@@ -430,6 +458,7 @@ class Resources:
                     await self._store.move_agreement(other.id, "accepted", now, agreement_iri=iri)
         await self._messenger.update(group.slug, stored)
         await self._tell(stored)
+        await self._announce_matches(stored)  # what is left may fit another counterpart better
         return f"agreement {row.id} with {row.peer} accepted"
 
     async def _reject(self, group: Group, row: StoredAgreement) -> StoredAgreement:
@@ -447,14 +476,17 @@ class Resources:
 
     # ------------------------------------------------ what others sent us
     async def proposal_received(
-        self, intent: Intent, intent_iri: str, addressed: Collection[str] = ()
-    ) -> str:
+        self, intent: Intent, intent_iri: str, addressed: Collection[str] = (), *,
+        vouched: bool = False,
+    ) -> str:  # fmt: skip
         """A remote group published (or updated) an offer or a need. Heard only from
-        an actor one of our groups follows, or a member of a group it addressed."""
+        an actor one of our groups follows, or a member of a group it addressed, or
+        ``vouched`` for: propagated through the graph and let in by a group of ours
+        under its feed rules (the Proposal read from its origin)."""
         assert intent.ap_id is not None
         if self._addresses.local_slug(intent.group) is not None:
             return "a proposal of our own group"
-        if not await self._heard(intent.group, addressed):
+        if not vouched and not await self._heard(intent.group, addressed):
             return "proposal from an actor no group of ours follows or counts as a member"
         now = self._clock.now()
         known = await self._store.intent_by_iri(intent.ap_id)
@@ -467,9 +499,10 @@ class Resources:
             return "done"
         if known.group_id is not None or known.intent.group != intent.group:
             return "proposal id already used by another group"
-        await self._store.replace_remote(known, intent, now)
+        updated = await self._store.replace_remote(known, intent, now)
         if intent.state != known.intent.state and INTENT.allows(known.intent.state, intent.state):
-            await self._store.move_intent(known.id, intent.state, now)
+            updated = await self._store.move_intent(known.id, intent.state, now)
+        await self._announce_matches(updated)  # a better fit now? (quantity, window, place)
         return "done"
 
     async def proposal_gone(self, actor: str, ap_id: str) -> str | None:
@@ -489,7 +522,7 @@ class Resources:
         target = await self._store.intent_by_iri(satisfies)
         if target is None or target.group_id is None:
             return "agreement on no intent of ours"
-        if self._senders is not None and not await self._senders.trusted(actor, [target.group_id]):
+        if not await self._hears_answers(actor, target):
             return "agreement from an actor who is not a member of the group nor followed by it"
         if await self._store.agreements_by_offer(offer_id):
             return "offer already recorded"
@@ -537,9 +570,10 @@ class Resources:
             remaining, state = commit(stored.intent, row.terms.quantity)
         except (Conflict, InvalidInput):
             return
-        await self._store.move_intent(
+        moved = await self._store.move_intent(
             stored.id, state, self._clock.now(), remaining=remaining, set_remaining=True
         )
+        await self._announce_matches(moved)  # what is left may fit another need better
 
     async def agreement_confirmed(self, actor: str, reference: str, confirmation_id: str) -> str:
         """The other party says the agreement was carried out (FEP-0837 confirmation)."""
@@ -576,6 +610,15 @@ class Resources:
         if not cancelled:
             return f"agreement is {rows[0].state}: nothing to cancel"
         return "done"
+
+    async def _hears_answers(self, actor: str, target: StoredIntent) -> bool:
+        """Whom a group hears answers to its intent from: its members and those it
+        follows; anyone, once it decided to propagate the intent through the graph
+        (accepting an answer is still its own spend decision)."""
+        assert target.group_id is not None
+        if self._senders is None or await self._senders.trusted(actor, [target.group_id]):
+            return True
+        return self._spread is not None and await self._spread.seen(target.group_id, target.ap_id)
 
     async def _heard(self, actor: str, addressed: Collection[str]) -> bool:
         if self._senders is None:
@@ -631,13 +674,25 @@ class Resources:
         await self._events.record(GroupEvent(stored.group_id, SOURCE, key, data))
 
     async def _announce_matches(self, stored: StoredIntent) -> None:
-        """Tell each local group concerned about the best counterparts of a new intent
-        (both sides of a pair hear of it; nothing is agreed)."""
-        if self._events is None:
+        """Tell each local group concerned about the best counterparts of an intent that
+        opened or changed (both sides of a pair hear of it; nothing is agreed).
+
+        A pair is told when it was never told (a new intent, or a change that lets it
+        pass the filters or reach the best few), and again only when its score rose by
+        ``BETTER_BY`` since; never twice at the same or a lower score. The store keeps
+        the score each pair was told at, so this holds across restarts and races.
+        """
+        if self._events is None or stored.intent.state != "open":
             return
+        now = self._clock.now()
         for match in await self._suggest(stored.intent, NOTIFIED_MATCHES):
             other = match.intent
             assert other.id is not None
+            told, before = await self._store.claim_match_notice(
+                stored.id, other.id, Decimal(f"{match.score:.4f}"), BETTER_BY, now
+            )
+            if not told:
+                continue
             why = "; ".join(match.why)
             sides = [(stored.group_id, stored.intent, other)]
             slug = self._addresses.local_slug(other.group)
@@ -647,14 +702,18 @@ class Resources:
             for group_id, mine, theirs in sides:
                 if group_id is None or mine.id is None or theirs.id is None:
                     continue
-                text = (f"Suggested match (score {match.score:.2f}) for {describe(mine)}: "
-                        f"{describe(theirs)}, from {theirs.group}. Why: {why}. "
-                        f"Answer it with intent {theirs.id}.")  # fmt: skip
+                if before is None:
+                    head = f"Suggested match (score {match.score:.2f})"
+                    key = f"resources|match|{mine.id}|{theirs.id}"
+                else:
+                    head = f"Better match (score {match.score:.2f}, was {before:.2f})"
+                    key = f"resources|match|{mine.id}|{theirs.id}|{match.score:.4f}"
+                text = (f"{head} for {describe(mine)}: {describe(theirs)}, from {theirs.group}. "
+                        f"Why: {why}. Answer it with intent {theirs.id}.")  # fmt: skip
                 data = MatchSuggested(
                     intent_id=mine.id, other_intent_id=theirs.id, other_group=theirs.group,
                     score=f"{match.score:.4f}", text=text,
                 )  # fmt: skip
-                key = f"resources|match|{mine.id}|{theirs.id}"
                 await self._events.record(GroupEvent(group_id, SOURCE, key, data))
 
     # ------------------------------------------------------------- helpers

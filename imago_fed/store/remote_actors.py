@@ -18,7 +18,7 @@ __all__ = ["PgRemoteActors"]
 
 _COLUMNS = (
     "uri, host, type, preferred_username, name, inbox, shared_inbox, key_id, public_key_pem,"
-    " fetched_at"
+    " fetched_at, space, space_server"
 )
 
 
@@ -66,15 +66,16 @@ class PgRemoteActors:
         await self._db.execute(
             f"""
             INSERT INTO remote_actors ({_COLUMNS}, document)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)
             ON CONFLICT (uri) DO UPDATE SET
                 host = EXCLUDED.host, type = EXCLUDED.type,
                 preferred_username = EXCLUDED.preferred_username, name = EXCLUDED.name,
                 inbox = EXCLUDED.inbox, shared_inbox = EXCLUDED.shared_inbox,
                 key_id = EXCLUDED.key_id, public_key_pem = EXCLUDED.public_key_pem,
-                fetched_at = EXCLUDED.fetched_at, document = EXCLUDED.document
+                fetched_at = EXCLUDED.fetched_at, space = EXCLUDED.space,
+                space_server = EXCLUDED.space_server, document = EXCLUDED.document
             """,
             actor.uri, actor.host, actor.type, actor.preferred_username, actor.name, actor.inbox,
             actor.shared_inbox, actor.key_id, actor.public_key_pem, actor.fetched_at,
-            json.dumps(document),
+            actor.space, actor.space_server, json.dumps(document),
         )  # fmt: skip

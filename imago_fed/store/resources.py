@@ -1,5 +1,6 @@
 """Intents, agreements and stocks (``resource_intents``, ``resource_agreements``,
-``resource_inventory``). Implements ``ports.resources.ResourceStore``.
+``resource_inventory``), and the score each pair of intents was last suggested at
+(``resource_match_notices``). Implements ``ports.resources.ResourceStore``.
 
 Each change of ``state`` follows the domain's lifecycle (``INTENT``,
 ``AGREEMENT``): the UPDATE names the state it expects, so of two concurrent
@@ -21,7 +22,7 @@ from decimal import Decimal
 import asyncpg
 
 from imago_fed.domain.errors import Conflict, NotFound
-from imago_fed.domain.graph.places import Place
+from imago_fed.domain.graph.places import BoundingBox, Place
 from imago_fed.domain.ports.resources import StoredAgreement, StoredIntent
 from imago_fed.domain.resources.agreements import AGREEMENT, InventoryItem, Terms
 from imago_fed.domain.resources.intents import INTENT, Intent, Quantity, Reciprocal, Window
@@ -91,7 +92,8 @@ def _reciprocal_json(reciprocal: Reciprocal | None) -> str | None:
 def _intent(row: asyncpg.Record) -> StoredIntent:
     place = None
     if row["lat"] is not None:
-        place = Place(row["lat"], row["lon"], row["place_label"], row["place_qid"])
+        # Checked when written; matching reads thousands of rows a query.
+        place = Place.stored(row["lat"], row["lon"], row["place_label"], row["place_qid"])
     intent = Intent(
         purpose=row["purpose"], action=row["action"], group=row["actor"], name=row["name"],
         resource=_resource(row), quantity=_quantity(row["unit"], row["quantity"]),
@@ -231,19 +233,65 @@ class PgResourceStore:
         return [_intent(r) for r in rows]
 
     async def candidates(
-        self, purpose: str, type_keys: frozenset[str] | None, now: datetime, limit: int = 5000
-    ) -> builtins.list[StoredIntent]:
+        self, purpose: str, type_keys: frozenset[str] | None, now: datetime, limit: int = 5000,
+        *, actions: frozenset[str] | None = None, box: BoundingBox | None = None,
+    ) -> builtins.list[StoredIntent]:  # fmt: skip
+        # Built per call rather than one statement with "$n IS NULL OR ...": a prepared
+        # statement's generic plan cannot use the partial index through such an OR, and
+        # without the OFFSET 0 fence it may walk the primary key for ORDER BY id LIMIT
+        # and filter every open intent (seen at 100 ms a query once PostgreSQL switched
+        # to the generic plan). Actions and the box only narrow what the domain's hard
+        # filters would refuse anyway (same action family, within the new intent's range).
+        args: list[object] = [purpose, now, limit]
+        where = ["state = 'open'", "purpose = $1",
+                 "(available_until IS NULL OR available_until > $2)"]  # fmt: skip
+        if type_keys is not None:
+            args.append(sorted(type_keys))
+            where.append(f"type_key = ANY(${len(args)}::text[])")
+        if actions is not None:
+            args.append(sorted(actions))
+            where.append(f"action = ANY(${len(args)}::text[])")
+        if box is not None:
+            args.extend((box.south, box.north, box.west, box.east))
+            s, n, w, e = (f"${i}" for i in range(len(args) - 3, len(args) + 1))
+            lon = f"(lon >= {w} OR lon <= {e})" if box.crosses_antimeridian else (
+                f"lon BETWEEN {w} AND {e}")  # fmt: skip
+            where.append(f"(lat IS NULL OR (lat BETWEEN {s} AND {n} AND {lon}))")
         rows = await self._pool.fetch(
             f"""
-            SELECT {_INTENT_COLUMNS} FROM resource_intents
-             WHERE state = 'open' AND purpose = $1
-               AND ($2::text[] IS NULL OR type_key = ANY($2::text[]))
-               AND (available_until IS NULL OR available_until > $3)
-             ORDER BY id LIMIT $4
+            SELECT {_INTENT_COLUMNS} FROM (
+                SELECT {_INTENT_COLUMNS} FROM resource_intents
+                 WHERE {" AND ".join(where)}
+                OFFSET 0
+            ) AS open_intents
+             ORDER BY id LIMIT $3
             """,
-            purpose, sorted(type_keys) if type_keys is not None else None, now, limit,
-        )  # fmt: skip
+            *args,
+        )
         return [_intent(r) for r in rows]
+
+    async def claim_match_notice(
+        self, a: int, b: int, score: Decimal, margin: Decimal, now: datetime
+    ) -> tuple[bool, Decimal | None]:
+        low, high = min(a, b), max(a, b)
+        async with self._pool.acquire() as conn, conn.transaction():
+            before = await conn.fetchval(
+                "SELECT score FROM resource_match_notices"
+                " WHERE low_id = $1 AND high_id = $2 FOR UPDATE",
+                low, high,
+            )  # fmt: skip
+            claimed = await conn.fetchval(
+                """
+                INSERT INTO resource_match_notices (low_id, high_id, score, told_at)
+                VALUES ($1, $2, $3, $5)
+                ON CONFLICT (low_id, high_id) DO UPDATE
+                   SET score = EXCLUDED.score, told_at = EXCLUDED.told_at
+                 WHERE resource_match_notices.score + $4 <= EXCLUDED.score
+                RETURNING true
+                """,
+                low, high, score, margin, now,
+            )  # fmt: skip
+        return bool(claimed), before
 
     async def move_intent(
         self, intent_id: int, state: str, now: datetime, *, remaining: Decimal | None = None,

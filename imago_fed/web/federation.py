@@ -19,6 +19,7 @@ from quart import Blueprint, Response, request
 from imago_fed.activitypub import documents, people, questions
 from imago_fed.activitypub.inbox import authenticate
 from imago_fed.activitypub.places import actor_fields
+from imago_fed.activitypub.spaces import space_property
 from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
@@ -135,8 +136,21 @@ async def group_actor(slug: str) -> Response:
             discoverable=group.discoverable,
             faces=faces,
             graph=await actor_fields(rt.proximity, slug),
+            space=await _matrix_space(group),
         )
     )
+
+
+async def _matrix_space(group: Group) -> dict[str, Any] | None:
+    """The group's Matrix space as its actor publishes it (None: no bridge here).
+
+    The alias is known from the slug; the room id only once the bridge made the
+    space, which it does soon after the group exists."""
+    bridge = runtime().matrix
+    if bridge is None or group.id is None:
+        return None
+    room_id = (await bridge.store.rooms_of(group.id)).get("space")
+    return space_property(bridge.ids.space_alias(group.slug), room_id, bridge.ids.server_name)
 
 
 @federation.get("/actor")

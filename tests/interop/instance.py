@@ -212,20 +212,22 @@ async def running_instance(
 
 @contextlib.asynccontextmanager
 async def bridged_instance(
-    name: str, workdir: Path, admin_dsn: str, synapse_factory: Any, **env: str
-) -> AsyncIterator[tuple[Instance, Any, dict[str, Any], str]]:
+    name: str, workdir: Path, admin_dsn: str, synapse_factory: Any, *,
+    hs_name: str = "localhost", **env: str,
+) -> AsyncIterator[tuple[Instance, Any, dict[str, Any], str]]:  # fmt: skip
     """Our server with the Matrix bridge on, registered with a fresh Synapse.
 
     Yields (instance, homeserver, registration, dsn). Our port is picked
-    first: the registration must name it before Synapse starts. ``env``: more
-    settings for our server (``IMAGO_...``).
+    first: the registration must name it before Synapse starts. ``hs_name``:
+    the homeserver's server name (two bridged instances need two); ``env``:
+    more settings for our server (``IMAGO_...``).
     """
     from tests.matrix_hs.synapse import make_registration
 
     async with scratch_database(admin_dsn, prefix=f"imago_{name}") as dsn:
         server = Instance(name, workdir, dsn, **env)
-        registration = make_registration(server.base_url)
-        with synapse_factory(registration, name=f"hs-{name}") as hs:
+        registration = make_registration(server.base_url, server_name=hs_name)
+        with synapse_factory(registration, name=f"hs-{name}", server_name=hs_name) as hs:
             server.env.update(
                 IMAGO_MATRIX_ENABLED="true",
                 IMAGO_MATRIX_HOMESERVER_URL=hs.base_url,

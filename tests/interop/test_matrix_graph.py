@@ -10,6 +10,11 @@ news ◀──partner──▶ valley           hazel writes in news's general r
                                     a moderator releases it
 !imago status                       costs for hazel; health too for ivan, an
                                     instance admin ([matrix] admins)
+
+Across instances (two servers, each with its own Synapse, and one without
+Matrix): a sub-group on B of a group on A nests too, each server writing its
+half in its own space, named from the space the other's actor publishes; a
+plain sub-group (no space published) links nothing and fails nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from urllib.parse import quote
 import asyncpg
 import httpx
 
-from tests.interop.instance import Instance, bridged_instance
+from tests.interop.instance import Instance, bridged_instance, running_instance
 from tests.interop.test_matrix import messages, poll, resolve
 
 BOT = "@imago:localhost"
@@ -239,3 +244,129 @@ async def test_child_spaces_announcements_release_and_status(
 async def _second_note(dsn: str, first: str) -> str | None:
     notes = [n for n in await announced_notes(dsn, "news") if n != first]
     return notes[0] if notes else None
+
+
+async def actor_of(instance: Instance, slug: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(
+            instance.actor(slug), headers={"Accept": "application/activity+json"}
+        )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def relate_across(child: Instance, sub: str, parent: Instance, top: str) -> tuple[int, int]:
+    """``sub`` (on ``child``) proposes to be ``top``'s subgroup; ``top`` accepts.
+    The relation's row ids on each side (child's, parent's)."""
+    body = {"target": f"@{top}@{parent.domain}", "kind": "subgroup"}
+    proposed = await child.api("POST", f"/groups/{sub}/relations", json=body)
+    assert proposed.status_code == 202, proposed.text
+
+    async def offered() -> list[dict[str, Any]]:
+        listed = await parent.api("GET", f"/groups/{top}/relations", params={"state": "proposed"})
+        return [r for r in listed.json()["items"] if r["other"] == child.actor(sub)]
+
+    [incoming] = await parent.wait_for(offered, what=f"{top} received {sub}'s Offer")
+    accepted = await parent.api("POST", f"/groups/{top}/relations/{incoming['id']}/accept",
+                                json={})  # fmt: skip
+    assert accepted.status_code == 202, accepted.text
+
+    async def accepted_by_child() -> list[dict[str, Any]]:
+        listed = await child.api("GET", f"/groups/{sub}/relations", params={"state": "accepted"})
+        return [r for r in listed.json()["items"] if r["other"] == parent.actor(top)]
+
+    [mine] = await child.wait_for(accepted_by_child, what=f"{sub} saw {top}'s Accept")
+    return int(mine["id"]), int(incoming["id"])
+
+
+async def linked_children(client: httpx.AsyncClient, space: str) -> dict[str, Any]:
+    """The space's ``m.space.child`` links that are set (non-empty content)."""
+    response = await client.get(f"/_matrix/client/v3/rooms/{quote(space)}/state")
+    assert response.status_code == 200, response.text
+    return {e["state_key"]: e["content"] for e in response.json()
+            if e["type"] == "m.space.child" and e["content"]}  # fmt: skip
+
+
+async def test_spaces_nest_across_instances_each_with_its_own_homeserver(
+    tmp_path: Path, pg_admin_dsn: str, synapse_factory
+) -> None:
+    async with (
+        bridged_instance("xa", tmp_path, pg_admin_dsn, synapse_factory,
+                         hs_name="hs-a.test") as (a, hs_a, reg_a, _),
+        bridged_instance("xb", tmp_path, pg_admin_dsn, synapse_factory,
+                         hs_name="hs-b.test") as (b, hs_b, reg_b, _),
+        running_instance("xc", tmp_path, pg_admin_dsn) as c,
+    ):  # fmt: skip
+        await a.create_group("valley")
+        await b.create_group("orchard")
+        await c.create_group("plain")
+        async with (
+            hs_a.async_client(reg_a["as_token"]) as bot_a,
+            hs_b.async_client(reg_b["as_token"]) as bot_b,
+        ):
+            valley = await poll(lambda: resolve(bot_a, "#_imago_valley:hs-a.test"),
+                                what="valley's space on A")  # fmt: skip
+            orchard = await poll(lambda: resolve(bot_b, "#_imago_orchard:hs-b.test"),
+                                 what="orchard's space on B")  # fmt: skip
+
+            # --- each actor publishes its space once it exists; a plain instance none
+            async def published(instance: Instance, slug: str) -> dict[str, Any] | None:
+                space = (await actor_of(instance, slug)).get("matrixSpace")
+                return space if space and "matrixRoomId" in space else None
+
+            valley_space = await poll(lambda: published(a, "valley"), what="valley's published")
+            assert valley_space == {
+                "matrixAlias": "#_imago_valley:hs-a.test", "matrixRoomId": valley,
+                "matrixServer": "hs-a.test",
+            }  # fmt: skip
+            orchard_space = await poll(lambda: published(b, "orchard"), what="orchard's published")
+            assert orchard_space["matrixRoomId"] == orchard
+            assert "matrixSpace" not in await actor_of(c, "plain")
+
+            async def own_rooms_linked() -> dict[str, Any] | None:
+                children = await linked_children(bot_a, valley)
+                return children if len(children) == 4 else None  # general, decisions...
+
+            own_rooms = await poll(own_rooms_linked, what="valley's own rooms in its space")
+
+            # --- orchard (B) becomes valley's (A) subgroup: each side writes its half
+            orchard_edge, _ = await relate_across(b, "orchard", a, "valley")
+
+            async def nested() -> bool:
+                child = await state(bot_a, valley, "m.space.child", orchard)
+                parent = await state(bot_b, orchard, "m.space.parent", valley)
+                return child == {"via": ["hs-b.test"]} and parent == {"via": ["hs-a.test"]}
+
+            await poll(nested, what="orchard's space nested in valley's, across homeservers")
+            # each wrote only in its own space
+            assert (await state(bot_b, orchard, "m.space.child", valley)).get("missing") == 404
+            announcements = await resolve(bot_a, "#_imago_valley_announcements:hs-a.test")
+            assert announcements
+            await poll(lambda: said(bot_a, announcements, "is now a subgroup of this group",
+                                    sender="@imago:hs-a.test"),
+                       what="the relation told in valley's announcements")  # fmt: skip
+
+            # --- a plain group (no Matrix on C) as a subgroup: said, linked nowhere
+            await relate_across(c, "plain", a, "valley")
+            await poll(lambda: _said_twice(bot_a, announcements),
+                       what="the plain subgroup told in valley's announcements")  # fmt: skip
+            assert await linked_children(bot_a, valley) == {
+                **own_rooms, orchard: {"via": ["hs-b.test"]},
+            }  # fmt: skip
+
+            # --- the child removes the relation: both halves are emptied
+            removed = await b.api("DELETE", f"/groups/orchard/relations/{orchard_edge}")
+            assert removed.status_code == 202, removed.text
+
+            async def unlinked() -> bool:
+                child = await state(bot_a, valley, "m.space.child", orchard)
+                parent = await state(bot_b, orchard, "m.space.parent", valley)
+                return child == {} and parent == {}
+
+            await poll(unlinked, what="the spaces unlinked on both homeservers")
+            assert await linked_children(bot_a, valley) == own_rooms
+
+
+async def _said_twice(client: httpx.AsyncClient, room: str) -> bool:
+    told = await said(client, room, "is now a subgroup of this group", sender="@imago:hs-a.test")
+    return len(told) >= 2

@@ -61,20 +61,22 @@ from typing import Any, Protocol
 
 import pytest
 
-from tests.matrix_hs.synapse import Synapse
+from tests.matrix_hs.synapse import SERVER_NAME, Synapse
 
 
 class SynapseFactory(Protocol):
     def __call__(
-        self, appservice: dict[str, Any] | None = None, *, name: str = "synapse"
-    ) -> Synapse: ...
+        self, appservice: dict[str, Any] | None = None, *, name: str = "synapse",
+        server_name: str = SERVER_NAME,
+    ) -> Synapse: ...  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def synapse_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseFactory]:
     """Start a Synapse, optionally with an appservice registration.
 
-    ``synapse_factory(registration=None, name="synapse")`` returns a started
+    ``synapse_factory(registration=None, name="synapse", server_name="localhost")``
+    returns a started
     :class:`Synapse` in a fresh directory under pytest's base temp directory
     (kept after the run: ``synapse.log`` is there). Use it as a context
     manager in a module-scoped fixture to stop it at the module's end; any
@@ -82,8 +84,11 @@ def synapse_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synaps
     """
     started: list[Synapse] = []
 
-    def start(appservice: dict[str, Any] | None = None, *, name: str = "synapse") -> Synapse:
-        homeserver = Synapse(tmp_path_factory.mktemp(name), appservice)
+    def start(
+        appservice: dict[str, Any] | None = None, *, name: str = "synapse",
+        server_name: str = SERVER_NAME,
+    ) -> Synapse:  # fmt: skip
+        homeserver = Synapse(tmp_path_factory.mktemp(name), appservice, server_name=server_name)
         started.append(homeserver)
         homeserver.start()
         return homeserver

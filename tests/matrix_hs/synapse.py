@@ -4,7 +4,9 @@ No fake homeserver: the ``matrix-synapse`` package (a ``test`` extra) is
 started with ``python -m synapse.app.homeserver`` in a directory of its own,
 with an SQLite database, one plain-http client listener on 127.0.0.1, no
 federation listener, no key servers, fast bcrypt and every rate limit lifted.
-The server name is ``localhost``. See PROTOCOL_NOTES.md section 7.
+The server name is ``localhost`` unless given (two homeservers in one test
+need two names; nothing resolves them: there is no federation listener).
+See PROTOCOL_NOTES.md section 7.
 
 Typical use::
 
@@ -82,6 +84,7 @@ def make_registration(
     id: str = "imago",
     prefix: str = "_imago_",
     sender_localpart: str = "imago",
+    server_name: str = SERVER_NAME,
 ) -> dict[str, Any]:
     """A valid appservice registration with fresh random tokens.
 
@@ -95,7 +98,7 @@ def make_registration(
     human localpart starting with ``_`` gives ``M_INVALID_USERNAME``).
     """
     escaped = prefix.replace(".", r"\.")
-    server = SERVER_NAME.replace(".", r"\.")
+    server = server_name.replace(".", r"\.")
     return {
         "id": id,
         "url": as_url,
@@ -134,11 +137,12 @@ class Synapse:
         appservice: dict[str, Any] | None = None,
         *,
         port: int | None = None,
+        server_name: str = SERVER_NAME,
     ) -> None:
         self.directory = Path(directory).absolute()
         self.appservice = appservice
         self.port = port or free_port()
-        self.server_name = SERVER_NAME
+        self.server_name = server_name  # another name: two homeservers that tell apart
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.config_path = self.directory / "hs.yaml"
         self.log_path = self.directory / "synapse.log"

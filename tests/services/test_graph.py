@@ -242,6 +242,41 @@ async def test_relation_moves_are_told_to_the_other_networks(rt: Runtime) -> Non
     assert sorted(removed) == [("allotments", "removed"), ("garden", "removed")]
 
 
+async def test_a_remote_groups_matrix_space_goes_into_the_events(rt: Runtime) -> None:
+    """As its actor was last fetched; a group that publishes none gets none."""
+    from imago_fed.domain.ports.federation import RemoteActor
+    from imago_fed.store.remote_actors import PgRemoteActors
+
+    assert rt.relations is not None
+    await _groups(rt, "garden")
+    actors = PgRemoteActors(rt.pool)
+    for slug, space, server in (("hub", "!hubSpace", "hs.far.test"), ("plain", "", "")):
+        uri = f"https://far.test/groups/{slug}"
+        await actors.upsert(RemoteActor(
+            uri=uri, host="far.test", type="Group", preferred_username=slug, name=slug,
+            inbox=f"{uri}/inbox", shared_inbox=None, key_id=f"{uri}#main-key",
+            public_key_pem="PEM", fetched_at=datetime.now(UTC), space=space, space_server=server,
+        ), {"id": uri})  # fmt: skip
+        # "<slug> is garden's subgroup", offered over the network, accepted by garden
+        said = await rt.relations.offered(
+            uri, rt.ids.group("garden"), "subgroup", f"https://far.test/activities/{slug}"
+        )
+        assert said == "done"
+        [offer] = [r for r in await rt.relations.list("garden", frozenset({"proposed"}))
+                   if r.peer == uri]  # fmt: skip
+        await rt.relations.answer("garden", offer.id, accept=True, author="ann")
+        await rt.relations.remove("garden", offer.id, author="ann")
+    told = [(p["other"].rsplit("/", 1)[-1], p["other_is"], p["state"], p["other_slug"],
+             p["other_space"], p["other_space_server"])
+            for _, p in await _graph_events(rt, "relation_changed")]  # fmt: skip
+    assert told == [
+        ("hub", "subgroup", "accepted", "", "!hubSpace", "hs.far.test"),
+        ("hub", "subgroup", "removed", "", "!hubSpace", "hs.far.test"),
+        ("plain", "subgroup", "accepted", "", "", ""),
+        ("plain", "subgroup", "removed", "", "", ""),
+    ]
+
+
 async def test_items_sent_held_and_released_are_told_once_each(rt: Runtime) -> None:
     assert rt.propagation is not None
     await _groups(rt, "a", "b")

@@ -64,3 +64,17 @@ async def test_the_avatar_is_read_from_the_document_in_each_shape(pool: asyncpg.
         await actors.upsert(AL, document)
         found = await actors.get_by_uri(AL.uri)
         assert found is not None and found.icon == expected, icon
+
+
+async def test_a_groups_matrix_space_is_kept_and_follows_a_refetch(pool: asyncpg.Pool) -> None:
+    actors = PgRemoteActors(pool)
+    hub = replace(
+        AL, uri="https://b.example/groups/hub", key_id="https://b.example/groups/hub#main-key",
+        type="Group", space="!hubSpace", space_server="hs.b.example",
+    )  # fmt: skip
+    await actors.upsert(hub, {"id": hub.uri})
+    assert await actors.get_by_uri(hub.uri) == hub
+    assert await actors.get_by_key_id(hub.key_id or "") == hub
+    no_longer = replace(hub, space="", space_server="", fetched_at=NOW + timedelta(hours=1))
+    await actors.upsert(no_longer, {"id": hub.uri})
+    assert await actors.get_by_uri(hub.uri) == no_longer

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from imago_fed.domain.errors import Conflict, NotFound
-from imago_fed.domain.graph.places import Place
+from imago_fed.domain.graph.places import Place, bounding_box
 from imago_fed.domain.lifecycle import IllegalTransition
 from imago_fed.domain.resources.agreements import InventoryItem, Terms
 from imago_fed.domain.resources.intents import Intent, Quantity, Reciprocal, Window
@@ -141,9 +141,46 @@ async def test_matching_reads_open_unexpired_intents_by_purpose_and_type(
         potatoes
     ]
     assert [i.id for i in await store.due_to_expire(later)] == [short]
+    # Actions and a box only narrow: here to the one "use" offer, and to the offers
+    # without a place or placed in the box (Paris is; the Antipodes are not).
+    lent = await _add(store, _offer(6, action="use", place=None), garden)
+    use = frozenset({"use", "transfer-custody"})
+    assert [i.id for i in await store.candidates("offer", None, NOW, actions=use)] == [lent]
+    far = await _add(store, _offer(7, place=Place(-48.85, -177.65)), garden)
+    paris = bounding_box(Place(48.8, 2.3), 50)
+    near = await store.candidates("offer", None, NOW, box=paris)
+    assert far not in [i.id for i in near] and [i.id for i in near] == [
+        potatoes,
+        tools,
+        short,
+        lent,
+    ]
+    wrapping = bounding_box(Place(-48.85, 179.9), 300)
+    assert wrapping.crosses_antimeridian
+    assert [i.id for i in await store.candidates("offer", None, NOW, box=wrapping)] == [lent, far]
     listed = await store.list_intents(garden, frozenset({"open"}))
-    assert [i.id for i in listed] == [short, 3, tools, potatoes]  # newest first
-    assert len(await store.list_intents(garden)) == 5
+    assert [i.id for i in listed] == [far, lent, short, 3, tools, potatoes]  # newest first
+    assert len(await store.list_intents(garden)) == 7
+
+
+async def test_a_pair_is_told_again_only_at_a_markedly_better_score(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, store = await add_group(), PgResourceStore(pool)
+    a, b, c = [await _add(store, _offer(n), garden) for n in (1, 2, 3)]
+    margin = Decimal("0.05")
+    claim = store.claim_match_notice
+    assert await claim(a, b, Decimal("0.6"), margin, NOW) == (True, None)  # never told
+    assert await claim(b, a, Decimal("0.6"), margin, NOW) == (False, Decimal("0.6"))  # same
+    assert await claim(a, b, Decimal("0.64"), margin, NOW) == (False, Decimal("0.6"))  # not enough
+    assert await claim(a, b, Decimal("0.5"), margin, NOW) == (False, Decimal("0.6"))  # lower
+    assert await claim(b, a, Decimal("0.65"), margin, NOW) == (True, Decimal("0.6"))  # better
+    assert await claim(a, b, Decimal("0.65"), margin, NOW) == (False, Decimal("0.65"))
+    assert await claim(a, c, Decimal("0.65"), margin, NOW) == (True, None)  # another pair
+    results = await asyncio.gather(
+        *(claim(c, a, Decimal("0.9"), margin, NOW) for _ in range(4))
+    )  # concurrent claims: one wins
+    assert sorted(told for told, _ in results) == [False, False, False, True]
 
 
 async def test_agreements_move_once_and_are_found_every_way(pool: asyncpg.Pool, add_group):

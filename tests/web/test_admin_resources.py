@@ -87,7 +87,7 @@ async def test_offer_and_need_matched_agreed_fulfilled(world: tuple[Client, Runt
     assert status == 200
     [match] = found["items"]
     assert match["intent"]["id"] == offer["id"] and match["group"].endswith("/garden")
-    assert "same resource type (Q11442)" in match["why"]
+    assert "same resource type (bicycle (Q11442))" in match["why"]
     _, back = await call(client, "GET", f"/intents/{offer['id']}/matches")
     assert back["items"][0]["intent"]["id"] == need["id"]
     assert back["items"][0]["score"] == match["score"]

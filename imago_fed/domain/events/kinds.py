@@ -362,6 +362,9 @@ class RelationChanged(EventData):
     ``other_is`` is what the other group is to this one (``subgroup``: the other
     group is our sub-group); ``other_slug`` names it when it lives here too, so a
     network can link the two groups' own places (spaces) without a lookup.
+    A group elsewhere has no slug here; ``other_space`` is then the Matrix space
+    its actor publishes (room id, or alias) and ``other_space_server`` the
+    homeserver to reach it through, both empty when it publishes none.
     """
 
     kind: ClassVar[Kind] = Kind.RELATION_CHANGED
@@ -370,6 +373,8 @@ class RelationChanged(EventData):
     other_is: str
     state: str  # accepted, removed, rejected, withdrawn
     other_slug: str = ""
+    other_space: str = ""
+    other_space_server: str = ""
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,11 @@ class RemoteActor:
     public_key_pem: str | None
     fetched_at: datetime
     icon: str = ""  # the URL of the picture the actor shows (its avatar), if any
+    # A group's Matrix space, when its actor publishes one: the room id (or its
+    # alias, until the id is published) and the homeserver to reach it through.
+    # A relation with the group links our space to it (matrix/graph_rooms.py).
+    space: str = ""
+    space_server: str = ""
 
     @property
     def delivery_inbox(self) -> str:

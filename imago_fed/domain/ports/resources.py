@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from imago_fed.domain.graph.places import BoundingBox
 from imago_fed.domain.ports.graph import NodeProfile
 from imago_fed.domain.resources.agreements import InventoryItem, Terms
 from imago_fed.domain.resources.intents import Intent
@@ -117,10 +118,21 @@ class ResourceStore(Protocol):
         ...
 
     async def candidates(
-        self, purpose: str, type_keys: frozenset[str] | None, now: datetime, limit: int = 5000
-    ) -> builtins.list[StoredIntent]:
+        self, purpose: str, type_keys: frozenset[str] | None, now: datetime, limit: int = 5000,
+        *, actions: frozenset[str] | None = None, box: BoundingBox | None = None,
+    ) -> builtins.list[StoredIntent]:  # fmt: skip
         """Open intents of ``purpose`` whose type is one of ``type_keys`` (None: any),
-        not ended by ``now``."""
+        not ended by ``now``; with ``actions``, only those actions; with ``box``, only
+        intents without a place or placed in the box."""
+        ...
+
+    async def claim_match_notice(
+        self, a: int, b: int, score: Decimal, margin: Decimal, now: datetime
+    ) -> tuple[bool, Decimal | None]:
+        """Whether the pair of intents ``a``, ``b`` (either order) may be told at
+        ``score``: yes if never told, or told at least ``margin`` lower; then the score
+        is kept, atomically (of two concurrent claims one wins). The second item is
+        the score it was last told at (None: never)."""
         ...
 
     async def move_intent(

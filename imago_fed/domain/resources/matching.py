@@ -8,10 +8,21 @@ that is a weighted sum of five parts, and a sentence per part saying why:
                               resource type · both still open and not ended ·
                               windows overlap · within both ranges (when both have
                               a place) · units of one dimension · not the same group
-    score = sum of weight * part   type specificity (same type 1, broader/narrower 0.6,
-                              "any resource" 0.3) · distance decay 1/(1 + d/10 km)
+    score = sum of weight * part   type specificity · distance decay 1/(1 + d/10 km)
                               · time overlap / shorter window · graph closeness
                               1/hops · quantity fit min/max
+
+Type specificity, most specific first (a closer fit never scores lower):
+
+    same type (wd:Q15026 = wd:Q15026)                        1.0
+    one a Wikidata subclass of the other, n steps apart      0.5 + 0.6 / (n + 1)
+        (a need for furniture, an offer of a chair: 1 step, 0.8)
+    a classification word (``label:furniture``) on a side:
+        the same word, or the label of the same shipped type 0.5
+        the label of a type n steps from the other's         0.3 + 0.2 / (n + 1)
+    one side accepts any resource                            0.3
+
+The subclass relation comes from the shipped taxonomy (``taxonomy.py``).
 
 Matching is symmetric (a's score against b is b's against a), so a suggestion
 shown to one group is the same one the other group sees. It never creates an
@@ -29,9 +40,10 @@ from typing import Any
 
 from imago_fed.domain.graph.places import distance_km
 from imago_fed.domain.resources.intents import Intent
+from imago_fed.domain.resources.taxonomy import Taxonomy, taxonomy
 from imago_fed.domain.resources.vocabulary import action_family
 
-__all__ = ["WEIGHTS", "Match", "MatchIndex", "refusal", "score", "suggest"]
+__all__ = ["TYPE_VALUES", "WEIGHTS", "Match", "MatchIndex", "refusal", "score", "suggest"]
 
 WEIGHTS: Mapping[str, float] = {
     "type": 0.3,
@@ -41,7 +53,17 @@ WEIGHTS: Mapping[str, float] = {
     "quantity": 0.2,
 }
 DISTANCE_SCALE_KM = 10.0
-Taxonomy = Mapping[str, frozenset[str]]  # type key -> its broader type keys
+#: The type part's values by tier. Within a tier a closer relation scores higher
+#: (``base + span / (steps + 1)``), and every tier stays above the next one, so a
+#: more specific fit never scores lower than a less specific one.
+TYPE_VALUES: Mapping[str, float] = {
+    "same": 1.0,
+    "subclass_base": 0.5,
+    "subclass_span": 0.6,  # 1 step 0.8, 2 steps 0.7, ... above 0.5
+    "word_base": 0.3,
+    "word_span": 0.2,  # the same word or the word for the same type 0.5, 1 step 0.4, ...
+    "any": 0.3,
+}
 
 
 @dataclass(frozen=True)
@@ -63,29 +85,57 @@ class Match:
         }
 
 
-def _related(a: str, b: str, taxonomy: Taxonomy) -> bool:
-    return b in taxonomy.get(a, frozenset()) or a in taxonomy.get(b, frozenset())
+def _tier(tier: str, steps: int) -> float:
+    return TYPE_VALUES[f"{tier}_base"] + TYPE_VALUES[f"{tier}_span"] / (steps + 1)
 
 
-def _type_part(a: Intent, b: Intent, taxonomy: Taxonomy) -> tuple[float, str] | None:
-    if a.type_key and a.type_key == b.type_key:
-        return 1.0, f"same resource type ({_type_name(a)})"
-    if not a.type_key or not b.type_key:
-        return 0.3, "one side accepts any resource"
-    if _related(a.type_key, b.type_key, taxonomy):
-        return 0.6, f"related resource types ({_type_name(a)}, {_type_name(b)})"
-    return None
+def _type_part(a: Intent, b: Intent, tax: Taxonomy) -> tuple[float, str] | None:
+    """How specifically b's resource type answers a's, and why (None: not at all)."""
+    ka, kb = a.type_key, b.type_key
+    if not ka or not kb:
+        return TYPE_VALUES["any"], "one side accepts any resource"
+    worded = ka.startswith("label:") or kb.startswith("label:")
+    if ka == kb:
+        if worded:
+            return _tier("word", 0), f"same classification word ({tax.name(ka)})"
+        return TYPE_VALUES["same"], f"same resource type ({_type_name(a, tax)})"
+    ra, rb = tax.resolve(ka), tax.resolve(kb)
+    steps = 0 if ra == rb else tax.steps(ra, rb)
+    if steps is None:
+        return None
+    if worded:
+        word = ka if ka.startswith("label:") else kb
+        named, other = (ra, rb) if word == ka else (rb, ra)
+        said = f"the word '{tax.name(word)}' names {tax.name(named)}"
+        if steps == 0:
+            return _tier("word", 0), f"{said}, the other side's type (matched by word)"
+        how = "a kind of" if other in tax.broader.get(named, {}) else "a broader type than"
+        return _tier("word", steps), (
+            f"{said}, {how} {tax.name(other)} (matched by word, {_steps(steps)})"
+        )
+    narrow, broad = (ra, rb) if rb in tax.broader.get(ra, {}) else (rb, ra)
+    return _tier("subclass", steps), (
+        f"{tax.name(narrow)} is a kind of {tax.name(broad)} (Wikidata subclass of, {_steps(steps)})"
+    )
 
 
-def _type_name(intent: Intent) -> str:
+def _steps(steps: int) -> str:
+    return f"{steps} step{'s' if steps > 1 else ''}"
+
+
+def _type_name(intent: Intent, tax: Taxonomy) -> str:
     resource = intent.resource
     if resource is None:
         return "any"
+    if resource.key in tax.labels:
+        return tax.name(resource.key)
     return resource.qid or resource.label or resource.key
 
 
-def refusal(a: Intent, b: Intent, now: datetime, taxonomy: Taxonomy | None = None) -> str | None:
-    """Why ``b`` cannot answer ``a`` (None: it passes every hard filter)."""
+def refusal(a: Intent, b: Intent, now: datetime, types: Taxonomy | None = None) -> str | None:
+    """Why ``b`` cannot answer ``a`` (None: it passes every hard filter).
+
+    ``types`` is the taxonomy (None: the shipped one)."""
     if b.purpose != a.counter_purpose:
         return "same purpose"
     if a.group == b.group:
@@ -94,7 +144,7 @@ def refusal(a: Intent, b: Intent, now: datetime, taxonomy: Taxonomy | None = Non
         return "not open"
     if action_family(a.action) != action_family(b.action):
         return f"actions do not match ({a.action}, {b.action})"
-    if _type_part(a, b, taxonomy or {}) is None:
+    if _type_part(a, b, types if types is not None else taxonomy()) is None:
         return "different resource types"
     if a.window.ended_by(now) or b.window.ended_by(now):
         return "availability ended"
@@ -116,13 +166,14 @@ def refusal(a: Intent, b: Intent, now: datetime, taxonomy: Taxonomy | None = Non
     return None
 
 
-def score(
-    a: Intent, b: Intent, *, hops: int | None = None, taxonomy: Taxonomy | None = None
-) -> Match:
+def score(a: Intent, b: Intent, *, hops: int | None = None, types: Taxonomy | None = None) -> Match:
     """The score of ``b`` as a counterpart of ``a`` (hard filters assumed passed)."""
     parts: dict[str, float] = {}
     why: list[str] = []
-    type_part = _type_part(a, b, taxonomy or {}) or (0.0, "different resource types")
+    type_part = _type_part(a, b, types if types is not None else taxonomy()) or (
+        0.0,
+        "different resource types",
+    )
     parts["type"], reason = type_part
     why.append(reason)
     if a.place is not None and b.place is not None:
@@ -179,17 +230,18 @@ def suggest(
     now: datetime,
     limit: int = 10,
     hops: Mapping[str, int] | None = None,
-    taxonomy: Taxonomy | None = None,
+    types: Taxonomy | None = None,
 ) -> list[Match]:
     """The best ``limit`` counterparts of ``new`` among ``candidates``, best first.
 
     Ties are broken by intent id, so the order is stable between calls.
     """
     hops = hops or {}
+    types = types if types is not None else taxonomy()
     scored = (
-        score(new, c, hops=hops.get(c.group), taxonomy=taxonomy)
+        score(new, c, hops=hops.get(c.group), types=types)
         for c in candidates
-        if refusal(new, c, now, taxonomy) is None
+        if refusal(new, c, now, types) is None
     )
     return heapq.nsmallest(limit, scored, key=_order)
 
@@ -202,17 +254,15 @@ class MatchIndex:
     """Open intents bucketed by (purpose, type key): what a suggestion needs to look at.
 
     An intent for "any resource" lives in the "" bucket, which every suggestion
-    also reads; a suggestion for "any resource" reads every bucket of the other
-    purpose (rare, and still filtered).
+    also reads; a typed suggestion reads the buckets of its type's broader and
+    narrower types and of the words naming them (``Taxonomy.related``); a
+    suggestion for "any resource" reads every bucket of the other purpose
+    (rare, and still filtered).
     """
 
-    def __init__(self, taxonomy: Taxonomy | None = None) -> None:
+    def __init__(self, types: Taxonomy | None = None) -> None:
         self._buckets: dict[tuple[str, str], dict[int, Intent]] = {}
-        self.taxonomy: Taxonomy = taxonomy or {}
-        self._narrower: dict[str, set[str]] = {}
-        for key, broader in self.taxonomy.items():
-            for parent in broader:
-                self._narrower.setdefault(parent, set()).add(key)
+        self.types: Taxonomy = types if types is not None else taxonomy()
 
     def __len__(self) -> int:
         return sum(len(b) for b in self._buckets.values())
@@ -233,15 +283,10 @@ class MatchIndex:
                 if p == purpose:
                     yield from bucket.values()
             return
-        keys = {new.type_key, ""}
-        keys |= self.taxonomy.get(new.type_key, frozenset())
-        keys |= self._narrower.get(new.type_key, set())
-        for key in keys:
+        for key in self.types.related(new.type_key) | {""}:
             yield from self._buckets.get((purpose, key), {}).values()
 
     def suggest(
         self, new: Intent, *, now: datetime, limit: int = 10, hops: Mapping[str, int] | None = None
     ) -> list[Match]:
-        return suggest(
-            new, self.candidates(new), now=now, limit=limit, hops=hops, taxonomy=self.taxonomy
-        )
+        return suggest(new, self.candidates(new), now=now, limit=limit, hops=hops, types=self.types)

@@ -1,11 +1,12 @@
 """Matching: hard filters, the explainable score, and properties (hypothesis):
-the score is symmetric and bounded, and the bucketed index finds exactly what a
-full scan finds."""
+the score is symmetric and bounded, a more specific type never ranks below a
+less specific one, and the bucketed index finds exactly what a full scan finds."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,11 +14,13 @@ from hypothesis import strategies as st
 from imago_fed.domain.graph.places import Place
 from imago_fed.domain.resources.intents import Intent, Quantity, Window
 from imago_fed.domain.resources.matching import MatchIndex, refusal, score, suggest
-from imago_fed.domain.resources.vocabulary import UNITS, parse_resource_type
+from imago_fed.domain.resources.taxonomy import Taxonomy, taxonomy
+from imago_fed.domain.resources.vocabulary import UNITS, ResourceType, parse_resource_type
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 BIKE = parse_resource_type("Q11442")
 LADDER = parse_resource_type("ladder")
+FURNITURE, CHAIR, STOOL = (parse_resource_type(q) for q in ("Q14745", "Q15026", "Q33163"))
 
 
 def make(
@@ -83,7 +86,10 @@ def test_suggest_orders_best_first_and_limits() -> None:
 
 
 groups = st.sampled_from(["g1", "g2", "g3"])
-types = st.sampled_from([BIKE, LADDER, parse_resource_type("Q2"), None])
+types = st.sampled_from([
+    BIKE, LADDER, parse_resource_type("Q2"), None, FURNITURE, CHAIR, STOOL,
+    parse_resource_type("furniture"), parse_resource_type("Chair"),
+])  # fmt: skip
 actions = st.sampled_from(["transfer", "transfer-all-rights", "use", "work"])
 units = st.sampled_from(["one", "kilogram", "gram"])
 places = st.none() | st.tuples(st.floats(45, 46), st.floats(4, 5))
@@ -126,9 +132,86 @@ def test_the_index_finds_what_a_full_scan_finds(new: Intent, known: list[Intent]
 
 def test_the_index_reads_broader_and_narrower_types() -> None:
     vehicle = parse_resource_type("Q42889")
-    index = MatchIndex({BIKE.key: frozenset({vehicle.key})})
+    index = MatchIndex(Taxonomy.from_edges([(BIKE.key, vehicle.key)]))
     index.add(make("offer", "g2", resource=vehicle, ident=7))
     [match] = index.suggest(make("request", "g1", ident=8), now=NOW)
-    assert match.parts["type"] == 0.6 and "related" in match.why[0]
+    assert match.parts["type"] == 0.8 and "Q11442 is a kind of Q42889" in match.why[0]
     index.remove(match.intent)
     assert index.suggest(make("request", "g1", ident=8), now=NOW) == []
+
+
+def test_a_need_for_furniture_is_met_by_a_chair_and_says_why() -> None:
+    need = make("request", "g1", resource=FURNITURE, ident=1)
+    offers = {
+        "exact": make("offer", "g2", resource=FURNITURE, ident=2),
+        "chair": make("offer", "g3", resource=CHAIR, ident=3),
+        "stool": make("offer", "g4", resource=STOOL, ident=4),  # stool -> seat -> furniture
+        "word": make("offer", "g5", resource=parse_resource_type("Furniture"), ident=5),
+        "any": make("offer", "g6", resource=None, ident=6),
+        "bike": make("offer", "g7", ident=7),
+    }
+    assert "different resource types" in (refusal(need, offers["bike"], NOW) or "")
+    found = suggest(need, offers.values(), now=NOW)
+    assert [m.intent.id for m in found] == [2, 3, 4, 5, 6]
+    assert [m.parts["type"] for m in found] == [1.0, 0.8, 0.7, 0.5, 0.3]
+    why = [m.why[0] for m in found]
+    assert why[0] == "same resource type (furniture (Q14745))"
+    assert why[1] == "chair (Q15026) is a kind of furniture (Q14745) (Wikidata subclass of, 1 step)"
+    assert "2 steps" in why[2] and "matched by word" in why[3]
+    # A chair offer meets a furniture need and the other way round: one score for both.
+    assert score(need, offers["chair"]).score == score(offers["chair"], need).score
+    word = make("offer", "g8", resource=parse_resource_type("chair"), ident=9)
+    assert (
+        score(need, word).parts["type"] == 0.4 and "a kind of furniture" in score(need, word).why[0]
+    )
+
+
+_SHIPPED = taxonomy()
+_LINKED = sorted(k for k in _SHIPPED.labels if _SHIPPED.broader.get(k) or _SHIPPED.narrower.get(k))
+
+
+def _specificity(tax: Taxonomy, need: str, offer: ResourceType | None) -> tuple[int, int]:
+    """(tier, -steps): exact 3, subclass 2, word 1, any resource 0; closer is higher."""
+    if offer is None:
+        return (0, 0)
+    other = tax.resolve(offer.key)
+    steps = 0 if other == need else tax.steps(need, other)
+    assert steps is not None
+    if offer.key.startswith("label:"):
+        return (1, -steps)
+    return (3, 0) if steps == 0 else (2, -steps)
+
+
+@st.composite
+def related_offers(draw) -> tuple[str, list[ResourceType | None]]:
+    """A shipped type and offers of it, of its relatives, of the words naming them."""
+    need = draw(st.sampled_from(_LINKED))
+    kin = sorted(_SHIPPED.related(need) - {need})
+    picked = draw(st.lists(st.sampled_from(kin), min_size=1, max_size=6, unique=True))
+    offers: list[ResourceType | None] = [
+        parse_resource_type(k[6:] if k.startswith("label:") else k[3:]) for k in picked
+    ]
+    if draw(st.booleans()):
+        offers.append(parse_resource_type(need[3:]))
+    if draw(st.booleans()):
+        offers.append(None)
+    return need, draw(st.permutations(offers))
+
+
+@given(related_offers(), st.none() | st.tuples(st.floats(45, 46), st.floats(4, 5)))
+@settings(max_examples=300, deadline=None)
+def test_a_more_specific_type_never_ranks_below_a_less_specific_one(
+    case: tuple[str, list[ResourceType | None]], place: tuple[float, float] | None
+) -> None:
+    need_key, offers = case
+    need = make("request", "me", resource=parse_resource_type(need_key[3:]), place=place, ident=0)
+    candidates = [
+        make("offer", f"g{n}", resource=r, place=place, ident=n + 1) for n, r in enumerate(offers)
+    ]  # all else equal: same group distance, window, quantity, action
+    ranked = suggest(need, candidates, now=NOW, limit=len(candidates))
+    assert len(ranked) == len(candidates)  # every relative passes the hard filters
+    levels = [_specificity(_SHIPPED, need_key, m.intent.resource) for m in ranked]
+    assert levels == sorted(levels, reverse=True)
+    for better, worse in pairwise(ranked):
+        more, less = (_specificity(_SHIPPED, need_key, m.intent.resource) for m in (better, worse))
+        assert more == less or better.score > worse.score

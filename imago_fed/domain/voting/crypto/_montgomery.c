@@ -142,6 +142,114 @@ static void amm52(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint6
     }
 }
 
+/*
+ * Two independent products in one loop: amm52 waits on its own latency
+ * (digit -> y -> next digit) about two thirds of the time; interleaving a
+ * second product fills those cycles (0.53 us for the two instead of 0.85).
+ * Same arithmetic as amm52, lane by lane; outputs may alias their inputs.
+ */
+__attribute__((target("avx512f,avx512ifma")))
+static void amm52x2(uint64_t *r, const uint64_t *a, const uint64_t *b, uint64_t *s,
+                    const uint64_t *c, const uint64_t *d, const uint64_t *m, uint64_t k0)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i a0 = _mm512_loadu_si512(a), a1 = _mm512_loadu_si512(a + 8),
+            a2 = _mm512_loadu_si512(a + 16), a3 = _mm512_loadu_si512(a + 24),
+            a4 = _mm512_loadu_si512(a + 32);
+    __m512i c0 = _mm512_loadu_si512(c), c1 = _mm512_loadu_si512(c + 8),
+            c2 = _mm512_loadu_si512(c + 16), c3 = _mm512_loadu_si512(c + 24),
+            c4 = _mm512_loadu_si512(c + 32);
+    __m512i m0 = _mm512_loadu_si512(m), m1 = _mm512_loadu_si512(m + 8),
+            m2 = _mm512_loadu_si512(m + 16), m3 = _mm512_loadu_si512(m + 24),
+            m4 = _mm512_loadu_si512(m + 32);
+    __m512i r0 = zero, r1 = zero, r2 = zero, r3 = zero, r4 = zero;
+    __m512i s0 = zero, s1 = zero, s2 = zero, s3 = zero, s4 = zero;
+    uint64_t t[DIGITS], u[DIGITS], carry = 0, carry2 = 0, low = m[0];
+    int i, k;
+    for (i = 0; i < DIGITS; i++) {
+        __m512i bi = _mm512_set1_epi64((long long)b[i]), di = _mm512_set1_epi64((long long)d[i]);
+        __m512i yy, zz;
+        uint64_t x, y, up, x2, z, up2;
+        r0 = _mm512_madd52lo_epu64(r0, a0, bi);
+        s0 = _mm512_madd52lo_epu64(s0, c0, di);
+        r1 = _mm512_madd52lo_epu64(r1, a1, bi);
+        s1 = _mm512_madd52lo_epu64(s1, c1, di);
+        r2 = _mm512_madd52lo_epu64(r2, a2, bi);
+        s2 = _mm512_madd52lo_epu64(s2, c2, di);
+        r3 = _mm512_madd52lo_epu64(r3, a3, bi);
+        s3 = _mm512_madd52lo_epu64(s3, c3, di);
+        r4 = _mm512_madd52lo_epu64(r4, a4, bi);
+        s4 = _mm512_madd52lo_epu64(s4, c4, di);
+        x = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(r0));
+        x2 = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(s0));
+        y = (x * k0) & MASK52;
+        z = (x2 * k0) & MASK52;
+        up = (x + ((y * low) & MASK52)) >> 52;
+        up2 = (x2 + ((z * low) & MASK52)) >> 52;
+        yy = _mm512_set1_epi64((long long)y);
+        zz = _mm512_set1_epi64((long long)z);
+        r0 = _mm512_madd52lo_epu64(r0, m0, yy);
+        s0 = _mm512_madd52lo_epu64(s0, m0, zz);
+        r1 = _mm512_madd52lo_epu64(r1, m1, yy);
+        s1 = _mm512_madd52lo_epu64(s1, m1, zz);
+        r2 = _mm512_madd52lo_epu64(r2, m2, yy);
+        s2 = _mm512_madd52lo_epu64(s2, m2, zz);
+        r3 = _mm512_madd52lo_epu64(r3, m3, yy);
+        s3 = _mm512_madd52lo_epu64(s3, m3, zz);
+        r4 = _mm512_madd52lo_epu64(r4, m4, yy);
+        s4 = _mm512_madd52lo_epu64(s4, m4, zz);
+        r0 = _mm512_alignr_epi64(r1, r0, 1);
+        s0 = _mm512_alignr_epi64(s1, s0, 1);
+        r1 = _mm512_alignr_epi64(r2, r1, 1);
+        s1 = _mm512_alignr_epi64(s2, s1, 1);
+        r2 = _mm512_alignr_epi64(r3, r2, 1);
+        s2 = _mm512_alignr_epi64(s3, s2, 1);
+        r3 = _mm512_alignr_epi64(r4, r3, 1);
+        s3 = _mm512_alignr_epi64(s4, s3, 1);
+        r4 = _mm512_alignr_epi64(zero, r4, 1);
+        s4 = _mm512_alignr_epi64(zero, s4, 1);
+        r0 = _mm512_mask_add_epi64(r0, 1, r0, _mm512_set1_epi64((long long)up));
+        s0 = _mm512_mask_add_epi64(s0, 1, s0, _mm512_set1_epi64((long long)up2));
+        r0 = _mm512_madd52hi_epu64(r0, a0, bi);
+        s0 = _mm512_madd52hi_epu64(s0, c0, di);
+        r1 = _mm512_madd52hi_epu64(r1, a1, bi);
+        s1 = _mm512_madd52hi_epu64(s1, c1, di);
+        r2 = _mm512_madd52hi_epu64(r2, a2, bi);
+        s2 = _mm512_madd52hi_epu64(s2, c2, di);
+        r3 = _mm512_madd52hi_epu64(r3, a3, bi);
+        s3 = _mm512_madd52hi_epu64(s3, c3, di);
+        r4 = _mm512_madd52hi_epu64(r4, a4, bi);
+        s4 = _mm512_madd52hi_epu64(s4, c4, di);
+        r0 = _mm512_madd52hi_epu64(r0, m0, yy);
+        s0 = _mm512_madd52hi_epu64(s0, m0, zz);
+        r1 = _mm512_madd52hi_epu64(r1, m1, yy);
+        s1 = _mm512_madd52hi_epu64(s1, m1, zz);
+        r2 = _mm512_madd52hi_epu64(r2, m2, yy);
+        s2 = _mm512_madd52hi_epu64(s2, m2, zz);
+        r3 = _mm512_madd52hi_epu64(r3, m3, yy);
+        s3 = _mm512_madd52hi_epu64(s3, m3, zz);
+        r4 = _mm512_madd52hi_epu64(r4, m4, yy);
+        s4 = _mm512_madd52hi_epu64(s4, m4, zz);
+    }
+    _mm512_storeu_si512(t, r0);
+    _mm512_storeu_si512(t + 8, r1);
+    _mm512_storeu_si512(t + 16, r2);
+    _mm512_storeu_si512(t + 24, r3);
+    _mm512_storeu_si512(t + 32, r4);
+    _mm512_storeu_si512(u, s0);
+    _mm512_storeu_si512(u + 8, s1);
+    _mm512_storeu_si512(u + 16, s2);
+    _mm512_storeu_si512(u + 24, s3);
+    _mm512_storeu_si512(u + 32, s4);
+    for (k = 0; k < DIGITS; k++) {
+        uint64_t v = t[k] + carry, v2 = u[k] + carry2;
+        r[k] = v & MASK52;
+        carry = v >> 52;
+        s[k] = v2 & MASK52;
+        carry2 = v2 >> 52;
+    }
+}
+
 static int cpu_has_ifma(void)
 {
     __builtin_cpu_init();
@@ -151,6 +259,12 @@ static int cpu_has_ifma(void)
 static void amm52(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint64_t *m, uint64_t k0)
 {
     (void)r, (void)a, (void)b, (void)m, (void)k0;
+}
+
+static void amm52x2(uint64_t *r, const uint64_t *a, const uint64_t *b, uint64_t *s,
+                    const uint64_t *c, const uint64_t *d, const uint64_t *m, uint64_t k0)
+{
+    (void)r, (void)a, (void)b, (void)s, (void)c, (void)d, (void)m, (void)k0;
 }
 
 static int cpu_has_ifma(void)
@@ -200,6 +314,18 @@ static void mont_mul(FieldObject *f, mp_limb_t *r, const mp_limb_t *a, const mp_
     else
         mpn_mul_n(f->scratch, a, b, f->n);
     redc(f, r, f->scratch);
+}
+
+/* r = a b / R and s = c d / R, interleaved on the IFMA path */
+static void mont_mul2(FieldObject *f, mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b,
+                      mp_limb_t *s, const mp_limb_t *c, const mp_limb_t *d)
+{
+    if (f->ifma) {
+        amm52x2(r, a, b, s, c, d, f->p52, f->k0);
+        return;
+    }
+    mont_mul(f, r, a, b);
+    mont_mul(f, s, c, d);
 }
 
 /* x (n limbs, below p) into Montgomery form (w words) */
@@ -461,6 +587,41 @@ static PyObject *field_chain(FieldObject *self, PyObject *args)
     return (PyObject *)c;
 }
 
+/* Field.chain_pair(x, y, length): two chains, their squarings interleaved. */
+static PyObject *field_chain_pair(FieldObject *self, PyObject *args)
+{
+    PyObject *x, *y;
+    Py_ssize_t length, i;
+    mp_size_t n = self->w;
+    ChainObject *c, *d;
+    if (!PyArg_ParseTuple(args, "SSn", &x, &y, &length))
+        return NULL;
+    if (length < 1) {
+        PyErr_SetString(PyExc_ValueError, "a chain has at least one entry");
+        return NULL;
+    }
+    c = chain_alloc(self, length);
+    if (c == NULL)
+        return NULL;
+    d = chain_alloc(self, length);
+    if (d == NULL) {
+        Py_DECREF(c);
+        return NULL;
+    }
+    if (element_from(self, x, c->entries) < 0 || element_from(self, y, d->entries) < 0) {
+        Py_DECREF(c);
+        Py_DECREF(d);
+        return NULL;
+    }
+    to_mont(self, c->entries, c->entries);
+    to_mont(self, d->entries, d->entries);
+    for (i = 1; i < length; i++) {
+        const mp_limb_t *cx = c->entries + (i - 1) * n, *dx = d->entries + (i - 1) * n;
+        mont_mul2(self, c->entries + i * n, cx, cx, d->entries + i * n, dx, dx);
+    }
+    return Py_BuildValue("(NN)", (PyObject *)c, (PyObject *)d);
+}
+
 /* Field.product_chain(parts): the chain of the product, entries made on demand. */
 static PyObject *field_product_chain(FieldObject *self, PyObject *args)
 {
@@ -497,71 +658,90 @@ static PyObject *field_product_chain(FieldObject *self, PyObject *args)
     return (PyObject *)c;
 }
 
+/* r[l] = a[l] b[l] / R for each of `lanes` (1 or 2) products */
+static void mul_lanes(FieldObject *f, int lanes, mp_limb_t **r, mp_limb_t **a, mp_limb_t **b)
+{
+    if (lanes == 2)
+        mont_mul2(f, r[0], a[0], b[0], r[1], a[1], b[1]);
+    else
+        mont_mul(f, r[0], a[0], b[0]);
+}
+
 /*
  * prod_k B_k^(2k+1) = (prod B_k) (prod_k B_k^k)^2, the running product
  * from k = 7 down to 1, as groups._odd_buckets; buckets in Montgomery form.
+ * `lanes` bucket sets with the same digits used (one exponent, two bases).
  */
-static void odd_buckets(FieldObject *f, mp_limb_t *out, mp_limb_t *buckets, const int *used)
+static void odd_buckets(FieldObject *f, int lanes, mp_limb_t **out, mp_limb_t **buckets,
+                        const int *used)
 {
     mp_size_t n = f->w;
-    mp_limb_t run[n > 0 ? n : 1], acc[n > 0 ? n : 1];
-    int have_run = 0, have_acc = 0, k;
-    for (k = 7; k >= 1; k--) {
+    mp_limb_t runs[2 * n], accs[2 * n];
+    mp_limb_t *run[2] = {runs, runs + n}, *acc[2] = {accs, accs + n}, *b[2];
+    int have_run = 0, have_acc = 0, k, l;
+    for (k = 7; k >= 0; k--) {
         if (used[k]) {
+            for (l = 0; l < lanes; l++)
+                b[l] = buckets[l] + k * n;
             if (have_run)
-                mont_mul(f, run, run, buckets + k * n);
+                mul_lanes(f, lanes, run, run, b);
             else
-                memcpy(run, buckets + k * n, n * sizeof(mp_limb_t));
+                for (l = 0; l < lanes; l++)
+                    memcpy(run[l], b[l], n * sizeof(mp_limb_t));
             have_run = 1;
         }
-        if (have_run) {
+        if (k >= 1 && have_run) {
             if (have_acc)
-                mont_mul(f, acc, acc, run);
+                mul_lanes(f, lanes, acc, acc, run);
             else
-                memcpy(acc, run, n * sizeof(mp_limb_t));
+                for (l = 0; l < lanes; l++)
+                    memcpy(acc[l], run[l], n * sizeof(mp_limb_t));
             have_acc = 1;
         }
     }
-    if (used[0]) {
-        if (have_run)
-            mont_mul(f, run, run, buckets);
-        else
-            memcpy(run, buckets, n * sizeof(mp_limb_t));
-        have_run = 1;
+    for (l = 0; l < lanes; l++) {
+        if (!have_run)
+            memcpy(out[l], f->one, n * sizeof(mp_limb_t));
+        else if (!have_acc)
+            memcpy(out[l], run[l], n * sizeof(mp_limb_t));
     }
-    if (!have_run) {
-        memcpy(out, f->one, n * sizeof(mp_limb_t));
-        return;
+    if (have_run && have_acc) {
+        mul_lanes(f, lanes, acc, acc, acc);
+        mul_lanes(f, lanes, out, acc, run);
     }
-    if (!have_acc) {
-        memcpy(out, run, n * sizeof(mp_limb_t));
-        return;
-    }
-    mont_mul(f, acc, acc, acc);
-    mont_mul(f, out, acc, run);
 }
 
-/* Chain.pow(e): x^e for 0 <= e < 2^length, right-to-left sliding windows of 4 bits. */
-static PyObject *chain_pow(ChainObject *self, PyObject *arg)
+/*
+ * x_l^e for each of `lanes` chains (one exponent): right-to-left sliding
+ * windows of 4 bits, one product a window into one of eight buckets.
+ * Returns a bytes object, or a tuple of two; NULL with an exception.
+ */
+static PyObject *chains_pow(ChainObject **chains, int lanes, PyObject *arg)
 {
-    FieldObject *f = self->field;
+    FieldObject *f = chains[0]->field;
     mp_size_t n = f->w, limbs;
     size_t bits, i;
-    mp_limb_t *e, *buckets, result[n];
-    int used[8] = {0};
-    PyObject *out;
+    mp_limb_t *e, *store, *buckets[2], *out[2], *x[2], *b[2];
+    int used[8] = {0}, l;
+    PyObject *first, *second;
     e = exponent_from(arg, &limbs, &bits);
     if (e == NULL)
         return NULL;
-    if (bits > (size_t)self->length) {
-        PyMem_Free(e);
-        PyErr_SetString(PyExc_ValueError, "exponent longer than the chain");
-        return NULL;
+    for (l = 0; l < lanes; l++) {
+        if (bits > (size_t)chains[l]->length) {
+            PyMem_Free(e);
+            PyErr_SetString(PyExc_ValueError, "exponent longer than the chain");
+            return NULL;
+        }
     }
-    buckets = PyMem_Malloc(8 * n * sizeof(mp_limb_t));
-    if (buckets == NULL) {
+    store = PyMem_Malloc(2 * 9 * n * sizeof(mp_limb_t));
+    if (store == NULL) {
         PyMem_Free(e);
         return PyErr_NoMemory();
+    }
+    for (l = 0; l < 2; l++) {
+        buckets[l] = store + l * 9 * n;
+        out[l] = buckets[l] + 8 * n;
     }
     i = 0;
     while (i < bits) {
@@ -572,25 +752,62 @@ static PyObject *chain_pow(ChainObject *self, PyObject *arg)
         {
             int k = (bit_of(e, i + 1, bits) | bit_of(e, i + 2, bits) << 1
                      | bit_of(e, i + 3, bits) << 2);
-            const mp_limb_t *x = chain_entry(self, (Py_ssize_t)i);
+            for (l = 0; l < lanes; l++) {
+                x[l] = (mp_limb_t *)chain_entry(chains[l], (Py_ssize_t)i);
+                b[l] = buckets[l] + k * n;
+            }
             if (used[k])
-                mont_mul(f, buckets + k * n, buckets + k * n, x);
+                mul_lanes(f, lanes, b, b, x);
             else
-                memcpy(buckets + k * n, x, n * sizeof(mp_limb_t));
+                for (l = 0; l < lanes; l++)
+                    memcpy(b[l], x[l], n * sizeof(mp_limb_t));
             used[k] = 1;
         }
         i += 4;
     }
-    odd_buckets(f, result, buckets, used);
-    PyMem_Free(buckets);
+    odd_buckets(f, lanes, out, buckets, used);
     PyMem_Free(e);
-    out = element_to(f, result);
-    return out;
+    first = element_to(f, out[0]);
+    if (first == NULL || lanes == 1) {
+        PyMem_Free(store);
+        return first;
+    }
+    second = element_to(f, out[1]);
+    PyMem_Free(store);
+    if (second == NULL) {
+        Py_DECREF(first);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", first, second);
+}
+
+/* Chain.pow(e): x^e for 0 <= e < 2^length. */
+static PyObject *chain_pow(ChainObject *self, PyObject *arg)
+{
+    return chains_pow(&self, 1, arg);
+}
+
+/* Chain.pow_pair(other, e): (x^e, z^e), the two interleaved. */
+static PyObject *chain_pow_pair(ChainObject *self, PyObject *args)
+{
+    ChainObject *chains[2];
+    PyObject *other, *arg;
+    if (!PyArg_ParseTuple(args, "O!S", &ChainType, &other, &arg))
+        return NULL;
+    if (((ChainObject *)other)->field != self->field) {
+        PyErr_SetString(PyExc_ValueError, "chains of different fields");
+        return NULL;
+    }
+    chains[0] = self;
+    chains[1] = (ChainObject *)other;
+    return chains_pow(chains, 2, arg);
 }
 
 static PyMethodDef chain_methods[] = {
     {"pow", (PyCFunction)chain_pow, METH_O,
      "x^e (e as little-endian bytes, below 2^length), as little-endian bytes."},
+    {"pow_pair", (PyCFunction)chain_pow_pair, METH_VARARGS,
+     "pow_pair(other, e): (x^e, z^e) for another chain z of this field."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -745,8 +962,7 @@ static PyObject *comb_pow_pair(CombObject *self, PyObject *args)
             const mp_limb_t *x = self->table + (r * width + d) * n;
             const mp_limb_t *z = other->table + (r * width + d) * n;
             if (have) {
-                mont_mul(f, a, a, x);
-                mont_mul(f, b, b, z);
+                mont_mul2(f, a, a, x, b, b, z);
             } else {
                 memcpy(a, x, n * sizeof(mp_limb_t));
                 memcpy(b, z, n * sizeof(mp_limb_t));
@@ -802,6 +1018,8 @@ static PyObject *field_mul(FieldObject *self, PyObject *args)
 static PyMethodDef field_methods[] = {
     {"chain", (PyCFunction)field_chain, METH_VARARGS,
      "chain(x, length): the squaring chain of x (little-endian bytes)."},
+    {"chain_pair", (PyCFunction)field_chain_pair, METH_VARARGS,
+     "chain_pair(x, y, length): the chains of x and of y, made together."},
     {"product_chain", (PyCFunction)field_product_chain, METH_VARARGS,
      "product_chain(parts): the chain of the product of chains (a tuple)."},
     {"comb", (PyCFunction)field_comb, METH_VARARGS,

@@ -42,7 +42,7 @@ from imago_fed.domain.voting.crypto.encoding import (
     compact,
     sha256_b64,
 )
-from imago_fed.domain.voting.crypto.groups import InvalidElement, Prepared
+from imago_fed.domain.voting.crypto.groups import InvalidElement, Prepared, both_members
 from imago_fed.domain.voting.crypto.proofs import (
     Clause,
     Proof,
@@ -349,7 +349,7 @@ class BallotChecker:
         except InvalidElement as exc:
             raise BallotRejected("ballot.format", f"{where}: {exc}") from exc
         for j, (a, b) in enumerate(zip(alphas, betas, strict=True)):
-            if not (a.is_member() and b.is_member()):
+            if not both_members(a, b):
                 raise BallotRejected("ballot.membership", f"{where}, choice {j + 1}")
         for j, (c, a, b, ps) in enumerate(
             zip(choices, alphas, betas, answer["individual_proofs"], strict=True)

@@ -44,6 +44,15 @@ two-base "Shamir" multi-exponentiation does not apply: every commitment
 of a proof has one variable base (g^r alpha^c, y^r beta^c g^(-mc)), and
 the fixed bases are already tabled.
 
+The same chains, windows and tables have an optional C accelerator,
+``_montgomery.c`` (built by setup.py where a compiler and GMP's headers
+are): Montgomery multiplication with no interpreter between two products,
+on GMP's mpn layer (about 0.9 us a product) or, where the processor has
+AVX-512 IFMA, on forty 52-bit digits in vector registers (about 0.45 us).
+``_NativeChain`` and ``_NativeComb`` wrap it; a group uses it when it was
+built (``set_native_arithmetic(False)`` or ``native=False`` keep the pure
+path, which stays and is tested to give the same results).
+
 Every element that comes from outside goes through :meth:`Group.decode` and
 :meth:`Group.is_member` (for BELENIOS-2048 literally x^q = 1 mod p). No
 batched membership test: p - 1 = 2 * 3 * q * j with j odd, not divisible
@@ -80,8 +89,10 @@ __all__ = [
     "Group",
     "InvalidElement",
     "Prepared",
+    "both_members",
     "group_by_name",
     "native_arithmetic",
+    "pow_both",
     "set_native_arithmetic",
 ]
 
@@ -396,6 +407,43 @@ class _NativeChain:
             return gmpy2.jacobi(x, group.p) == 1
         return self.pow(group.q) == 1
 
+    def pow_with(self, other: _NativeChain, e: int) -> tuple[mpz, mpz]:
+        """(x^e, z^e) in one interleaved pass; both chains made together if neither is."""
+        group = self._group
+        if not 0 <= e < group.exponent_limit:
+            return self.pow(e), other.pow(e)
+        if self._native is None and other._native is None and not self._parts and not other._parts:
+            self._native, other._native = self._field.chain_pair(
+                group.element_bytes(self.value), group.element_bytes(other.value), group.qbits
+            )
+        a, b = self.native().pow_pair(other.native(), _exponent_bytes(e))
+        return _from_bytes(a), _from_bytes(b)
+
+    def members_with(self, other: _NativeChain) -> bool:
+        """``self.is_member() and other.is_member()``, the two exponents to q in one pass."""
+        group = self._group
+        if group.safe_prime or not (0 < self.value < group.p and 0 < other.value < group.p):
+            return self.is_member() and other.is_member()
+        return self.pow_with(other, group.q) == (1, 1)
+
+
+def pow_both(a: Prepared, b: Prepared, e: int) -> tuple[Element, Element]:
+    """(a^e, b^e): one interleaved pass for two chains of the C accelerator.
+
+    alpha and beta of a clause are raised to the same challenge; with AVX-512
+    IFMA two products side by side cost about 0.53 us instead of 0.85.
+    """
+    if isinstance(a, _NativeChain) and isinstance(b, _NativeChain) and a._field is b._field:
+        return a.pow_with(b, e)
+    return a.pow(e), b.pow(e)
+
+
+def both_members(a: Prepared, b: Prepared) -> bool:
+    """``a.is_member() and b.is_member()``, in one pass where ``pow_both`` can."""
+    if isinstance(a, _NativeChain) and isinstance(b, _NativeChain) and a._field is b._field:
+        return a.members_with(b)
+    return a.is_member() and b.is_member()
+
 
 def _exponent_bytes(e: int) -> bytes:
     return int(e).to_bytes((e.bit_length() + 7) // 8, "little")
@@ -461,6 +509,11 @@ class FiniteFieldGroup:
         else:
             self._field = None
         self._g_comb = None
+
+    @property
+    def arithmetic(self) -> str:
+        """How products are made now: "avx512ifma" or "mpn" (the C accelerator), or "pure"."""
+        return "pure" if self._field is None else str(self._field.kind)
 
     def element_bytes(self, x: mpz) -> bytes:
         return x.to_bytes(self.element_size, "little")

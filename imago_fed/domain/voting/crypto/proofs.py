@@ -40,7 +40,7 @@ from typing import Any
 
 from imago_fed.domain.voting.crypto.elgamal import PublicKey
 from imago_fed.domain.voting.crypto.encoding import FormatError, canonical_number
-from imago_fed.domain.voting.crypto.groups import Group, Prepared
+from imago_fed.domain.voting.crypto.groups import Group, Prepared, pow_both
 
 __all__ = [
     "Clause",
@@ -182,8 +182,9 @@ def verify_or(
     for clause, proof in zip(clauses, proofs, strict=True):
         c, r = proof.challenge, proof.response
         g_r, y_r = key.gy_pow(r)
-        commitments.append(group.mul(g_r, clause.alpha.pow(c)))
-        b = group.mul(y_r, clause.beta.pow(c))
+        alpha_c, beta_c = pow_both(clause.alpha, clause.beta, c)
+        commitments.append(group.mul(g_r, alpha_c))
+        b = group.mul(y_r, beta_c)
         if clause.m:
             b = group.mul(b, group.g_pow(-clause.m * c % q))
         commitments.append(b)

@@ -40,7 +40,9 @@ from imago_fed.domain.voting.crypto.board import ElectionRun
 from imago_fed.domain.voting.crypto.encoding import compact
 from imago_fed.domain.voting.crypto.groups import (
     FiniteFieldGroup,
+    both_members,
     native_arithmetic,
+    pow_both,
     set_native_arithmetic,
     sliding_windows,
 )
@@ -169,8 +171,8 @@ def test_other_finite_field_groups_use_the_same_chains() -> None:
 # ----------------------------------------------- the C accelerator and the pure path
 def test_the_accelerator_is_built_where_it_is_expected() -> None:
     """CI (``.ci/run``) installs GMP's headers and says so: there it must have been built."""
-    if not os.environ.get("IMAGO_EXPECT_NATIVE"):
-        pytest.skip("IMAGO_EXPECT_NATIVE is not set: the pure path is allowed here")
+    if not os.environ.get("IMAGO_TEST_EXPECT_NATIVE"):
+        pytest.skip("IMAGO_TEST_EXPECT_NATIVE is not set: the pure path is allowed here")
     assert NATIVE_BUILT, "setup.py did not build imago_fed/domain/voting/crypto/_montgomery.c"
 
 
@@ -223,10 +225,39 @@ def test_each_way_of_the_accelerator_equals_pow(modulus: int, data: st.DataObjec
         both = field.product_chain((cx, cy))
         assert num(both.pow(e_raw)) == pow(x * y, e, modulus)
         assert num(field.product_chain((both, cx)).pow(e_raw)) == pow(x * x * y, e, modulus)
+        px, py = field.chain_pair(raw(x), raw(y), bits)
+        assert (num(px.pow(e_raw)), num(py.pow(e_raw))) == (pow(x, e, modulus), pow(y, e, modulus))
+        pair = both.pow_pair(cx, e_raw)
+        assert (num(pair[0]), num(pair[1])) == (pow(x * y, e, modulus), pow(x, e, modulus))
         tx, ty = field.comb(raw(x), bits, 7), field.comb(raw(y), bits, 7)
         assert num(tx.pow(e_raw)) == pow(x, e, modulus)
         pair = tx.pow_pair(ty, e_raw)
         assert (num(pair[0]), num(pair[1])) == (pow(x, e, modulus), pow(y, e, modulus))
+
+
+@needs_native
+@settings(max_examples=30, deadline=None)
+@given(SCALARS, st.sampled_from(sorted(NON_MEMBERS)), st.booleans())
+def test_pairs_of_chains_give_what_each_gives(e: int, stray: str, built: bool) -> None:
+    """``pow_both`` / ``both_members``: one pass for two chains, else one after the other."""
+    x, y = _member(), NON_MEMBERS[stray]
+    for group in (G, PURE):
+        a, b = group.prepare(x), group.prepare(y)
+        if built:  # a chain made already is used as it is
+            a.pow(1)
+        assert pow_both(a, b, e) == (gmpy2.powmod(x, e, P), gmpy2.powmod(y, e, P))
+        assert pow_both(b, a, Q) == (gmpy2.powmod(y, Q, P), 1)
+        assert pow_both(a, a, e) == (gmpy2.powmod(x, e, P),) * 2
+        assert both_members(a, group.prepare(_member())) is True
+        assert both_members(a, b) is False and both_members(b, a) is False
+        assert both_members(a, group.prepare(gmpy2.mpz(0))) is False
+        product = group.prepare_product([a, b])
+        assert pow_both(product, a, e) == (gmpy2.powmod(x * y, e, P), gmpy2.powmod(x, e, P))
+        # beyond the chains: powmod, as Prepared.pow does
+        assert pow_both(a, b, 1 << 300) == (
+            gmpy2.powmod(x, 1 << 300, P),
+            gmpy2.powmod(y, 1 << 300, P),
+        )
 
 
 @needs_native
@@ -248,6 +279,7 @@ def test_the_default_group_uses_the_accelerator_and_pure_does_not() -> None:
     assert type(PURE.prepare(G.g)).__name__ == "_Chain"
     assert type(G.fixed_base(G.g)).__name__ == "_NativeComb"
     assert type(PURE.fixed_base(G.g)).__name__ == "_Comb"
+    assert G.arithmetic in _field_kinds() and PURE.arithmetic == "pure"
 
 
 @needs_native
