@@ -74,6 +74,7 @@ class Receiver:
     port: int = 0
     requests: list[Request] = field(default_factory=list)
     connections: set[asyncio.Task[None]] = field(default_factory=set)
+    accepted: int = 0  # connections the server accepted, over its whole life
 
     @property
     def base_url(self) -> str:
@@ -83,6 +84,7 @@ class Receiver:
         task = asyncio.current_task()
         assert task is not None
         self.connections.add(task)
+        self.accepted += 1
         try:
             while True:
                 parsed = await read_head(reader)

@@ -54,6 +54,7 @@ __all__ = [
     "enqueue",
     "mark_dead",
     "mark_delivered",
+    "mark_delivered_many",
     "release",
     "retry",
     "schedule_retry",
@@ -137,8 +138,10 @@ open_hosts AS (
       AND (p.unavailable IS NOT TRUE OR p.last_failure_at IS NULL
            OR p.last_failure_at <= now() - $3::interval)
 ),
-chosen AS (
-    SELECT c.id, c.next_attempt FROM open_hosts o
+candidates AS (
+    SELECT c.id, c.next_attempt, o.host,
+           min(c.next_attempt) OVER per_host AS host_due, min(c.id) OVER per_host AS host_first
+    FROM open_hosts o
     CROSS JOIN LATERAL (
         SELECT d.id, d.next_attempt FROM deliveries d
         WHERE d.host = o.host AND d.state = 'queued' AND d.next_attempt <= now()
@@ -146,7 +149,15 @@ chosen AS (
         ORDER BY d.next_attempt, d.id
         LIMIT greatest(o.free, 0)
     ) c
-    ORDER BY c.next_attempt, c.id
+    WINDOW per_host AS (PARTITION BY o.host)
+),
+chosen AS (
+    SELECT id FROM (
+        SELECT *, dense_rank() OVER (ORDER BY host_due, host_first) AS host_rank
+        FROM candidates
+    ) ranked
+    WHERE $5::int IS NULL OR host_rank <= $5
+    ORDER BY host_due, host_first, next_attempt, id
     LIMIT $1
 ),
 locked AS (
@@ -161,20 +172,34 @@ RETURNING d.id, d.activity_id, d.group_id, d.inbox, d.host, d.body, d.attempts, 
 
 
 async def claim(
-    db: Db, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+    db: Db,
+    *,
+    limit: int,
+    per_host: int,
+    probe_interval: timedelta,
+    lease: timedelta,
+    hosts: int | None = None,
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due rows, respecting host limits (see the module docstring)."""
-    if limit <= 0:
+    """Lease up to ``limit`` due rows, respecting host limits (see the module docstring).
+
+    A host's rows come together (hosts in the order of their oldest due row),
+    so a worker can send them over one connection; ``hosts`` caps how many
+    hosts one claim serves. Returned by host, then id.
+    """
+    if limit <= 0 or (hosts is not None and hosts <= 0):
         return []
     if isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn:
             return await claim(
-                conn, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease
-            )
+                conn, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease,
+                hosts=hosts,
+            )  # fmt: skip
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
-        rows = await db.fetch(_CLAIM, limit, per_host, probe_interval, lease)
-    return [Claimed(**dict(row)) for row in rows]
+        rows = await db.fetch(_CLAIM, limit, per_host, probe_interval, lease, hosts)
+    claimed = [Claimed(**dict(row)) for row in rows]
+    claimed.sort(key=lambda row: (row.host, row.id))
+    return claimed
 
 
 async def seconds_until_next_due(db: Db) -> float | None:
@@ -197,6 +222,22 @@ async def mark_delivered(db: Db, delivery_id: int, status: int | None) -> None:
         WHERE id = $1 AND state = ANY($3::text[])
         """,
         delivery_id, status, DELIVERY.sources("delivered"),
+    )  # fmt: skip
+
+
+async def mark_delivered_many(db: Db, delivered: list[tuple[int, int | None]]) -> None:
+    """:func:`mark_delivered` for many rows in one statement (the worker batches them)."""
+    if not delivered:
+        return
+    await db.execute(
+        """
+        UPDATE deliveries d SET state = 'delivered', delivered_at = now(), locked_until = NULL,
+            last_status = t.status, last_error = NULL
+        FROM unnest($1::bigint[], $2::int[]) AS t(id, status)
+        WHERE d.id = t.id AND d.state = ANY($3::text[])
+        """,
+        [row for row, _ in delivered], [status for _, status in delivered],
+        DELIVERY.sources("delivered"),
     )  # fmt: skip
 
 
@@ -319,17 +360,27 @@ class PgDeliveries:
         )
 
     async def claim(
-        self, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+        self,
+        *,
+        limit: int,
+        per_host: int,
+        probe_interval: timedelta,
+        lease: timedelta,
+        hosts: int | None = None,
     ) -> list[Claimed]:
         return await claim(
-            self._db, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease
-        )
+            self._db, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease,
+            hosts=hosts,
+        )  # fmt: skip
 
     async def seconds_until_next_due(self) -> float | None:
         return await seconds_until_next_due(self._db)
 
     async def mark_delivered(self, delivery_id: int, status: int | None) -> None:
         await mark_delivered(self._db, delivery_id, status)
+
+    async def mark_delivered_many(self, delivered: list[tuple[int, int | None]]) -> None:
+        await mark_delivered_many(self._db, delivered)
 
     async def schedule_retry(
         self, claimed: Claimed, delay: timedelta, status: int | None, error: str

@@ -63,9 +63,18 @@ async def record_failure(
 
 async def record_success(db: Db, host: str) -> None:
     """The host answered: clear its failures. Cheap when there is nothing to clear."""
+    await record_successes(db, [host])
+
+
+async def record_successes(db: Db, hosts: list[str]) -> None:
+    """:func:`record_success` for many hosts in one statement (in a stable order,
+    so two workers writing overlapping sets cannot deadlock)."""
+    if not hosts:
+        return
     await db.execute(
         """
-        INSERT INTO peer_hosts AS peer_hosts (host, last_success_at) VALUES ($1, now())
+        INSERT INTO peer_hosts AS peer_hosts (host, last_success_at)
+        SELECT host, now() FROM unnest($1::text[]) AS t(host)
         ON CONFLICT (host) DO UPDATE SET
             last_success_at = now(), failure_days = 0, first_failure_at = NULL,
             unavailable = false
@@ -73,7 +82,7 @@ async def record_success(db: Db, host: str) -> None:
            OR peer_hosts.last_success_at IS NULL
            OR peer_hosts.last_success_at < now() - interval '1 hour'
         """,
-        host,
+        sorted(set(hosts)),
     )
 
 
@@ -126,6 +135,15 @@ class PgPeerHosts:
             "SELECT signature_scheme FROM peer_hosts WHERE host = $1", host
         )
 
+    async def signature_schemes(self, hosts: list[str]) -> dict[str, str]:
+        """The remembered scheme of each host that has one (one query for many)."""
+        rows = await self._db.fetch(
+            "SELECT host, signature_scheme FROM peer_hosts"
+            " WHERE host = ANY($1::text[]) AND signature_scheme IS NOT NULL",
+            hosts,
+        )
+        return {row["host"]: row["signature_scheme"] for row in rows}
+
     async def remember_signature_scheme(self, host: str, scheme: str) -> None:
         await self._db.execute(
             """
@@ -141,3 +159,6 @@ class PgPeerHosts:
 
     async def record_success(self, host: str) -> None:
         await record_success(self._db, host)
+
+    async def record_successes(self, hosts: list[str]) -> None:
+        await record_successes(self._db, hosts)

@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from imago_fed.activitypub.delivery import Backoff, Outcome, classify
+from imago_fed.activitypub.delivery import Backoff, Outcome, chains, classify
+from imago_fed.domain.ports.delivery import Claimed
 from imago_fed.store import deliveries
 from tests.activitypub.delivery_world import World, make_world, running
 from tests.receiver import receiver
@@ -148,6 +149,52 @@ async def test_network_errors_are_retried_and_count_against_the_host(world: Worl
     assert host["failure_days"] == 1 and not host["unavailable"]
 
 
+async def test_a_hosts_rows_go_one_after_another_over_one_connection(world: World) -> None:
+    inbox_a, inbox_b = world.inbox(), world.inbox()
+    async with receiver(inbox_a) as a, receiver(inbox_b) as b:
+        sent = [await world.enqueue([f"{a.base_url}/inbox", f"{b.base_url}/inbox"]) for _ in "xy"]
+        async with running(world.worker(chain=2)):
+            for activity in sent:
+                await wait_until(settled(world, inbox_a, activity, "delivered"), timeout=10)
+    assert inbox_a.errors == inbox_b.errors == []  # each POST signed on its own
+    assert inbox_a.accepted() == inbox_b.accepted() == {activity: 1 for activity in sent}
+    assert (a.accepted, b.accepted) == (1, 1)
+
+
+async def test_a_network_failure_ends_the_chain_and_the_rest_wait_their_backoff(
+    world: World,
+) -> None:
+    port = free_port()  # nobody listens there
+    inbox = f"http://127.0.0.1:{port}/inbox"
+    sent = [await world.enqueue([inbox]) for _ in "xy"]
+    async with running(world.worker(chain=2, backoff=Backoff(timedelta(hours=1), jitter=0))):
+        for activity in sent:
+            await wait_until(lambda a=activity: _attempted(world, a), timeout=10)
+    first, second = [(await world.rows(activity))[0] for activity in sent]
+    assert "ConnectError" in first["last_error"]
+    assert second["last_error"].startswith("not sent: the host failed on the row before")
+    for row in (first, second):
+        assert row["state"] == "queued" and row["attempts"] == 1 and row["locked_until"] is None
+        assert row["next_attempt"] > datetime.now(UTC) + timedelta(minutes=50)
+    failures = await world.pool.fetchval(
+        "SELECT failure_days FROM peer_hosts WHERE host = $1", f"127.0.0.1:{port}"
+    )
+    assert failures == 1
+
+
+def test_claimed_rows_are_cut_into_chains_within_the_room() -> None:
+    def row(n: int, host: str) -> Claimed:
+        return Claimed(n, f"a{n}", None, f"https://{host}/inbox", host, "{}", 1, datetime.now(UTC))
+
+    claimed = [row(1, "a"), row(2, "a"), row(3, "a"), row(4, "a"), row(5, "b"), row(6, "c")]
+    ids = lambda cut: [[r.id for r in chain] for chain in cut]  # noqa: E731
+    assert ids(chains(claimed, room=32, length=2)) == [[1, 3], [2, 4], [5], [6]]
+    assert ids(chains(claimed, room=32, length=4)) == [[1, 2, 3, 4], [5], [6]]
+    assert ids(chains(claimed, room=3, length=2)) == [[1, 2, 3, 4], [5], [6]]  # room is short
+    assert ids(chains(claimed, room=32, length=1)) == [[1], [2], [3], [4], [5], [6]]
+    assert chains([], room=4, length=2) == []
+
+
 async def _attempted(world: World, activity: str) -> bool:
     (row,) = await world.rows(activity)
     return row["last_error"] is not None
@@ -169,7 +216,7 @@ async def test_rows_without_a_group_are_signed_by_the_instance_actor(world: Worl
 
 async def test_per_host_limit_holds(world: World) -> None:
     inbox = world.inbox(delay=0.1)
-    async with receiver(inbox) as rx, running(world.worker(per_host=3)):
+    async with receiver(inbox) as rx, running(world.worker(per_host=3, chain=1)):
         activities = [await world.enqueue([f"{rx.base_url}/inbox"]) for _ in range(12)]
         for activity in activities:
             await wait_until(settled(world, inbox, activity, "delivered"), timeout=15)
@@ -266,3 +313,32 @@ async def test_a_drain_that_times_out_gives_the_lease_back(world: World) -> None
         await asyncio.wait_for(worker.stop(), 10)
     (row,) = await world.rows(activity)
     assert row["state"] == "queued" and row["locked_until"] is None and row["attempts"] == 1
+
+
+async def test_chains_claimed_ahead_are_given_back_on_stop(world: World) -> None:
+    inbox = world.inbox(delay=0.5)
+    async with receiver(inbox) as rx:
+        sent = [await world.enqueue([f"{rx.base_url}/u{n}/inbox"]) for n in range(4)]
+        worker = world.worker(global_limit=1, chain=1, per_host=4)
+        worker.start()
+        await wait_until(lambda: _count(rx, 1), timeout=10)
+        await asyncio.wait_for(worker.stop(), 10)  # one POST in flight, three waiting
+    rows = [(await world.rows(activity))[0] for activity in sent]
+    assert [row["state"] for row in rows].count("delivered") == 1
+    assert all(row["locked_until"] is None for row in rows)
+    assert len(rx.requests) == 1
+
+
+async def test_a_chain_that_waited_past_half_its_lease_is_not_started(world: World) -> None:
+    """Claimed ahead, then kept waiting (the one slot busy): sending it so late
+    could outlive its lease and let another claim send it too."""
+    inbox = world.inbox(delay=2.0)
+    async with receiver(inbox) as rx:
+        sent = [await world.enqueue([f"{rx.base_url}/u{n}/inbox"]) for n in range(3)]
+        worker = world.worker(global_limit=1, chain=1, lease=timedelta(seconds=3))
+        async with running(worker):
+            for activity in sent:
+                await wait_until(settled(world, inbox, activity, "delivered"), timeout=30)
+    assert inbox.seen() == {activity: 1 for activity in sent}  # none sent twice
+    attempts = [(await world.rows(activity))[0]["attempts"] for activity in sent]
+    assert max(attempts) >= 2  # one was dropped and claimed again

@@ -101,6 +101,22 @@ async def test_a_host_that_went_back_to_cavage_is_remembered_again(
     assert await pool.fetchval(stored, host) == "cavage"
 
 
+async def test_schemes_are_looked_up_for_many_hosts_at_once(pool: asyncpg.Pool, settings) -> None:
+    handler = OnlyScheme(SignatureScheme.RFC9421)
+    async with receiver(handler) as rx:
+        host = f"127.0.0.1:{rx.port}"
+        await PgPeerHosts(pool).remember_signature_scheme(host, SignatureScheme.RFC9421)
+        http = FediClient(settings, schemes=PgPeerHosts(pool))
+        try:
+            await http.prime_schemes([host, "other.example"])
+            await pool.execute("DELETE FROM peer_hosts")  # from here on, only memory answers
+            assert await http.signature_scheme_for("other.example") is SignatureScheme.CAVAGE
+            assert await http.post_activity(f"{rx.base_url}/inbox", b"{}", SIGNER) == 202
+        finally:
+            await http.aclose()
+    assert handler.seen == [SignatureScheme.RFC9421]  # the first knock was the right one
+
+
 async def test_a_refusal_of_both_schemes_is_returned_and_nothing_remembered(
     pool: asyncpg.Pool, settings
 ) -> None:

@@ -272,3 +272,126 @@ async def test_a_post_answer_is_its_status_whatever_the_body(client: FediClient)
         (request,) = rx.requests
         assert request.headers["content-type"] == "application/activity+json"
         assert request.body == b'{"a": 1}'
+
+
+# ------------------------------------------- POSTs: kept-alive connections per host
+async def test_posts_to_one_host_share_one_kept_alive_connection(client: FediClient) -> None:
+    async with receiver() as rx, receiver() as other:
+        for n in range(3):
+            body = json.dumps({"n": n}).encode()
+            assert await client.post_activity(f"{rx.base_url}/inbox", body, SIGNER) == 202
+        assert await client.post_activity(f"{other.base_url}/inbox", b"{}", SIGNER) == 202
+        assert (rx.accepted, other.accepted, client.posts.opened) == (1, 1, 2)
+        for request in rx.requests:  # every POST signed on its own
+            assert request.verify(KEY.public_key()) == (SignatureScheme.CAVAGE, SIGNER.key_id)
+        # A connection the server asked to close is not kept.
+        await client.post_activity(f"{rx.base_url}/x", b"{}", SIGNER)
+
+    async def closing(request: Request) -> Reply:
+        return Reply(202, close_delimited=True)
+
+    async with receiver(closing) as rx:
+        for _ in range(2):
+            assert await client.post_activity(f"{rx.base_url}/inbox", b"{}", SIGNER) == 202
+        assert rx.accepted == 2
+
+
+async def test_a_connection_the_server_dropped_while_idle_is_replaced(
+    client: FediClient,
+) -> None:
+    """The keep-alive race: the server drops a kept connection as the next POST
+    arrives, without answering; the POST is sent again on a new connection
+    (no answer byte came back, so the receiver did not act on it)."""
+    accepted, answered = 0, 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted, answered
+        accepted += 1
+        for turn in range(2):
+            head = await reader.readuntil(b"\r\n\r\n")
+            fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if line)
+            await reader.readexactly(
+                int({k.lower(): v for k, v in fields.items()}[b"content-length"])
+            )
+            if turn == 1:
+                break  # hang up on the second request, silently
+            writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            answered += 1
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/inbox"
+    try:
+        for _ in range(3):
+            assert await client.post_activity(url, b"{}", SIGNER) == 202
+        assert (accepted, answered) == (3, 3)  # POST 2 and 3 each came on a new connection
+    finally:
+        server.close()
+
+
+async def test_a_post_that_times_out_leaves_no_connection_behind(open_settings) -> None:
+    slow = True
+
+    async def handler(request: Request) -> Reply:
+        if slow:
+            await asyncio.sleep(5)
+        return Reply(202)
+
+    fast = FediClient(open_settings, limits=ClientLimits(total_timeout=0.3))
+    try:
+        async with receiver(handler) as rx:
+            with pytest.raises(FetchTimeout):
+                await fast.post_activity(f"{rx.base_url}/inbox", b"{}", SIGNER)
+            slow = False
+            assert await fast.post_activity(f"{rx.base_url}/inbox", b"{}", SIGNER) == 202
+            assert rx.accepted == 2  # the timed-out connection was not reused
+    finally:
+        await fast.aclose()
+
+
+async def test_https_posts_verify_the_certificate(open_settings, tmp_path) -> None:
+    """A self-signed certificate is refused: the POST never reaches the handler."""
+    import datetime as dt
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(KEY.public_key()).serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(KEY, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        KEY.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    reached = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal reached
+        reached += 1
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    http = FediClient(open_settings, limits=ClientLimits(total_timeout=3))
+    try:
+        with pytest.raises(NetworkError, match="CERTIFICATE_VERIFY_FAILED"):
+            await http.post_activity(f"https://localhost:{port}/inbox", b"{}", SIGNER)
+        assert reached == 0
+    finally:
+        await http.aclose()
+        server.close()

@@ -8,6 +8,7 @@ HTTP is covered by ``test_processing.py`` and the interop tests.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -326,3 +327,76 @@ async def test_a_parsed_key_is_kept_in_memory_until_it_expires_or_is_refreshed(
     assert not resolver.knows_key(key_id)
     await resolver.key(key_id)
     assert counting.reads == 2
+
+
+async def test_a_batch_runs_each_actors_activities_in_order_and_the_actors_side_by_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alice follows and unfollows in one batch (her Undo must come after her
+    Follow); Bob's Follow is handled while Alice's first one waits on the database."""
+    world = await _world()
+    bob = "https://other.example/users/bob"
+    for actor in (ALICE, bob):
+        world.fed.remember(actor, now=EPOCH)
+    follow = world.follow()
+    undo = {"id": f"{ALICE}/undo/1", "type": "Undo", "actor": ALICE, "object": follow}
+    for activity in (follow, undo, world.follow(bob)):
+        await world.fed.inbox.store(
+            activity=activity, actor_uri=activity["actor"], group_id=world.gid, now=EPOCH
+        )
+    order: list[str] = []
+    add, remove = world.fed.follows.add_follower, world.fed.follows.remove_follower
+
+    async def slow_add(group_id: int, actor: str, *args: Any) -> None:
+        order.append(f"add {actor}")
+        if actor == ALICE:  # a slow round trip: Bob's lane goes meanwhile
+            await asyncio.sleep(0.05)
+        await add(group_id, actor, *args)
+
+    async def logged_remove(group_id: int, actor: str) -> str | None:
+        order.append(f"remove {actor}")
+        return await remove(group_id, actor)
+
+    monkeypatch.setattr(world.fed.follows, "add_follower", slow_add)
+    monkeypatch.setattr(world.fed.follows, "remove_follower", logged_remove)
+    assert await world.processor.run_once() == 3
+    assert order == [f"add {ALICE}", f"add {bob}", f"remove {ALICE}"]
+    assert not await world.fed.follows.is_follower(world.gid, ALICE)
+    assert await world.fed.follows.is_follower(world.gid, bob)
+    assert [world.fed.inbox.state_of(a["id"])[0] for a in (follow, undo)] == ["done", "done"]
+
+
+async def test_accepting_a_relation_reads_the_proposers_actor_afresh(world: World) -> None:
+    """A copy cached before the proposer's Matrix space existed would link nothing:
+    accepting fetches the actor again; an unreachable proposer keeps its copy."""
+    from imago_fed.activitypub.relations import ApGraph
+    from imago_fed.domain.graph.relations import Relation
+    from imago_fed.domain.ports.relations import StoredRelation
+
+    sent: list[tuple[dict[str, Any], list[str] | None]] = []
+
+    async def publish_it(group_id: int, activity: dict[str, Any], inboxes: list[str] | None,
+                         object_id: str | None = None) -> None:  # fmt: skip
+        sent.append((activity, inboxes))
+
+    wire = ApGraph(publish_it, world.resolver, world.following, world.ids, world.groups)
+    garden = world.ids.group("garden")
+    for n, hub in enumerate(("https://far.example/groups/hub", "https://gone.example/groups/x")):
+        world.fed.remember(hub, now=EPOCH)  # fetched before: no space
+        stored = StoredRelation(n + 1, world.gid, Relation(hub, garden, "subgroup"), hub,
+                                f"{hub}/offers/1")  # fmt: skip
+        world.documents[hub] = {
+            "id": hub, "type": "Group", "inbox": f"{hub}/inbox",
+            "matrixSpace": {"matrixRoomId": "!hubSpace", "matrixServer": "hs.far.example"},
+        }  # fmt: skip
+        if "gone" in hub:
+            del world.documents[hub]
+        await wire.answer("garden", stored, accept=True)
+    far = await world.fed.remote_actors.get_by_uri("https://far.example/groups/hub")
+    gone = await world.fed.remote_actors.get_by_uri("https://gone.example/groups/x")
+    assert far is not None and (far.space, far.space_server) == ("!hubSpace", "hs.far.example")
+    assert gone is not None and gone.space == "" and gone.type == "Person"  # the cached copy
+    assert [(a["type"], inboxes) for a, inboxes in sent] == [
+        ("Accept", ["https://far.example/groups/hub/inbox"]),
+        ("Accept", ["https://gone.example/groups/x/inbox"]),
+    ]

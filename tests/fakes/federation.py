@@ -273,7 +273,13 @@ class MemoryDeliveries:
         return new
 
     async def claim(
-        self, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+        self,
+        *,
+        limit: int,
+        per_host: int,
+        probe_interval: timedelta,
+        lease: timedelta,
+        hosts: int | None = None,
     ) -> list[Claimed]:
         raise NotImplementedError("leases are the real queue's tests' business")
 
@@ -281,6 +287,9 @@ class MemoryDeliveries:
         return None
 
     async def mark_delivered(self, delivery_id: int, status: int | None) -> None:
+        raise NotImplementedError
+
+    async def mark_delivered_many(self, delivered: list[tuple[int, int | None]]) -> None:
         raise NotImplementedError
 
     async def schedule_retry(
@@ -308,6 +317,10 @@ class MemoryPeerHealth:
 
     async def record_success(self, host: str) -> None:
         self.failures.pop(host, None)
+
+    async def record_successes(self, hosts: list[str]) -> None:
+        for host in hosts:
+            self.failures.pop(host, None)
 
 
 @dataclass

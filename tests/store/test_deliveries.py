@@ -101,6 +101,41 @@ async def test_one_busy_host_does_not_crowd_out_the_others(pool: asyncpg.Pool) -
     assert hosts.count("busy.example") == 4 and hosts.count("quiet.example") == 1
 
 
+async def test_a_claim_brings_a_hosts_rows_together_and_can_cap_the_hosts(
+    pool: asyncpg.Pool,
+) -> None:
+    for n in range(3):  # ids interleave the hosts: a, b, c, a, b, c, ...
+        await _enqueue(pool, ["https://a.example/inbox", "https://b.example/inbox",
+                              "https://c.example/inbox"], n=n)  # fmt: skip
+    claimed = await PgDeliveries(pool).claim(
+        limit=10, per_host=2, probe_interval=PROBE, lease=LEASE, hosts=2
+    )
+    assert [c.host for c in claimed] == ["a.example"] * 2 + ["b.example"] * 2
+    assert claimed == sorted(claimed, key=lambda c: (c.host, c.id))
+    # Hosts in the order of their oldest due row: all of c's rows before a's third.
+    rest = await _claim(pool, limit=4, per_host=3)
+    assert [c.host for c in rest] == ["a.example"] + ["c.example"] * 3
+    assert (
+        await PgDeliveries(pool).claim(
+            limit=10, per_host=2, probe_interval=PROBE, lease=LEASE, hosts=0
+        )
+        == []
+    )
+
+
+async def test_many_rows_are_marked_delivered_at_once(pool: asyncpg.Pool) -> None:
+    await _enqueue(pool, ["https://a.example/inbox", "https://b.example/inbox",
+                          "https://c.example/inbox"])  # fmt: skip
+    a, b, c = await _claim(pool)
+    await PgDeliveries(pool).mark_dead(c, 410, "gone")
+    await PgDeliveries(pool).mark_delivered_many([(a.id, 202), (b.id, 200), (c.id, 202)])
+    rows = await _rows(pool)
+    assert [(r["state"], r["last_status"], r["locked_until"]) for r in rows] == [
+        ("delivered", 202, None), ("delivered", 200, None), ("dead", 410, None)
+    ]  # fmt: skip
+    await PgDeliveries(pool).mark_delivered_many([])
+
+
 async def test_an_unavailable_host_gets_one_probe_once_its_interval_passed(pool: asyncpg.Pool):
     for n in range(3):
         await _enqueue(pool, ["https://down.example/inbox"], n=n)

@@ -72,3 +72,19 @@ async def test_the_signature_scheme_is_remembered_per_host(pool: asyncpg.Pool) -
     await hosts.remember_signature_scheme("a.example", "cavage")
     assert await hosts.signature_scheme("a.example") == "cavage"
     assert await hosts.signature_scheme("b.example") is None
+    await hosts.remember_signature_scheme("c.example", "rfc9421")
+    assert await hosts.signature_schemes(["a.example", "b.example", "c.example"]) == {
+        "a.example": "cavage", "c.example": "rfc9421"
+    }  # fmt: skip
+
+
+async def test_many_successes_are_recorded_at_once(pool: asyncpg.Pool) -> None:
+    hosts = PgPeerHosts(pool)
+    await hosts.record_failure("a.example", after_days=7)
+    await hosts.record_successes(["b.example", "a.example", "b.example"])  # repeats are fine
+    rows = await pool.fetch(
+        "SELECT host, failure_days, last_success_at FROM peer_hosts ORDER BY host"
+    )
+    assert [(r["host"], r["failure_days"]) for r in rows] == [("a.example", 0), ("b.example", 0)]
+    assert all(r["last_success_at"] is not None for r in rows)
+    await hosts.record_successes([])

@@ -122,3 +122,30 @@ async def test_both_local_sides_hear_when_what_is_left_fits_better(
     better = [(slug, p["text"]) for slug, _, p in told if p["text"].startswith("Better match")]
     assert sorted(slug for slug, _ in better) == ["garden", "workshop"]
     assert all("was " in text and "8 one" not in text for _, text in better)
+
+
+async def test_a_cancelled_agreement_reopens_the_intent_to_new_counterparts_only(
+    world: tuple[Client, Runtime],
+) -> None:
+    client, rt = world
+    for slug in ("garden", "workshop", "slow"):
+        await do_at_once(rt, slug)
+    _, offer = await call(client, "POST", "/groups/garden/intents", BIKES)  # 3 bicycles
+    three = {"intent_id": offer["id"], "quantity": {"value": 3, "unit": "one"}}
+    await call(client, "POST", "/groups/slow/agreements", three)
+    _, offered = await call(client, "GET", "/groups/garden/agreements?state=offered")
+    [incoming] = offered["items"]
+    await call(client, "POST", f"/groups/garden/agreements/{incoming['id']}/accept", {})
+    _, agreed = await call(client, "GET", f"/intents/{offer['id']}")
+    assert agreed["state"] == "agreed"
+    _, need = await call(client, "POST", "/groups/workshop/intents", NEED)
+    assert await _told(rt) == []  # the offer is all promised: nothing to suggest
+
+    status, _ = await call(client, "POST", f"/groups/garden/agreements/{incoming['id']}/cancel")
+    assert status == 200
+    told = await _told(rt)
+    assert sorted((slug, key) for slug, key, _ in told) == [
+        ("garden", f"resources|match|{offer['id']}|{need['id']}"),
+        ("workshop", f"resources|match|{need['id']}|{offer['id']}"),
+    ]
+    assert all(p["text"].startswith("Suggested match") for _, _, p in told)

