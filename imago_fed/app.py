@@ -28,7 +28,7 @@ import asyncpg
 from quart import Quart, Response, g, request
 
 from imago_fed.activitypub import people
-from imago_fed.activitypub.actors import ActorResolver
+from imago_fed.activitypub.actors import ActorResolver, FetchJson
 from imago_fed.activitypub.assemblies import AssemblyMinutes
 from imago_fed.activitypub.delivery import DeliveryWorker, WorkerConfig
 from imago_fed.activitypub.direct import FediverseDirectMessages
@@ -47,7 +47,12 @@ from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
 from imago_fed.activitypub.relations import ApGraph, GraphIntake
-from imago_fed.activitypub.resource_exchange import ApResources, FollowTrust, ResourceIntake
+from imago_fed.activitypub.resource_exchange import (
+    ApResources,
+    FollowTrust,
+    PropagatedIntents,
+    ResourceIntake,
+)
 from imago_fed.activitypub.signers import Signers
 from imago_fed.config import Settings
 from imago_fed.domain.clock import SystemClock
@@ -157,6 +162,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_WORKERS_KEY = "imago_fed.workers"  # the background workers' runtime (app.extensions)
 access_log = logging.getLogger("imago_fed.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -191,8 +197,9 @@ def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
     executor = Executor(governance_store, PgGroupBlocks(pool), clock, following, repository, ledger)
     governance = Governance(governance_store, event_log, executor, clock, count_choices)
     relations, proximity, propagation, resources = _graph(
-        settings, fed, pool, resolver, following, ids, repository, clock, executor, event_log
-    )
+        settings, fed, pool, resolver, following, ids, repository, clock, executor, event_log,
+        instance_actor.fetch_json,
+    )  # fmt: skip
     relations.attach(governance)
     propagation.attach(governance)
     assemblies = Assemblies(PgAssemblyStore(pool), governance, event_log, clock)
@@ -358,12 +365,13 @@ def _first_of(*intakes: Intake) -> Intake:
 def _graph(
     settings: Settings, fed: PgFederation, pool: asyncpg.Pool, resolver: ActorResolver,
     following: Following, ids: Ids, repository: PgGroupRepository, clock: SystemClock,
-    executor: Executor, events: PgGroupEventLog,
+    executor: Executor, events: PgGroupEventLog, fetch_json: FetchJson,
 ) -> tuple[Relations, Proximity, Propagation, Resources]:  # fmt: skip
     """The graph of groups: relations, places and themes, propagation and resources
     over ActivityPub, their ``relate``/``propagate``/``publish_offer``/``spend``
     effects registered with the executor; remote group actors' places and themes
-    recorded as they are fetched."""
+    recorded as they are fetched; offers and needs propagated like announcements
+    (read from their origin with ``fetch_json``, a GET signed by the instance)."""
 
     async def send(
         group_id: int, activity: dict, inboxes: list[str] | None, object_id: str | None = None
@@ -385,13 +393,14 @@ def _graph(
         lookup=wikidata_lookup(settings),
     )  # fmt: skip
     resolver.observe(GroupPlaces(proximity))
-    propagation = Propagation(
-        PgPropagationStore(pool), proximity, relations, wire, repository, clock,
-        events=events,
-    )  # fmt: skip
+    spread = PgPropagationStore(pool)
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
-        relations, FollowTrust(fed.follows), events, PgGraphNodes(pool),
+        relations, FollowTrust(fed.follows), events, PgGraphNodes(pool), spread,
+    )  # fmt: skip
+    propagation = Propagation(
+        spread, proximity, relations, wire, repository, clock,
+        events=events, intents=PropagatedIntents(resources, fetch_json, ids),
     )  # fmt: skip
     executor.register(ActionKind.RELATE, relations)
     executor.register(ActionKind.PROPAGATE, propagation)
@@ -543,10 +552,20 @@ def create_app(settings: Settings, dsn: str, *, workers: bool = True) -> Quart:
         rt = build_runtime(settings, await create_pool(dsn, settings))
         app.extensions[EXTENSION_KEY] = rt
         if workers and settings.federation.workers_in_serve:
-            await start_workers(rt)
+            # The workers get the same services over a pool of their own: under
+            # inbound load the request handlers hold every connection of theirs,
+            # and a worker's step (a dozen statements, each acquiring one) would
+            # queue behind the requests for each of them.
+            background = build_runtime(settings, await create_pool(dsn, settings))
+            app.extensions[_WORKERS_KEY] = background
+            await start_workers(background)
 
     @app.after_serving
     async def _stop() -> None:
+        background: Runtime | None = app.extensions.pop(_WORKERS_KEY, None)
+        if background is not None:
+            await stop_workers(background)
+            await close_runtime(background)
         rt: Runtime | None = app.extensions.pop(EXTENSION_KEY, None)
         if rt is not None:
             await stop_workers(rt)

@@ -36,6 +36,7 @@ from imago_fed.activitypub.following import Following, parse_handle
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.outbound import announce_object, derived_id
 from imago_fed.activitypub.places import parse_place, place_object
+from imago_fed.activitypub.resources import PROPOSAL_TYPES
 from imago_fed.activitypub.vocab import as_list, id_of
 from imago_fed.domain.errors import InvalidInput, NotFound
 from imago_fed.domain.graph.propagation import Item
@@ -161,6 +162,11 @@ def announce_item(ids: Ids, slug: str, item: Item, to: list[str]) -> dict[str, A
         propagation["themes"] = sorted(item.themes)
     if item.place is not None:
         propagation["location"] = place_object(item.place)
+    # An offer or need is named with its type, so the receiver knows to read the
+    # Proposal from its origin (the type is a hint: what is fetched decides).
+    carried: str | dict[str, Any] = item.object_id
+    if item.kind == "intent":
+        carried = {"id": item.object_id, "type": list(PROPOSAL_TYPES)}
     return {
         "@context": GRAPH_CONTEXT,
         "id": ids.new_activity(),
@@ -168,7 +174,7 @@ def announce_item(ids: Ids, slug: str, item: Item, to: list[str]) -> dict[str, A
         "actor": group,
         "audience": group,
         "to": to,
-        "object": item.object_id,
+        "object": carried,
         "propagation": propagation,
     }
 
@@ -181,6 +187,10 @@ def parse_item(activity: dict[str, Any]) -> Item | None:
     path = block.get("path")
     if isinstance(path, dict):  # an expanded @list
         path = path.get("@list")
+    inner = activity.get("object")
+    proposal = isinstance(inner, dict) and any(
+        str(t).endswith("Proposal") for t in as_list(inner.get("type"))
+    )
     return Item.from_dict(
         {
             "object_id": id_of(activity.get("object")),
@@ -190,6 +200,7 @@ def parse_item(activity: dict[str, Any]) -> Item | None:
             "hop_limit": block.get("hopLimit"),
             "themes": as_list(block.get("themes")),
             "place": place.to_dict() if (place := parse_place(block)) else None,
+            "kind": "intent" if proposal else "announcement",
         }
     )
 

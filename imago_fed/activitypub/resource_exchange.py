@@ -1,7 +1,9 @@
 """The resources adapter: our intents and agreements out to other servers
 (:class:`ApResources`, the ``ResourceMessenger`` port), and theirs in
 (:class:`ResourceIntake`, asked by the inbox processor before the other
-handlers). The documents themselves are built and read in :mod:`.resources`.
+handlers), and offers and needs propagated through the graph
+(:class:`PropagatedIntents`, the ``CarriedIntents`` port). The documents
+themselves are built and read in :mod:`.resources`.
 
 Trust: an activity is signed by its ``actor`` (the inbox checked it). We take
 from it only what that actor may say: a Proposal only attributed to the
@@ -15,19 +17,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from typing import Any
+from urllib.parse import urlsplit
 
 from imago_fed.activitypub import resources as wire
-from imago_fed.activitypub.actors import ActorError, ActorResolver
+from imago_fed.activitypub.actors import ActorError, ActorResolver, FetchJson
+from imago_fed.activitypub.http import FetchError
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.relations import Publish
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.graph.propagation import Item
 from imago_fed.domain.ports import Clock
 from imago_fed.domain.ports.federation import Follows
 from imago_fed.domain.ports.resources import StoredAgreement, StoredIntent
+from imago_fed.domain.resources.intents import Intent
 from imago_fed.services.resources import Resources
 
-__all__ = ["ApResources", "FollowTrust", "ResourceIntake"]
+__all__ = ["ApResources", "FollowTrust", "PropagatedIntents", "ResourceIntake"]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +115,59 @@ class FollowTrust:
             if await self._follows.is_follower(group_id, actor):
                 return True
         return await self._follows.is_followed(actor)
+
+
+class PropagatedIntents:
+    """Implements ``CarriedIntents``: a propagated item names a Proposal by its id,
+    and we read it from there (signed by our instance actor), never from the relay
+    that handed the item on. The Proposal must live on its origin's server, carry
+    the id it was fetched at, and be attributed to the origin; read as any inbound
+    Proposal is (:func:`.resources.parse_proposal`), or refused whole."""
+
+    def __init__(self, resources: Resources, fetch_json: FetchJson, ids: Ids) -> None:
+        self._resources, self._fetch, self._ids = resources, fetch_json, ids
+
+    async def proposal_of(self, slug: str, intent_id: int) -> str:
+        return await self._resources.open_proposal(slug, intent_id)
+
+    async def is_open(self, group_id: int, object_id: str) -> bool:
+        stored = await self._resources.by_proposal(object_id)
+        return (
+            stored is not None
+            and stored.group_id == group_id
+            and stored.ap_id == object_id
+            and stored.intent.state == "open"
+        )
+
+    async def read(self, item: Item) -> tuple[Intent, str] | None:
+        if self._ids.parse_group(item.origin) is not None:
+            # One of ours: known here already (matching saw it when it opened).
+            stored = await self._resources.by_proposal(item.object_id)
+            if stored is None or stored.group_id is None or stored.intent.state != "open":
+                raise InvalidInput(f"{item.object_id} is no open offer or need of ours")
+            return None
+        if _authority(item.object_id) != _authority(item.origin):
+            raise InvalidInput("the Proposal does not live on its origin's server")
+        try:
+            document = await self._fetch(item.object_id)
+        except FetchError as exc:
+            raise InvalidInput(f"cannot fetch {item.object_id}: {exc}") from exc
+        if id_of(document) != item.object_id:
+            raise InvalidInput("the fetched Proposal has another id")
+        if not wire.looks_like_proposal(document):
+            raise InvalidInput(f"{item.object_id} is not a Proposal")
+        return wire.parse_proposal(document, item.origin)  # InvalidInput if malformed
+
+    async def keep(self, intent: Intent, intent_iri: str) -> None:
+        outcome = await self._resources.proposal_received(intent, intent_iri, vouched=True)
+        if outcome != "done":
+            log.info("propagated proposal not kept", extra={"proposal": intent.ap_id,
+                                                            "why": outcome})  # fmt: skip
+
+
+def _authority(iri: str) -> str:
+    parts = urlsplit(iri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 class ResourceIntake:

@@ -66,6 +66,7 @@ from imago_fed.domain.resources.vocabulary import (
 )
 
 __all__ = [
+    "PROPOSAL_TYPES",
     "RESOURCE_CONTEXT",
     "accept_agreement",
     "cancel_agreement",
@@ -81,6 +82,7 @@ __all__ = [
 ]
 
 VF = VF_NAMESPACES[0]
+PROPOSAL_TYPES = ("Proposal", "Note")  # why both: the module docstring
 _AS = AS2_CONTEXT + "#"
 #: FEP-0837's terms (and ValueFlows' for time and classification), inline.
 FEP_TERMS: dict[str, Any] = {
@@ -170,7 +172,7 @@ def proposal(ids: Ids, slug: str, stored: StoredIntent) -> dict[str, Any]:
     document: dict[str, Any] = {
         "@context": RESOURCE_CONTEXT,
         "id": stored.ap_id,
-        "type": ["Proposal", "Note"],
+        "type": list(PROPOSAL_TYPES),
         "purpose": intent.purpose,
         "attributedTo": group,
         "name": intent.name,

@@ -21,11 +21,16 @@ from imago_fed.domain.errors import DomainError
 __all__ = ["resources"]
 
 
-def _call(ctx: click.Context, act: Callable[[Any], Awaitable[Any]]) -> Any:
+def _call(
+    ctx: click.Context, act: Callable[[Any], Awaitable[Any]], service: str = "resources"
+) -> Any:
+    """Run ``act`` on one service of the runtime (resources unless told)."""
+
     async def guarded(rt: Any) -> Any:
-        if rt.resources is None:
-            raise click.ClickException("resources are not wired")
-        return await act(rt.resources)
+        found = getattr(rt, service)
+        if found is None:
+            raise click.ClickException(f"{service} is not wired")
+        return await act(found)
 
     try:
         return run(with_runtime(settings_of(ctx), guarded))
@@ -131,6 +136,35 @@ def answer(ctx: click.Context, slug: str, intent: str, quantity: str | None, aut
     click.echo(
         f"spend decision {proposal.id} {proposal.state}" + (f": {executed}" if executed else "")
     )
+
+
+@resources.command("propagate")
+@click.argument("slug")
+@click.argument("intent_id", type=int)
+@click.option("--k", type=int, default=None, help="how many groups at most")
+@click.option("--hops", "hop_limit", type=int, default=None, help="transfers allowed in all")
+@click.option("--radius", "radius_km", type=float, default=None, help="kilometres around SLUG")
+@click.option("--theme", "themes", multiple=True, help="a Wikidata item the groups share")
+@click.option("--relation-kind", "relation_kinds", multiple=True, help="e.g. partner")
+@click.option("--author", default="admin")
+@click.pass_context
+def propagate(ctx: click.Context, slug: str, intent_id: int, k: int | None,
+              hop_limit: int | None, radius_km: float | None, themes: tuple[str, ...],
+              relation_kinds: tuple[str, ...], author: str) -> None:  # fmt: skip
+    """Send an open offer or need of SLUG to the closest groups (its propagate decision)."""
+    criteria: dict[str, Any] = {
+        "k": k, "hop_limit": hop_limit, "radius_km": radius_km, "themes": list(themes),
+        "relation_kinds": list(relation_kinds),
+    }  # fmt: skip
+    criteria = {key: v for key, v in criteria.items() if v not in (None, [])}
+    proposal = _call(
+        ctx,
+        lambda p: p.request_intent(slug, intent_id, criteria, author=author),
+        service="propagation",
+    )
+    executed = proposal.result.get("executed")
+    done = f": {executed}" if executed else ""
+    click.echo(f"propagate decision {proposal.id} {proposal.state}{done}")
 
 
 @resources.command("agreements")

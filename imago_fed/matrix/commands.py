@@ -157,7 +157,9 @@ class BotCommands:
             except DomainError as exc:
                 return f"{sender}: {exc.message}"
         if verb in RESOURCE_VERBS and self.resources is not None:
-            return await resource_command(self.resources, group, sender, verb, words[2:])
+            return await resource_command(
+                self.resources, group, sender, verb, words[2:], self._propagation
+            )
         if verb == "release" and self._propagation is not None:
             return await self._release_command(group, sender, words[2:])
         if verb in GOVERNANCE_VERBS and self._governance is not None:

@@ -9,6 +9,8 @@ room is where the offers and needs show):
     !imago withdraw <intent id>         take back one of our offers or needs
     !imago fulfilled <agreement id>     it was carried out (stocks move)
     !imago cancel <agreement id>        call off an accepted one (its intent opens again)
+    !imago propagate <intent id> [k=10] [hops=2] [radius=25]
+                                        send it to the closest groups (a propagate decision)
 
 The same use cases as the admin API (services/resources.py), authored by the
 Matrix user who asked; a refusal comes back as one sentence naming why.
@@ -26,13 +28,15 @@ __all__ = ["RESOURCE_HELP", "RESOURCE_VERBS", "resource_command"]
 
 RESOURCE_VERBS = (
     "offer", "need", "intents", "answer", "accept", "withdraw", "fulfilled", "cancel",
+    "propagate",
 )  # fmt: skip
 RESOURCE_HELP = (
     "!imago offer|need <name> [qty=N] [unit=U] [type=Q…] [action=A] · !imago intents · "
     "!imago answer <intent> [qty=N] · !imago accept <agreement> · !imago withdraw <intent> · "
-    "!imago fulfilled <agreement> · !imago cancel <agreement>"
+    "!imago fulfilled <agreement> · !imago cancel <agreement> · "
+    "!imago propagate <intent> [k=N] [hops=N] [radius=KM]"
 )
-_OPTIONS = {"qty", "unit", "type", "action", "until", "from"}
+_OPTIONS = {"qty", "unit", "type", "action", "until", "from", "k", "hops", "radius"}
 
 
 def _split(args: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -53,15 +57,41 @@ def _number(text: str, what: str) -> int:
 
 
 async def resource_command(
-    resources: Any, group: Group, sender: str, verb: str, args: list[str]
-) -> str:
-    """Answer one resource command of ``sender`` in ``group`` (one line)."""
+    resources: Any, group: Group, sender: str, verb: str, args: list[str],
+    propagation: Any = None,
+) -> str:  # fmt: skip
+    """Answer one resource command of ``sender`` in ``group`` (one line);
+    ``propagation`` (services/propagation.py) sends an intent through the graph."""
     try:
+        if verb == "propagate":
+            return await _propagate(propagation, group, sender, args)
         return await _run(resources, group, sender, verb, args)
     except DomainError as exc:
         return f"{sender}: {exc.message}"
     except ValueError as exc:
         return str(exc)
+
+
+async def _propagate(propagation: Any, group: Group, sender: str, args: list[str]) -> str:
+    words, options = _split(args)
+    if len(words) != 1 or propagation is None:
+        return "usage: !imago propagate <intent number> [k=N] [hops=N] [radius=KM]"
+    criteria: dict[str, Any] = {}
+    for option, field in (("k", "k"), ("hops", "hop_limit")):
+        if option in options:
+            criteria[field] = _number(options[option], "propagate <intent> [k=N] [hops=N]")
+    if "radius" in options:
+        try:
+            criteria["radius_km"] = float(options["radius"])
+        except ValueError:
+            raise ValueError("usage: !imago propagate <intent> [radius=KM]") from None
+    decision = await propagation.request_intent(
+        group.slug, _number(words[0], "propagate <intent number>"), criteria, author=sender
+    )
+    done = decision.result.get("executed")
+    return f"{sender}: propagate decision {decision.id} {decision.state}" + (
+        f": {done}." if done else "."
+    )
 
 
 async def _run(resources: Any, group: Group, sender: str, verb: str, args: list[str]) -> str:

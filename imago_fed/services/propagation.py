@@ -15,6 +15,16 @@ receiving is the receiver's hand-written feed rules, judged by the domain
         | accept: boost to our followers, and when below the hop limit relay:
                   plan again from us with the path excluded, forwarded_by(us)
 
+An offer or need (``request_intent``: one of the group's open intents) travels
+the same way as an item of kind ``intent``. A receiver whose feed rules let it
+in reads the Proposal from its origin *before* recording anything (unreachable
+or malformed: dropped whole, with why) and, once the item is accepted (at once,
+or released by a moderator), keeps it as a known remote intent, which matching
+suggests to its groups' own offers and needs:
+
+    receive(slug, item{kind: intent}) ── feed rules ──> read from the origin
+        ── malformed: drop | record ── accept: keep the intent, boost, relay
+
 Each item a group records (sent, accepted, held, released) is told to the other
 networks as an ``item_received`` group event: the Matrix side shows it in the
 group's announcements room (a held one with how to release it) and in the
@@ -42,10 +52,12 @@ from imago_fed.domain.ports.clock import Clock
 from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.groups import GroupRepository
 from imago_fed.domain.ports.propagation import (
+    CarriedIntents,
     PropagatedItem,
     PropagationSender,
     PropagationStore,
 )
+from imago_fed.domain.resources.intents import Intent
 from imago_fed.services.proximity import Proximity
 from imago_fed.services.relations import SOURCE, Relations
 
@@ -81,10 +93,12 @@ class Propagation:
         clock: Clock,
         *,
         events: GroupEventLog | None = None,
+        intents: CarriedIntents | None = None,
     ) -> None:
         self._store, self._proximity, self._relations = store, proximity, relations
         self._sender, self._groups, self._clock = sender, groups, clock
         self._events = events  # None: the other networks are not told (unit tests)
+        self._intents = intents  # None: offers and needs neither sent nor taken
         self._governance: Governance | None = None
 
     def attach(self, governance: Governance) -> None:
@@ -113,7 +127,8 @@ class Propagation:
     async def request(
         self, slug: str, object_id: object, criteria: object, *, author: str
     ) -> Proposal:
-        """Open the ``propagate`` decision for one of the group's announcements."""
+        """Open the ``propagate`` decision for one of the group's announcements, or
+        one of its open offers or needs (by its Proposal id)."""
         group = await self._group(slug)
         assert group.id is not None
         if not isinstance(object_id, str) or not 0 < len(object_id) <= _MAX_OBJECT_ID:
@@ -121,18 +136,32 @@ class Propagation:
         if criteria is not None and not isinstance(criteria, dict):
             raise InvalidInput("criteria must be an object", field="criteria")
         parsed = PropagationCriteria.from_dict(criteria or {})
+        kind = "announcement"
         if not await self._store.announced(group.id, object_id):
-            raise InvalidInput(
-                f"{slug} has not announced {object_id}: only its own announcements propagate",
-                field="object",
-            )
+            if self._intents is None or not await self._intents.is_open(group.id, object_id):
+                raise InvalidInput(
+                    f"{slug} has not announced {object_id}: only its own announcements and"
+                    " open offers or needs propagate",
+                    field="object",
+                )
+            kind = "intent"
         if self._governance is None:
             raise RuntimeError("Propagation.attach(governance) was not called")
         return await self._governance.propose(
             group.id, action=ActionKind.PROPAGATE, title=f"Propagate {object_id}",
             author=author,
-            params={"propagation": {"object_id": object_id, "criteria": parsed.to_dict()}},
+            params={"propagation": {"object_id": object_id, "criteria": parsed.to_dict(),
+                                    "kind": kind}},
         )  # fmt: skip
+
+    async def request_intent(
+        self, slug: str, intent_id: int, criteria: object, *, author: str
+    ) -> Proposal:
+        """Open the ``propagate`` decision for one of the group's open offers or needs."""
+        if self._intents is None:
+            raise NotFound("offers and needs are not wired in this process")
+        object_id = await self._intents.proposal_of(slug, intent_id)
+        return await self.request(slug, object_id, criteria, author=author)
 
     async def carry_out(self, proposal: Proposal) -> str | None:
         """The ``propagate`` effect (``ActionEffect``); None when not ours."""
@@ -147,11 +176,17 @@ class Propagation:
         if not isinstance(object_id, str):
             return "params.propagation needs object_id"
         criteria = PropagationCriteria.from_dict(params.get("criteria") or {})
+        kind = params.get("kind", "announcement")
+        if kind == "intent" and (
+            self._intents is None or not await self._intents.is_open(group.id, object_id)
+        ):
+            return f"not propagated: {object_id} is no longer an open offer or need"
         profile = await self._proximity.profile(group.slug)
         # The item carries where it comes from and what it is about (the origin's
         # place and themes), so receivers' feed rules can match on them.
         item = originate(object_id, self._relations.actor(group.slug), criteria.hop_limit,
-                         themes=profile.themes, place=profile.place)  # fmt: skip
+                         themes=profile.themes, place=profile.place,
+                         kind=str(kind))  # fmt: skip
         sent = await self._store.record(group.id, item, "sent", "originated here",
                                         self._clock.now())  # fmt: skip
         if sent is not None:
@@ -202,6 +237,10 @@ class Propagation:
         decision = accept(item, rules, seen, now, rate, receiver=receiver)
         if not decision.delivered:
             return decision.reason
+        try:
+            carried = await self._carried(item)  # read before anything is stored
+        except InvalidInput as exc:
+            return f"malformed proposal: {exc.message}"
         recorded = await self._store.record(group.id, item, decision.verdict, decision.reason, now)
         if recorded is None:  # another copy won the race
             return "duplicate: this object was already received"
@@ -210,8 +249,22 @@ class Propagation:
         )
         await self._tell(recorded)
         if decision.verdict == "accept":
+            await self._keep(carried)
             await self._spread(group, item, may_forward=decision.may_forward)
         return "done"
+
+    async def _carried(self, item: Item) -> tuple[Intent, str] | None:
+        """The offer or need an intent item carries, read from its origin; None for an
+        announcement, or one of ours. InvalidInput when it cannot be had whole."""
+        if item.kind != "intent":
+            return None
+        if self._intents is None:
+            raise InvalidInput("offers and needs are not taken here")
+        return await self._intents.read(item)
+
+    async def _keep(self, carried: tuple[Intent, str] | None) -> None:
+        if carried is not None and self._intents is not None:
+            await self._intents.keep(*carried)
 
     async def release(self, slug: str, item_id: int) -> PropagatedItem:
         """A moderator lets a held item through: boosted, and relayed if it may travel on."""
@@ -221,7 +274,9 @@ class Propagation:
             raise NotFound(f"no propagated item {item_id} in {slug}")
         if found.verdict != "hold":
             raise InvalidInput(f"the item is {found.verdict}, not held", field="id")
+        carried = await self._carried(found.item)  # read again: it may have changed
         await self._store.set_verdict(item_id, "released")
+        await self._keep(carried)
         await self._spread(group, found.item, may_forward=found.item.may_travel_on)
         released = await self._store.get(item_id)
         assert released is not None

@@ -46,6 +46,7 @@ from imago_fed.domain.groups import Group
 from imago_fed.domain.ports.clock import Clock
 from imago_fed.domain.ports.events import GroupEventLog
 from imago_fed.domain.ports.groups import GroupRepository
+from imago_fed.domain.ports.propagation import PropagationStore
 from imago_fed.domain.ports.relations import GroupAddresses
 from imago_fed.domain.ports.resources import (
     GroupProfiles,
@@ -112,13 +113,14 @@ class Resources:
         self, store: ResourceStore, addresses: GroupAddresses, messenger: ResourceMessenger,
         groups: GroupRepository, clock: Clock, relations: Any = None,
         senders: SenderTrust | None = None, events: GroupEventLog | None = None,
-        profiles: GroupProfiles | None = None,
+        profiles: GroupProfiles | None = None, spread: PropagationStore | None = None,
     ) -> None:  # fmt: skip
         self._store, self._addresses, self._messenger = store, addresses, messenger
         self._groups, self._clock, self._relations = groups, clock, relations
         self._senders = senders  # None: every signed sender is heard (tests, benchmarks)
         self._events = events  # None: the chat side is not told (tests, benchmarks)
         self._profiles = profiles  # None: an intent has a place only if it names one
+        self._spread = spread  # None: an intent is never taken to have been propagated
         self._governance: Governance | None = None
 
     def attach(self, governance: Governance) -> None:
@@ -167,6 +169,22 @@ class Resources:
 
     async def intent(self, intent_id: int) -> StoredIntent:
         return await self._intent(intent_id)
+
+    async def by_proposal(self, ap_id: str) -> StoredIntent | None:
+        """An intent known here (ours or another server's) by its Proposal id."""
+        return await self._store.intent_by_iri(ap_id)
+
+    async def open_proposal(self, slug: str, intent_id: int) -> str:
+        """The Proposal id of one of the group's open intents (to propagate it)."""
+        group = await self._group(slug)
+        stored = await self._intent(intent_id)
+        if stored.group_id != group.id:
+            raise NotFound(f"no intent {intent_id} in {slug}")
+        if stored.intent.state != "open":
+            raise Conflict(
+                f"the intent is {stored.intent.state}: only an open offer or need propagates"
+            )
+        return stored.ap_id
 
     async def withdraw(self, slug: str, intent_id: int) -> StoredIntent:
         """Take back one of our intents (pending or open); followers are told."""
@@ -458,14 +476,17 @@ class Resources:
 
     # ------------------------------------------------ what others sent us
     async def proposal_received(
-        self, intent: Intent, intent_iri: str, addressed: Collection[str] = ()
-    ) -> str:
+        self, intent: Intent, intent_iri: str, addressed: Collection[str] = (), *,
+        vouched: bool = False,
+    ) -> str:  # fmt: skip
         """A remote group published (or updated) an offer or a need. Heard only from
-        an actor one of our groups follows, or a member of a group it addressed."""
+        an actor one of our groups follows, or a member of a group it addressed, or
+        ``vouched`` for: propagated through the graph and let in by a group of ours
+        under its feed rules (the Proposal read from its origin)."""
         assert intent.ap_id is not None
         if self._addresses.local_slug(intent.group) is not None:
             return "a proposal of our own group"
-        if not await self._heard(intent.group, addressed):
+        if not vouched and not await self._heard(intent.group, addressed):
             return "proposal from an actor no group of ours follows or counts as a member"
         now = self._clock.now()
         known = await self._store.intent_by_iri(intent.ap_id)
@@ -501,7 +522,7 @@ class Resources:
         target = await self._store.intent_by_iri(satisfies)
         if target is None or target.group_id is None:
             return "agreement on no intent of ours"
-        if self._senders is not None and not await self._senders.trusted(actor, [target.group_id]):
+        if not await self._hears_answers(actor, target):
             return "agreement from an actor who is not a member of the group nor followed by it"
         if await self._store.agreements_by_offer(offer_id):
             return "offer already recorded"
@@ -589,6 +610,15 @@ class Resources:
         if not cancelled:
             return f"agreement is {rows[0].state}: nothing to cancel"
         return "done"
+
+    async def _hears_answers(self, actor: str, target: StoredIntent) -> bool:
+        """Whom a group hears answers to its intent from: its members and those it
+        follows; anyone, once it decided to propagate the intent through the graph
+        (accepting an answer is still its own spend decision)."""
+        assert target.group_id is not None
+        if self._senders is None or await self._senders.trusted(actor, [target.group_id]):
+            return True
+        return self._spread is not None and await self._spread.seen(target.group_id, target.ap_id)
 
     async def _heard(self, actor: str, addressed: Collection[str]) -> bool:
         if self._senders is None:

@@ -61,6 +61,17 @@ AGREE = {
     },
 }
 ACT = {"type": "object", "properties": AUTHOR}
+SPREAD = {
+    "type": "object",
+    "properties": {
+        "criteria": {
+            "type": "object",
+            "description": "k, radius_km, themes, relation_kinds, hop_limit (as for any"
+            " propagation)",
+        },
+        **AUTHOR,
+    },
+}
 STOCK = {
     "type": "object",
     "required": ["resource_conforms_to", "quantity"],
@@ -162,6 +173,25 @@ async def get_intent(intent_id: int) -> Response:
 )  # fmt: skip
 async def withdraw_intent(slug: str, intent_id: int) -> Response:
     return jsonify((await _resources().withdraw(slug, intent_id)).intent.to_dict())
+
+
+@api.route(
+    admin, "/groups/<slug>/intents/<int:intent_id>/propagations", "POST",
+    summary="Propagate an open offer or need to the closest groups through the graph (the"
+    " group's propagate decision); each receiver's feed rules decide, and one that takes it"
+    " matches it with its own",
+    request_schema=SPREAD, body_required=False,
+    responses={202: DECIDED, 404: NOT_FOUND, 409: CONFLICT, 422: INVALID},
+)  # fmt: skip
+async def propagate_intent(slug: str, intent_id: int) -> tuple[Response, int]:
+    body = _body()
+    propagation = runtime().propagation
+    if propagation is None:
+        raise ApiError(503, "unavailable", "propagation is not wired in this process")
+    proposal = await propagation.request_intent(
+        slug, intent_id, body.get("criteria"), author=str(body.get("author") or "admin")
+    )
+    return jsonify(proposal_json(proposal)), 202
 
 
 # ---------------------------------------------------------------- matching

@@ -90,6 +90,21 @@ def test_a_propagated_item_round_trips_through_its_announce() -> None:
         parse_item(lying)
 
 
+def test_an_offer_or_need_is_announced_with_its_type() -> None:
+    """The receiver knows to read the Proposal from its origin; a bare id stays an
+    announcement (the type is a hint, what is fetched decides)."""
+    item = originate("https://b.example/groups/market/intents/4", THERE, 2, kind="intent")
+    relayed = item.forwarded_by(HERE)
+    document = announce_item(IDS, "garden", relayed, ["https://c.example/groups/end"])
+    assert document["object"] == {"id": item.object_id, "type": ["Proposal", "Note"]}
+    assert parse_item(document) == relayed
+    assert parse_item({**document, "object": {"id": item.object_id, "type": "vf:Proposal"}}) == (
+        relayed
+    )
+    bare = parse_item({**document, "object": item.object_id})
+    assert bare is not None and bare.kind == "announcement"
+
+
 def test_the_origins_place_travels_with_the_item() -> None:
     paris = Place(48.8567, 2.351, "Paris", "Q90")
     item = originate("https://social.example/notes/2", THERE, 2, place=paris)

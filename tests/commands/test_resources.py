@@ -87,3 +87,13 @@ def test_resources_from_the_command_line(tmp_path: Path, empty_db: str) -> None:
     assert [i["remaining"] for i in reopened if i["id"] == 1] == [{"value": 1, "unit": "one"}]
     refused = cli("resources", "cancel", "garden", agreement)
     assert refused.returncode == 1 and "fulfilled" in refused.stderr
+
+    # The open offer is sent through the graph (a propagate decision, done at once).
+    spread = cli("resources", "propagate", "garden", "1", "--hops", "2", "--k", "5")
+    assert spread.returncode == 0, spread.stderr
+    assert spread.stdout.startswith("propagate decision ") and "executed" in spread.stdout
+    assert "propagated to 0 group(s)" in spread.stdout  # garden is related to no group
+    theirs = cli("resources", "propagate", "workshop", "1")
+    assert theirs.returncode == 1 and "no intent 1 in workshop" in theirs.stderr
+    bad = cli("resources", "propagate", "garden", "1", "--hops", "99")
+    assert bad.returncode == 1 and "hop_limit" in bad.stderr

@@ -13,6 +13,11 @@ item's path excluded:
     origin A ── plan ──> B, C          Item(path=(A,),   hops=1)
     B accepts ── forwarded_by(B) ──>   Item(path=(A, B), hops=2) ── plan ──> D ...
 
+An item is an ``announcement`` (an object the group announced) or an
+``intent`` (one of its open offers or needs): the kind travels with the item,
+so each receiver knows to read the offer or need from its origin and keep it
+where matching sees it, once its own feed rules took the item.
+
 ``hops`` is the number of group-to-group transfers when the item lands, so with
 ``hop_limit=2`` the groups B and C receive it and may relay, D receives it and
 stops there. The path makes loops impossible whatever the shape of the graph: a
@@ -45,6 +50,7 @@ from imago_fed.domain.graph.relations import (
 from imago_fed.domain.graph.wikidata import parse_qids
 
 __all__ = [
+    "ITEM_KINDS",
     "MAX_HOPS",
     "Item",
     "ItemMeta",
@@ -52,6 +58,9 @@ __all__ = [
     "originate",
     "plan",
 ]
+
+# What an item carries: an announced object, or an offer or need (an intent).
+ITEM_KINDS = ("announcement", "intent")
 
 # Graph hops used only to score candidates (the "1 hop (partner)" part of `why`).
 _SCORING_HOPS = 3
@@ -125,6 +134,7 @@ class Item:
     ``path`` starts with the origin and ends with the group that sent it to us.
     ``themes`` and ``place`` describe the announcement (its tags and location, or
     its origin's), so receivers can match their rules without a lookup.
+    ``kind`` (one of :data:`ITEM_KINDS`) says what the object is.
     """
 
     object_id: str
@@ -133,6 +143,7 @@ class Item:
     hop_limit: int = 1
     themes: frozenset[str] = frozenset()
     place: Place | None = None
+    kind: str = "announcement"
 
     def __post_init__(self) -> None:
         if not isinstance(self.object_id, str) or not self.object_id.strip():
@@ -151,6 +162,8 @@ class Item:
         object.__setattr__(self, "themes", frozenset(parse_qids(self.themes)))
         if self.place is not None and not isinstance(self.place, Place):
             raise InvalidInput("place must be a Place", field="place")
+        if self.kind not in ITEM_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(ITEM_KINDS)}", field="kind")
 
     @property
     def hops(self) -> int:
@@ -186,6 +199,7 @@ class Item:
             self.hop_limit,
             self.themes,
             self.place,
+            self.kind,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -198,6 +212,7 @@ class Item:
             "hop_limit": self.hop_limit,
             "themes": sorted(self.themes),
             "place": self.place.to_dict() if self.place else None,
+            "kind": self.kind,
         }
 
     @classmethod
@@ -214,6 +229,7 @@ class Item:
                 data.get("hop_limit", 1),
                 frozenset(parse_qids(data.get("themes") or ())),
                 Place.from_dict(data["place"]) if data.get("place") else None,
+                data.get("kind", "announcement"),
             )
         except KeyError as exc:
             raise InvalidInput(f"item needs {exc.args[0]}", field="item") from exc
@@ -229,9 +245,10 @@ def originate(
     *,
     themes: Iterable[str] = (),
     place: Place | None = None,
+    kind: str = "announcement",
 ) -> Item:
     """The envelope an origin group sends to the recipients it planned."""
-    return Item(object_id, origin, (origin,), hop_limit, frozenset(parse_qids(themes)), place)
+    return Item(object_id, origin, (origin,), hop_limit, frozenset(parse_qids(themes)), place, kind)
 
 
 def plan(

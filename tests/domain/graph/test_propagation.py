@@ -135,10 +135,22 @@ def test_item_dict_round_trip_and_checks() -> None:
         {**shape, "hop_limit": 0},
         {**shape, "themes": ["cats"]},
         {k: v for k, v in shape.items() if k != "origin"},
+        {**shape, "kind": "rumour"},
         [],
     ):
         with pytest.raises(InvalidInput):
             Item.from_dict(broken)  # type: ignore[arg-type]
+
+
+def test_an_offer_or_need_travels_as_an_intent_item() -> None:
+    """The kind rides along every hop (each receiver reads the intent from its
+    origin); an envelope stored before kinds existed is an announcement."""
+    item = originate("urn:x:intents/1", gid("a"), 2, kind="intent")
+    relayed = item.forwarded_by(gid("b"))
+    assert relayed.kind == "intent" and relayed.to_dict()["kind"] == "intent"
+    assert Item.from_dict(relayed.to_dict()) == relayed
+    older = {k: v for k, v in relayed.to_dict().items() if k != "kind"}
+    assert Item.from_dict(older).kind == "announcement"
 
 
 # --- a small network: plan, deliver, judge, relay --------------------------------------------
