@@ -67,12 +67,9 @@ async def main(args: argparse.Namespace) -> list[Row]:
         from bench import graph
 
         async def _graph() -> list[Row]:
-            p95 = await graph.nearby(100_000 if quick else 1_000_000, 300, 2)
+            p95, base95 = await graph.nearby(100_000 if quick else 1_000_000, 300, 2)
             took = await graph.propagation(200, 50)
-            return [
-                Row("graph nearby p95", p95, "ms", 20, better="lower", on="value"),
-                Row("graph propagation (200 on 50 hosts)", took, "s", None),
-            ]
+            return [graph.nearby_row(p95, base95), graph.propagation_row(took)]
 
         steps.append(("graph", _graph))
     if args.booth:

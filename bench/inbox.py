@@ -167,9 +167,16 @@ async def _measure(
     _report(base, load, stored, concurrency, base_cpu, inbox_cpu)
     if options.workers:
         drain_started = time.perf_counter()
-        drained = await _wait_drained(conn, timeout=60)
+        async with CpuMeter(pid, conn) as drain_cpu:
+            drained = await _wait_drained(conn, timeout=60)
         drain = time.perf_counter() - drain_started
         backlog = stored_after - processed_at_end
+        if backlog:
+            print(
+                f"inbox: processing alone: server {drain_cpu.server / backlog * 1000:.1f} ms and "
+                f"PostgreSQL {drain_cpu.database / backlog * 1000:.1f} ms of CPU a row; "
+                f"{drain_cpu.summary()}"
+            )
         print(
             f"inbox: background processing (same process): {backlog} of {stored_after} rows still "
             "queued when the load stopped; "

@@ -162,6 +162,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_WORKERS_KEY = "imago_fed.workers"  # the background workers' runtime (app.extensions)
 access_log = logging.getLogger("imago_fed.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -551,10 +552,20 @@ def create_app(settings: Settings, dsn: str, *, workers: bool = True) -> Quart:
         rt = build_runtime(settings, await create_pool(dsn, settings))
         app.extensions[EXTENSION_KEY] = rt
         if workers and settings.federation.workers_in_serve:
-            await start_workers(rt)
+            # The workers get the same services over a pool of their own: under
+            # inbound load the request handlers hold every connection of theirs,
+            # and a worker's step (a dozen statements, each acquiring one) would
+            # queue behind the requests for each of them.
+            background = build_runtime(settings, await create_pool(dsn, settings))
+            app.extensions[_WORKERS_KEY] = background
+            await start_workers(background)
 
     @app.after_serving
     async def _stop() -> None:
+        background: Runtime | None = app.extensions.pop(_WORKERS_KEY, None)
+        if background is not None:
+            await stop_workers(background)
+            await close_runtime(background)
         rt: Runtime | None = app.extensions.pop(EXTENSION_KEY, None)
         if rt is not None:
             await stop_workers(rt)

@@ -169,14 +169,19 @@ class InboxProcessor:
         return await self.groups.get(slug) if slug else None
 
     async def addressed_groups(self, *documents: dict[str, Any]) -> list[Group]:
-        found: dict[str, Group] = {}
+        """Our groups among the addressees (a group's followers count as the group).
+
+        A post names its group several times (the activity's ``to``, the
+        note's ``to`` and ``audience``): each is read once.
+        """
+        slugs: dict[str, None] = {}  # in order of appearance, once each
         for document in documents:
             for uri in addressees(document):
-                uri = uri.removesuffix("/followers")
-                group = await self.local_group(uri)
-                if group is not None:
-                    found[group.slug] = group
-        return list(found.values())
+                slug = self.ids.parse_group(uri.removesuffix("/followers"))
+                if slug:
+                    slugs.setdefault(slug)
+        found = [await self.groups.get(slug) for slug in slugs]
+        return list({group.slug: group for group in found if group is not None}.values())
 
     async def blocked(self, fed: Federation, group: Group, actor_uri: str) -> bool:
         host = urlsplit(actor_uri).hostname or ""

@@ -8,7 +8,9 @@
             (as:Place, Hashtag tags) and other servers rank us by them
 
     nearby(slug, k)
-        GraphNodes.neighbourhood ── candidates by index (place, themes, relations)
+        GraphNodes.nearest ── one round trip: the group's node, its relations,
+            candidates by index (place, themes, relations), pre-scored so only
+            the best k unrelated ones (and every related one) come back
         ──> hops_from ──> rank (exact: great-circle km, theme overlap, hops,
             the group's own weights) ──> the best k, each with its "why"
 
@@ -198,7 +200,11 @@ class Proximity:
         if not 0 <= hops <= MAX_HOPS:
             raise InvalidInput(f"hops must be from 0 to {MAX_HOPS}", field="hops")
         group = await self._group(slug)
-        hood = await self.neighbourhood(group, k, hops=hops)
+        assert group.id is not None
+        hood = await self._nodes.nearest(
+            group.id, self._addresses.actor(group.slug), k=k, hops=hops,
+            nearest=k * CANDIDATES_PER_RESULT, per_theme=k,
+        )  # fmt: skip
         paths = hops_from(hood.anchor.id, hood.relations, hops) if hops else {}
         scores = rank(hood.anchor, hood.candidates, hood.weights, k, paths=paths,
                       labels=self.labels(sorted(hood.anchor.themes)))  # fmt: skip

@@ -22,6 +22,7 @@ into the candidate set, which is several times larger than k.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,13 +30,13 @@ from typing import Any
 
 import asyncpg
 
-from imago_fed.domain.graph.places import Place
+from imago_fed.domain.graph.places import EARTH_RADIUS_KM, Place
 from imago_fed.domain.graph.proximity import GroupNode, ProximityWeights
 from imago_fed.domain.graph.relations import Relation
 from imago_fed.domain.graph.wikidata import qid_number
 from imago_fed.domain.ports.graph import Neighbourhood, NodeProfile
 
-__all__ = ["NEIGHBOURHOOD_SQL", "PgGraphNodes"]
+__all__ = ["NEAREST_SQL", "NEIGHBOURHOOD_SQL", "PgGraphNodes"]
 
 # The candidates around an anchor: $1 anchor place (or NULL), $2 its theme
 # numbers, $3 how many nearest by place, $4 how many nearest per theme,
@@ -80,6 +81,120 @@ SELECT DISTINCT r.source, r.target, r.kind
   FROM group_relations r
  WHERE r.state = 'accepted' AND r.group_id IN (SELECT group_id FROM walk)
 """
+
+
+# ``nearest``: NEIGHBOURHOOD_SQL's candidates, the anchor's node and the walk
+# over relations (_WALK_SQL) in one statement: $1 the group id; {hops}, {k},
+# {nearest} (how many nearest by place) and {per_theme} (how many nearest per
+# theme) are whole numbers written into the text, so that PostgreSQL can keep
+# one plan per shape instead of planning every call (with them as parameters
+# the generic plan does not know the LIMITs and scans). The rows are tagged:
+# 'a' the anchor's node, 'e' an accepted edge, 'c' a candidate. The nearest by
+# place come with their columns from the index scan; only the others are read
+# by id.
+# Unrelated candidates are scored here as ``proximity.rank`` scores them
+# (haversine km, plain Jaccard, the group's weights; hops are 0) and only the
+# best $3 come back, with any within 1e-9 of the $3-th (SQL and Python round
+# differently in the last bits): the best k of all candidates are among them,
+# so Python scores a few dozen rows instead of a few hundred. Related ones all
+# come back: their hops are counted in Python.
+_DEFAULTS = ProximityWeights()
+NEAREST_SQL = f"""
+WITH RECURSIVE anchor AS MATERIALIZED (
+    SELECT id, actor, place, place_label, place_qid, themes, weights,
+           COALESCE((weights->>'geo')::float8, {_DEFAULTS.geo}) AS w_geo,
+           COALESCE((weights->>'theme')::float8, {_DEFAULTS.theme}) AS w_theme,
+           COALESCE((weights->>'graph')::float8, {_DEFAULTS.graph}) AS w_graph,
+           COALESCE((weights->>'scale_km')::float8, {_DEFAULTS.scale_km}) AS w_scale,
+           (SELECT count(DISTINCT x) FROM unnest(themes) x) AS m
+      FROM graph_nodes WHERE group_id = $1
+), walk(group_id, depth) AS (
+    SELECT $1::bigint, 0 WHERE {{hops}} > 0
+  UNION
+    SELECT n.group_id, w.depth + 1
+      FROM walk w
+      JOIN group_relations r ON r.group_id = w.group_id AND r.state = 'accepted'
+      JOIN graph_nodes n ON n.actor = r.peer AND n.group_id IS NOT NULL
+     WHERE w.depth + 1 < {{hops}}
+), edges AS MATERIALIZED (
+    SELECT DISTINCT r.source, r.target, r.kind
+      FROM group_relations r
+     WHERE r.state = 'accepted' AND r.source <> r.target
+       AND r.group_id IN (SELECT group_id FROM walk)
+), related AS MATERIALIZED (
+    SELECT id FROM graph_nodes
+     WHERE actor IN (SELECT source FROM edges UNION SELECT target FROM edges)
+), near AS MATERIALIZED (
+    SELECT g.* FROM anchor a CROSS JOIN LATERAL (
+        SELECT id, actor, handle, place, place_label, place_qid, themes, group_id
+          FROM graph_nodes
+         WHERE place IS NOT NULL AND a.place IS NOT NULL AND id <> a.id
+         ORDER BY place <-> a.place LIMIT {{nearest}}
+    ) g
+), themed AS MATERIALIZED (
+    SELECT t.id
+      FROM anchor a
+     CROSS JOIN LATERAL (SELECT DISTINCT unnest(a.themes) AS theme) w
+     CROSS JOIN LATERAL (
+        SELECT node AS id FROM graph_node_themes
+         WHERE slot @> w.theme AND node <> a.id
+         ORDER BY place <-> COALESCE(a.place, point(0, 0)) LIMIT {{per_theme}}
+    ) t
+), cand AS MATERIALIZED (
+    SELECT f.id, f.actor, f.handle, f.place, f.place_label, f.place_qid, f.themes,
+           f.id IN (SELECT id FROM related) AS related
+      FROM (
+        SELECT * FROM near
+         UNION ALL
+        SELECT n.id, n.actor, n.handle, n.place, n.place_label, n.place_qid, n.themes, n.group_id
+          FROM graph_nodes n
+         WHERE n.id IN (SELECT id FROM themed UNION SELECT id FROM related)
+           AND n.id NOT IN (SELECT id FROM near)
+           AND NOT EXISTS (SELECT 1 FROM anchor a WHERE a.id = n.id)
+      ) f
+     WHERE f.group_id IS NULL
+        OR EXISTS (SELECT 1 FROM groups g WHERE g.id = f.group_id AND g.deleted_at IS NULL)
+), scored AS MATERIALIZED (
+    SELECT c.*, CASE WHEN c.related THEN NULL ELSE (
+             COALESCE(a.w_geo, 0) * CASE WHEN a.place IS NULL OR c.place IS NULL THEN 0 ELSE
+               exp(greatest(-700, -2 * {EARTH_RADIUS_KM!r} * asin(sqrt(least(1, greatest(0,
+                   sin((radians(c.place[1]) - radians(a.place[1])) / 2) ^ 2
+                   + cos(radians(a.place[1])) * cos(radians(c.place[1]))
+                     * sin(radians(c.place[0] - a.place[0]) / 2) ^ 2)))) / a.w_scale)) END
+           + COALESCE(a.w_theme, 0) * CASE WHEN j.shared = 0 THEN 0
+               ELSE j.shared::float8 / (a.m + j.own - j.shared) END
+           ) / COALESCE(a.w_geo + a.w_theme + a.w_graph, 1) END AS score
+      FROM cand c
+      LEFT JOIN anchor a ON true
+     CROSS JOIN LATERAL (
+        SELECT count(DISTINCT x) AS own,
+               count(DISTINCT x) FILTER (WHERE x = ANY (a.themes)) AS shared
+          FROM unnest(c.themes) x
+     ) j
+), cutoff AS (
+    SELECT score FROM scored WHERE NOT related ORDER BY score DESC OFFSET {{k}} - 1 LIMIT 1
+)
+SELECT 'a' AS kind, actor, NULL::text AS handle, place[0] AS lon, place[1] AS lat,
+       place_label AS label, place_qid AS qid, themes, weights::text AS extra
+  FROM anchor
+UNION ALL
+SELECT 'e', source, target, NULL, NULL, NULL, NULL, NULL, kind FROM edges
+UNION ALL
+SELECT 'c', actor, handle, place[0], place[1], place_label, place_qid, themes, NULL
+  FROM scored
+ WHERE related OR NOT EXISTS (SELECT 1 FROM cutoff)
+    OR score >= (SELECT score FROM cutoff) - 1e-9
+"""
+
+
+@functools.lru_cache(maxsize=64)
+def _nearest_sql(k: int, hops: int, nearest: int, per_theme: int) -> str:
+    """NEAREST_SQL for these sizes (checked to be whole numbers before they go in the text)."""
+    sizes = {"k": k, "hops": hops, "nearest": nearest, "per_theme": per_theme}
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < (name == "k"):
+            raise ValueError(f"{name} must be a whole number (k at least 1), not {value!r}")
+    return NEAREST_SQL.format(**sizes)
 
 
 def _point(place: Place | None) -> tuple[float, float] | None:
@@ -196,6 +311,46 @@ class PgGraphNodes:
         candidates.pop(actor, None)
         return Neighbourhood(anchor, profile.weights, list(candidates.values()), relations,
                              handles)  # fmt: skip
+
+    async def nearest(
+        self, group_id: int, actor: str, *, k: int, hops: int, nearest: int, per_theme: int
+    ) -> Neighbourhood:
+        rows = await self._pool.fetch(_nearest_sql(k, hops, nearest, per_theme), group_id)
+        return _hood(rows, actor)
+
+
+def _hood(rows: Sequence[asyncpg.Record], actor: str) -> Neighbourhood:
+    """Sort ``nearest``'s tagged rows into the anchor, its relations and the candidates."""
+    profile, relations = NodeProfile(), []
+    candidates: dict[str, GroupNode] = {}
+    handles: dict[str, str] = {}
+    for row in rows:
+        kind = row["kind"]
+        if kind == "c":
+            candidates[row["actor"]] = GroupNode.stored(row["actor"], _tagged_place(row),
+                                                        _themes(row["themes"]))  # fmt: skip
+            if row["handle"]:
+                handles[row["actor"]] = row["handle"]
+        elif kind == "e":
+            relations.append(Relation(row["actor"], row["handle"], row["extra"], "accepted"))
+        elif kind == "a":
+            profile = NodeProfile(
+                place=_tagged_place(row),
+                themes=tuple(f"Q{n}" for n in row["themes"]),
+                weights=ProximityWeights.from_dict(json.loads(row["extra"] or "{}")),
+            )
+    anchor = GroupNode(actor, profile.place, frozenset(profile.themes))
+    related = {g for r in relations for g in (r.source, r.target)} - {actor}
+    for other in sorted(related):  # related groups we know nothing else about still count
+        candidates.setdefault(other, GroupNode(other))
+    candidates.pop(actor, None)
+    return Neighbourhood(anchor, profile.weights, list(candidates.values()), relations,
+                         handles)  # fmt: skip
+
+
+def _tagged_place(row: asyncpg.Record) -> Place | None:
+    lat = row["lat"]
+    return None if lat is None else Place.stored(lat, row["lon"], row["label"] or "", row["qid"])
 
 
 async def _index_themes(conn: Any, node: int, place: Place | None, themes: Sequence[str]) -> None:

@@ -117,7 +117,8 @@ class PgInbox:
                            OR (kind = 'domain' AND ($8 = value OR $8 LIKE '%.' || value)))
                 ) AS yes
             ), present AS (
-                SELECT $3::bigint IS NULL OR EXISTS (SELECT 1 FROM groups WHERE id = $3) AS yes
+                SELECT $3::bigint IS NULL
+                       OR EXISTS (SELECT 1 FROM groups WHERE id = $3 AND deleted_at IS NULL) AS yes
             ), added AS (
                 INSERT INTO inbox_activities (activity_id, actor_uri, group_id, type, body, state,
                                               received_at)

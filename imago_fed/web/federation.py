@@ -374,7 +374,10 @@ async def shared_inbox() -> Response:
 
 @federation.post("/groups/<slug>/inbox")
 async def group_inbox(slug: str) -> Response:
-    return await _inbox(await _inbox_group_id(slug))
+    response = await _inbox(await _inbox_group_id(slug))
+    if response.status_code == 404:  # deleted since (its slug may go to a new group)
+        runtime().inbox_group_ids.pop(slug, None)
+    return response
 
 
 INBOX_GROUP_SECONDS = 60.0
@@ -386,7 +389,8 @@ async def _inbox_group_id(slug: str) -> int:
 
     A busy inbox would otherwise read the group once per activity. Only groups
     found are kept (a new group is seen at once); one deleted since is caught
-    by the statement that stores the activity (404 then, as here).
+    by the statement that stores the activity (404 then, as here, and the
+    entry is dropped).
     """
     cache = runtime().inbox_group_ids
     now = time.monotonic()

@@ -8,6 +8,7 @@ HTTP is covered by ``test_processing.py`` and the interop tests.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -326,6 +327,43 @@ async def test_a_parsed_key_is_kept_in_memory_until_it_expires_or_is_refreshed(
     assert not resolver.knows_key(key_id)
     await resolver.key(key_id)
     assert counting.reads == 2
+
+
+async def test_a_batch_runs_each_actors_activities_in_order_and_the_actors_side_by_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alice follows and unfollows in one batch (her Undo must come after her
+    Follow); Bob's Follow is handled while Alice's first one waits on the database."""
+    world = await _world()
+    bob = "https://other.example/users/bob"
+    for actor in (ALICE, bob):
+        world.fed.remember(actor, now=EPOCH)
+    follow = world.follow()
+    undo = {"id": f"{ALICE}/undo/1", "type": "Undo", "actor": ALICE, "object": follow}
+    for activity in (follow, undo, world.follow(bob)):
+        await world.fed.inbox.store(
+            activity=activity, actor_uri=activity["actor"], group_id=world.gid, now=EPOCH
+        )
+    order: list[str] = []
+    add, remove = world.fed.follows.add_follower, world.fed.follows.remove_follower
+
+    async def slow_add(group_id: int, actor: str, *args: Any) -> None:
+        order.append(f"add {actor}")
+        if actor == ALICE:  # a slow round trip: Bob's lane goes meanwhile
+            await asyncio.sleep(0.05)
+        await add(group_id, actor, *args)
+
+    async def logged_remove(group_id: int, actor: str) -> str | None:
+        order.append(f"remove {actor}")
+        return await remove(group_id, actor)
+
+    monkeypatch.setattr(world.fed.follows, "add_follower", slow_add)
+    monkeypatch.setattr(world.fed.follows, "remove_follower", logged_remove)
+    assert await world.processor.run_once() == 3
+    assert order == [f"add {ALICE}", f"add {bob}", f"remove {ALICE}"]
+    assert not await world.fed.follows.is_follower(world.gid, ALICE)
+    assert await world.fed.follows.is_follower(world.gid, bob)
+    assert [world.fed.inbox.state_of(a["id"])[0] for a in (follow, undo)] == ["done", "done"]
 
 
 async def test_accepting_a_relation_reads_the_proposers_actor_afresh(world: World) -> None:

@@ -101,3 +101,60 @@ async def test_the_neighbourhood_gathers_near_themed_and_related_groups(
     assert {c.id for c in one_hop.candidates} == {actor("near"), actor("themed"), actor("b")}
     nothing = await nodes.neighbourhood(ids["far"], actor("far"), nearest=0, per_theme=5, hops=0)
     assert nothing.candidates == [] and nothing.relations == []
+
+
+async def test_nearest_folds_the_reads_into_one_statement_and_keeps_the_best_k(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    """``nearest`` gives what ``neighbourhood`` gives (anchor, weights, relations) and,
+    of its candidates, a subset over which ``rank`` finds the same best k: every
+    related group, and the unrelated ones the store's own scoring keeps."""
+    import random
+
+    from imago_fed.domain.graph.proximity import hops_from, rank
+
+    rng = random.Random(5)
+    nodes, relations = PgGraphNodes(pool), PgRelationStore(pool)
+    ids = {slug: await add_group(slug) for slug in ("a", "b", "c", "gone")}
+    weights = ProximityWeights(geo=0.7, theme=2.5, graph=0.4, scale_km=30, decay=0.3)
+    await nodes.save_profile(ids["a"], actor("a"), "@a@groups.test",
+                             NodeProfile(PARIS, ("Q1", "Q2", "Q3"), weights), NOW)  # fmt: skip
+    await nodes.save_profile(ids["b"], actor("b"), "@b@groups.test",
+                             NodeProfile(Place(48.7, 2.2), ("Q2",)), NOW)  # fmt: skip
+    await nodes.save_profile(ids["gone"], actor("gone"), "@gone@groups.test",
+                             NodeProfile(PARIS, ("Q1", "Q2", "Q3")), NOW)  # fmt: skip
+    await PgGroupRepository(pool).mark_deleted("gone", NOW)
+    for n in range(300):  # remote groups around Paris, some far, some without a place
+        place = None if n % 17 == 0 else Place(48.85 + rng.gauss(0, 0.5 if n % 5 else 8),
+                                                2.35 + rng.gauss(0, 0.5 if n % 5 else 8))
+        themes = tuple(sorted({f"Q{rng.randint(1, 6)}" for _ in range(rng.randint(0, 3))}))
+        await nodes.save_remote(f"https://r{n}.example/g", f"@g@r{n}.example", place, themes, NOW)
+    # a -partner- b -partner- c (c has no node), and a remote far away related to a.
+    far = "https://r5.example/g"
+    for owner, peer in (("a", actor("b")), ("b", actor("c")), ("a", far)):
+        row = await relations.add(ids[owner], Relation(actor(owner), peer, "partner"), peer,
+                                  f"offer-{owner}-{peer}", NOW)  # fmt: skip
+        await relations.move(row.id, "accepted", NOW)
+
+    for k, near, per_theme in ((1, 5, 2), (10, 40, 10), (50, 200, 50), (300, 1000, 300)):
+        full = await nodes.neighbourhood(ids["a"], actor("a"), nearest=near, per_theme=per_theme,
+                                         hops=3)  # fmt: skip
+        cut = await nodes.nearest(ids["a"], actor("a"), k=k, hops=3, nearest=near,
+                                  per_theme=per_theme)  # fmt: skip
+        assert (cut.anchor, cut.weights) == (full.anchor, full.weights)
+        assert cut.weights == weights
+        assert sorted(cut.relations, key=repr) == sorted(full.relations, key=repr)
+        assert cut.handles.items() <= full.handles.items()
+        kept = {c.id for c in cut.candidates}
+        assert kept <= {c.id for c in full.candidates}
+        assert {actor("b"), actor("c"), far} <= kept and actor("gone") not in kept
+        assert actor("a") not in kept
+        paths = hops_from(actor("a"), full.relations, 3)
+        best = rank(full.anchor, full.candidates, full.weights, k, paths=paths)
+        assert rank(cut.anchor, cut.candidates, cut.weights, k, paths=paths) == best
+        if k < 300:
+            assert len(kept) < len(full.candidates)
+
+    # c never said where it is or what it cares about: nothing is near it.
+    alone = await nodes.nearest(ids["c"], actor("c"), k=5, hops=0, nearest=5, per_theme=5)
+    assert alone.candidates == [] and alone.relations == [] and alone.anchor.place is None

@@ -171,6 +171,8 @@ async def test_admitting_checks_the_instance_blocks_and_the_group_in_the_same_st
         assert await admit(7, "https://b.test/users/cy", "b.test", group=garden + 999) == (
             "no group"
         )
+        await pool.execute("UPDATE groups SET deleted_at = now() WHERE id = $1", garden)
+        assert await admit(8, "https://b.test/users/cy", "b.test") == "no group"
         await listener.remove_listener(inbox.CHANNEL, notified)
     stored = await pool.fetch("SELECT activity_id FROM inbox_activities ORDER BY id")
     assert [r["activity_id"] for r in stored] == [_activity(n)["id"] for n in (1, 2, 4, 6)]

@@ -61,6 +61,8 @@ SECOND_SOURCE = {
     "fr-dep:42": ("Q12569", "geocoder answer for FR-42 (Mapbox); series of département items"),
 }
 PARIS_GEONAMES = 2988507
+# Two records of a town closer than this are at the same point.
+SAME_POINT_KM = 5.0
 # Overseas départements: GeoNames and Natural Earth file their places under these codes.
 OVERSEAS_CC = {"971": "GP", "972": "MQ", "973": "GF", "974": "RE", "976": "YT"}
 # INSEE codes of the overseas départements-régions (the same WikiData item for both).
@@ -214,7 +216,6 @@ def curate(csc: Path, natural_earth_file: Path) -> tuple[list[dict[str, str]], l
                 and near((p["LATITUDE"], p["LONGITUDE"]), here, TOLERANCE_KM[row["kind"]])
             ]
             how = "name and point"
-        qids = {p["wikidataid"] for p in ne}
         database = {
             c["wikiDataId"]
             for c in cities.get(cc, [])
@@ -222,6 +223,18 @@ def curate(csc: Path, natural_earth_file: Path) -> tuple[list[dict[str, str]], l
             and name in (norm(c["name"]), norm(c.get("native") or ""))
             and near(point(c, "latitude", "longitude"), here, TOLERANCE_KM[row["kind"]])
         }
+        qids = {p["wikidataid"] for p in ne}
+        if not qids and row["kind"] == "capital":
+            # Natural Earth may name the capital otherwise ("Andorra" for Andorra la Vella):
+            # its capital of the same country at the same point, if the database agrees.
+            ne = [
+                p
+                for p in by_country.get(cc, [])
+                if p.get("FEATURECLA") == "Admin-0 capital"
+                and near((p["LATITUDE"], p["LONGITUDE"]), here, SAME_POINT_KM)
+                and p["wikidataid"] in database
+            ]
+            qids, how = {p["wikidataid"] for p in ne}, "its country's capital at that point"
         if len(qids) != 1:
             missing.append(
                 f"{key} {row['label']} ({cc}): Natural Earth {sorted(qids) or 'has none'};"

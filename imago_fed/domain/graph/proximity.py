@@ -22,10 +22,11 @@ Every :class:`Score` carries the figures it came from and a sentence a person
 can read ("12 km away, shares 2 themes (Q1, Q2), 1 hop (partner)"): ranking
 that cannot be explained cannot be trusted, or corrected.
 
-The store does the heavy lifting (nearest by GiST on ``point``, themes by GIN on
-``int[]``, hops by a recursive CTE) and hands a few hundred candidates here for
-the exact, explained re-rank. :func:`hops_from` is the same walk in Python, for
-tests and small graphs.
+The store does the heavy lifting (nearest by GiST on ``point``, nearest per
+theme by GiST on (theme, place), hops by a recursive CTE) and hands the
+candidates here for the exact, explained re-rank (for ``nearby`` it pre-scores
+them the same way and hands over only those that can be among the best k).
+:func:`hops_from` is the same walk in Python, for tests and small graphs.
 """
 
 from __future__ import annotations

@@ -73,3 +73,16 @@ class GraphNodes(Protocol):
         """The ``nearest`` groups by place, the ``per_theme`` nearest sharing each of
         the group's themes, and every group within ``hops`` accepted relations."""
         ...
+
+    async def nearest(
+        self, group_id: int, actor: str, *, k: int, hops: int, nearest: int, per_theme: int
+    ) -> Neighbourhood:
+        """``neighbourhood``'s candidates cut down to those that can be among the best ``k``.
+
+        One round trip. Every related group comes back; of the others, only the
+        best ``k`` by the group's own weights (scored in the store as
+        :func:`~imago_fed.domain.graph.proximity.rank` scores them, ties and
+        rounding included), so ``rank`` over them gives the same best ``k`` as
+        over all of ``neighbourhood``'s candidates.
+        """
+        ...
