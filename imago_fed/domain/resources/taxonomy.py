@@ -2,7 +2,7 @@
 
 Matching compares resource types by key (``wd:Q15026``). Alone, that would
 refuse a chair to a group that asked for furniture. The shipped taxonomy is a
-few hundred Wikidata classes of common goods and the "subclass of" (P279)
+few hundred Wikidata classes of common goods and food and the "subclass of" (P279)
 edges between them (``data/resource_types.csv``, sources in
 ``data/SOURCES.md``), read once into the transitive closure matching needs:
 

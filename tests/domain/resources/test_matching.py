@@ -166,6 +166,26 @@ def test_a_need_for_furniture_is_met_by_a_chair_and_says_why() -> None:
     )
 
 
+def test_a_need_for_food_is_met_by_meat_and_by_a_soup() -> None:
+    food, meat, soup = (parse_resource_type(q) for q in ("Q2095", "Q10990", "Q41415"))
+    need = make("request", "g1", resource=food, unit="kilogram", ident=1)
+    offers = [
+        make("offer", "g2", resource=soup, unit="kilogram", ident=2),  # soup -> dish -> food
+        make("offer", "g3", resource=meat, unit="kilogram", ident=3),  # meat -> food
+        make("offer", "g4", resource=CHAIR, unit="kilogram", ident=4),
+    ]
+    assert "different resource types" in (refusal(need, offers[2], NOW) or "")
+    found = suggest(need, offers, now=NOW)
+    assert [m.intent.id for m in found] == [3, 2]
+    assert [m.parts["type"] for m in found] == [0.8, 0.7]
+    assert found[0].why[0] == (
+        "meat (Q10990) is a kind of food (Q2095) (Wikidata subclass of, 1 step)"
+    )
+    assert "soup (Q41415)" in found[1].why[0] and "2 steps" in found[1].why[0]
+    # An offer of food meets a need for soup too, with the same score both ways.
+    assert score(offers[0], need).score == score(need, offers[0]).score
+
+
 _SHIPPED = taxonomy()
 _LINKED = sorted(k for k in _SHIPPED.labels if _SHIPPED.broader.get(k) or _SHIPPED.narrower.get(k))
 

@@ -32,6 +32,31 @@ def test_the_shipped_taxonomy_reads_whole_with_wikidata_labels() -> None:
     assert types.steps("wd:Q11442", "wd:Q768186") == 1  # a bicycle is sports equipment
 
 
+# The food rows: ids and labels checked against the sources named in data/SOURCES.md.
+FOOD = {
+    "Q2095": "food", "Q746549": "dish", "Q41415": "soup", "Q182940": "dessert",
+    "Q10990": "meat", "Q13266": "cookie", "Q10943": "cheese", "Q185217": "dairy product",
+    "Q7802": "bread",
+}  # fmt: skip
+
+
+def test_food_is_a_branch_a_soup_is_a_dish_is_a_food() -> None:
+    types = taxonomy()
+    for qid, label in FOOD.items():
+        assert types.labels["wd:" + qid] == label
+    assert types.steps("wd:Q10990", "wd:Q2095") == 1  # meat -> food
+    assert types.steps("wd:Q41415", "wd:Q2095") == 2  # soup -> dish -> food
+    assert types.steps("wd:Q2095", "wd:Q41415") == 2  # symmetric
+    assert types.steps("wd:Q13266", "wd:Q2095") == 2  # cookie -> dessert (or snack) -> food
+    assert types.steps("wd:Q10943", "wd:Q185217") == 1  # cheese -> dairy product
+    assert types.steps("wd:Q10943", "wd:Q2095") is None  # not linked to food (SOURCES.md)
+    assert types.steps("wd:Q41415", "wd:Q14745") is None  # a soup is no furniture
+    assert "wd:Q41415" in types.narrower["wd:Q2095"]
+    # Two classes are labelled "dish" (the food, the tableware): the word names neither.
+    assert types.resolve("label:dish") == "label:dish"
+    assert types.resolve("label:soup") == "wd:Q41415"
+
+
 def test_closure_keeps_the_fewest_steps_and_words_name_one_type() -> None:
     types = Taxonomy.from_edges(
         [("wd:Q3", "wd:Q2"), ("wd:Q2", "wd:Q1"), ("wd:Q3", "wd:Q1"), ("wd:Q4", "wd:Q1")],
