@@ -7,7 +7,8 @@ Part 1, nearby. A scratch database (migrated) gets 1,000,000 groups of other
 servers (``graph_nodes`` rows, as if read from their actors): a place near one
 of the gazetteer's 2,000 most populous places (weighted towards the big ones,
 a few km of jitter) and 1 to 4 themes among the shipped ones (skewed: a few
-themes are very common). 100 groups of ours get a place and themes the same
+themes are very common); theme rows as the store writes them (one per theme,
+one for the whole set). 100 groups of ours get a place and themes the same
 way, and a few accepted relations. Measured: the service's own path,
 ``Proximity.nearby(slug, k=50)``: read the group, then one statement
 (``PgGraphNodes.nearest``, store/graph_nodes.py) reads its node, walks its
@@ -63,7 +64,7 @@ from imago_fed.domain.graph.relations import Relation
 from imago_fed.domain.ports.graph import NodeProfile
 from imago_fed.services.proximity import Proximity
 from imago_fed.store import migrations
-from imago_fed.store.graph_nodes import PgGraphNodes
+from imago_fed.store.graph_nodes import PgGraphNodes, theme_set_key
 from imago_fed.store.graph_relations import PgRelationStore
 from imago_fed.store.groups import PgGroupRepository
 from tests.interop.instance import running_instance
@@ -150,7 +151,9 @@ async def _load(pool: asyncpg.Pool, world: World, total: int) -> None:
                 picked = world.theme_set()
                 nodes.append((n + 1, f"https://h{n % 5000}.example/groups/g{n}",
                               f"@g{n}@h{n % 5000}.example", (lon, lat), picked, NOW))  # fmt: skip
-                themes += [(n + 1, t, asyncpg.Range(t, t + 1), (lon, lat)) for t in picked]
+                whole = theme_set_key(picked)
+                themes += [(n + 1, t, asyncpg.Range(t, t + 1), (lon, lat))
+                           for t in [*picked, *([whole] if whole else [])]]  # fmt: skip
             await conn.copy_records_to_table(
                 "graph_nodes", records=nodes,
                 columns=["id", "actor", "handle", "place", "themes", "updated_at"],

@@ -117,10 +117,14 @@ class InboxProcessor:
             lanes.setdefault(row.actor_uri, []).append(row)
         turns = asyncio.Semaphore(self._concurrency)
 
+        finished: list[tuple[int, str, str | None]] = []  # recorded together, at the end
+
         async def lane(queue: list[InboxRow]) -> None:
             async with turns:
                 for row in queue:
-                    await self._process(row)
+                    outcome = await self._process(row)
+                    if outcome is not None:
+                        finished.append(outcome)
                     left.discard(row.id)
 
         try:
@@ -130,14 +134,23 @@ class InboxProcessor:
         except ExceptionGroup as failed:  # the worker logs and backs off on the first
             raise failed.exceptions[0] from None
         finally:
-            if left:
-                try:
-                    await self.fed.inbox.release(sorted(left))
-                except Exception:  # the database is away: the lease runs out on its own
-                    log.warning("giving %d claimed activities back failed", len(left))
+            try:
+                # One statement for the batch. Rows whose outcome is lost (the
+                # database away now) are done again when their lease runs out:
+                # what they published is stored once (outbox and event keys).
+                if finished:
+                    await self.fed.inbox.finish_many(finished)
+            finally:
+                if left:
+                    try:
+                        await self.fed.inbox.release(sorted(left))
+                    except Exception:  # the database is away: the lease runs out on its own
+                        log.warning("giving %d claimed activities back failed", len(left))
         return len(rows)
 
-    async def _process(self, row: InboxRow) -> None:
+    async def _process(self, row: InboxRow) -> tuple[int, str, str | None] | None:
+        """Handle one row; its outcome to record (row id, state, error), or None when
+        it was put back for a later try."""
         kind = str(row.activity.get("type"))
         handler = HANDLERS.get(kind)
         fed = self.fed  # each call its own statement; publishing opens its own transaction
@@ -148,20 +161,18 @@ class InboxProcessor:
         except ActorError as exc:
             log.info("activity deferred", extra={"activity": row.activity["id"], "error": str(exc)})
             await fed.inbox.retry_later(row, str(exc), self.clock.now())
-            return
+            return None
         except Exception as exc:
             log.exception("activity processing failed", extra={"activity": row.activity["id"]})
             await fed.inbox.retry_later(row, f"{type(exc).__name__}: {exc}", self.clock.now())
-            return
-        await fed.inbox.finish(
-            row.id,
-            "done" if outcome == "done" else "ignored",
-            None if outcome == "done" else outcome,
-        )
+            return None
         log.info(
             "activity processed",
             extra={"type": kind, "activity": row.activity["id"], "outcome": outcome},
         )
+        if outcome == "done":
+            return row.id, "done", None
+        return row.id, "ignored", outcome
 
     # ------------------------------------------------------------ helpers
     async def local_group(self, uri: str | None) -> Group | None:

@@ -55,7 +55,12 @@ _PR_SET_PDEATHSIG = 1  # prctl(2)
 def serving_processes(settings: Settings, option: int | None) -> int:
     """How many processes serve: the option, else the setting; 0 means one per core."""
     wanted = option if option is not None else settings.serve.workers
-    return wanted if wanted > 0 else max(1, os.cpu_count() or 1)
+    if wanted > 0:
+        return wanted
+    try:  # the cores this process may run on (a container's cpuset), not the host's
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @click.command()

@@ -10,6 +10,8 @@ scan, whatever the number of groups::
     themed   per anchor theme t:                         GiST (slot, place):
              WHERE slot @> t ORDER BY place <-> anchor   the nearest sharing t
              LIMIT m
+    same set WHERE slot @> key(anchor's themes) ...      the nearest with exactly
+             LIMIT m                                     the same themes
     related  the actors of the accepted relations within reach (a recursive walk
              over group_relations, through our own groups only: a remote group's
              edges are its server's to publish)
@@ -18,13 +20,24 @@ and handed to the domain, which scores every candidate exactly (great-circle
 distance, weighted theme overlap, hops) and keeps the best k. The ``<->`` order
 is planar in degrees, not great-circle: it only has to bring the right groups
 into the candidate set, which is several times larger than k.
+
+Why "same set": a group anywhere with exactly the anchor's themes has a theme
+closeness of 1 and often belongs in the best k (with equal weights it beats a
+group 20 km away sharing nothing), but the nearest groups sharing a popular
+theme are mostly groups with other themes as well. So besides one
+``graph_node_themes`` row per theme, each node has one row for its whole theme
+set: ``theme`` is then :func:`theme_set_key`, a negative number (QIDs are
+positive), and the same GiST index finds the nearest groups with exactly that
+set. Rows written before this existed gain theirs when the node is next saved.
+This is still a candidate set, not a proof: a group that none of the scans
+reaches can belong in the best k (bench/README.md measures how often).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,10 +49,10 @@ from imago_fed.domain.graph.relations import Relation
 from imago_fed.domain.graph.wikidata import qid_number
 from imago_fed.domain.ports.graph import Neighbourhood, NodeProfile
 
-__all__ = ["NEAREST_SQL", "NEIGHBOURHOOD_SQL", "PgGraphNodes"]
+__all__ = ["NEAREST_SQL", "NEIGHBOURHOOD_SQL", "PgGraphNodes", "theme_set_key"]
 
 # The candidates around an anchor: $1 anchor place (or NULL), $2 its theme
-# numbers, $3 how many nearest by place, $4 how many nearest per theme,
+# numbers and the key of its theme set, $3 how many nearest by place, $4 how many nearest per theme,
 # $5 actors of related groups, $6 and $7 the anchor's actor and node id (never
 # its own neighbour).
 # One round trip; each part is an index scan.
@@ -91,7 +104,8 @@ SELECT DISTINCT r.source, r.target, r.kind
 # the generic plan does not know the LIMITs and scans). The rows are tagged:
 # 'a' the anchor's node, 'e' an accepted edge, 'c' a candidate. The nearest by
 # place come with their columns from the index scan; only the others are read
-# by id.
+# by id. The themes scanned are the anchor's rows in graph_node_themes: each of
+# its themes and its whole set.
 # Unrelated candidates are scored here as ``proximity.rank`` scores them
 # (haversine km, plain Jaccard, the group's weights; hops are 0) and only the
 # best $3 come back, with any within 1e-9 of the $3-th (SQL and Python round
@@ -134,7 +148,7 @@ WITH RECURSIVE anchor AS MATERIALIZED (
 ), themed AS MATERIALIZED (
     SELECT t.id
       FROM anchor a
-     CROSS JOIN LATERAL (SELECT DISTINCT unnest(a.themes) AS theme) w
+     CROSS JOIN LATERAL (SELECT theme FROM graph_node_themes WHERE node = a.id) w
      CROSS JOIN LATERAL (
         SELECT node AS id FROM graph_node_themes
          WHERE slot @> w.theme AND node <> a.id
@@ -195,6 +209,21 @@ def _nearest_sql(k: int, hops: int, nearest: int, per_theme: int) -> str:
         if isinstance(value, bool) or not isinstance(value, int) or value < (name == "k"):
             raise ValueError(f"{name} must be a whole number (k at least 1), not {value!r}")
     return NEAREST_SQL.format(**sizes)
+
+
+def theme_set_key(numbers: Iterable[int]) -> int | None:
+    """The ``graph_node_themes.theme`` of a node's whole theme set (None: no themes).
+
+    Negative, so it never equals a theme's QID number; the same for the same set
+    whatever the order or repeats. Different sets may share a key (about one
+    chance in two thousand million): that only adds candidates, which are scored
+    exactly anyway.
+    """
+    distinct = set(numbers)
+    if not distinct:
+        return None
+    total = sum((n * 2654435761) % 4294967296 for n in distinct)  # Knuth's multiplicative hash
+    return -1 - total % 2147483646
 
 
 def _point(place: Place | None) -> tuple[float, float] | None:
@@ -294,9 +323,11 @@ class PgGraphNodes:
                     relations.append(Relation(row["source"], row["target"], row["kind"],
                                               "accepted"))  # fmt: skip
         related = sorted({g for r in relations for g in (r.source, r.target)} - {actor})
+        numbers = [qid_number(q) for q in profile.themes]
+        whole = theme_set_key(numbers)
         rows = await self._pool.fetch(
-            NEIGHBOURHOOD_SQL, _point(profile.place),
-            [qid_number(q) for q in profile.themes], nearest, per_theme, related, actor, node,
+            NEIGHBOURHOOD_SQL, _point(profile.place), numbers + ([whole] if whole else []),
+            nearest, per_theme, related, actor, node,
         )  # fmt: skip
         candidates: dict[str, GroupNode] = {}
         handles: dict[str, str] = {}
@@ -354,10 +385,13 @@ def _tagged_place(row: asyncpg.Record) -> Place | None:
 
 
 async def _index_themes(conn: Any, node: int, place: Place | None, themes: Sequence[str]) -> None:
-    """Keep ``graph_node_themes`` (theme, place) in step with the node's row."""
+    """Keep ``graph_node_themes`` (each theme and the whole set, with the place) in step
+    with the node's row."""
     await conn.execute("DELETE FROM graph_node_themes WHERE node = $1", node)
+    numbers = sorted({qid_number(q) for q in themes})
+    whole = theme_set_key(numbers)
     await conn.executemany(
         "INSERT INTO graph_node_themes (node, theme, slot, place)"
         " VALUES ($1, $2, int4range($2, $2, '[]'), $3)",
-        [(node, qid_number(q), _point(place)) for q in themes],
+        [(node, n, _point(place)) for n in numbers + ([whole] if whole else [])],
     )

@@ -175,6 +175,25 @@ class PgInbox:
             row_id, state, error, allowed,
         )  # fmt: skip
 
+    async def finish_many(self, outcomes: list[tuple[int, str, str | None]]) -> None:
+        """``finish`` for each (row id, state, error): one statement per state
+        (a batch's rows mostly end "done" or "ignored"), not one per row."""
+        by_state: dict[str, list[tuple[int, str | None]]] = {}
+        for row_id, state, error in outcomes:
+            INBOUND_ACTIVITY.sources(state)  # raises before any SQL
+            by_state.setdefault(state, []).append((row_id, error))
+        for state, rows in by_state.items():
+            await self._db.execute(
+                """
+                UPDATE inbox_activities AS a
+                SET state = $2, error = v.error, locked_until = NULL
+                FROM unnest($1::bigint[], $3::text[]) AS v(id, error)
+                WHERE a.id = v.id AND a.state = ANY($4::text[])
+                """,
+                [row_id for row_id, _ in rows], state, [error for _, error in rows],
+                INBOUND_ACTIVITY.sources(state),
+            )  # fmt: skip
+
     async def retry_later(self, row: InboxRow, error: str, now: datetime) -> None:
         if row.attempts >= MAX_ATTEMPTS:
             await self.finish(row.id, "failed", error)

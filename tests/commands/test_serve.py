@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -185,3 +186,15 @@ def _log_lines(path: Path) -> list[dict[str, Any]]:
         with contextlib.suppress(ValueError):
             lines.append(json.loads(raw))
     return [line for line in lines if isinstance(line, dict)]
+
+
+def test_the_number_of_serving_processes_comes_from_the_option_the_setting_or_the_cores(
+    make_settings: Any,
+) -> None:
+    from imago_fed.commands.serve import serving_processes
+
+    cores = len(os.sched_getaffinity(0))
+    assert serving_processes(make_settings(), None) == cores  # the default: 0
+    assert serving_processes(make_settings(IMAGO_SERVE_WORKERS="3"), None) == 3
+    assert serving_processes(make_settings(IMAGO_SERVE_WORKERS="3"), 1) == 1  # --workers
+    assert serving_processes(make_settings(IMAGO_SERVE_WORKERS="3"), 0) == cores

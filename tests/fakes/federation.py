@@ -102,6 +102,10 @@ class MemoryInbox:
         if row["state"] in INBOUND_ACTIVITY.sources(state):
             row["state"], row["error"] = state, error
 
+    async def finish_many(self, outcomes: list[tuple[int, str, str | None]]) -> None:
+        for row_id, state, error in outcomes:
+            await self.finish(row_id, state, error)
+
     async def retry_later(self, row: InboxRow, error: str, now: datetime) -> None:
         stored = self.rows[row.id]
         stored["error"] = error

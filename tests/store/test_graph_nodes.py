@@ -12,7 +12,7 @@ from imago_fed.domain.graph.places import Place
 from imago_fed.domain.graph.proximity import ProximityWeights
 from imago_fed.domain.graph.relations import Relation
 from imago_fed.domain.ports.graph import NodeProfile
-from imago_fed.store.graph_nodes import PgGraphNodes
+from imago_fed.store.graph_nodes import PgGraphNodes, theme_set_key
 from imago_fed.store.graph_relations import PgRelationStore
 from imago_fed.store.groups import PgGroupRepository
 from tests.store.helpers import AddGroup
@@ -35,7 +35,10 @@ async def test_a_profile_round_trips_and_its_themes_are_indexed(
     await nodes.save_profile(garden, actor("garden"), "@garden@groups.test", profile, NOW)
     assert await nodes.profile(garden) == profile
     themes = await pool.fetch("SELECT theme, slot::text, place::text FROM graph_node_themes")
+    whole = theme_set_key([124946, 11451])
+    assert whole is not None and whole < 0 and whole == theme_set_key([11451, 124946, 11451])
     assert sorted((r["theme"], r["slot"], r["place"]) for r in themes) == [
+        (whole, f"[{whole},{whole + 1})", "(2.351,48.8567)"),
         (11451, "[11451,11452)", "(2.351,48.8567)"), (124946, "[124946,124947)", "(2.351,48.8567)"),
     ]  # fmt: skip
     await nodes.save_profile(garden, actor("garden"), "@garden@groups.test", NodeProfile(), NOW)
@@ -158,3 +161,29 @@ async def test_nearest_folds_the_reads_into_one_statement_and_keeps_the_best_k(
     # c never said where it is or what it cares about: nothing is near it.
     alone = await nodes.nearest(ids["c"], actor("c"), k=5, hops=0, nearest=5, per_theme=5)
     assert alone.candidates == [] and alone.relations == [] and alone.anchor.place is None
+
+
+async def test_the_nearest_groups_with_exactly_the_same_themes_are_candidates_however_far(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    """A group in Tokyo with exactly Paris's themes (theme closeness 1) is fetched even
+    when the nearest groups sharing its themes, all near Paris, fill the per-theme scans."""
+    nodes = PgGraphNodes(pool)
+    paris = await add_group("paris")
+    await nodes.save_profile(paris, actor("paris"), "@paris@groups.test",
+                             NodeProfile(PARIS, ("Q5", "Q7")), NOW)  # fmt: skip
+    for n in range(6):  # near, sharing both themes and having another
+        near = Place(48.85 + n / 100, 2.35)
+        await nodes.save_remote(f"https://near{n}.example/g", None, near,
+                                ("Q5", "Q7", f"Q{100 + n}"), NOW)  # fmt: skip
+    twin = "https://tokyo.example/g"
+    await nodes.save_remote(twin, None, Place(35.68, 139.69), ("Q7", "Q5", "Q7"), NOW)
+    for fetch in (nodes.nearest(paris, actor("paris"), k=3, hops=0, nearest=2, per_theme=2),
+                  nodes.neighbourhood(paris, actor("paris"), nearest=2, per_theme=2, hops=0)):
+        found = [c.id for c in (await fetch).candidates]
+        assert twin in found
+    # Without its set row (written before sets were indexed) the twin is out of reach.
+    await pool.execute("DELETE FROM graph_node_themes WHERE theme < 0 AND node ="
+                       " (SELECT id FROM graph_nodes WHERE actor = $1)", twin)  # fmt: skip
+    hood = await nodes.neighbourhood(paris, actor("paris"), nearest=2, per_theme=2, hops=0)
+    assert twin not in [c.id for c in hood.candidates]

@@ -88,6 +88,25 @@ async def test_finishing_follows_the_lifecycle(pool: asyncpg.Pool) -> None:
     assert await _state(pool, 1) == ("done", None)
 
 
+async def test_a_batch_is_finished_in_one_go_along_the_lifecycle(pool: asyncpg.Pool) -> None:
+    box = PgInbox(pool)
+    for n in range(4):
+        await box.store(activity=_activity(n), actor_uri=AL, group_id=None, now=NOW)
+    rows = await box.claim(limit=3, lease=LEASE, now=NOW)
+    await box.finish(rows[2].id, "done")
+    await box.finish_many([(rows[0].id, "done", None), (rows[1].id, "ignored", "not ours"),
+                           (rows[2].id, "ignored", "too late")])  # fmt: skip
+    assert [await _state(pool, n) for n in range(4)] == [
+        ("done", None), ("ignored", "not ours"), ("done", None), ("queued", None),
+    ]  # fmt: skip
+    claimed = await pool.fetchval(
+        "SELECT count(*) FROM inbox_activities WHERE locked_until IS NOT NULL"
+    )
+    assert claimed == 0
+    with pytest.raises(IllegalTransition):
+        await box.finish_many([(rows[0].id, "delivered", None)])
+
+
 async def test_retries_back_off_then_fail(pool: asyncpg.Pool) -> None:
     box = PgInbox(pool)
     await box.store(activity=_activity(1), actor_uri=AL, group_id=None, now=NOW)

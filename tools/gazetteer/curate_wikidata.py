@@ -2,14 +2,20 @@
 
 Run by a maintainer, never at runtime nor in tests::
 
-    python tools/gazetteer/curate_wikidata.py CSC_DIR NE_PLACES
+    python tools/gazetteer/curate_wikidata.py CSC_DIR NE_PLACES \
+        [--wof WOF_DIR ...] [--osm-capitals CAPITALS_TSV]
 
 - ``CSC_DIR`` holds files of the *countries-states-cities-database*
   (``csv/states.csv`` and ``contributions/cities/XX.json``), ODbL;
 - ``NE_PLACES`` is Natural Earth's ``ne_10m_populated_places.json`` (public
-  domain; each place with its WikiData id and, for most, its GeoNames id).
+  domain; each place with its WikiData id and, for most, its GeoNames id);
+- each ``WOF_DIR`` is the ``data/`` folder of a *Who's On First* per-country
+  repository (``whosonfirst-data-admin-xx``): one GeoJSON record per place,
+  with its WikiData id and, for most, its GeoNames id among its concordances;
+- ``CAPITALS_TSV`` is ``data-raw/capitals.tsv`` of *monitorOSM*: the world's
+  capitals as tagged in OpenStreetMap, each with its ``wikidata`` tag.
 
-Both at the versions named in ``SOURCES.md``. Neither is a registry package, so
+All at the versions named in ``SOURCES.md``. Neither is a registry package, so
 their ids are curated into ``wikidata_ids.csv`` beside this script, which
 ``build.py`` reads; this script shows how that table was made and lets a
 maintainer refresh it. The ids themselves are WikiData's (CC0).
@@ -22,7 +28,16 @@ A wrong id is worse than none, so an id is kept only when two facts agree:
 - capitals and large communes from Natural Earth: the same GeoNames id as the
   gazetteer's row, or the same name near the same point; the database's id is
   compared and the disagreements listed (its "capital" rows often carry a
-  district's id), never used alone;
+  district's id), never used alone: a large commune that Natural Earth lacks
+  takes the database's id only where another public source names the same item
+  (``CONFIRMED_COMMUNES``);
+- capitals that Natural Earth's file lacks (small territories): Who's On First's
+  locality with the row's GeoNames id and name, or its name near the row's point;
+  else two sources agreeing on one id, among Who's On First's places (regions
+  too), the database's cities and units of the same name near the point (an id
+  that the database gives several differently named cities is ignored) and
+  OpenStreetMap's capital of that name; OpenStreetMap only confirms, never
+  proposes (its names repeat across countries), and two ids for one row drop it;
 - no other curated unit claims the same id (one id, one place), except where
   WikiData itself uses one item for two units (an overseas département and its
   région; Paris, commune and département; a city-state and its capital).
@@ -38,6 +53,7 @@ import gzip
 import io
 import json
 import math
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -59,6 +75,16 @@ TOLERANCE_KM = {"capital": 25.0, "commune": 15.0, "departement": 90.0, "region":
 # Loire Q12569, Haute-Loire Q12572, Loiret Q12574).
 SECOND_SOURCE = {
     "fr-dep:42": ("Q12569", "geocoder answer for FR-42 (Mapbox); series of département items"),
+}
+# Large communes that Natural Earth lacks, whose id the database gives (its city of the same
+# name near the row's point) and a second public source confirms: that source, and the id it
+# gives. The database's id is kept only when it is this one.
+CONFIRMED_COMMUNES = {
+    "insee:97415": (
+        "Q316887",
+        "Wikivoyage's country data (WikivoyageModules, vCard/CountryData/Geography.lua:"
+        " Q316887 Saint-Paul, in Réunion)",
+    ),
 }
 PARIS_GEONAMES = 2988507
 # Two records of a town closer than this are at the same point.
@@ -102,13 +128,127 @@ def matches(
     }
 
 
+# Who's On First records worth reading: settlements and the districts named like them.
+WOF_PLACETYPES = {"locality", "localadmin", "county", "region"}
+
+
+def load_wof(dirs: list[Path]) -> list[dict[str, Any]]:
+    """Who's On First records (current or superseded) that carry a WikiData id."""
+    records = []
+    for folder in dirs:
+        for path in sorted(folder.rglob("*.geojson")):
+            if "-alt-" in path.name:
+                continue
+            props = json.loads(path.read_text(encoding="utf-8"))["properties"]
+            conc = props.get("wof:concordances") or {}
+            if props.get("wof:placetype") not in WOF_PLACETYPES or not conc.get("wd:id"):
+                continue
+            gn = conc.get("gn:id")
+            records.append(
+                {
+                    "name": props.get("wof:name") or "",
+                    "placetype": props["wof:placetype"],
+                    "point": (float(props["geom:latitude"]), float(props["geom:longitude"])),
+                    "qid": conc["wd:id"],
+                    "geonames": gn if isinstance(gn, int) else 0,
+                    "wof": props.get("wof:id"),
+                }
+            )
+    return records
+
+
+def load_osm_capitals(path: Path | None) -> dict[str, set[str]]:
+    """OpenStreetMap's capitals (monitorOSM's table): folded name -> ``wikidata`` tags."""
+    names: dict[str, set[str]] = defaultdict(set)
+    if path is None:
+        return names
+    for row in csv.DictReader(path.open(encoding="utf-8"), delimiter="\t"):
+        if re.fullmatch(r"Q[1-9][0-9]*", row.get("wikidata") or ""):
+            for column in ("name", "name:ca"):
+                if row.get(column):
+                    names[norm(row[column])].add(row["wikidata"])
+    return names
+
+
+def confirm_capital(
+    key: str,
+    row: dict[str, str],
+    wof: list[dict[str, Any]],
+    cities: list[dict[str, Any]],
+    states: list[dict[str, str]],
+    osm: dict[str, set[str]],
+) -> tuple[str | None, str]:
+    """The id of a capital that Natural Earth lacks, and which sources confirm it (or why not).
+
+    Who's On First's locality with the row's GeoNames id and name, or its name near the row's
+    point, is enough alone (two facts of one record); otherwise two sources must agree.
+    """
+    here, name = point(row), norm(row["label"])
+    geonames = int(key.split(":")[1])
+    limit = TOLERANCE_KM["capital"]
+    votes: dict[str, set[str]] = defaultdict(set)
+    strong: dict[str, str] = {}
+    for rec in wof:
+        if norm(rec["name"]) != name:
+            continue
+        same_id = rec["geonames"] == geonames
+        if not same_id and not near(rec["point"], here, limit):
+            continue
+        votes[rec["qid"]].add("Who's On First")
+        if rec["placetype"] == "locality":
+            strong[rec["qid"]] = "GeoNames id" if same_id else "name and point"
+    # The database's cities: an id that it gives several differently named cities is no id.
+    names_of: dict[str, set[str]] = defaultdict(set)
+    for c in cities:
+        if c.get("wikiDataId"):
+            names_of[c["wikiDataId"]].add(norm(c["name"]))
+    for c in cities:
+        qid = c.get("wikiDataId")
+        if (
+            qid
+            and len(names_of[qid]) == 1
+            and name in (norm(c["name"]), norm(c.get("native") or ""))
+            and near(point(c, "latitude", "longitude"), here, limit)
+        ):
+            votes[qid].add("countries-states-cities")
+    for s in states:
+        if (
+            s["country_code"] == row["cc"]
+            and s["wikiDataId"]
+            and norm(s["name"]) == name
+            and near(point(s, "latitude", "longitude"), here, limit)
+        ):
+            votes[s["wikiDataId"]].add("countries-states-cities")
+    if len(votes) != 1:
+        return None, f"{sorted(votes) or 'no id'} from Who's On First and the database"
+    qid, sources = next(iter(votes.items()))
+    if qid in osm.get(name, set()):
+        sources.add("OpenStreetMap")
+    if qid not in strong and len(sources) < 2:
+        return None, f"{qid} from {sorted(sources)} only (not enough alone)"
+    order = ["Who's On First", "countries-states-cities", "OpenStreetMap"]
+    named = [
+        f"Who's On First ({strong[qid]})" if s == "Who's On First" and qid in strong else s
+        for s in order
+        if s in sources
+    ]
+    return qid, "; ".join(named)
+
+
 def load_places() -> dict[str, dict[str, str]]:
     text = gzip.decompress((OUT / "places.csv.gz").read_bytes()).decode("utf-8")
     return {r["key"]: r for r in csv.DictReader(io.StringIO(text))}
 
 
-def curate(csc: Path, natural_earth_file: Path) -> tuple[list[dict[str, str]], list[str]]:
+def curate(
+    csc: Path,
+    natural_earth_file: Path,
+    wof_dirs: list[Path] | None = None,
+    osm_capitals: Path | None = None,
+) -> tuple[list[dict[str, str]], list[str]]:
     places = load_places()
+    wof = load_wof(wof_dirs or [])
+    osm = load_osm_capitals(osm_capitals)
     natural_earth = [
         f["properties"] for f in json.loads(natural_earth_file.read_text("utf-8"))["features"]
     ]
@@ -235,6 +375,19 @@ def curate(csc: Path, natural_earth_file: Path) -> tuple[list[dict[str, str]], l
                 and p["wikidataid"] in database
             ]
             qids, how = {p["wikidataid"] for p in ne}, "its country's capital at that point"
+        if not qids and row["kind"] == "capital":
+            # Not in Natural Earth's file (small territories): Who's On First, the database's
+            # cities and units, OpenStreetMap (see ``confirm_capital``).
+            qid_found, why = confirm_capital(key, row, wof, cities.get(cc, []), states, osm)
+            if qid_found is None:
+                missing.append(f"{key} {row['label']} ({cc}): {why}")
+            else:
+                keep(key, qid_found, why)
+            continue
+        confirmed = CONFIRMED_COMMUNES.get(key)
+        if not qids and confirmed is not None and database == {confirmed[0]}:
+            keep(key, confirmed[0], f"countries-states-cities (name and point); {confirmed[1]}")
+            continue
         if len(qids) != 1:
             missing.append(
                 f"{key} {row['label']} ({cc}): Natural Earth {sorted(qids) or 'has none'};"
@@ -294,8 +447,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("csc", type=Path, help="files of countries-states-cities-database")
     parser.add_argument("natural_earth", type=Path, help="ne_10m_populated_places.json")
+    parser.add_argument(
+        "--wof", type=Path, action="append", default=[], help="a Who's On First data/ folder"
+    )
+    parser.add_argument("--osm-capitals", type=Path, help="monitorOSM's data-raw/capitals.tsv")
     args = parser.parse_args()
-    found, missing = curate(args.csc, args.natural_earth)
+    found, missing = curate(args.csc, args.natural_earth, args.wof, args.osm_capitals)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()

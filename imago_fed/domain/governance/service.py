@@ -47,6 +47,12 @@ __all__ = ["Governance"]
 
 log = logging.getLogger(__name__)
 SOURCE = "governance"
+# A do-ocracy act is concluded by its proposer the moment it opens (``propose``).
+# The ticker, running in another task, would otherwise find it open in between
+# and conclude it too: one of the two then fails on the moved row, and the
+# proposer's caller sees an error for an act that was carried out. The ticker
+# takes one up only once this long has passed: a proposer that stopped midway.
+_PROPOSER_GRACE = timedelta(minutes=1)
 CountChoices = Callable[[str, Sequence[str], Sequence[ResolvedBallot]], tuple[int | None, Any]]
 
 
@@ -225,6 +231,11 @@ class Governance:
         for proposal in await self._store.open_proposals():
             if isinstance(proposal.protocol, Democracy) and proposal.protocol.secret:
                 continue  # decided by its election's verified result (conclude_external)
+            if isinstance(proposal.protocol, Doocracy) and (
+                proposal.opened_at is None
+                or proposal.opened_at > self._clock.now() - _PROPOSER_GRACE
+            ):
+                continue  # its proposer is concluding it right now
             outcome = await self.outcome(proposal)
             if outcome.verdict != "pending":
                 await self._conclude(proposal, outcome, self._clock.now())

@@ -127,6 +127,10 @@ class InboxQueue(Protocol):
         """End a claimed row's work in ``state`` (done, ignored, failed)."""
         ...
 
+    async def finish_many(self, outcomes: list[tuple[int, str, str | None]]) -> None:
+        """``finish`` for each (row id, state, error), in one go."""
+        ...
+
     async def retry_later(self, row: InboxRow, error: str, now: datetime) -> None:
         """Back off, or fail the row after too many attempts."""
         ...

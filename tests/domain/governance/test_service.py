@@ -17,6 +17,7 @@ from imago_fed.domain.events import Kind
 from imago_fed.domain.governance.actions import ActionKind
 from imago_fed.domain.governance.counting import count_choices
 from imago_fed.domain.governance.delegation import Delegation
+from imago_fed.domain.governance.proposals import Proposal, transition
 from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.governance.table import default_table, parse_changes
 from imago_fed.domain.groups import Group, KeyPair
@@ -97,6 +98,33 @@ async def test_a_vote_is_counted_decided_at_its_end_and_executed(world: World) -
     states = [t["to_state"] for t in await governance.transitions(proposal.id)]
     assert states == ["open", "closed", "adopted", "executed"]
     assert [v["counted"] for v in await governance.vote_log(proposal.id)] == [True, True, False]
+
+
+async def test_the_ticker_leaves_a_fresh_doocracy_act_to_its_proposer(world: World) -> None:
+    """Between opening a do-ocracy act and concluding it, the proposer's row is
+    open: a ticker in another task must not conclude it as well (one of the two
+    would fail on the moved row). It recovers one left open by a proposer that
+    stopped midway."""
+    table = default_table().amended(parse_changes({"moderate": {"protocol": "doocracy"}}))
+    await world.store.save_table(GROUP_ID, table, T0)
+    governance = world.governance()
+    draft = Proposal(
+        group_id=GROUP_ID, action=ActionKind.MODERATE, title="Block troll",
+        protocol=table.protocol(ActionKind.MODERATE),
+        options=("yes",), author=MEMBERS[0], created_at=T0,
+        params={"block_actor": "https://t.example/u/troll"},
+    )  # fmt: skip
+    stored = await world.store.add(draft)
+    opened, record = transition(stored, "open", by=MEMBERS[0], at=T0, opened_at=T0,
+                                closes_at=T0 + timedelta(days=2))  # fmt: skip
+    await world.store.save(opened, record)
+    assert opened.id is not None
+    assert await governance.tick() == 0  # the proposer is concluding it
+    assert (await governance.get(opened.id)).state == "open"
+    world.clock.advance(timedelta(minutes=2))
+    assert await governance.tick() == 1  # the proposer stopped: recovered
+    assert (await governance.get(opened.id)).state == "executed"
+    assert world.blocks.blocks
 
 
 async def test_a_challenged_doocracy_act_not_upheld_is_undone(world: World) -> None:

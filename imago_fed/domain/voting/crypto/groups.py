@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import weakref
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Any, Protocol
@@ -453,7 +454,8 @@ def _from_bytes(data: bytes) -> mpz:
     return mpz.from_bytes(data, "little")
 
 
-_NATIVE_GROUPS: list[FiniteFieldGroup] = []
+# the groups made with native=True: the ones set_native_arithmetic switches
+_NATIVE_GROUPS: weakref.WeakSet[FiniteFieldGroup] = weakref.WeakSet()
 
 
 def native_arithmetic() -> bool:
@@ -499,7 +501,8 @@ class FiniteFieldGroup:
         self._last: tuple[int, list[tuple[int, int]]] = (0, [])
         self._field: Any = None
         self.use_native(native)
-        _NATIVE_GROUPS.append(self)
+        if native:
+            _NATIVE_GROUPS.add(self)
 
     def use_native(self, enabled: bool) -> None:
         """Chains and tables made from now on use the C accelerator, if it was built."""

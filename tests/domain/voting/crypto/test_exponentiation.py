@@ -369,6 +369,8 @@ def test_switching_paths_keeps_what_was_made_working() -> None:
         set_native_arithmetic(True)
     assert native_arithmetic()
     assert type(G.fixed_base(G.g)).__name__ == "_NativeComb"
+    # a group made with native=False stays on the pure path through the switch
+    assert PURE.arithmetic == "pure"
 
 
 # ------------------------------------------- credentials tested with the ballots
