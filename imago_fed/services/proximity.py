@@ -22,11 +22,12 @@ Remote groups are nodes like ours: they rank by what their actors publish.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from imago_fed.domain.errors import InvalidInput, NotFound
+from imago_fed.domain.errors import InvalidInput, NotFound, UpstreamFailed
 from imago_fed.domain.events import GroupChanged, GroupEvent
 from imago_fed.domain.graph.gazetteer import Gazetteer, gazetteer
 from imago_fed.domain.graph.places import Place
@@ -53,6 +54,8 @@ __all__ = ["CANDIDATES_PER_RESULT", "Nearby", "Proximity", "WikidataLookup"]
 # great-circle one, and themes and hops reorder the rest, so fetch a margin.
 CANDIDATES_PER_RESULT = 4
 MAX_THEMES = 50
+#: Labels of themes learnt from the live WikiData lookup, kept per process (oldest out first).
+LOOKED_UP_LABELS = 4096
 _UNSET: Any = object()
 
 
@@ -84,6 +87,9 @@ class Proximity:
         self._clock, self._domain, self._lookup = clock, domain, lookup
         self._events = events
         self._gazetteer = places
+        # Themes the gazetteer lacks, labelled by the live lookup when they were accepted:
+        # served with them, so the admin API and the actor's tags show a name, not null.
+        self._looked_up: OrderedDict[str, str] = OrderedDict()
 
     @property
     def gazetteer(self) -> Gazetteer:
@@ -174,7 +180,9 @@ class Proximity:
         for qid in qids:
             if self.gazetteer.theme(qid) is not None or self.gazetteer.place(qid) is not None:
                 continue
-            if self._lookup is not None and await self._lookup.theme(qid) is not None:
+            label = await self._lookup.theme(qid) if self._lookup is not None else None
+            if label is not None:
+                self._remember(qid, label)
                 continue
             raise InvalidInput(
                 f"unknown theme {qid}: not among the shipped themes"
@@ -184,13 +192,45 @@ class Proximity:
         return qids
 
     def labels(self, qids: Sequence[str]) -> dict[str, str]:
-        """Theme labels for ``why`` sentences and the actor's tags."""
+        """Theme labels for ``why`` sentences and the actor's tags: the gazetteer's (a theme
+        or a place), else the one the live lookup gave when the theme was accepted."""
         found = {}
         for qid in qids:
             theme = self.gazetteer.theme(qid)
+            place = self.gazetteer.place(qid) if theme is None else None
             if theme is not None:
                 found[qid] = theme.label_en
+            elif place is not None and place.qid == qid:
+                found[qid] = place.label
+            elif qid in self._looked_up:
+                found[qid] = self._looked_up[qid]
         return found
+
+    async def theme_labels(self, qids: Sequence[str]) -> dict[str, str]:
+        """``labels``, asking the live lookup (it caches) for themes no one here names yet:
+        accepted before a restart, or by another process. A failing lookup leaves the labels
+        out (and is not asked again for this call) rather than failing the page that shows
+        them. Federation does not wait on WikiData: the actor document uses ``labels``."""
+        found = self.labels(qids)
+        if self._lookup is None:
+            return found
+        for qid in qids:
+            if qid in found:
+                continue
+            try:
+                label = await self._lookup.theme(qid)
+            except UpstreamFailed:
+                break
+            if label is not None:
+                found[qid] = self._remember(qid, label)
+        return found
+
+    def _remember(self, qid: str, label: str) -> str:
+        self._looked_up[qid] = label
+        self._looked_up.move_to_end(qid)
+        while len(self._looked_up) > LOOKED_UP_LABELS:
+            self._looked_up.popitem(last=False)
+        return label
 
     # ------------------------------------------------------------- nearby
     async def nearby(self, slug: str, k: int = 50, *, hops: int = 3) -> list[Nearby]:

@@ -80,9 +80,9 @@ def _proximity() -> Proximity:
     return found
 
 
-def graph_json(proximity: Proximity, profile: NodeProfile) -> dict[str, Any]:
+async def graph_json(proximity: Proximity, profile: NodeProfile) -> dict[str, Any]:
     """The group's place, themes (with labels) and weights, as the admin API shows them."""
-    labels = proximity.labels(profile.themes)
+    labels = await proximity.theme_labels(profile.themes)
     return {
         "place": profile.place.to_dict() if profile.place else None,
         "themes": [{"wikidata": q, "label": labels.get(q)} for q in profile.themes],
@@ -95,7 +95,7 @@ async def apply_graph_fields(slug: str, body: dict[str, Any]) -> dict[str, Any]:
     proximity = _proximity()
     given = {name: body[name] for name in GRAPH_FIELDS if name in body}
     profile = await proximity.update(slug, **given) if given else await proximity.profile(slug)
-    return graph_json(proximity, profile)
+    return await graph_json(proximity, profile)
 
 
 def _whole(name: str, default: int, high: int) -> int:

@@ -285,3 +285,52 @@ async def test_the_live_lookup_resolves_ids_the_gazetteer_lacks(
             assert error["code"] == "upstream_failed" and "did not answer" in error["message"]
             shown = await (await client.get("/api/v1/groups/villeurbanne", headers=AUTH)).get_json()
             assert shown["place"]["wikidata"] == "Q90"  # the failed change changed nothing
+
+
+async def test_a_theme_the_live_lookup_labels_is_shown_with_its_label(
+    migrated_db: str, make_settings
+) -> None:
+    """A theme only WikiData knows is shown with the label the lookup gave (not null), in the
+    admin API and the actor's tags; after a restart the lookup (cached) names it again; an item
+    WikiData no longer has is shown without a label, never as an error."""
+    async with fake_wikidata() as fake:
+        topic = "Q990000012"
+        fake.add(entity(topic, {"en": "community gardening"}))
+        settings = make_settings(
+            migrated_db, IMAGO_FEDERATION_WORKERS_IN_SERVE="false",
+            IMAGO_GRAPH_WIKIDATA_LOOKUP="true", IMAGO_GRAPH_WIKIDATA_API_URL=fake.url,
+            IMAGO_GRAPH_WIKIDATA_TIMEOUT_SECONDS="1",
+        )  # fmt: skip
+        labelled = [{"wikidata": topic, "label": "community gardening"}]
+        app = create_app(settings, migrated_db)
+        async with app.test_app() as test_app:
+            rt: Runtime = app.extensions[EXTENSION_KEY]
+            await rt.groups.create("jardins", "Jardins")
+            client = test_app.test_client()
+            response = await patch(client, "jardins", {"themes": [topic, GARDENING]})
+            assert response.status_code == 200, await response.get_data()
+            body = await response.get_json()
+            assert body["themes"] == [*labelled, {"wikidata": GARDENING, "label": "gardening"}]
+            asked = len(fake.asked)
+            shown = await (await client.get("/api/v1/groups/jardins", headers=AUTH)).get_json()
+            assert shown["themes"][:1] == labelled
+            actor = await (await client.get("/groups/jardins", headers=AP)).get_json()
+            assert actor["tag"][0] == {
+                "type": "Hashtag", "name": "#CommunityGardening",
+                "href": f"http://www.wikidata.org/entity/{topic}",
+            }  # fmt: skip
+            assert len(fake.asked) == asked  # remembered: no second question
+        # Another process (or a restart): the label comes from the lookup again.
+        app = create_app(settings, migrated_db)
+        async with app.test_app() as test_app:
+            client = test_app.test_client()
+            shown = await (await client.get("/api/v1/groups/jardins", headers=AUTH)).get_json()
+            assert shown["themes"][:1] == labelled
+            assert fake.asked[-1]["ids"] == topic
+        del fake.entities[topic]
+        app = create_app(settings, migrated_db)
+        async with app.test_app() as test_app:
+            client = test_app.test_client()
+            response = await client.get("/api/v1/groups/jardins", headers=AUTH)
+            assert response.status_code == 200
+            assert (await response.get_json())["themes"][0] == {"wikidata": topic, "label": None}

@@ -28,7 +28,9 @@ A wrong id is worse than none, so an id is kept only when two facts agree:
 - capitals and large communes from Natural Earth: the same GeoNames id as the
   gazetteer's row, or the same name near the same point; the database's id is
   compared and the disagreements listed (its "capital" rows often carry a
-  district's id), never used alone;
+  district's id), never used alone: a large commune that Natural Earth lacks
+  takes the database's id only where another public source names the same item
+  (``CONFIRMED_COMMUNES``);
 - capitals that Natural Earth's file lacks (small territories): Who's On First's
   locality with the row's GeoNames id and name, or its name near the row's point;
   else two sources agreeing on one id, among Who's On First's places (regions
@@ -73,6 +75,16 @@ TOLERANCE_KM = {"capital": 25.0, "commune": 15.0, "departement": 90.0, "region":
 # Loire Q12569, Haute-Loire Q12572, Loiret Q12574).
 SECOND_SOURCE = {
     "fr-dep:42": ("Q12569", "geocoder answer for FR-42 (Mapbox); series of département items"),
+}
+# Large communes that Natural Earth lacks, whose id the database gives (its city of the same
+# name near the row's point) and a second public source confirms: that source, and the id it
+# gives. The database's id is kept only when it is this one.
+CONFIRMED_COMMUNES = {
+    "insee:97415": (
+        "Q316887",
+        "Wikivoyage's country data (WikivoyageModules, vCard/CountryData/Geography.lua:"
+        " Q316887 Saint-Paul, in Réunion)",
+    ),
 }
 PARIS_GEONAMES = 2988507
 # Two records of a town closer than this are at the same point.
@@ -371,6 +383,10 @@ def curate(
                 missing.append(f"{key} {row['label']} ({cc}): {why}")
             else:
                 keep(key, qid_found, why)
+            continue
+        confirmed = CONFIRMED_COMMUNES.get(key)
+        if not qids and confirmed is not None and database == {confirmed[0]}:
+            keep(key, confirmed[0], f"countries-states-cities (name and point); {confirmed[1]}")
             continue
         if len(qids) != 1:
             missing.append(
