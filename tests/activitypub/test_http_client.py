@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import threading
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -31,6 +33,7 @@ from imago_fed.activitypub.http import (
     TooManyRedirects,
     forbidden_reason,
 )
+from imago_fed.activitypub.http.client import signing_threads
 from imago_fed.activitypub.signatures import SignatureScheme
 from tests.receiver import Receiver, Reply, Request, receiver
 from tests.support import free_port
@@ -294,6 +297,40 @@ async def test_posts_to_one_host_share_one_kept_alive_connection(client: FediCli
         for _ in range(2):
             assert await client.post_activity(f"{rx.base_url}/inbox", b"{}", SIGNER) == 202
         assert rx.accepted == 2
+
+
+class _ThreadNotingKey:
+    """An RSA key that notes the thread each signature is made on (and signs for real)."""
+
+    def __init__(self, key: rsa.RSAPrivateKey) -> None:
+        self._key = key
+        self.threads: list[int] = []
+
+    def sign(self, data: bytes, pad: Any, algorithm: Any) -> bytes:
+        self.threads.append(threading.get_ident())
+        return self._key.sign(data, pad, algorithm)
+
+
+async def test_posts_are_signed_off_the_event_loop_thread(client: FediClient) -> None:
+    """The RSA signature (a third of a delivery's CPU) runs in the signing
+    threads, so the loop goes on with other exchanges meanwhile; each POST is
+    still signed on its own and verifies."""
+    noting = _ThreadNotingKey(KEY)
+    signer = Signer(SIGNER.key_id, cast(rsa.RSAPrivateKey, noting))
+    async with receiver() as rx:
+        bodies = [json.dumps({"n": n}).encode() for n in range(6)]
+        urls = [f"{rx.base_url}/inbox/{n}" for n in range(6)]
+        posts = zip(urls, bodies, strict=True)
+        statuses = await asyncio.gather(*(client.post_activity(u, b, signer) for u, b in posts))
+        assert statuses == [202] * 6
+        assert len(noting.threads) == 6
+        assert threading.get_ident() not in noting.threads
+        assert len(set(noting.threads)) <= signing_threads()
+        signatures = set()
+        for request in rx.requests:
+            assert request.verify(KEY.public_key()) == (SignatureScheme.CAVAGE, SIGNER.key_id)
+            signatures.add(request.headers["signature"])
+        assert len(signatures) == 6
 
 
 async def test_a_connection_the_server_dropped_while_idle_is_replaced(
