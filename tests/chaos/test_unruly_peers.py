@@ -196,8 +196,11 @@ async def test_unruly_hosts_do_not_stall_the_others(
             # Backoff, not a storm: the same activity comes again 30 s later (±20 %).
             gap = peers[name][1].shortest_gap()
             assert gap is None or gap >= 20, (name, gap)
-        for name in ("failing", "closing"):  # every row was tried
-            assert got_all(name), name
+        # A host that answers 5xx gets every row tried; one that hangs up mid-request
+        # is failing, so after the first POST of a host's chain the rest wait their
+        # backoff unsent (delivery.py, "a network error ... ends the chain").
+        assert got_all("failing"), "failing"
+        assert peers["closing"][0].requests, "closing"
         assert most_in_flight <= PER_HOST
         assert late_s < 10
 
