@@ -354,6 +354,10 @@ class DeliveryWorker:
         async with self._fed.transaction() as tx:
             await tx.deliveries.mark_delivered_many([(row.id, status) for row, status in done])
             await tx.peer_hosts.record_successes([row.host for row, _ in done])
+        # Their leases are gone only now: a claim made when their chains ended
+        # still counted them against their hosts' limits and found no room
+        # (a single busy host). Look again now, not at the next poll.
+        self.worker.wake()
 
     async def _conclude(
         self, row: Claimed, outcome: Outcome, status: int | None, error: str, *, host_failed: bool

@@ -223,6 +223,23 @@ async def test_per_host_limit_holds(world: World) -> None:
     assert inbox.max_in_flight == 3
 
 
+async def test_a_full_host_is_claimed_again_once_its_deliveries_are_recorded(
+    world: World,
+) -> None:
+    """Delivered rows keep their leases until their group commit a few ms after
+    their chains end: the claim made at the chain's end finds the host full.
+    The recording wakes the worker; without it the rest waited for the poll,
+    a host's per-host limit at a time (queued before the worker started: no
+    NOTIFY comes)."""
+    inbox = world.inbox()
+    async with receiver(inbox) as rx:
+        activities = [await world.enqueue([f"{rx.base_url}/inbox"]) for _ in range(24)]
+        async with running(world.worker(per_host=4, chain=2, poll_interval=60.0)):
+            for activity in activities:
+                await wait_until(settled(world, inbox, activity, "delivered"), timeout=15)
+    assert inbox.accepted() == {activity: 1 for activity in activities}
+
+
 # -------------------------------------------------------- host health
 async def test_an_unavailable_host_is_skipped_then_probed(world: World) -> None:
     inbox = world.inbox(script=[500])  # the first probe fails, the second succeeds
