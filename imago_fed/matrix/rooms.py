@@ -122,7 +122,11 @@ async def create_or_adopt(
     try:
         created = await client.request("POST", "v3/createRoom", request)
     except MatrixError as exc:
-        if exc.errcode != "M_ROOM_IN_USE":
+        # Taken between our look and our create: refused up front (M_ROOM_IN_USE),
+        # or, when the other create took the alias while ours ran, a 409 after
+        # the room was made (a stray room nobody is invited to). Either way:
+        # the alias's room is the group's.
+        if exc.errcode != "M_ROOM_IN_USE" and exc.status != 409:
             raise
         adopted = await client.resolve_alias(alias)  # another worker won the race
         if not adopted:
@@ -143,7 +147,8 @@ async def ensure_group_rooms(
         )
         await rooms.save_room(group.id, "space", space_id, ids.space_alias(group.slug), now)
         known["space"] = space_id
-        log.info("group space ready", extra={"group": group.slug, "created": created})
+        # not "created": a LogRecord attribute, which ``extra`` may not overwrite
+        log.info("group space ready", extra={"group": group.slug, "made_now": created})
     space_id = known["space"]
     for order, kind in enumerate(CHILD_KINDS):
         if kind in known:

@@ -10,6 +10,8 @@ replayed / malformed transactions, wrong tokens, a restart: no duplicates
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,20 @@ async def poll(probe, *, timeout: float = 30.0, what: str = "condition") -> Any:
 async def resolve(client: httpx.AsyncClient, alias: str) -> str | None:
     response = await client.get(f"/_matrix/client/v3/directory/room/{quote(alias)}")
     return response.json().get("room_id") if response.status_code == 200 else None
+
+
+_SYNCS = itertools.count(1)
+
+
+async def fresh_sync(client: httpx.AsyncClient) -> dict[str, Any]:
+    """An initial /sync answered now: Synapse keeps a /sync answer for two minutes
+    and gives it again to the same request, so each call asks a slightly different
+    one (its timeline limit), or a poll begun before an invite would not see it."""
+    limit = 1 + next(_SYNCS) % 1000
+    params = {"timeout": "0", "filter": json.dumps({"room": {"timeline": {"limit": limit}}})}
+    response = await client.get("/_matrix/client/v3/sync", params=params)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
 
 
 async def messages(client: httpx.AsyncClient, room_id: str) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ import asyncpg
 import httpx
 
 from tests.interop.instance import Instance, bridged_instance, running_instance
-from tests.interop.test_matrix import messages, poll, resolve
+from tests.interop.test_matrix import fresh_sync, messages, poll, resolve
 
 BOT = "@imago:localhost"
 
@@ -62,8 +62,7 @@ async def command(client: httpx.AsyncClient, room: str, text: str, txn: str) -> 
 
 async def invited(client: httpx.AsyncClient, name: str) -> str | None:
     """The id of a room named ``name`` the user is invited to."""
-    response = await client.get("/_matrix/client/v3/sync", params={"timeout": "0"})
-    for room_id, room in response.json().get("rooms", {}).get("invite", {}).items():
+    for room_id, room in (await fresh_sync(client)).get("rooms", {}).get("invite", {}).items():
         for event in room.get("invite_state", {}).get("events", []):
             if event["type"] == "m.room.name" and event["content"].get("name") == name:
                 return str(room_id)

@@ -35,7 +35,7 @@ from tests.domain.voting.crypto.belenios import ToolElection, tool_path
 from tests.interop.fedify_peer import FedifyPeer
 from tests.interop.instance import Instance, bridged_instance
 from tests.interop.test_decisions import join
-from tests.interop.test_matrix import poll
+from tests.interop.test_matrix import fresh_sync, poll
 
 CREDENTIAL = re.compile(r"\b[1-9A-HJ-NP-Za-km-z]{3}(?:-[1-9A-HJ-NP-Za-km-z]{3}){4}\b")
 SECRET_MJ = {"protocol": "democracy", "method": "majority_judgment", "secret": True,
@@ -74,7 +74,7 @@ async def matrix_credential(client, since: str | None = None) -> str:
     """Accept the bot's direct-room invite and read the credential in it."""
 
     async def invited() -> str | None:
-        synced = (await client.get("/_matrix/client/v3/sync", params={"timeout": "0"})).json()
+        synced = await fresh_sync(client)
         rooms = synced.get("rooms", {}).get("invite", {})
         return next(iter(rooms), None)
 

@@ -8,8 +8,11 @@ homeserver would fail the test with a connection error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -25,9 +28,10 @@ from imago_fed.domain.events import (
 )
 from imago_fed.domain.groups import Group, KeyPair
 from imago_fed.matrix.bridge import SOURCE, MatrixBridge
-from imago_fed.matrix.client import AppserviceClient
+from imago_fed.matrix.client import AppserviceClient, MatrixError
 from imago_fed.matrix.commands import HELP, BotCommands
 from imago_fed.matrix.ids import MatrixIds
+from imago_fed.matrix.rooms import CHILD_KINDS, ensure_group_rooms
 from tests.fakes.bridge import FakeBridgeInbox, FakeBridgeStore
 from tests.fakes.web import (
     EPOCH,
@@ -206,3 +210,47 @@ async def test_only_moderators_and_instance_admins_release_held_announcements() 
     not_held = await commands.answer(group, "@root:hs.example", "!imago release 8")
     assert not_held == "@root:hs.example: the item is accept, not held"
     assert propagation.released == [("garden", 7)]
+
+
+class RacedHomeserver(AppserviceClient):
+    """A homeserver where another process took the space's alias while our
+    ``createRoom`` ran: Synapse then answers 409 (M_UNKNOWN), not M_ROOM_IN_USE."""
+
+    def __init__(self) -> None:
+        super().__init__("http://127.0.0.1:9", "as-token")
+        self.aliases: dict[str, str] = {}
+        self.made = 0
+
+    async def request(
+        self, method: str, endpoint: str, body: dict[str, Any] | None = None,
+        *, as_user: str | None = None, query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        if endpoint.startswith("v3/directory/room/"):
+            alias = unquote(endpoint.removeprefix("v3/directory/room/"))
+            if alias not in self.aliases:
+                raise MatrixError(404, "M_NOT_FOUND", "no such alias")
+            return {"room_id": self.aliases[alias]}
+        if endpoint == "v3/createRoom":
+            assert body is not None
+            self.made += 1
+            alias = f"#{body['room_alias_name']}:hs.example"
+            if "space" not in str(body.get("creation_content")) or self.made > 1:
+                self.aliases[alias] = f"!room{self.made}"
+                return {"room_id": f"!room{self.made}"}
+            self.aliases[alias] = "!theirs"  # the other process's create won
+            raise MatrixError(409, "M_UNKNOWN", f"Room alias {alias} already exists")
+        return {"event_id": "$state"}
+
+
+async def test_a_space_made_by_a_racing_process_is_adopted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The founder's admission and the log reader both make the rooms of a new
+    group; the one that loses the alias adopts the winner's space, and saying
+    so in the log (at INFO) does not fail the step."""
+    store, client = FakeBridgeStore(), RacedHomeserver()
+    with caplog.at_level(logging.INFO, logger="imago_fed.matrix.rooms"):
+        rooms = await ensure_group_rooms(client, store, IDS, replace(GARDEN, id=1), EPOCH)
+    assert rooms["space"] == "!theirs"
+    assert set(rooms) == {"space", *CHILD_KINDS}
+    assert any(r.getMessage() == "group space ready" for r in caplog.records)
