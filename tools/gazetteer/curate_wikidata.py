@@ -80,6 +80,21 @@ SECOND_SOURCE = {
 # name near the row's point) and a second public source confirms: that source, and the id it
 # gives. The database's id is kept only when it is this one.
 CONFIRMED_COMMUNES = {
+    "insee:69266": (
+        "Q582",
+        "WikiData's item as kept by WikibaseIntegrator (test/fixtures/item_Q582.json):"
+        " Villeurbanne, commune in the metropolis of Lyon",
+    ),
+    "insee:92012": (
+        "Q172455",
+        "WikiData's Paris (Q90, INSEE 75056) lists it among the places bordering Paris"
+        " (spacyfishing, README.md)",
+    ),
+    "insee:95018": (
+        "Q181946",
+        "OpenStreetMap's node 26691955, Argenteuil (postcode 95100), 0.1 km from the row,"
+        " tagged with it (vector-datasource, integration-test/1993-estimate-null-populations.py)",
+    ),
     "insee:97415": (
         "Q316887",
         "Wikivoyage's country data (WikivoyageModules, vCard/CountryData/Geography.lua:"
