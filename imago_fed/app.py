@@ -46,7 +46,7 @@ from imago_fed.activitypub.places import GroupPlaces
 from imago_fed.activitypub.processing import InboxProcessor
 from imago_fed.activitypub.publish import publish, publish_to_followers
 from imago_fed.activitypub.questions import QuestionPublisher, VoteIntake
-from imago_fed.activitypub.relations import ApGraph, GraphIntake
+from imago_fed.activitypub.relations import ApGraph, GraphIntake, GroupSpaces
 from imago_fed.activitypub.resource_exchange import (
     ApResources,
     FollowTrust,
@@ -393,6 +393,7 @@ def _graph(
         lookup=wikidata_lookup(settings),
     )  # fmt: skip
     resolver.observe(GroupPlaces(proximity))
+    resolver.observe(GroupSpaces(relations))
     spread = PgPropagationStore(pool)
     resources = Resources(
         PgResourceStore(pool), wire, ApResources(send, resolver, ids, clock), repository, clock,
@@ -490,6 +491,11 @@ def background_workers(rt: Runtime) -> list[Worker]:
         ))  # fmt: skip
     if rt.matrix is not None:
         workers.extend(_matrix_workers(rt.matrix, rt.pool))
+        if rt.relations is not None:  # spaces of relations accepted before they were linked
+            workers.append(Worker(
+                "graph-relink", rt.relations.relink, once=True, poll_interval=1.0,
+                backoff_cap=60.0, max_failures=10,
+            ))  # fmt: skip
     return workers
 
 

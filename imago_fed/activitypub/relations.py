@@ -41,6 +41,7 @@ from imago_fed.activitypub.vocab import as_list, id_of
 from imago_fed.domain.errors import InvalidInput, NotFound
 from imago_fed.domain.graph.propagation import Item
 from imago_fed.domain.ports import GroupRepository
+from imago_fed.domain.ports.federation import RemoteActor
 from imago_fed.domain.ports.relations import StoredRelation
 from imago_fed.services.propagation import Propagation
 from imago_fed.services.relations import Relations
@@ -415,3 +416,21 @@ class GraphIntake:
         if not outcomes:
             return "propagated to none of our groups"
         return "done" if "done" in outcomes else "; ".join(outcomes)
+
+
+class GroupSpaces:
+    """The resolver's observer: a remote group that publishes a Matrix space gets
+    its accepted relations' spaces linked, even when it published none (or
+    another) when the relation was accepted. Once per space: see
+    ``Relations.relink``."""
+
+    def __init__(self, relations: Relations) -> None:
+        self._relations = relations
+
+    async def __call__(self, actor: RemoteActor, document: dict[str, Any]) -> None:
+        if actor.type not in _GROUP_TYPES or not actor.space:
+            return
+        try:
+            await self._relations.relink(actor.uri)
+        except Exception:  # never let the graph stop an actor from resolving
+            log.exception("could not relink a remote group's space", extra={"actor": actor.uri})

@@ -11,6 +11,9 @@
                           our space  m.space.parent <their space>  {"via": [their server]}
                       removed: the same state emptied (empty content unlinks);
                       every change: one sentence in the announcements room
+    (relink)          the same links for a relation accepted earlier, said nowhere:
+                      the other group published its space later, or the relation
+                      predates linking (services/relations.py ``relink``)
     item_received     accept / released: the announcement in the announcements room
                       hold: the same, with the ``!imago release <id>`` moderators use
 
@@ -65,8 +68,9 @@ class GraphEventsToMatrix:
         if rooms is None:
             return
         change = event.data
-        await self._say(event, rooms["announcements"], outbound.notice(
-            outbound.relation_text(change)))  # fmt: skip
+        if not change.relink:  # a relink changes nothing worth saying
+            await self._say(event, rooms["announcements"], outbound.notice(
+                outbound.relation_text(change)))  # fmt: skip
         if change.state not in ("accepted", "removed"):
             return
         if change.other_slug:

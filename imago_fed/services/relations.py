@@ -296,20 +296,46 @@ class Relations:
     ) -> StoredRelation:
         """Move a row and tell the other networks (a ``relation_changed`` event)."""
         moved = await self._store.move(relation_id, state, now, answer_id)
-        if self._events is not None:
-            group = await self._groups.get_by_id(moved.group_id)
-            if group is not None:
-                me = self._addresses.actor(group.slug)
-                other_slug = self._addresses.local_slug(moved.peer) or ""
-                space, server = ("", "") if other_slug else await self._space_of(moved.peer)
-                data = RelationChanged(
-                    relation_id=moved.id, other=moved.peer,
-                    other_is=moved.relation.kind_from(me, self.kinds), state=state,
-                    other_slug=other_slug, other_space=space, other_space_server=server,
-                )  # fmt: skip
-                key = f"graph|relation|{moved.id}|{state}"
-                await self._events.record(GroupEvent(moved.group_id, SOURCE, key, data))
+        await self._tell(moved)
         return moved
+
+    async def _tell(self, stored: StoredRelation, *, relink: bool = False) -> None:
+        """Record the row's ``relation_changed`` event (once per state; a relink
+        once per space the other group publishes)."""
+        if self._events is None:
+            return
+        group = await self._groups.get_by_id(stored.group_id)
+        if group is None:
+            return
+        me = self._addresses.actor(group.slug)
+        other_slug = self._addresses.local_slug(stored.peer) or ""
+        space, server = ("", "") if other_slug else await self._space_of(stored.peer)
+        if relink and not other_slug and not space:
+            return  # a group that publishes no space: nothing to link
+        state = stored.relation.state
+        data = RelationChanged(
+            relation_id=stored.id, other=stored.peer,
+            other_is=stored.relation.kind_from(me, self.kinds), state=state,
+            other_slug=other_slug, other_space=space, other_space_server=server, relink=relink,
+        )  # fmt: skip
+        key = f"graph|relation|{stored.id}|{state}"
+        if relink:
+            key = f"graph|relation|{stored.id}|relink|{space or 'local'}"
+        await self._events.record(GroupEvent(stored.group_id, SOURCE, key, data))
+
+    async def relink(self, peer: str | None = None) -> bool:
+        """Have the Matrix side link the spaces of accepted relations again.
+
+        For the relations of ``peer`` when its actor was fetched (it may publish
+        a space it did not when the relation was accepted), or for all of them
+        once at start-up (relations accepted before their spaces were linked).
+        Each relation is relinked once per space the other group publishes: the
+        event's key says which, and the log keeps one event per key. Returns
+        False: nothing more to do (a background worker's step).
+        """
+        for stored in await self._store.accepted(peer):
+            await self._tell(stored, relink=True)
+        return False
 
     async def _space_of(self, actor: str) -> tuple[str, str]:
         """The Matrix space a remote group publishes, as we last fetched its actor."""

@@ -121,3 +121,14 @@ class PgRelationStore:
             group_id, sorted(states) if states is not None else None,
         )  # fmt: skip
         return [_stored(r) for r in rows]
+
+    async def accepted(self, peer: str | None = None) -> builtins.list[StoredRelation]:
+        rows = await self._pool.fetch(
+            f"""
+            SELECT {_COLUMNS} FROM group_relations
+             WHERE state = 'accepted' AND ($1::text IS NULL OR peer = $1)
+             ORDER BY id
+            """,
+            peer,
+        )
+        return [_stored(r) for r in rows]

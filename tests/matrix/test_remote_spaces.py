@@ -50,15 +50,16 @@ class World:
     hs: Receiver
     group_id: int
 
-    async def told(self, **change: str) -> list[tuple[str, str, dict]]:
+    async def told(self, relink: bool = False, **change: str) -> list[tuple[str, str, dict]]:
         """Dispatch a relation change of garden; the state events it sent:
         (room, "type/state_key", content)."""
         self.hs.requests.clear()
-        data = RelationChanged(relation_id=7, other=FAR, **change)  # type: ignore[arg-type]
-        key = f"graph|relation|7|{change['state']}"
+        data = RelationChanged(relation_id=7, other=FAR, relink=relink, **change)  # type: ignore[arg-type]
+        key = f"graph|relation|7|{change['state']}|{relink}"
         assert await self.bridge.handlers.dispatch(GroupEvent(self.group_id, "graph", key, data))
         said = [r for r in self.hs.requests if "/send/m.room.message/" in r.target]
-        assert len(said) == 1  # the sentence in the announcements room, whatever else
+        # the sentence in the announcements room, whatever else; a relink says nothing
+        assert len(said) == (0 if relink else 1)
         sent = []
         for r in self.hs.requests:
             if r.method == "PUT" and "/state/" in r.target:
@@ -121,3 +122,11 @@ async def test_no_space_other_kinds_or_states_link_nothing(world: World) -> None
     assert await world.told(other_is="subgroup", state="accepted") == []
     assert await world.told(other_is="partner", state="accepted", **far) == []
     assert await world.told(other_is="parent", state="rejected", **far) == []
+
+
+async def test_a_relink_links_again_and_says_nothing(world: World) -> None:
+    """A relation accepted before the other group published its space, or before
+    spaces were linked, is linked when told again as a relink."""
+    far = {"other_space": FAR_SPACE, "other_space_server": "hs.far.example"}
+    relinked = await world.told(relink=True, other_is="subgroup", state="accepted", **far)
+    assert relinked == [("!space", f"m.space.child/{FAR_SPACE}", {"via": ["hs.far.example"]})]

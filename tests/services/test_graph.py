@@ -292,3 +292,52 @@ async def test_items_sent_held_and_released_are_told_once_each(rt: Runtime) -> N
     ]  # fmt: skip
     assert told[1][1]["item_id"] == held.id
     assert told[1][1]["path"] == [rt.ids.group("a")] and told[1][1]["origin"] == rt.ids.group("a")
+
+
+async def test_spaces_published_after_the_relation_are_relinked_once(rt: Runtime) -> None:
+    """A remote group that published no space when its relation was accepted is
+    linked once its actor shows one (the resolver's observer); the start-up
+    relink also covers local pairs; each relink is recorded once per space."""
+    from imago_fed.activitypub.relations import GroupSpaces
+    from imago_fed.domain.ports.federation import RemoteActor
+    from imago_fed.store.remote_actors import PgRemoteActors
+
+    assert rt.relations is not None
+    await _groups(rt, "garden", "allotments")
+    await _relate(rt, "garden", "allotments", "subgroup")
+    uri = "https://far.test/groups/late"
+    actors = PgRemoteActors(rt.pool)
+
+    def actor(space: str, server: str) -> RemoteActor:
+        return RemoteActor(
+            uri=uri, host="far.test", type="Group", preferred_username="late", name="Late",
+            inbox=f"{uri}/inbox", shared_inbox=None, key_id=f"{uri}#main-key",
+            public_key_pem="PEM", fetched_at=datetime.now(UTC), space=space, space_server=server,
+        )  # fmt: skip
+
+    await actors.upsert(actor("", ""), {"id": uri})
+    said = await rt.relations.offered(uri, rt.ids.group("garden"), "subgroup",
+                                      "https://far.test/activities/late")  # fmt: skip
+    assert said == "done"
+    [offer] = [r for r in await rt.relations.list("garden", frozenset({"proposed"}))
+               if r.peer == uri]  # fmt: skip
+    await rt.relations.answer("garden", offer.id, accept=True, author="ann")
+
+    def relinks(told: list[tuple[str, dict]]) -> list[tuple[str, str, str]]:
+        return [(slug, p["other_slug"] or p["other"], p["other_space"])
+                for slug, p in told if p.get("relink")]  # fmt: skip
+
+    observer = GroupSpaces(rt.relations)
+    await observer(actor("", ""), {"id": uri})  # still no space: nothing to link
+    assert relinks(await _graph_events(rt, "relation_changed")) == []
+    await actors.upsert(actor("!lateSpace", "hs.far.test"), {"id": uri})
+    await observer(actor("!lateSpace", "hs.far.test"), {"id": uri})
+    await observer(actor("!lateSpace", "hs.far.test"), {"id": uri})  # fetched again
+    assert relinks(await _graph_events(rt, "relation_changed")) == [("garden", uri, "!lateSpace")]
+    await rt.relations.relink()  # what start-up does
+    await rt.relations.relink()
+    assert sorted(relinks(await _graph_events(rt, "relation_changed"))) == [
+        ("allotments", "garden", ""),
+        ("garden", "allotments", ""),
+        ("garden", uri, "!lateSpace"),
+    ]

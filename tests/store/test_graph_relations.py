@@ -82,3 +82,20 @@ async def test_lists_by_state_and_the_group_gets_its_graph_node(
     # The group now has a graph node, so walks over relations can step onto it.
     node = await pool.fetchrow("SELECT actor, group_id FROM graph_nodes")
     assert (node["actor"], node["group_id"]) == (GARDEN, garden)
+
+
+async def test_accepted_relations_of_every_group_optionally_with_one_peer(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, store = await add_group(), PgRelationStore(pool)
+    seeds = await store.add(garden, Relation(GARDEN, SEEDS, "partner"), SEEDS, "o1", NOW)
+    tools = await store.add(garden, Relation(TOOLS, GARDEN, "subgroup"), TOOLS, "o2", NOW)
+    await store.add(garden, Relation(GARDEN, SEEDS, "same_theme"), SEEDS, "o3", NOW)  # proposed
+    assert await store.accepted() == []
+    seeds = await store.move(seeds.id, "accepted", NOW)
+    tools = await store.move(tools.id, "accepted", NOW)
+    assert await store.accepted() == [seeds, tools]  # oldest first
+    assert await store.accepted(SEEDS) == [seeds]
+    assert await store.accepted("https://nowhere.example/groups/x") == []
+    await store.move(seeds.id, "removed", NOW)
+    assert await store.accepted(SEEDS) == []

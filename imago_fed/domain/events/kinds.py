@@ -365,6 +365,9 @@ class RelationChanged(EventData):
     A group elsewhere has no slug here; ``other_space`` is then the Matrix space
     its actor publishes (room id, or alias) and ``other_space_server`` the
     homeserver to reach it through, both empty when it publishes none.
+    ``relink``: nothing changed; the accepted relation's spaces are to be linked
+    again (the other group published its space only later, or the relation
+    predates linking), so networks link without saying anything.
     """
 
     kind: ClassVar[Kind] = Kind.RELATION_CHANGED
@@ -375,6 +378,7 @@ class RelationChanged(EventData):
     other_slug: str = ""
     other_space: str = ""
     other_space_server: str = ""
+    relink: bool = False
 
 
 @dataclass(frozen=True)

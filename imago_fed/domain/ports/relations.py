@@ -13,6 +13,7 @@ domain's :class:`Relation` works unchanged for edges that leave the instance.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -59,6 +60,11 @@ class RelationStore(Protocol):
         self, group_id: int, states: frozenset[str] | None = None
     ) -> list[StoredRelation]:
         """The group's relations, newest first, optionally only in ``states``."""
+        ...
+
+    async def accepted(self, peer: str | None = None) -> builtins.list[StoredRelation]:
+        """Every local group's accepted relations (only those with ``peer`` if given),
+        oldest first: what relinking the groups' Matrix spaces walks."""
         ...
 
 
