@@ -609,5 +609,5 @@ def create_app(settings: Settings, dsn: str, *, workers: bool = True) -> Quart:
     app.register_blueprint(elections)
     app.register_blueprint(media_files)
     # The inbox POSTs are answered before Quart sees them (web/inbox_door.py).
-    app.asgi_app = InboxDoor(app, app.asgi_app, unavailable=unreachable)  # type: ignore[method-assign]
+    app.asgi_app = InboxDoor(app, app.asgi_app, unavailable=unreachable)  # type: ignore[method-assign,assignment]
     return app

@@ -198,8 +198,9 @@ async def _http(app: object, settings: Settings, fds: list[int], stop: asyncio.E
     scheme = "https" if settings.http.tls else "http"
 
     class Server(uvicorn.Server):
-        def capture_signals(self) -> contextlib.AbstractContextManager[None]:
-            return contextlib.nullcontext()  # ``stop`` (our signal handlers) decides
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # ``stop`` (our signal handlers) decides, not uvicorn's
 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)

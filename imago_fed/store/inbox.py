@@ -141,19 +141,19 @@ class PgInbox:
                             if not waiter.done():
                                 waiter.set_exception(exc)
                         continue
-                    outcomes = []
+                    alone: list[Admission | Exception] = []
                     for _, values in batch:  # alone: only the faulty one fails
                         try:
-                            outcomes.append(await self._admit_batch([values]))
-                        except Exception as alone:
-                            outcomes.append(alone)
-                    for (waiter, _), outcome in zip(batch, outcomes, strict=True):
+                            alone.append((await self._admit_batch([values]))[0])
+                        except Exception as error:
+                            alone.append(error)
+                    for (waiter, _), outcome in zip(batch, alone, strict=True):
                         if waiter.done():
                             continue
                         if isinstance(outcome, Exception):
                             waiter.set_exception(outcome)
                         else:
-                            waiter.set_result(outcome[0])
+                            waiter.set_result(outcome)
                     continue
                 for (waiter, _), admission in zip(batch, outcomes, strict=True):
                     if not waiter.done():  # (a caller that gave up: its row stays stored)

@@ -52,7 +52,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+Asgi = Callable[..., Awaitable[None]]  # (Quart's own, typed with its scope types)
 
 SHARED_RULE, GROUP_RULE = "/inbox", "/groups/<slug>/inbox"  # the metrics' route labels
 INBOX_GROUP_SECONDS = 60.0
@@ -96,7 +96,6 @@ class InboxDoor:
         if route is None or rt is None or on_metrics_address(scope, rt.settings.metrics.listen):
             await self._inner(scope, receive, send)
             return
-        rule, slug = route
         started = time.perf_counter()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         found: dict[str, str] = {}
@@ -104,20 +103,36 @@ class InboxDoor:
             found.setdefault(name, value)
         token = request_id_var.set(new_request_id(found.get("x-request-id", "")))
         try:
+            answered = await self._door(rt, scope, receive, send, route, headers, found, started)
+        finally:
+            request_id_var.reset(token)
+        if not answered:  # no such group: as if no route matched, Quart's own 404
+            await self._inner(scope, receive, send)
+
+    async def _door(
+        self,
+        rt: Runtime,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: tuple[str, str | None],
+        headers: list[tuple[str, str]],
+        found: dict[str, str],
+        started: float,
+    ) -> bool:
+        """Answer the inbox POST; False (nothing sent, body unread) for no such group."""
+        rule, slug = route
+        try:
             try:
                 group_id = None if slug is None else await _group_id(rt, slug)
-            except NotFound:  # as if no route matched: Quart's own 404
-                request_id_var.reset(token)
-                token = None
-                await self._inner(scope, receive, send)
-                return
-            try:
-                status, body = await self._answer(rt, scope, receive, headers, found, group_id)
-            except _Gone:
-                return
+            except NotFound:
+                return False
+            status, body = await self._answer(rt, scope, receive, headers, found, group_id)
             kind = _PROBLEM_HEADERS if body else _ACCEPTED_HEADERS
             if status == 404 and slug is not None:  # deleted since (its slug may be reused)
                 rt.inbox_group_ids.pop(slug, None)
+        except _Gone:
+            return True
         except Exception as exc:
             status, document, more = unexpected_error(exc, self._unavailable)
             body = json.dumps(document).encode()
@@ -128,8 +143,7 @@ class InboxDoor:
         finally:
             app_metrics(self._app).count("POST", rule, status, started)
             log_access("POST", scope["path"], status, started)
-            if token is not None:
-                request_id_var.reset(token)
+        return True
 
     async def _answer(
         self,
