@@ -51,6 +51,7 @@ __all__ = [
     "PgDeliveries",
     "claim",
     "dead_letters",
+    "delivery_targets",
     "enqueue",
     "mark_dead",
     "mark_delivered",
@@ -71,6 +72,27 @@ CHANNEL = "imago_deliveries"
 _CLAIM_LOCK = 0x696D61676F  # pg_advisory_xact_lock key ("imago")
 
 
+def delivery_targets(inboxes: Iterable[str]) -> dict[str, str]:
+    """Each distinct inbox that is an absolute http(s) URL, with its host.
+
+    The others are skipped with a warning, so one bad remote actor cannot
+    fail a whole publication (``enqueue``, ``outbox.share``).
+    """
+    targets: dict[str, str] = {}
+    for inbox in inboxes:
+        if inbox in targets:
+            continue
+        try:
+            host = host_from_url(inbox)
+        except ValueError:
+            host = ""
+        if not inbox.lower().startswith(("https://", "http://")) or not host:
+            log.warning("not queueing delivery to %r: not an http(s) URL", inbox)
+            continue
+        targets[inbox] = host
+    return targets
+
+
 async def enqueue(
     conn: Db,
     *,
@@ -88,18 +110,7 @@ async def enqueue(
     woken by a NOTIFY, delivered when the transaction commits.
     """
     text = body.decode("utf-8") if isinstance(body, bytes) else body
-    targets: dict[str, str] = {}
-    for inbox in inboxes:
-        if inbox in targets:
-            continue
-        try:
-            host = host_from_url(inbox)
-        except ValueError:
-            host = ""
-        if not inbox.lower().startswith(("https://", "http://")) or not host:
-            log.warning("not queueing delivery to %r: not an http(s) URL", inbox)
-            continue
-        targets[inbox] = host
+    targets = delivery_targets(inboxes)
     if not targets:
         return 0
     inserted = await conn.fetchval(
