@@ -89,6 +89,7 @@ class InboxProcessor:
         self.refuse = refuse  # a reply saying why a post was not re-shared
         #: What the rows of one batch read alike (see ``run_once``).
         self._memo: dict[tuple[str, Any], Any] = {}
+        self._generation = 0  # how many times a row made the batch forget
         #: The background loop: a NOTIFY from the inbox (or the poll) wakes it.
         self.worker = Worker(
             "inbox-processor",
@@ -188,14 +189,21 @@ class InboxProcessor:
 
     # ------------------------------------------------------------ helpers
     async def _remembered(self, key: tuple[str, Any], read: Callable[[], Awaitable[Any]]) -> Any:
-        """``read()``, once per batch (until ``forget``)."""
-        if key not in self._memo:
-            self._memo[key] = await read()
-        return self._memo[key]
+        """``read()``, once per batch (until ``forget``). A read that was under
+        way when another lane forgot is used once and not kept: it may be from
+        before that lane's change."""
+        if key in self._memo:
+            return self._memo[key]
+        generation = self._generation
+        value = await read()
+        if generation == self._generation:
+            self._memo[key] = value
+        return value
 
     def forget(self) -> None:
         """A row changed followers, blocks, rights or groups: read them again."""
         self._memo.clear()
+        self._generation += 1
 
     async def group(self, slug: str) -> Group | None:
         group: Group | None = await self._remembered(("group", slug), lambda: self.groups.get(slug))
@@ -246,9 +254,16 @@ class InboxProcessor:
         return await fed.moderation.is_blocked(group.id, actor_uri, host)
 
     async def standing(self, fed: Federation, group: Group, actor_uri: str) -> tuple[bool, bool]:
-        """(an accepted follower of the group, blocked), in one read."""
-        assert group.id is not None
-        return await fed.standing(group.id, actor_uri, urlsplit(actor_uri).hostname or "")
+        """(an accepted follower of the group, blocked), in one read, kept for the
+        batch: an actor's posts in a batch are in its lane, one after the other,
+        and a row that follows, unfollows or blocks makes the batch forget it."""
+        group_id = group.id
+        assert group_id is not None
+        host = urlsplit(actor_uri).hostname or ""
+        standing: tuple[bool, bool] = await self._remembered(
+            ("standing", (group_id, actor_uri)), lambda: fed.standing(group_id, actor_uri, host)
+        )
+        return standing
 
 
 # ------------------------------------------------------------------ handlers
@@ -259,7 +274,6 @@ async def _follow(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
         return "not a follow of one of our groups"
     follower = await p.resolver.actor(row.actor_uri)
     now = p.clock.now()
-    p.forget()  # the group's followers change (or the actor is refused)
     if await p.blocked(fed, group, row.actor_uri):
         await publish(
             fed, group_id=group.id, activity=outbound.reject(p.ids, group.slug, row.activity),
@@ -268,6 +282,7 @@ async def _follow(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
         return "done"
     state = "pending" if group.manually_approves_followers else "accepted"
     await fed.follows.add_follower(group.id, row.actor_uri, row.activity["id"], state, now)
+    p.forget()  # the group's followers changed
     code = _INVITATION_CODE.search(str(row.activity.get("content") or ""))
     if state == "pending" and code and p.membership is not None:
         try:  # an invitation in the follow request: admitted (or put to the members)
@@ -300,11 +315,11 @@ async def _undo(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     inner_type = inner.get("type") if isinstance(inner, dict) else None
     if isinstance(inner, dict) and id_of(inner.get("actor")) not in (None, row.actor_uri):
         return "undo of someone else's activity"
-    p.forget()  # a follower or a block may go
     if inner_type == "Follow" or inner_type is None:
         group = await p.local_group(id_of(inner.get("object")) if isinstance(inner, dict) else None)
         if group is not None and group.id is not None:
             await fed.follows.remove_follower(group.id, row.actor_uri)
+            p.forget()
             return "done"
         if inner_type == "Follow":
             return "unfollow of no group of ours"
@@ -312,6 +327,7 @@ async def _undo(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
         group = await p.local_group(id_of(inner.get("object")))
         if group is not None and group.id is not None:
             await fed.moderation.set_blocked_by(group.id, row.actor_uri, False, p.clock.now())
+            p.forget()
             return "done"
     if isinstance(inner, dict) and inner_type in ("Like", "Announce", "EmojiReact"):
         return await _forward(p, fed, row, id_of(inner.get("object")))
@@ -434,14 +450,14 @@ def _text(value: Any) -> str:
 async def _update_delete_like(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     target = id_of(row.activity.get("object"))
     if row.activity["type"] == "Delete" and target == row.actor_uri:
-        p.forget()
         await fed.follows.remove_follower_everywhere(row.actor_uri)
+        p.forget()
         return "done"
     if row.activity["type"] == "Update" and target == row.actor_uri:
-        p.forget()  # its name and inbox as fetched now
         # The actor changed (name, key, a group's place or themes): fetch it
         # again from its server rather than trust the copy inside the activity.
         await p.resolver.actor(row.actor_uri, refresh=True)
+        p.forget()  # its name and inbox as fetched now
         return "done"
     return await _forward(p, fed, row, target)
 
@@ -501,7 +517,7 @@ async def _block(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     group = await p.local_group(id_of(row.activity.get("object")))
     if group is None or group.id is None:
         return "block of no group of ours"
-    p.forget()
     await fed.moderation.set_blocked_by(group.id, row.actor_uri, True, p.clock.now())
     await fed.follows.remove_follower(group.id, row.actor_uri)
+    p.forget()
     return "done"
