@@ -306,6 +306,9 @@ class MemoryDeliveries:
     async def mark_dead(self, claimed: Claimed, status: int | None, error: str) -> None:
         raise NotImplementedError
 
+    async def postpone(self, claimed: list[Claimed], delay: timedelta) -> None:
+        raise NotImplementedError
+
     async def release(self, delivery_ids: list[int]) -> None:
         return None
 

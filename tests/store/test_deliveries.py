@@ -197,6 +197,24 @@ async def test_dead_letters_are_listed_and_retried_with_attempts_reset(
     assert claimed.id == a.id and claimed.attempts == 1
 
 
+async def test_rows_left_unsent_wait_with_their_attempt_given_back(pool: asyncpg.Pool) -> None:
+    await _enqueue(pool, ["https://a.example/inbox", "https://a.example/x/inbox"])
+    await pool.execute("UPDATE deliveries SET attempts = 3, last_error = 'HTTP 503'")
+    a, b = await _claim(pool)
+    assert (a.attempts, b.attempts) == (4, 4)
+    await pool.execute("UPDATE deliveries SET locked_until = now() - interval '1 second'"
+                       " WHERE id = $1", b.id)  # fmt: skip
+    (newer,) = await _claim(pool)  # b's lease ran out; another worker took it
+    await PgDeliveries(pool).postpone([a, b], timedelta(minutes=10))  # b: a stale holder
+    rows = {r["id"]: r for r in await _rows(pool)}
+    assert (rows[a.id]["attempts"], rows[a.id]["locked_until"]) == (3, None)
+    assert rows[a.id]["last_error"] == "HTTP 503"  # that of its last real attempt
+    assert (rows[b.id]["attempts"], rows[b.id]["locked_until"]) == (5, newer.locked_until)
+    due = await deliveries.seconds_until_next_due(pool)
+    assert due is not None and 500 < due <= 600
+    await PgDeliveries(pool).postpone([], timedelta(minutes=1))
+
+
 async def test_a_cut_drain_gives_leases_back(pool: asyncpg.Pool) -> None:
     await _enqueue(pool, ["https://a.example/inbox", "https://b.example/inbox"])
     claimed = await _claim(pool)
