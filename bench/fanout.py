@@ -67,6 +67,8 @@ class Options:
     timeout: float = 90.0  # for the fan-out to complete
     client: str = "raw"
     profile: Path | None = None
+    serve_workers: int = 0  # serving processes ([serve] workers; 0: one per core)
+    deliver_from: str = "every"  # serving process ([serve] deliver_from_every_process)
 
 
 class Receivers:
@@ -184,7 +186,14 @@ async def run(options: Options) -> list[Row]:
     with admin_dsn() as admin, tempfile.TemporaryDirectory(prefix="imago-bench-") as work:
         async with (
             receivers(options.hosts) as rx,
-            running_instance("bench_fanout", Path(work), admin, IMAGO_LOG_LEVEL="info") as instance,
+            running_instance(
+                "bench_fanout",
+                Path(work),
+                admin,
+                IMAGO_LOG_LEVEL="info",
+                IMAGO_SERVE_WORKERS=str(options.serve_workers),
+                IMAGO_SERVE_DELIVER_FROM_EVERY_PROCESS=str(options.deliver_from == "every"),
+            ) as instance,
         ):
             conn = await asyncpg.connect(instance.dsn)
             try:
@@ -313,6 +322,11 @@ async def _measure(
             f"POST, last {stats['last_at'] - t0:.2f} s"
         )
     print(f"fanout:   {fan_cpu.summary()}")
+    print(
+        f"fanout:   server cpu per delivery {fan_cpu.server / expected * 1000:.2f} ms;"
+        " by serving process (the first, which runs every worker, then the others): "
+        + ", ".join(f"{cpu:.2f} s" for cpu in fan_cpu.server_processes)
+    )
     _check_received(stats, expected, options.hosts)
     _check_signatures(sample, public_key, group_key["id"], group_uri)
     ratio = fan_time / raw.elapsed if raw.elapsed else 0.0
@@ -404,6 +418,19 @@ def main(argv: list[str] | None = None) -> None:
         help="baseline POST loop: raw connections (default) or one httpx.AsyncClient",
     )
     parser.add_argument(
+        "--serve-workers",
+        type=int,
+        default=0,
+        help="serving processes of the server ([serve] workers; 0, the default: one per core)",
+    )
+    parser.add_argument(
+        "--deliver-from",
+        choices=("every", "first"),
+        default="every",
+        help="serving processes that deliver ([serve] deliver_from_every_process): every"
+        " (the default) or the first only",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="write py-spy collapsed stacks of the server's fan-out"
     )
     args = parser.parse_args(argv)
@@ -413,6 +440,8 @@ def main(argv: list[str] | None = None) -> None:
         timeout=args.timeout,
         client=args.client,
         profile=args.profile,
+        serve_workers=args.serve_workers,
+        deliver_from=args.deliver_from,
     )
     asyncio.run(run(options))
 
