@@ -1,9 +1,12 @@
 """Fan-out: one post into a group with 10,000 followers on 1,000 hosts.
 
     python -m bench.fanout [--followers 10000] [--hosts 1000] [--timeout 90]
+                           [--serve-workers N] [--deliver-from every|first]
 
 Setup (not measured): a real ``imago-fed serve`` (own scratch database,
-workers inside serve as in production, log level info); a receiver process
+workers inside serve as in production, log level info; one serving process
+per core unless ``--serve-workers``, each delivering unless ``--deliver-from
+first``); a receiver process
 (``bench/_receivers.py``) listening on 1,000 loopback addresses
 127.0.1.1 ... 127.0.4.250, one port, answering 202; 10,000 followers
 written straight into the instance's database (``remote_actors`` with an
@@ -31,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -202,10 +206,30 @@ async def run(options: Options) -> list[Row]:
                 await conn.close()
 
 
+async def _delivery_workers_listening(conn: asyncpg.Connection, options: Options) -> None:
+    """Wait for every delivering process's worker (a LISTEN each): the server
+    answers once its first process is up, and on a busy machine the others
+    can take seconds more to start (they would join the fan-out late)."""
+    processes = options.serve_workers or len(os.sched_getaffinity(0))
+    wanted = processes if options.deliver_from == "every" else 1
+    deadline = time.monotonic() + 60
+    listening = 0
+    while time.monotonic() < deadline:
+        listening = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            """ AND query = 'LISTEN "imago_deliveries"'"""
+        )
+        if listening >= wanted:
+            break
+        await asyncio.sleep(0.2)
+    print(f"fanout: {listening} of {processes} serving processes deliver (wanted {wanted})")
+
+
 async def _measure(
     instance: Instance, rx: Receivers, conn: asyncpg.Connection, options: Options
 ) -> list[Row]:
     print(machine(await conn.fetchval("SHOW server_version")))
+    await _delivery_workers_listening(conn, options)
     expected = ANNOUNCES * options.hosts
     await instance.create_group(SLUG)
     group_id = await conn.fetchval("SELECT id FROM groups WHERE slug = $1", SLUG)
