@@ -306,6 +306,7 @@ class CpuMeter:
         self._server_start: dict[int, float] = {}
         self._backends: dict[int, float] = {}
         self.server = self.database = self.generator = self.other = self.wall = 0.0
+        self.server_processes: list[float] = []  # per serving process, the first first
         self.extra: dict[str, float] = {}
 
     async def _backend_pids(self) -> list[int]:
@@ -337,9 +338,11 @@ class CpuMeter:
         # Every serving process counts, each from where it stood at the start
         # (one started meanwhile from zero).
         server_end = _tree_cpu(self.server_pid) if self.server_pid else {}
-        end["server"] = sum(
-            cpu - self._server_start.get(pid, 0.0) for pid, cpu in server_end.items()
-        )
+        self.server_processes = [
+            server_end[pid] - self._server_start.get(pid, 0.0)
+            for pid in sorted(server_end, key=lambda pid: pid != self.server_pid)
+        ]  # the first process's first, then the others'
+        end["server"] = sum(self.server_processes)
         pids = set(self._backends) | set(await self._backend_pids())
         self.database = sum(_process_cpu(pid) - self._backends.get(pid, 0.0) for pid in pids)
         self.wall = end["wall"] - self._start["wall"]

@@ -1,9 +1,12 @@
 """Fan-out: one post into a group with 10,000 followers on 1,000 hosts.
 
     python -m bench.fanout [--followers 10000] [--hosts 1000] [--timeout 90]
+                           [--serve-workers N] [--deliver-from every|first]
 
 Setup (not measured): a real ``imago-fed serve`` (own scratch database,
-workers inside serve as in production, log level info); a receiver process
+workers inside serve as in production, log level info; one serving process
+per core unless ``--serve-workers``, each delivering unless ``--deliver-from
+first``); a receiver process
 (``bench/_receivers.py``) listening on 1,000 loopback addresses
 127.0.1.1 ... 127.0.4.250, one port, answering 202; 10,000 followers
 written straight into the instance's database (``remote_actors`` with an
@@ -31,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -67,6 +71,8 @@ class Options:
     timeout: float = 90.0  # for the fan-out to complete
     client: str = "raw"
     profile: Path | None = None
+    serve_workers: int = 0  # serving processes ([serve] workers; 0: one per core)
+    deliver_from: str = "every"  # serving process ([serve] deliver_from_every_process)
 
 
 class Receivers:
@@ -184,7 +190,14 @@ async def run(options: Options) -> list[Row]:
     with admin_dsn() as admin, tempfile.TemporaryDirectory(prefix="imago-bench-") as work:
         async with (
             receivers(options.hosts) as rx,
-            running_instance("bench_fanout", Path(work), admin, IMAGO_LOG_LEVEL="info") as instance,
+            running_instance(
+                "bench_fanout",
+                Path(work),
+                admin,
+                IMAGO_LOG_LEVEL="info",
+                IMAGO_SERVE_WORKERS=str(options.serve_workers),
+                IMAGO_SERVE_DELIVER_FROM_EVERY_PROCESS=str(options.deliver_from == "every"),
+            ) as instance,
         ):
             conn = await asyncpg.connect(instance.dsn)
             try:
@@ -193,10 +206,30 @@ async def run(options: Options) -> list[Row]:
                 await conn.close()
 
 
+async def _delivery_workers_listening(conn: asyncpg.Connection, options: Options) -> None:
+    """Wait for every delivering process's worker (a LISTEN each): the server
+    answers once its first process is up, and on a busy machine the others
+    can take seconds more to start (they would join the fan-out late)."""
+    processes = options.serve_workers or len(os.sched_getaffinity(0))
+    wanted = processes if options.deliver_from == "every" else 1
+    deadline = time.monotonic() + 60
+    listening = 0
+    while time.monotonic() < deadline:
+        listening = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            """ AND query = 'LISTEN "imago_deliveries"'"""
+        )
+        if listening >= wanted:
+            break
+        await asyncio.sleep(0.2)
+    print(f"fanout: {listening} of {processes} serving processes deliver (wanted {wanted})")
+
+
 async def _measure(
     instance: Instance, rx: Receivers, conn: asyncpg.Connection, options: Options
 ) -> list[Row]:
     print(machine(await conn.fetchval("SHOW server_version")))
+    await _delivery_workers_listening(conn, options)
     expected = ANNOUNCES * options.hosts
     await instance.create_group(SLUG)
     group_id = await conn.fetchval("SELECT id FROM groups WHERE slug = $1", SLUG)
@@ -313,6 +346,11 @@ async def _measure(
             f"POST, last {stats['last_at'] - t0:.2f} s"
         )
     print(f"fanout:   {fan_cpu.summary()}")
+    print(
+        f"fanout:   server cpu per delivery {fan_cpu.server / expected * 1000:.2f} ms;"
+        " by serving process (the first, which runs every worker, then the others): "
+        + ", ".join(f"{cpu:.2f} s" for cpu in fan_cpu.server_processes)
+    )
     _check_received(stats, expected, options.hosts)
     _check_signatures(sample, public_key, group_key["id"], group_uri)
     ratio = fan_time / raw.elapsed if raw.elapsed else 0.0
@@ -404,6 +442,19 @@ def main(argv: list[str] | None = None) -> None:
         help="baseline POST loop: raw connections (default) or one httpx.AsyncClient",
     )
     parser.add_argument(
+        "--serve-workers",
+        type=int,
+        default=0,
+        help="serving processes of the server ([serve] workers; 0, the default: one per core)",
+    )
+    parser.add_argument(
+        "--deliver-from",
+        choices=("every", "first"),
+        default="every",
+        help="serving processes that deliver ([serve] deliver_from_every_process): every"
+        " (the default) or the first only",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="write py-spy collapsed stacks of the server's fan-out"
     )
     args = parser.parse_args(argv)
@@ -413,6 +464,8 @@ def main(argv: list[str] | None = None) -> None:
         timeout=args.timeout,
         client=args.client,
         profile=args.profile,
+        serve_workers=args.serve_workers,
+        deliver_from=args.deliver_from,
     )
     asyncio.run(run(options))
 

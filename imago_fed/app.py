@@ -460,14 +460,7 @@ def background_workers(rt: Runtime) -> list[Worker]:
     inbox · deliveries · the
     fediverse side of the group event log · the Matrix bridge's workers.
     """
-    lease = timedelta(seconds=rt.settings.federation.delivery_lease_seconds)
-    rt.delivery = DeliveryWorker(
-        rt.federation,
-        Wakeup(rt.pool, deliveries.CHANNEL),
-        rt.http,
-        rt.signers,
-        WorkerConfig(lease=lease),
-    )
+    rt.delivery = _delivery_worker(rt)
     decide = exclusively(PgAdvisoryLock(rt.pool), "governance", functools.partial(_decide, rt))
     workers = [
         Worker("governance", decide, poll_interval=1.0, backoff_cap=30.0),
@@ -497,6 +490,17 @@ def background_workers(rt: Runtime) -> list[Worker]:
     return workers
 
 
+def _delivery_worker(rt: Runtime) -> DeliveryWorker:
+    lease = timedelta(seconds=rt.settings.federation.delivery_lease_seconds)
+    return DeliveryWorker(
+        rt.federation,
+        Wakeup(rt.pool, deliveries.CHANNEL),
+        rt.http,
+        rt.signers,
+        WorkerConfig(lease=lease),
+    )
+
+
 def _matrix_workers(bridge: MatrixBridge, pool: asyncpg.Pool) -> list[Worker]:
     """The bridge's work, started in this order and drained in reverse: the
     warm-up (ping, rooms; retried while the homeserver starts, then done), the
@@ -519,9 +523,19 @@ def _matrix_workers(bridge: MatrixBridge, pool: asyncpg.Pool) -> list[Worker]:
     ]  # fmt: skip
 
 
-async def start_workers(rt: Runtime) -> None:
-    """Start the background workers in order (none of them blocks to start)."""
-    rt.workers = background_workers(rt)
+async def start_workers(rt: Runtime, *, delivery_only: bool = False) -> None:
+    """Start the background workers in order (none of them blocks to start).
+
+    ``delivery_only``: the delivery worker alone, for the serving processes
+    other than the first (``[serve] deliver_from_every_process``). A fan-out
+    is CPU-bound in the process that POSTs (framing, sockets, the RSA
+    signature's hand-off); claims are leased per host in the database,
+    so workers in several processes share the queue and its limits."""
+    if delivery_only:
+        rt.delivery = _delivery_worker(rt)
+        rt.workers = [rt.delivery.worker]
+    else:
+        rt.workers = background_workers(rt)
     for worker in rt.workers:
         worker.start()
     log.info("background workers started", extra={"workers": [w.name for w in rt.workers]})
@@ -543,9 +557,12 @@ async def close_runtime(rt: Runtime) -> None:
     await rt.pool.close()
 
 
-def create_app(settings: Settings, dsn: str, *, workers: bool = True) -> Quart:
+def create_app(
+    settings: Settings, dsn: str, *, workers: bool = True, delivery_only: bool = False
+) -> Quart:
     """The app over ``dsn``; ``workers=False`` for a serving process that only
-    answers requests (``imago-fed serve`` runs the workers in one process)."""
+    answers requests (``imago-fed serve`` runs the workers in one process),
+    ``delivery_only`` with it for one that also delivers."""
     app = Quart("imago_fed", template_folder="web/templates", static_folder="web/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
@@ -555,14 +572,14 @@ def create_app(settings: Settings, dsn: str, *, workers: bool = True) -> Quart:
     async def _start() -> None:
         rt = build_runtime(settings, await create_pool(dsn, settings))
         app.extensions[EXTENSION_KEY] = rt
-        if workers and settings.federation.workers_in_serve:
+        if (workers or delivery_only) and settings.federation.workers_in_serve:
             # The workers get the same services over a pool of their own: under
             # inbound load the request handlers hold every connection of theirs,
             # and a worker's step (a dozen statements, each acquiring one) would
             # queue behind the requests for each of them.
             background = build_runtime(settings, await create_pool(dsn, settings))
             app.extensions[_WORKERS_KEY] = background
-            await start_workers(background)
+            await start_workers(background, delivery_only=not workers)
 
     @app.after_serving
     async def _stop() -> None:

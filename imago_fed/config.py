@@ -185,6 +185,9 @@ class ServeSettings:
     workers: int = _opt(
         0, _int_range(0, 256), "serving processes on the one port; 0: one per CPU core"
     )
+    deliver_from_every_process: bool = _opt(
+        True, None, "every serving process runs a delivery worker (the other workers: the first)"
+    )
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ POSTs in flight::
                                     one upsert for many rows, the leases
                                     holding the rows until then)
                                  a network error or timeout ends the chain:
-                                 its other rows are retried with backoff
-                                 unsent (the host is failing)
+                                 its other rows wait the host's backoff
+                                 unsent, the attempt their claim counted
+                                 given back (the host is failing)
 
 What an answer means (as Mastodon's DeliveryWorker, except that a 401 the
 double knock did not cure is retried, since it often means the receiver
@@ -306,17 +307,31 @@ class DeliveryWorker:
 
     # ------------------------------------------------------- one chain
     async def _deliver_chain(self, rows: list[Claimed]) -> None:
-        """One host's rows in turn; after a network failure the rest wait their backoff."""
-        failed: str | None = None
-        for row in rows:
+        """One host's rows in turn; after a network failure the rest wait the host's backoff.
+
+        The rows left unsent were not attempted: they are postponed, the
+        attempt their claim counted given back, so a failing host's queue
+        does not age toward the dead letters by rows it never received."""
+        for i, row in enumerate(rows):
             try:
-                if failed is None:
-                    failed = await self._deliver(row)
-                else:
-                    error = f"not sent: the host failed on the row before ({failed})"
-                    await self._conclude(row, Outcome.RETRY, None, error, host_failed=False)
+                failed = await self._deliver(row)
             except Exception:  # recording failed (the database): the lease expires, retried
                 log.exception("delivery %d: recording its outcome failed", row.id)
+                continue
+            if failed is not None and i + 1 < len(rows):
+                unsent = rows[i + 1 :]
+                try:
+                    await self._fed.deliveries.postpone(
+                        unsent, self.config.backoff.delay(row.attempts)
+                    )
+                except Exception:  # their leases expire; the claim counts them again
+                    log.exception("postponing %d deliveries failed", len(unsent))
+                else:
+                    log.info(
+                        "%d deliveries to %s not sent: the host failed (%s)",
+                        len(unsent), row.host, failed,
+                    )  # fmt: skip
+                return
 
     async def _deliver(self, row: Claimed) -> str | None:
         """POST one row and record what came of it; the error if the host failed to answer.

@@ -29,14 +29,14 @@ from imago_fed.activitypub import outbound
 from imago_fed.activitypub.actors import ActorError, ActorResolver
 from imago_fed.activitypub.ids import Ids
 from imago_fed.activitypub.media import read_attachments
-from imago_fed.activitypub.publish import publish, publish_all
+from imago_fed.activitypub.publish import publish
 from imago_fed.activitypub.vocab import addressees, as_list, id_of
 from imago_fed.domain.errors import DomainError
 from imago_fed.domain.events import GroupEvent, PostEdited, PostRemoved, PostShared
 from imago_fed.domain.groups import Group
 from imago_fed.domain.membership import Right
 from imago_fed.domain.ports import Clock, GroupRepository
-from imago_fed.domain.ports.federation import Federation, InboxRow
+from imago_fed.domain.ports.federation import Federation, InboxRow, RemoteActor
 from imago_fed.domain.posting import refusal_to_forward, refusal_to_reshare
 from imago_fed.services.worker import Wakeup, Worker
 
@@ -87,6 +87,9 @@ class InboxProcessor:
         self.graph = graph  # relations and propagated items (activitypub/relations.py) first
         self.membership = membership  # rights (who may post), invitations in follow requests
         self.refuse = refuse  # a reply saying why a post was not re-shared
+        #: What the rows of one batch read alike (see ``run_once``).
+        self._memo: dict[tuple[str, Any], Any] = {}
+        self._generation = 0  # how many times a row made the batch forget
         #: The background loop: a NOTIFY from the inbox (or the poll) wakes it.
         self.worker = Worker(
             "inbox-processor",
@@ -108,8 +111,16 @@ class InboxProcessor:
         waits instead of queueing them: one at a time, a busy inbox outran
         the processor. A stop that cuts the batch short gives the rows not
         finished back at once (a killed process leaves them to their lease).
+
+        What the rows of a batch read alike is read once for the batch: a
+        group by its slug or id, its rights table, its followers' inboxes, an
+        author's cached actor (``_memo``). A row that changes any of these
+        (a follow, an unfollow, a block, a vote or a graph activity) forgets
+        them, so the rows after it read them again; rows of other lanes may
+        run before or after it, as they may without the memo.
         """
         now = self.clock.now()
+        self._memo = {}
         rows = await self.fed.inbox.claim(limit=self._batch, lease=self._lease, now=now)
         left = {row.id for row in rows}
         lanes: dict[str, list[InboxRow]] = {}
@@ -156,7 +167,9 @@ class InboxProcessor:
         fed = self.fed  # each call its own statement; publishing opens its own transaction
         try:
             outcome = await self.graph(row.activity, row.actor_uri) if self.graph else None
-            if outcome is None:
+            if outcome is not None:
+                self.forget()
+            else:
                 outcome = await handler(self, fed, row) if handler else "ignored"
         except ActorError as exc:
             log.info("activity deferred", extra={"activity": row.activity["id"], "error": str(exc)})
@@ -175,9 +188,51 @@ class InboxProcessor:
         return row.id, "ignored", outcome
 
     # ------------------------------------------------------------ helpers
+    async def _remembered(self, key: tuple[str, Any], read: Callable[[], Awaitable[Any]]) -> Any:
+        """``read()``, once per batch (until ``forget``). A read that was under
+        way when another lane forgot is used once and not kept: it may be from
+        before that lane's change."""
+        if key in self._memo:
+            return self._memo[key]
+        generation = self._generation
+        value = await read()
+        if generation == self._generation:
+            self._memo[key] = value
+        return value
+
+    def forget(self) -> None:
+        """A row changed followers, blocks, rights or groups: read them again."""
+        self._memo.clear()
+        self._generation += 1
+
+    async def group(self, slug: str) -> Group | None:
+        group: Group | None = await self._remembered(("group", slug), lambda: self.groups.get(slug))
+        return group
+
+    async def group_by_id(self, group_id: int) -> Group | None:
+        group: Group | None = await self._remembered(
+            ("group id", group_id), lambda: self.groups.get_by_id(group_id)
+        )
+        return group
+
+    async def follower_inboxes(self, group_id: int) -> list[str]:
+        inboxes: list[str] = await self._remembered(
+            ("inboxes", group_id),
+            lambda: self.fed.follows.follower_delivery_inboxes(group_id, exclude=None),
+        )
+        return inboxes
+
+    async def author(self, uri: str) -> RemoteActor:
+        """The actor as cached (fetched when missing): kept for the batch, where
+        it read the database again for each of its posts."""
+        actor: RemoteActor = await self._remembered(
+            ("actor", uri), lambda: self.resolver.actor(uri)
+        )
+        return actor
+
     async def local_group(self, uri: str | None) -> Group | None:
         slug = self.ids.parse_group(uri) if uri else None
-        return await self.groups.get(slug) if slug else None
+        return await self.group(slug) if slug else None
 
     async def addressed_groups(self, *documents: dict[str, Any]) -> list[Group]:
         """Our groups among the addressees (a group's followers count as the group).
@@ -191,12 +246,24 @@ class InboxProcessor:
                 slug = self.ids.parse_group(uri.removesuffix("/followers"))
                 if slug:
                     slugs.setdefault(slug)
-        found = [await self.groups.get(slug) for slug in slugs]
+        found = [await self.group(slug) for slug in slugs]
         return list({group.slug: group for group in found if group is not None}.values())
 
     async def blocked(self, fed: Federation, group: Group, actor_uri: str) -> bool:
         host = urlsplit(actor_uri).hostname or ""
         return await fed.moderation.is_blocked(group.id, actor_uri, host)
+
+    async def standing(self, fed: Federation, group: Group, actor_uri: str) -> tuple[bool, bool]:
+        """(an accepted follower of the group, blocked), in one read, kept for the
+        batch: an actor's posts in a batch are in its lane, one after the other,
+        and a row that follows, unfollows or blocks makes the batch forget it."""
+        group_id = group.id
+        assert group_id is not None
+        host = urlsplit(actor_uri).hostname or ""
+        standing: tuple[bool, bool] = await self._remembered(
+            ("standing", (group_id, actor_uri)), lambda: fed.standing(group_id, actor_uri, host)
+        )
+        return standing
 
 
 # ------------------------------------------------------------------ handlers
@@ -215,6 +282,7 @@ async def _follow(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
         return "done"
     state = "pending" if group.manually_approves_followers else "accepted"
     await fed.follows.add_follower(group.id, row.actor_uri, row.activity["id"], state, now)
+    p.forget()  # the group's followers changed
     code = _INVITATION_CODE.search(str(row.activity.get("content") or ""))
     if state == "pending" and code and p.membership is not None:
         try:  # an invitation in the follow request: admitted (or put to the members)
@@ -251,6 +319,7 @@ async def _undo(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
         group = await p.local_group(id_of(inner.get("object")) if isinstance(inner, dict) else None)
         if group is not None and group.id is not None:
             await fed.follows.remove_follower(group.id, row.actor_uri)
+            p.forget()
             return "done"
         if inner_type == "Follow":
             return "unfollow of no group of ours"
@@ -258,6 +327,7 @@ async def _undo(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
         group = await p.local_group(id_of(inner.get("object")))
         if group is not None and group.id is not None:
             await fed.moderation.set_blocked_by(group.id, row.actor_uri, False, p.clock.now())
+            p.forget()
             return "done"
     if isinstance(inner, dict) and inner_type in ("Like", "Announce", "EmojiReact"):
         return await _forward(p, fed, row, id_of(inner.get("object")))
@@ -275,12 +345,13 @@ async def _create(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
     if p.votes is not None:  # a vote on a question, or "!propose ..." to a group
         outcome = await p.votes(row.actor_uri, note, targets[0] if targets else None)
         if outcome is not None:
+            p.forget()  # a proposal, a member admitted, rights changed
             return "done" if outcome == "counted" else f"not counted: {outcome}"
     reply_to = id_of(note.get("inReplyTo"))
     if reply_to:  # replies to what a group re-shared thread into that group
         for group_id in await fed.outbox.groups_that_announced(reply_to):
             if all(g.id != group_id for g in targets):
-                targets += [g for g in [await p.groups.get_by_id(group_id)] if g]
+                targets += [g for g in [await p.group_by_id(group_id)] if g]
     outcome = "addressed to none of our groups"
     for group in targets:
         assert group.id is not None
@@ -288,10 +359,9 @@ async def _create(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
         if audience and audience != p.ids.group(group.slug):
             outcome = "posted to another group's audience"
             continue
+        is_follower, blocked = await p.standing(fed, group, row.actor_uri)
         refusal = refusal_to_reshare(
-            policy=group.posting_policy,
-            is_follower=await fed.follows.is_follower(group.id, row.actor_uri),
-            author_blocked=await p.blocked(fed, group, row.actor_uri),
+            policy=group.posting_policy, is_follower=is_follower, author_blocked=blocked
         )
         if refusal is None:
             refusal = await _no_right_to_post(p, group, row.actor_uri)
@@ -311,7 +381,10 @@ async def _no_right_to_post(p: InboxProcessor, group: Group, actor_uri: str) -> 
     what the rights leave to members."""
     if p.membership is None or group.id is None:
         return None
-    permissions = await p.membership.permissions(group.id)
+    group_id = group.id
+    permissions = await p._remembered(
+        ("permissions", group_id), lambda: p.membership.permissions(group_id)
+    )
     level = permissions.level(Right.POST)
     if level == "anyone" or (level == "members" and group.posting_policy == "anyone"):
         return None
@@ -322,16 +395,17 @@ async def _announce(
     p: InboxProcessor, fed: Federation, group: Group, activity: dict[str, Any],
     object_id: str | None,
 ) -> None:  # fmt: skip
+    """Re-share: the Announces (of the activity, and of a created object), their
+    deliveries to the followers' inboxes and the group event, in one step
+    (``Federation.share``: one statement), so a crash leaves all or none."""
     assert group.id is not None
     now = p.clock.now()
     announces = [(outbound.announce(p.ids, group.slug, activity), object_id)]
     if object_id and activity.get("type") == "Create":
         announces.append((outbound.announce_object(p.ids, group.slug, object_id), object_id))
-    inboxes = await fed.follows.follower_delivery_inboxes(group.id, exclude=None)
-    await publish_all(fed, group_id=group.id, activities=announces, inboxes=inboxes, now=now)
+    inboxes = await p.follower_inboxes(group.id)
     event = await _group_event(p, group, activity, object_id)
-    if event is not None:
-        await fed.events.record(event)
+    await fed.share(group_id=group.id, activities=announces, inboxes=inboxes, event=event, now=now)
 
 
 async def _group_event(
@@ -346,7 +420,7 @@ async def _group_event(
         return None
     key = f"{group.id}|{kind}|{activity['id']}"
     if kind == "Create" and isinstance(obj, dict):
-        actor = await p.resolver.actor(author)
+        actor = await p.author(author)
         return GroupEvent(
             group_id=group.id, source=SOURCE, dedupe_key=key,
             data=PostShared(
@@ -377,11 +451,13 @@ async def _update_delete_like(p: InboxProcessor, fed: Federation, row: InboxRow)
     target = id_of(row.activity.get("object"))
     if row.activity["type"] == "Delete" and target == row.actor_uri:
         await fed.follows.remove_follower_everywhere(row.actor_uri)
+        p.forget()
         return "done"
     if row.activity["type"] == "Update" and target == row.actor_uri:
         # The actor changed (name, key, a group's place or themes): fetch it
         # again from its server rather than trust the copy inside the activity.
         await p.resolver.actor(row.actor_uri, refresh=True)
+        p.forget()  # its name and inbox as fetched now
         return "done"
     return await _forward(p, fed, row, target)
 
@@ -393,16 +469,15 @@ async def _forward(p: InboxProcessor, fed: Federation, row: InboxRow, target: st
     outcome = "about nothing our groups re-shared"
     edits = row.activity["type"] in ("Update", "Delete")
     for group_id in await fed.outbox.groups_that_announced(target):
-        group = await p.groups.get_by_id(group_id)
+        group = await p.group_by_id(group_id)
         if group is None:
             continue
+        is_author = await fed.outbox.announced_author(group_id, target) == row.actor_uri
+        is_follower, blocked = await p.standing(fed, group, row.actor_uri)
         refusal = refusal_to_forward(
-            edits=edits,
-            is_author=await fed.outbox.announced_author(group_id, target) == row.actor_uri,
-            policy=group.posting_policy,
-            is_follower=await fed.follows.is_follower(group_id, row.actor_uri),
-            actor_blocked=await p.blocked(fed, group, row.actor_uri),
-        )
+            edits=edits, is_author=is_author, policy=group.posting_policy,
+            is_follower=is_follower, actor_blocked=blocked,
+        )  # fmt: skip
         if refusal:
             outcome = refusal
             continue
@@ -444,4 +519,5 @@ async def _block(p: InboxProcessor, fed: Federation, row: InboxRow) -> str:
         return "block of no group of ours"
     await fed.moderation.set_blocked_by(group.id, row.actor_uri, True, p.clock.now())
     await fed.follows.remove_follower(group.id, row.actor_uri)
+    p.forget()
     return "done"

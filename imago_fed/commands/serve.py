@@ -5,7 +5,8 @@
             ├─> process 0 (this one): create_app with the background workers
             │     └─> uvicorn on the sockets until SIGTERM/SIGINT
             └─> processes 1 .. N-1: ``serve --serving-process i --sockets fd,...``
-                  create_app without workers ─> uvicorn on the same sockets
+                  create_app with the delivery worker only ─> uvicorn on
+                  the same sockets
 
 The HTTP server is uvicorn with httptools' parser on a uvloop event loop:
 on two cores it costs a request a fraction of what Hypercorn (h11, asyncio)
@@ -20,9 +21,13 @@ after 5 s.
 One Python process answers from one core; N processes accepting on the same
 inherited sockets use N. ``--workers N`` / ``[serve] workers`` choose N
 (0, the default: one per core). The background workers (inbox processor,
-deliveries, group events, Matrix bridge, decisions) run in process 0 only,
-so exactly once per instance; the others share nothing with them but the
-database (work is handed over through tables and NOTIFY, never in memory).
+group events, Matrix bridge, decisions) run in process 0 only, so exactly
+once per instance. Deliveries are the exception: every process runs a
+delivery worker (``[serve] deliver_from_every_process``), since a fan-out
+is CPU-bound in the process that POSTs, and the queue is made for several
+workers (claims serialised, rows leased, per-host limits counted from the
+leases of all). The processes share nothing but the database (work is
+handed over through tables and NOTIFY, never in memory).
 What a serving process keeps in memory (parsed remote keys, group ids by
 slug) is read-mostly, expires, and is checked by the statement that stores.
 
@@ -285,7 +290,9 @@ async def _serve_more(settings: Settings, fds: list[int]) -> None:
 
     stop = _stop_event()
     dsn = os.environ.get("IMAGO_DATABASE_URL", "")
-    app = create_app(settings, dsn, workers=False)
+    app = create_app(
+        settings, dsn, workers=False, delivery_only=settings.serve.deliver_from_every_process
+    )
     try:
         await _http(app, settings, fds, stop)
     finally:

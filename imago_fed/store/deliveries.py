@@ -17,6 +17,10 @@ the states the graph allows it from)::
                     │             many attempts (the dead letters)
                     └── admin retry ──> queued (attempts reset)
 
+    claimed but not sent (its host failed on the row before in the chain)
+    ──> postponed: next_attempt = now + the host's backoff, the attempt the
+    claim counted given back (it must not age toward the dead letters)
+
     lease expired (worker killed mid-POST) ──> claimable again: delivery is
     at least once, and exactly once under normal operation (receivers
     dedupe by activity id, so a repeat is harmless).
@@ -51,10 +55,12 @@ __all__ = [
     "PgDeliveries",
     "claim",
     "dead_letters",
+    "delivery_targets",
     "enqueue",
     "mark_dead",
     "mark_delivered",
     "mark_delivered_many",
+    "postpone",
     "release",
     "retry",
     "schedule_retry",
@@ -69,6 +75,27 @@ log = logging.getLogger(__name__)
 #: the workers of every process when that transaction commits.
 CHANNEL = "imago_deliveries"
 _CLAIM_LOCK = 0x696D61676F  # pg_advisory_xact_lock key ("imago")
+
+
+def delivery_targets(inboxes: Iterable[str]) -> dict[str, str]:
+    """Each distinct inbox that is an absolute http(s) URL, with its host.
+
+    The others are skipped with a warning, so one bad remote actor cannot
+    fail a whole publication (``enqueue``, ``outbox.share``).
+    """
+    targets: dict[str, str] = {}
+    for inbox in inboxes:
+        if inbox in targets:
+            continue
+        try:
+            host = host_from_url(inbox)
+        except ValueError:
+            host = ""
+        if not inbox.lower().startswith(("https://", "http://")) or not host:
+            log.warning("not queueing delivery to %r: not an http(s) URL", inbox)
+            continue
+        targets[inbox] = host
+    return targets
 
 
 async def enqueue(
@@ -88,18 +115,7 @@ async def enqueue(
     woken by a NOTIFY, delivered when the transaction commits.
     """
     text = body.decode("utf-8") if isinstance(body, bytes) else body
-    targets: dict[str, str] = {}
-    for inbox in inboxes:
-        if inbox in targets:
-            continue
-        try:
-            host = host_from_url(inbox)
-        except ValueError:
-            host = ""
-        if not inbox.lower().startswith(("https://", "http://")) or not host:
-            log.warning("not queueing delivery to %r: not an http(s) URL", inbox)
-            continue
-        targets[inbox] = host
+    targets = delivery_targets(inboxes)
     if not targets:
         return 0
     inserted = await conn.fetchval(
@@ -266,6 +282,28 @@ async def mark_dead(db: Db, claimed: Claimed, status: int | None, error: str) ->
     )  # fmt: skip
 
 
+async def postpone(db: Db, claimed: list[Claimed], delay: timedelta) -> None:
+    """Put leased rows that were never sent back to wait ``delay``, their attempt given back.
+
+    The claim counted an attempt for each row it leased; a row its worker did
+    not send (its host failed on the row before) was not attempted, so it must
+    not age toward the dead letters. Its last status and error stay those of
+    its last real attempt. Only the current lease holder postpones (as for
+    :func:`schedule_retry`).
+    """
+    if not claimed:
+        return
+    await db.execute(
+        """
+        UPDATE deliveries d SET next_attempt = now() + $3::interval, locked_until = NULL,
+            attempts = greatest(d.attempts - 1, 0)
+        FROM unnest($1::bigint[], $2::timestamptz[]) AS t(id, locked_until)
+        WHERE d.id = t.id AND d.state = 'queued' AND d.locked_until = t.locked_until
+        """,
+        [row.id for row in claimed], [row.locked_until for row in claimed], delay,
+    )  # fmt: skip
+
+
 async def release(db: Db, delivery_ids: list[int]) -> None:
     """Give leases back at once (a drain that ran out of time) instead of letting them expire."""
     await db.execute(
@@ -389,6 +427,9 @@ class PgDeliveries:
 
     async def mark_dead(self, claimed: Claimed, status: int | None, error: str) -> None:
         await mark_dead(self._db, claimed, status, error)
+
+    async def postpone(self, claimed: list[Claimed], delay: timedelta) -> None:
+        await postpone(self._db, claimed, delay)
 
     async def release(self, delivery_ids: list[int]) -> None:
         await release(self._db, delivery_ids)

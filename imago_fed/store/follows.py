@@ -27,6 +27,7 @@ __all__ = [
     "remove_following",
     "set_following",
     "set_following_state",
+    "standing",
 ]
 
 
@@ -83,6 +84,25 @@ async def is_follower(conn: Db, group_id: int, actor_uri: str) -> bool:
             actor_uri,
         )
     )
+
+
+async def standing(conn: Db, group_id: int, actor_uri: str, host: str) -> tuple[bool, bool]:
+    """(an accepted follower of the group, blocked by the instance or the group),
+    in one read: what deciding to re-share a post asks of the database, which
+    took two (``is_follower``, ``moderation.is_blocked``, whose test this is)."""
+    row = await conn.fetchrow(
+        """
+        SELECT EXISTS (SELECT 1 FROM group_followers
+                       WHERE group_id = $1 AND actor_uri = $2 AND state = 'accepted'),
+               EXISTS (SELECT 1 FROM blocks
+                       WHERE (group_id IS NULL OR group_id = $1)
+                         AND ((kind = 'actor' AND value = $2)
+                              OR (kind = 'domain' AND ($3 = value OR $3 LIKE '%.' || value))))
+        """,
+        group_id, actor_uri, host,
+    )  # fmt: skip
+    assert row is not None
+    return bool(row[0]), bool(row[1])
 
 
 async def count_followers(conn: Db, group_id: int) -> int:

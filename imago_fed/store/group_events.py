@@ -144,26 +144,34 @@ class GroupEventReader:
                 await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._consumer)
 
     async def _handle_next(self, limit: int) -> bool:
+        """The cursor moves once for the events handled, not once an event (a
+        statement each, as many as the processor's own for a re-shared post):
+        past all of them at the end, or, when one fails, past those before it.
+        A crash in between hands the batch's events again, as it would have
+        the one under way."""
         events = await read_after(self._pool, self._consumer, limit=limit)
-        moved = False
-        for event_id, event in events:
-            if event is not None and event.source != self._source:
-                try:
-                    await self._handler(event)
-                except Unavailable:
-                    raise  # the other side is away: not the event's fault; wait, then again
-                except Exception as exc:
-                    self._failures += 1
-                    if self._failures < self._max_attempts:
-                        raise RuntimeError(
-                            f"{self._consumer}: handling event {event_id} failed; will retry"
-                        ) from exc
-                    log.error(
-                        "event handling failed for good; skipped",
-                        exc_info=True,
-                        extra={"consumer": self._consumer, "event": event_id},
-                    )
-            self._failures = 0
-            await advance(self._pool, self._consumer, event_id)
-            moved = True
-        return moved
+        handled: int | None = None  # the last event handled (or passed over)
+        try:
+            for event_id, event in events:
+                if event is not None and event.source != self._source:
+                    try:
+                        await self._handler(event)
+                    except Unavailable:
+                        raise  # the other side is away: not the event's fault; wait, then again
+                    except Exception as exc:
+                        self._failures += 1
+                        if self._failures < self._max_attempts:
+                            raise RuntimeError(
+                                f"{self._consumer}: handling event {event_id} failed; will retry"
+                            ) from exc
+                        log.error(
+                            "event handling failed for good; skipped",
+                            exc_info=True,
+                            extra={"consumer": self._consumer, "event": event_id},
+                        )
+                self._failures = 0
+                handled = event_id
+        finally:
+            if handled is not None:
+                await advance(self._pool, self._consumer, handled)
+        return handled is not None

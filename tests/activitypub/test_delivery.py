@@ -14,7 +14,7 @@ from imago_fed.activitypub.delivery import Backoff, Outcome, chains, classify
 from imago_fed.domain.ports.delivery import Claimed
 from imago_fed.store import deliveries
 from tests.activitypub.delivery_world import World, make_world, running
-from tests.receiver import receiver
+from tests.receiver import Reply, Request, receiver
 from tests.support import free_port, wait_until
 
 
@@ -169,17 +169,45 @@ async def test_a_network_failure_ends_the_chain_and_the_rest_wait_their_backoff(
     sent = [await world.enqueue([inbox]) for _ in "xy"]
     async with running(world.worker(chain=2, backoff=Backoff(timedelta(hours=1), jitter=0))):
         for activity in sent:
-            await wait_until(lambda a=activity: _attempted(world, a), timeout=10)
+            await wait_until(lambda a=activity: _waiting(world, a), timeout=10)
     first, second = [(await world.rows(activity))[0] for activity in sent]
-    assert "ConnectError" in first["last_error"]
-    assert second["last_error"].startswith("not sent: the host failed on the row before")
+    assert "ConnectError" in first["last_error"] and first["attempts"] == 1
+    # Never sent: no error of its own, and the attempt its claim counted given back.
+    assert second["last_error"] is None and second["attempts"] == 0
     for row in (first, second):
-        assert row["state"] == "queued" and row["attempts"] == 1 and row["locked_until"] is None
+        assert row["state"] == "queued" and row["locked_until"] is None
         assert row["next_attempt"] > datetime.now(UTC) + timedelta(minutes=50)
     failures = await world.pool.fetchval(
         "SELECT failure_days FROM peer_hosts WHERE host = $1", f"127.0.0.1:{port}"
     )
     assert failures == 1
+
+
+async def test_rows_a_host_that_hangs_up_never_got_keep_their_attempt_count(
+    world: World,
+) -> None:
+    """A failing host's unsent rows do not age toward the dead letters: with the
+    24th attempt counted for each, the row sent dies (25 attempts), the rest wait."""
+
+    async def hang_up(request: Request) -> Reply:
+        raise ConnectionResetError("hung up without an answer")
+
+    async with receiver(hang_up) as peer:
+        sent = [await world.enqueue([f"{peer.base_url}/inbox"]) for _ in "xyz"]
+        await world.pool.execute("UPDATE deliveries SET attempts = 24")
+        worker = world.worker(chain=3, backoff=Backoff(timedelta(hours=1), jitter=0))
+        async with running(worker):
+            for activity in sent:
+                await wait_until(lambda a=activity: _waiting(world, a, "dead"), timeout=10)
+    rows = [(await world.rows(activity))[0] for activity in sent]
+    assert len(peer.requests) == 1  # one POST: the chain ended there
+    assert [(r["state"], r["attempts"]) for r in rows] == [
+        ("dead", 25), ("queued", 24), ("queued", 24)
+    ]  # fmt: skip
+    assert rows[0]["last_error"].startswith("gave up after 25 attempts")
+    for row in rows[1:]:
+        assert row["locked_until"] is None and row["last_error"] is None
+        assert row["next_attempt"] > datetime.now(UTC) + timedelta(minutes=50)
 
 
 def test_claimed_rows_are_cut_into_chains_within_the_room() -> None:
@@ -198,6 +226,14 @@ def test_claimed_rows_are_cut_into_chains_within_the_room() -> None:
 async def _attempted(world: World, activity: str) -> bool:
     (row,) = await world.rows(activity)
     return row["last_error"] is not None
+
+
+async def _waiting(world: World, activity: str, *also: str) -> bool:
+    """The row is back from its lease, waiting its backoff (or in one of ``also``)."""
+    (row,) = await world.rows(activity)
+    if row["state"] in also:
+        return True
+    return row["locked_until"] is None and row["next_attempt"] > datetime.now(UTC)
 
 
 async def test_rows_without_a_group_are_signed_by_the_instance_actor(world: World) -> None:

@@ -400,3 +400,60 @@ async def test_accepting_a_relation_reads_the_proposers_actor_afresh(world: Worl
         ("Accept", ["https://far.example/groups/hub/inbox"]),
         ("Accept", ["https://gone.example/groups/x/inbox"]),
     ]
+
+
+async def test_a_batch_reads_what_its_posts_share_once_and_again_after_a_follow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three posts in one batch read the author's standing (following, blocks),
+    the group's followers' inboxes and the author once; Bob's Follow in the
+    batch makes the posts after it read them again, so his own post, after his
+    Follow in his lane, reaches his inbox."""
+    world = await _world()
+    bob, bob_inbox = "https://other.example/users/bob", "https://other.example/inbox"
+    world.fed.remember(ALICE, shared=SHARED, name="Alice", now=EPOCH)
+    world.fed.remember(bob, shared=bob_inbox, now=EPOCH)
+    await world.receive(world.follow())
+
+    def post(actor: str, n: int) -> dict[str, Any]:
+        note = {"id": f"{actor}/notes/{n}", "type": "Note", "attributedTo": actor,
+                "to": [world.ids.group("garden")]}  # fmt: skip
+        return {"id": f"{actor}/creates/{n}", "type": "Create", "actor": actor, "object": note}
+
+    reads: list[str] = []
+    inboxes, actor = world.fed.follows.follower_delivery_inboxes, world.fed.remote_actors.get_by_uri
+
+    async def counted_inboxes(group_id: int, *, exclude: str | None) -> list[str]:
+        reads.append("inboxes")
+        return await inboxes(group_id, exclude=exclude)
+
+    async def counted_actor(uri: str) -> Any:
+        reads.append(uri)
+        return await actor(uri)
+
+    standing = world.fed.standing
+
+    async def counted_standing(group_id: int, actor: str, host: str) -> tuple[bool, bool]:
+        reads.append(f"standing of {actor}")
+        return await standing(group_id, actor, host)
+
+    monkeypatch.setattr(world.fed, "standing", counted_standing)
+    monkeypatch.setattr(world.fed.follows, "follower_delivery_inboxes", counted_inboxes)
+    monkeypatch.setattr(world.fed.remote_actors, "get_by_uri", counted_actor)
+    for activity in (post(ALICE, 1), post(ALICE, 2), post(ALICE, 3)):
+        await world.fed.inbox.store(activity=activity, actor_uri=ALICE, group_id=world.gid,
+                                    now=EPOCH)  # fmt: skip
+    assert await world.processor.run_once() == 3
+    assert reads == [f"standing of {ALICE}", "inboxes", ALICE]
+    assert len(world.fed.outbox.of_type("Announce")) == 6
+
+    reads.clear()
+    for activity in (post(ALICE, 4), world.follow(bob), post(bob, 1)):
+        await world.fed.inbox.store(activity=activity, actor_uri=activity["actor"],
+                                    group_id=world.gid, now=EPOCH)  # fmt: skip
+    assert await world.processor.run_once() == 3
+    assert reads.count("inboxes") == 2  # Alice's post, then Bob's after his Follow
+    assert world.fed.inbox.state_of(post(bob, 1)["id"]) == ("done", None)
+    whole = next(a for a in world.fed.outbox.of_type("Announce")
+                 if a["object"] == post(bob, 1))  # fmt: skip
+    assert world.fed.deliveries.inboxes(whole["id"]) == sorted([SHARED, bob_inbox])

@@ -87,8 +87,8 @@ async def rows_by_host(dsn: str) -> dict[str, dict[str, object]]:
                    count(*) FILTER (WHERE state = 'delivered') AS delivered,
                    count(*) FILTER (WHERE state = 'dead') AS dead,
                    count(*) FILTER (WHERE state = 'queued' AND locked_until > now()) AS in_flight,
-                   count(*) FILTER (WHERE state = 'queued' AND attempts >= 1
-                                    AND locked_until IS NULL
+                   -- a row left unsent waits too, its attempt given back (0)
+                   count(*) FILTER (WHERE state = 'queued' AND locked_until IS NULL
                                     AND next_attempt > now() + interval '10 seconds')
                        AS backing_off,
                    max(attempts) AS attempts

@@ -129,7 +129,9 @@ async def test_two_processes_answer_on_one_port_and_the_workers_run_once(
 ) -> None:
     """``[serve] workers = 2``: both processes take connections on the one port,
     the background workers run in one of them (one LISTEN per channel in the
-    database), and killing process 0 outright takes the other with it."""
+    database), except the delivery worker, which runs in each (the queue is
+    shared through leases), and killing process 0 outright takes the other
+    with it."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with running_server(
@@ -169,9 +171,14 @@ async def test_two_processes_answer_on_one_port_and_the_workers_run_once(
             if answered == {0, 1}:
                 break
         assert answered == {0, 1}
-        started = [line for line in lines if line.get("msg") == "background workers started"]
-        assert [line.get("serving_process") for line in started] == [0]
-        assert "inbox-processor" in started[0]["workers"]
+        started = {
+            line.get("serving_process"): line["workers"]
+            for line in lines
+            if line.get("msg") == "background workers started"
+        }
+        assert sorted(started) == [0, 1]
+        assert "inbox-processor" in started[0] and "delivery-worker" in started[0]
+        assert started[1] == ["delivery-worker"]
         conn = await asyncpg.connect(empty_db)
         try:
             listeners = await conn.fetch(
@@ -180,7 +187,9 @@ async def test_two_processes_answer_on_one_port_and_the_workers_run_once(
             )
         finally:
             await conn.close()
-        assert sorted(r["query"] for r in listeners).count('LISTEN "imago_inbox"') == 1
+        queries = sorted(r["query"] for r in listeners)
+        assert queries.count('LISTEN "imago_inbox"') == 1
+        assert queries.count('LISTEN "imago_deliveries"') == 2
 
         process.kill()  # no chance to stop the other: it must die with process 0
         process.wait(timeout=10)

@@ -12,13 +12,15 @@ not: a second implementation of the SQL's concurrency guarantees (leases,
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from imago_fed.domain.events import GroupEvent
 from imago_fed.domain.groups import KeyPair
 from imago_fed.domain.lifecycle import FOLLOWER, FOLLOWING, INBOUND_ACTIVITY
 from imago_fed.domain.ports.delivery import Claimed
@@ -304,6 +306,9 @@ class MemoryDeliveries:
     async def mark_dead(self, claimed: Claimed, status: int | None, error: str) -> None:
         raise NotImplementedError
 
+    async def postpone(self, claimed: list[Claimed], delay: timedelta) -> None:
+        raise NotImplementedError
+
     async def release(self, delivery_ids: list[int]) -> None:
         return None
 
@@ -451,6 +456,35 @@ class MemoryFederation:
 
     _STATE = ("remote_actors", "moderation", "inbox", "follows", "outbox", "deliveries",
               "peer_hosts", "people", "bridged", "events")  # fmt: skip
+
+    async def share(
+        self,
+        *,
+        group_id: int,
+        activities: Sequence[tuple[dict[str, Any], str | None]],
+        inboxes: Iterable[str],
+        event: GroupEvent[Any] | None,
+        now: datetime,
+    ) -> int:
+        targets = list(inboxes)
+        new = 0
+        async with self.transaction() as tx:
+            for activity, object_id in activities:
+                if not await tx.outbox.add(group_id=group_id, activity=activity,
+                                           object_id=object_id, public=True, now=now):  # fmt: skip
+                    continue
+                await tx.deliveries.enqueue(
+                    activity_id=activity["id"], group_id=group_id,
+                    body=json.dumps(activity, ensure_ascii=False), inboxes=targets,
+                )  # fmt: skip
+                new += 1
+            if event is not None:
+                await tx.events.record(event)
+        return new
+
+    async def standing(self, group_id: int, actor_uri: str, host: str) -> tuple[bool, bool]:
+        return (await self.follows.is_follower(group_id, actor_uri),
+                await self.moderation.is_blocked(group_id, actor_uri, host))  # fmt: skip
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[MemoryFederation]:

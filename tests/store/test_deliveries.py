@@ -92,6 +92,34 @@ async def test_a_claim_leases_due_rows_once_and_respects_the_host_limit(pool: as
     assert len(await _claim(pool, limit=1, per_host=10)) == 1  # the limit holds too
 
 
+async def test_claims_made_at_once_by_several_workers_share_rows_and_host_limits(
+    pool: asyncpg.Pool, migrated_db: str
+) -> None:
+    """Every serving process delivers: their claims race, on connections of
+    their own, and must still hand each row out once and keep each host to
+    ``per_host`` rows in flight across all of them."""
+    hosts = [f"https://h{n}.example/inbox" for n in range(20)]
+    for n in range(6):
+        await _enqueue(pool, hosts, n=n)
+    conns = [await asyncpg.connect(migrated_db) for _ in range(4)]
+    try:
+
+        async def one(conn: asyncpg.Connection) -> list[deliveries.Claimed]:
+            return await deliveries.claim(
+                conn, limit=25, per_host=3, probe_interval=PROBE, lease=LEASE
+            )
+
+        claimed = [c for batch in await asyncio.gather(*map(one, conns)) for c in batch]
+    finally:
+        for conn in conns:
+            await conn.close()
+    ids = [c.id for c in claimed]
+    assert len(ids) == len(set(ids)) == 60  # 20 hosts x 3: all there was room for
+    per_host = {c.host: sum(1 for d in claimed if d.host == c.host) for c in claimed}
+    assert set(per_host.values()) == {3}
+    assert await _claim(pool, limit=100, per_host=3) == []
+
+
 async def test_one_busy_host_does_not_crowd_out_the_others(pool: asyncpg.Pool) -> None:
     for n in range(30):
         await _enqueue(pool, ["https://busy.example/inbox"], n=n)
@@ -195,6 +223,24 @@ async def test_dead_letters_are_listed_and_retried_with_attempts_reset(
     assert await deliveries.retry(pool, 999) is None
     (claimed,) = await _claim(pool)
     assert claimed.id == a.id and claimed.attempts == 1
+
+
+async def test_rows_left_unsent_wait_with_their_attempt_given_back(pool: asyncpg.Pool) -> None:
+    await _enqueue(pool, ["https://a.example/inbox", "https://a.example/x/inbox"])
+    await pool.execute("UPDATE deliveries SET attempts = 3, last_error = 'HTTP 503'")
+    a, b = await _claim(pool)
+    assert (a.attempts, b.attempts) == (4, 4)
+    await pool.execute("UPDATE deliveries SET locked_until = now() - interval '1 second'"
+                       " WHERE id = $1", b.id)  # fmt: skip
+    (newer,) = await _claim(pool)  # b's lease ran out; another worker took it
+    await PgDeliveries(pool).postpone([a, b], timedelta(minutes=10))  # b: a stale holder
+    rows = {r["id"]: r for r in await _rows(pool)}
+    assert (rows[a.id]["attempts"], rows[a.id]["locked_until"]) == (3, None)
+    assert rows[a.id]["last_error"] == "HTTP 503"  # that of its last real attempt
+    assert (rows[b.id]["attempts"], rows[b.id]["locked_until"]) == (5, newer.locked_until)
+    due = await deliveries.seconds_until_next_due(pool)
+    assert due is not None and 500 < due <= 600
+    await PgDeliveries(pool).postpone([], timedelta(minutes=1))
 
 
 async def test_a_cut_drain_gives_leases_back(pool: asyncpg.Pool) -> None:

@@ -11,7 +11,7 @@ from imago_fed.domain.lifecycle import IllegalTransition
 from imago_fed.domain.ports.federation import RemoteActor
 from imago_fed.store import follows
 from imago_fed.store.follows import PgFollows
-from imago_fed.store.moderation import set_blocked_by
+from imago_fed.store.moderation import add_block, set_blocked_by
 from imago_fed.store.remote_actors import PgRemoteActors
 from tests.store.helpers import AddGroup, NoDatabase
 
@@ -116,3 +116,21 @@ async def test_follows_move_only_along_their_graphs() -> None:
         await follows.add_follower(NoDatabase(), 1, "a", "f", "rejected", NOW)
     with pytest.raises(IllegalTransition):
         await follows.set_following_state(NoDatabase(), "f", "a", "pending")
+
+
+async def test_standing_reads_following_and_blocks_at_once(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, bikes, fol = await add_group("garden"), await add_group("bikes"), PgFollows(pool)
+    await fol.add_follower(garden, AL, "f-al", "accepted", NOW)
+    await fol.add_follower(garden, BO, "f-bo", "pending", NOW)
+    assert await follows.standing(pool, garden, AL, "a.example") == (True, False)
+    assert await follows.standing(pool, garden, BO, "b.example") == (False, False)  # pending
+    assert await follows.standing(pool, bikes, AL, "a.example") == (False, False)
+    # Blocked by the group as an actor; by the instance by domain, subdomains included.
+    await add_block(pool, group_id=garden, kind="actor", value=AL, reason="", now=NOW)
+    assert await follows.standing(pool, garden, AL, "a.example") == (True, True)
+    assert await follows.standing(pool, bikes, AL, "a.example") == (False, False)
+    await add_block(pool, group_id=None, kind="domain", value="example", reason="", now=NOW)
+    assert await follows.standing(pool, bikes, CY, "c.example") == (False, True)
+    assert await follows.standing(pool, bikes, CY, "example.org") == (False, False)

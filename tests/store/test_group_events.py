@@ -154,3 +154,40 @@ async def test_the_fediverse_reader_wired_by_the_app_tells_renames_not_creations
     assert [r["type"] for r in published] == ["Update", "Delete"]
     assert json.loads(published[0]["object"])["name"] == "Community garden"
     assert json.loads(published[1]["object"]) == rt.ids.group("garden")
+
+
+async def test_the_cursor_moves_once_a_batch_and_stops_before_a_failing_event(
+    pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imago_fed.store import group_events
+
+    group_id = await _group(pool)  # event 1: the group's creation
+    log = PgGroupEventLog(pool, lambda: NOW)
+    for n in range(4):
+        await log.record(GroupEvent(group_id, "activitypub", f"p{n}", POST))
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM group_events ORDER BY id")]
+    moves: list[int] = []
+    advance = group_events.advance
+
+    async def counted(conn: object, consumer: str, last_id: int) -> None:
+        moves.append(last_id)
+        await advance(conn, consumer, last_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(group_events, "advance", counted)
+    handled: list[str] = []
+
+    class FailsOnce:
+        @handles(Kind.GROUP_CHANGED, Kind.POST_SHARED)
+        async def keep(self, event: GroupEvent) -> None:
+            if event.dedupe_key == "p2" and "p2" not in handled:
+                handled.append("p2")
+                raise OSError("down for a moment")
+            handled.append(event.dedupe_key)
+
+    reader = GroupEventReader(pool, "batch", "matrix", EventHandlers.of(FailsOnce()))
+    with pytest.raises(RuntimeError, match="will retry"):
+        await reader.run_once()
+    assert moves == [ids[2]]  # past the creation, p0 and p1: not p2
+    assert await reader.run_once()
+    assert moves == [ids[2], ids[4]]  # p2 again and p3, in one move
+    assert handled[-2:] == ["p2", "p3"] and handled.count("p1") == 1

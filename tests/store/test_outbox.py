@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime
 
 import asyncpg
 
+from imago_fed.domain.events import GroupEvent, PostRemoved
 from imago_fed.store import outbox
 from imago_fed.store.outbox import PgOutbox
 from tests.store.helpers import AddGroup
@@ -72,3 +75,60 @@ async def test_an_object_we_created_is_read_back(pool: asyncpg.Pool, add_group: 
                      now=NOW)  # fmt: skip
     assert await outbox.created_object(pool, note["id"]) == note
     assert await outbox.created_object(pool, "https://groups.test/people/hazel/notes/2") is None
+
+
+async def test_sharing_stores_queues_and_records_in_one_step_and_repeats_nothing(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden = await add_group()
+    event = GroupEvent(garden, "activitypub", f"{garden}|Create|x",
+                       PostRemoved(NOTE["id"], NOTE["actor"]))  # fmt: skip
+    inboxes = ["https://a.example/inbox", "https://b.example/inbox", "not a url",
+               "https://a.example/inbox"]  # fmt: skip
+    announces = [(_announce(1), NOTE["id"]), (_announce(2, NOTE["id"]), NOTE["id"])]
+    listener = await pool.acquire()
+    heard: list[str] = []
+
+    def hear(*args: object) -> None:
+        heard.append(str(args[2]))
+
+    for channel in ("imago_deliveries", "imago_group_events"):
+        await listener.add_listener(channel, hear)
+    try:
+        shared = await outbox.share(pool, group_id=garden, activities=announces,
+                                    inboxes=inboxes, event=event, now=NOW)  # fmt: skip
+        assert shared == 2
+        # In the order given (the object's Announce after the activity's), public.
+        assert [a["id"] for _, a in await outbox.page(pool, garden, before=None, limit=5)] == [
+            _announce(2)["id"], _announce(1)["id"]]  # fmt: skip
+        rows = await pool.fetch("SELECT activity_id, inbox, host, body FROM deliveries "
+                                "ORDER BY activity_id, inbox")  # fmt: skip
+        assert [(r["activity_id"], r["inbox"], r["host"]) for r in rows] == [
+            (_announce(1)["id"], "https://a.example/inbox", "a.example"),
+            (_announce(1)["id"], "https://b.example/inbox", "b.example"),
+            (_announce(2)["id"], "https://a.example/inbox", "a.example"),
+            (_announce(2)["id"], "https://b.example/inbox", "b.example"),
+        ]
+        assert json.loads(rows[0]["body"]) == _announce(1)  # the activity as given
+        kinds = await pool.fetch("SELECT group_id, kind, dedupe_key FROM group_events")
+        assert [tuple(k) for k in kinds] == [(garden, event.kind, event.dedupe_key)]
+        await asyncio.sleep(0.1)
+        assert sorted(heard) == ["imago_deliveries", "imago_group_events"]
+
+        # Processed again (a crash before its outcome was recorded): nothing twice,
+        # nobody woken; a third activity alone is new.
+        heard.clear()
+        again = [*announces, (_announce(3), NOTE["id"])]
+        assert await outbox.share(pool, group_id=garden, activities=again, inboxes=inboxes,
+                                  event=event, now=NOW) == 1  # fmt: skip
+        assert await pool.fetchval("SELECT count(*) FROM deliveries") == 6
+        assert await pool.fetchval("SELECT count(*) FROM group_events") == 1
+        await asyncio.sleep(0.1)
+        assert heard == ["imago_deliveries"]
+        assert await outbox.share(pool, group_id=garden, activities=[(_announce(4), None)],
+                                  inboxes=[], event=None, now=NOW) == 1  # fmt: skip
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 4
+    finally:
+        for channel in ("imago_deliveries", "imago_group_events"):
+            await listener.remove_listener(channel, hear)
+        await pool.release(listener)

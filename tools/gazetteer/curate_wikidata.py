@@ -30,7 +30,9 @@ A wrong id is worse than none, so an id is kept only when two facts agree:
   compared and the disagreements listed (its "capital" rows often carry a
   district's id), never used alone: a large commune that Natural Earth lacks
   takes the database's id only where another public source names the same item
-  (``CONFIRMED_COMMUNES``);
+  (``CONFIRMED_COMMUNES``), or, where the database has that id only on a namesake
+  placed elsewhere, where another source places the item next to the row and no
+  other commune of that name is near (``PLACED_BY_NEIGHBOUR``);
 - capitals that Natural Earth's file lacks (small territories): Who's On First's
   locality with the row's GeoNames id and name, or its name near the row's point;
   else two sources agreeing on one id, among Who's On First's places (regions
@@ -99,6 +101,23 @@ CONFIRMED_COMMUNES = {
         "Q316887",
         "Wikivoyage's country data (WikivoyageModules, vCard/CountryData/Geography.lua:"
         " Q316887 Saint-Paul, in Réunion)",
+    ),
+}
+# Large communes whose id the database gives only on a namesake placed elsewhere: its
+# "Montreuil" (Pas-de-Calais) stands at Montreuil-sur-Mer's point, 184 km from Paris, yet
+# carries Q193370, an item that WikiData's Paris lists among the places it shares a border
+# with. Montreuil-sur-Mer cannot border Paris; the row can (it lies within the box of Paris's
+# extreme points, 3.5 km from the easternmost). The id is kept only where the database names it
+# so, and the row is the only commune of that name within the communes' tolerance of the
+# neighbour (of France's three Montreuil, insee:93048 is 7 km from Paris, the others 71 and
+# 362 km): the row, the id, the neighbour that names it, and that source.
+PLACED_BY_NEIGHBOUR = {
+    "insee:93048": (
+        "Q193370",
+        "insee:75056",
+        "WikiData's Paris (Q90, INSEE 75056) lists it among the places bordering Paris"
+        " (spacyfishing, README.md); the database's Montreuil carrying it stands at"
+        " Montreuil-sur-Mer's point, 184 km from Paris",
     ),
 }
 PARIS_GEONAMES = 2988507
@@ -403,6 +422,24 @@ def curate(
         if not qids and confirmed is not None and database == {confirmed[0]}:
             keep(key, confirmed[0], f"countries-states-cities (name and point); {confirmed[1]}")
             continue
+        placed = PLACED_BY_NEIGHBOUR.get(key)
+        if not qids and not database and placed is not None:
+            qid, neighbour, why = placed
+            named = {
+                c["wikiDataId"]
+                for c in cities.get(cc, [])
+                if name in (norm(c["name"]), norm(c.get("native") or ""))
+            }
+            namesakes = [
+                k
+                for k, r in places.items()
+                if r["kind"] == "commune"
+                and norm(r["label"]) == name
+                and near(point(r), point(places[neighbour]), TOLERANCE_KM["commune"])
+            ]
+            if qid in named and namesakes == [key]:
+                keep(key, qid, f"countries-states-cities (name); {why}")
+                continue
         if len(qids) != 1:
             missing.append(
                 f"{key} {row['label']} ({cc}): Natural Earth {sorted(qids) or 'has none'};"

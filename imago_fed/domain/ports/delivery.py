@@ -75,6 +75,10 @@ class DeliveryQueue(Protocol):
 
     async def mark_dead(self, claimed: Claimed, status: int | None, error: str) -> None: ...
 
+    async def postpone(self, claimed: list[Claimed], delay: timedelta) -> None:
+        """Rows leased but not sent wait ``delay``, the attempt the claim counted given back."""
+        ...
+
     async def release(self, delivery_ids: list[int]) -> None:
         """Give leases back now (a drain that ran out of time)."""
         ...

@@ -20,11 +20,13 @@ bound to one transaction, without the adapter ever seeing a connection.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, TypeAlias
 
+from imago_fed.domain.events import GroupEvent
 from imago_fed.domain.groups import KeyPair
 from imago_fed.domain.ports.delivery import DeliveryQueue, PeerHealth
 from imago_fed.domain.ports.events import GroupEventLog
@@ -315,6 +317,27 @@ class Federation(Protocol):
 
     @property
     def events(self) -> GroupEventLog: ...
+
+    async def share(
+        self,
+        *,
+        group_id: int,
+        activities: Sequence[tuple[dict[str, Any], str | None]],
+        inboxes: Iterable[str],
+        event: GroupEvent[Any] | None,
+        now: datetime,
+    ) -> int:
+        """Store public activities of the group (each with its object id), queue
+        every new one for each inbox, and record ``event`` (if any), all at once;
+        how many activities were new. An activity stored before is skipped with
+        its deliveries, an event recorded before is not recorded again: what
+        re-sharing a post does, in one step (one statement in the database)."""
+        ...
+
+    async def standing(self, group_id: int, actor_uri: str, host: str) -> tuple[bool, bool]:
+        """(``actor_uri`` is an accepted follower of the group, it is blocked by
+        the instance or the group, as an actor or by ``host``), read at once."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Federation]:
         """The same repositories, all writing in one transaction (nested: a savepoint)."""

@@ -211,8 +211,8 @@ _COLLECTIVITIES = {f"fr-dep:{c}" for c in ("975", "977", "978", "984", "986", "9
 
 
 def test_large_french_communes_with_wikidata_ids() -> None:
-    """40 of the 42 communes over 100,000 inhabitants carry their id; Montreuil and
-    Saint-Denis (Seine-Saint-Denis) are in no source that can confirm one (SOURCES.md)."""
+    """41 of the 42 communes over 100,000 inhabitants carry their id; Saint-Denis
+    (Seine-Saint-Denis) is in no source that can confirm one (SOURCES.md)."""
     large = {
         p.key: p
         for p in gz.gazetteer().places()
@@ -220,8 +220,8 @@ def test_large_french_communes_with_wikidata_ids() -> None:
     }
     assert len(large) == 42
     without = sorted(p.label for p in large.values() if not p.qid)
-    assert without == ["Montreuil", "Saint-Denis"]
-    assert {p.key for p in large.values() if not p.qid} == {"insee:93048", "insee:93066"}
+    assert without == ["Saint-Denis"]
+    assert {p.key for p in large.values() if not p.qid} == {"insee:93066"}
     for ident, key in [
         ("Q90", "insee:75056"),
         ("Q456", "insee:69123"),  # Lyon
@@ -232,6 +232,7 @@ def test_large_french_communes_with_wikidata_ids() -> None:
         ("Q582", "insee:69266"),  # Villeurbanne
         ("Q172455", "insee:92012"),  # Boulogne-Billancourt
         ("Q181946", "insee:95018"),  # Argenteuil
+        ("Q193370", "insee:93048"),  # Montreuil (Seine-Saint-Denis), not Montreuil-sur-Mer
     ]:
         place = gz.place(ident)
         assert place is not None and place.key == key and place.kind == "commune", ident
@@ -241,8 +242,7 @@ def test_large_french_communes_with_wikidata_ids() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="Montreuil and Saint-Denis (Seine-Saint-Denis) are in no source here that can"
-    " confirm an id",
+    reason="Saint-Denis (Seine-Saint-Denis) is in no source here that can confirm an id",
 )
 def test_every_french_commune_over_100000_has_a_wikidata_id() -> None:
     large = [
@@ -344,7 +344,7 @@ def test_the_shipped_places_carry_the_curated_ids() -> None:
     table = ROOT / "tools" / "gazetteer" / "wikidata_ids.csv"
     with table.open(encoding="utf-8", newline="") as handle:
         entries = list(csv.DictReader(handle))
-    assert len(entries) >= 382
+    assert len(entries) >= 383
     for entry in entries:
         place = gz.place(entry["key"])
         assert place is not None and place.qid == entry["qid"], entry
