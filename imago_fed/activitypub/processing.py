@@ -21,6 +21,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +37,7 @@ from imago_fed.domain.events import GroupEvent, PostEdited, PostRemoved, PostSha
 from imago_fed.domain.groups import Group
 from imago_fed.domain.membership import Right
 from imago_fed.domain.ports import Clock, GroupRepository
-from imago_fed.domain.ports.federation import Federation, InboxRow, RemoteActor
+from imago_fed.domain.ports.federation import Federation, InboxRow, RemoteActor, Share
 from imago_fed.domain.posting import refusal_to_forward, refusal_to_reshare
 from imago_fed.services.worker import Wakeup, Worker
 
@@ -47,6 +48,9 @@ _INVITATION_CODE = re.compile(r"(?:invitation|invite|code|join)\W+([A-Za-z0-9_-]
 SOURCE = "activitypub"  # our name in the group event log
 Handler = Callable[["InboxProcessor", Federation, InboxRow], Awaitable[str]]
 HANDLERS: dict[str, Handler] = {}
+Outcome = tuple[int, str, str | None]  # row id, state, error: recorded at the end of a batch
+#: The row a lane is handling: what it re-shares is published with the batch's.
+_ROW: ContextVar[InboxRow | None] = ContextVar("inbox_row", default=None)
 
 
 def handles(*kinds: str) -> Callable[[Handler], Handler]:
@@ -90,6 +94,9 @@ class InboxProcessor:
         #: What the rows of one batch read alike (see ``run_once``).
         self._memo: dict[tuple[str, Any], Any] = {}
         self._generation = 0  # how many times a row made the batch forget
+        #: Re-shares of the batch not yet published, with their rows (``share``).
+        self._pending: list[tuple[InboxRow, Share]] = []
+        self._publishing = asyncio.Lock()
         #: The background loop: a NOTIFY from the inbox (or the poll) wakes it.
         self.worker = Worker(
             "inbox-processor",
@@ -120,7 +127,7 @@ class InboxProcessor:
         run before or after it, as they may without the memo.
         """
         now = self.clock.now()
-        self._memo = {}
+        self._memo, self._pending = {}, []
         rows = await self.fed.inbox.claim(limit=self._batch, lease=self._lease, now=now)
         left = {row.id for row in rows}
         lanes: dict[str, list[InboxRow]] = {}
@@ -128,29 +135,37 @@ class InboxProcessor:
             lanes.setdefault(row.actor_uri, []).append(row)
         turns = asyncio.Semaphore(self._concurrency)
 
-        finished: list[tuple[int, str, str | None]] = []  # recorded together, at the end
+        finished: dict[int, Outcome] = {}  # recorded together, at the end
 
         async def lane(queue: list[InboxRow]) -> None:
             async with turns:
                 for row in queue:
+                    if not _plain_post(row.activity):  # it may read what was re-shared
+                        await self._publish(finished, left)
+                    _ROW.set(row)
                     outcome = await self._process(row)
                     if outcome is not None:
-                        finished.append(outcome)
+                        finished[row.id] = outcome
                     left.discard(row.id)
 
         try:
             async with asyncio.TaskGroup() as group:  # one failing cancels the others
                 for queue in lanes.values():
                     group.create_task(lane(queue))
+            await self._publish(finished, left)
         except ExceptionGroup as failed:  # the worker logs and backs off on the first
             raise failed.exceptions[0] from None
         finally:
+            for row, _ in self._pending:  # not published (a stop, a failure): not finished
+                finished.pop(row.id, None)
+                left.add(row.id)
+            self._pending = []
             try:
                 # One statement for the batch. Rows whose outcome is lost (the
                 # database away now) are done again when their lease runs out:
                 # what they published is stored once (outbox and event keys).
                 if finished:
-                    await self.fed.inbox.finish_many(finished)
+                    await self.fed.inbox.finish_many(list(finished.values()))
             finally:
                 if left:
                     try:
@@ -186,6 +201,59 @@ class InboxProcessor:
         if outcome == "done":
             return row.id, "done", None
         return row.id, "ignored", outcome
+
+    # ------------------------------------------------------------ publishing
+    async def share(self, share: Share) -> None:
+        """Re-share: published with the batch's other re-shares (``_publish``),
+        before the row's outcome is recorded; outside a batch, at once."""
+        row = _ROW.get()
+        if row is None:
+            await self.fed.share([share], now=self.clock.now())
+        else:
+            self._pending.append((row, share))
+
+    async def _publish(self, finished: dict[int, Outcome], left: set[int]) -> None:
+        """Publish the re-shares waiting, in one statement for all of them.
+
+        Called before a row that may read what was re-shared (anything but a
+        new post: an edit, a like, a reply) and at the end of the batch. When
+        the statement fails (one share's group deleted meanwhile fails them
+        all), each is published alone, and a row whose share fails goes back
+        with a later try instead of its outcome, as when it failed in its
+        handler. A stop meanwhile leaves them all waiting: their rows are given
+        back, and what was published is stored once when they come again.
+        """
+        async with self._publishing:  # a lane's edit waits for its post's share
+            pending, self._pending = self._pending, []
+            if not pending:
+                return
+            try:
+                await self.fed.share([share for _, share in pending], now=self.clock.now())
+                return
+            except Exception:
+                log.warning("re-sharing %d posts at once failed; each alone", len(pending))
+            except BaseException:
+                self._pending[:0] = pending
+                raise
+            failed: dict[int, tuple[InboxRow, str]] = {}
+            try:
+                for row, share in pending:
+                    if row.id in failed:
+                        continue
+                    try:
+                        await self.fed.share([share], now=self.clock.now())
+                    except Exception as exc:
+                        log.exception("re-sharing failed", extra={"activity": row.activity["id"]})
+                        failed[row.id] = (row, f"{type(exc).__name__}: {exc}")
+            except BaseException:
+                self._pending[:0] = pending
+                raise
+            for row_id in failed:  # given back if even the later try cannot be recorded
+                finished.pop(row_id, None)
+                left.add(row_id)
+            for row, error in failed.values():
+                await self.fed.inbox.retry_later(row, error, self.clock.now())
+                left.discard(row.id)
 
     # ------------------------------------------------------------ helpers
     async def _remembered(self, key: tuple[str, Any], read: Callable[[], Awaitable[Any]]) -> Any:
@@ -397,15 +465,15 @@ async def _announce(
 ) -> None:  # fmt: skip
     """Re-share: the Announces (of the activity, and of a created object), their
     deliveries to the followers' inboxes and the group event, in one step
-    (``Federation.share``: one statement), so a crash leaves all or none."""
+    (``Federation.share``: one statement for the batch's), so a crash leaves
+    all or none."""
     assert group.id is not None
-    now = p.clock.now()
     announces = [(outbound.announce(p.ids, group.slug, activity), object_id)]
     if object_id and activity.get("type") == "Create":
         announces.append((outbound.announce_object(p.ids, group.slug, object_id), object_id))
     inboxes = await p.follower_inboxes(group.id)
     event = await _group_event(p, group, activity, object_id)
-    await fed.share(group_id=group.id, activities=announces, inboxes=inboxes, event=event, now=now)
+    await p.share(Share(group.id, announces, inboxes, event))
 
 
 async def _group_event(
@@ -440,6 +508,13 @@ async def _group_event(
     if kind == "Delete":
         return GroupEvent(group.id, SOURCE, key, PostRemoved(object_id, author))
     return None
+
+
+def _plain_post(activity: dict[str, Any]) -> bool:
+    """A new post that answers nothing: handling it reads nothing re-shared
+    before it, so what the rows before it re-shared may still be waiting."""
+    note = activity.get("object")
+    return activity.get("type") == "Create" and isinstance(note, dict) and not note.get("inReplyTo")
 
 
 def _text(value: Any) -> str:

@@ -15,14 +15,13 @@ follow with its Accept) atomically without ever holding a connection::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-from imago_fed.domain.events import GroupEvent
+from imago_fed.domain.ports.federation import Share
 from imago_fed.store import follows, outbox
 from imago_fed.store.deliveries import PgDeliveries
 from imago_fed.store.follows import PgFollows
@@ -56,19 +55,8 @@ class PgFederation:
         self.bridged = PgBridgedMessages(db)
         self.events = PgGroupEventLog(db, clock)
 
-    async def share(
-        self,
-        *,
-        group_id: int,
-        activities: Sequence[tuple[dict[str, Any], str | None]],
-        inboxes: Iterable[str],
-        event: GroupEvent[Any] | None,
-        now: datetime,
-    ) -> int:
-        return await outbox.share(
-            self._db, group_id=group_id, activities=activities, inboxes=inboxes, event=event,
-            now=now,
-        )  # fmt: skip
+    async def share(self, shares: Sequence[Share], *, now: datetime) -> int:
+        return await outbox.share(self._db, shares, now=now)
 
     async def standing(self, group_id: int, actor_uri: str, host: str) -> tuple[bool, bool]:
         return await follows.standing(self._db, group_id, actor_uri, host)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from imago_fed.domain.events import GroupEvent
+from imago_fed.domain.ports.federation import Share
 from imago_fed.store import deliveries, group_events
 from imago_fed.store.database import Db
 
@@ -47,26 +47,30 @@ async def add(
 
 _SHARE = f"""
 WITH given AS (
-    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
-                  WITH ORDINALITY AS g(activity_id, type, object_id, body, n)
+    SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[])
+                  WITH ORDINALITY AS g(group_id, share, activity_id, type, object_id, body, n)
 ),
 added AS (
     INSERT INTO outbox (group_id, activity_id, type, object_id, body, public, published_at)
-    SELECT $1, activity_id, type, object_id, body::jsonb, true, $6 FROM given ORDER BY n
+    SELECT group_id, activity_id, type, object_id, body::jsonb, true, $7 FROM given ORDER BY n
     ON CONFLICT (activity_id) DO NOTHING
     RETURNING activity_id
 ),
 queued AS (
     INSERT INTO deliveries (activity_id, group_id, inbox, host, body)
-    SELECT given.activity_id, $1, t.inbox, t.host, given.body
+    SELECT given.activity_id, given.group_id, t.inbox, t.host, given.body
     FROM added JOIN given USING (activity_id)
-    CROSS JOIN unnest($7::text[], $8::text[]) AS t(inbox, host)
+    JOIN unnest($8::int[], $9::text[], $10::text[]) AS t(share, inbox, host)
+      ON t.share = given.share
     ON CONFLICT (activity_id, inbox) DO NOTHING
     RETURNING 1
 ),
 event AS (
     INSERT INTO group_events (group_id, kind, source, dedupe_key, payload, created_at)
-    SELECT $1, $9, $10, $11, $12::jsonb, $6 WHERE $11::text IS NOT NULL
+    SELECT group_id, kind, source, dedupe_key, payload::jsonb, $7
+    FROM unnest($11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[])
+         WITH ORDINALITY AS e(group_id, kind, source, dedupe_key, payload, n)
+    ORDER BY n
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING 1
 ),
@@ -81,40 +85,47 @@ FROM counted
 """
 
 
-async def share(
-    conn: Db,
-    *,
-    group_id: int,
-    activities: Sequence[tuple[dict[str, Any], str | None]],
-    inboxes: Iterable[str],
-    event: GroupEvent[Any] | None,
-    now: datetime,
-) -> int:
-    """Store public activities (with their object ids), queue each new one for
-    every inbox and append the group event, in one statement; return how many
-    activities were new.
+async def share(conn: Db, shares: Sequence[Share], *, now: datetime) -> int:
+    """Store the shares' public activities (with their object ids), queue each
+    new one for its share's inboxes and append the events, in one statement;
+    return how many activities were new.
 
-    What re-sharing a post costs the processor: one round trip, with no
-    explicit transaction (a statement is atomic), where storing each
-    activity, queueing its deliveries, waking the delivery workers and
-    recording the event took eight or more. As with ``add`` and
-    ``deliveries.enqueue``, a repeat is harmless: an activity stored before is
-    skipped with its deliveries, an event recorded before is not recorded
-    again (a row processed twice after a crash publishes nothing twice).
+    What re-sharing posts costs the processor: one round trip for all the
+    posts of a batch, with no explicit transaction (a statement is atomic),
+    where storing each activity, queueing its deliveries, waking the delivery
+    workers and recording the event took eight or more a post. As with
+    ``add`` and ``deliveries.enqueue``, a repeat is harmless: an activity
+    stored before is skipped with its deliveries, an event recorded before is
+    not recorded again (a row processed twice after a crash publishes nothing
+    twice). Activities are stored in the order given.
     """
-    targets = deliveries.delivery_targets(inboxes)
-    ids, types, objects, bodies = [], [], [], []
-    for activity, object_id in activities:
-        ids.append(activity["id"])
-        types.append(activity["type"])
-        objects.append(object_id)
-        bodies.append(json.dumps(activity, ensure_ascii=False))
-    payload = json.dumps(event.data.to_payload()) if event is not None else None
+    groups, indexes, ids, types, objects, bodies = [], [], [], [], [], []
+    target_index, target_inbox, target_host = [], [], []
+    event_groups, kinds, sources, keys, payloads = [], [], [], [], []
+    for index, given in enumerate(shares):
+        for activity, object_id in given.activities:
+            groups.append(given.group_id)
+            indexes.append(index)
+            ids.append(activity["id"])
+            types.append(activity["type"])
+            objects.append(object_id)
+            bodies.append(json.dumps(activity, ensure_ascii=False))
+        for inbox, host in deliveries.delivery_targets(given.inboxes).items():
+            target_index.append(index)
+            target_inbox.append(inbox)
+            target_host.append(host)
+        if given.event is not None:
+            event_groups.append(given.event.group_id)
+            kinds.append(str(given.event.kind))
+            sources.append(given.event.source)
+            keys.append(given.event.dedupe_key)
+            payloads.append(json.dumps(given.event.data.to_payload()))
+    if not ids and not keys:
+        return 0
     added = await conn.fetchval(
         _SHARE,
-        group_id, ids, types, objects, bodies, now, list(targets), list(targets.values()),
-        event.kind if event else None, event.source if event else None,
-        event.dedupe_key if event else None, payload,
+        groups, indexes, ids, types, objects, bodies, now, target_index, target_inbox,
+        target_host, event_groups, kinds, sources, keys, payloads,
     )  # fmt: skip
     return int(added)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -457,3 +458,51 @@ async def test_a_batch_reads_what_its_posts_share_once_and_again_after_a_follow(
     whole = next(a for a in world.fed.outbox.of_type("Announce")
                  if a["object"] == post(bob, 1))  # fmt: skip
     assert world.fed.deliveries.inboxes(whole["id"]) == sorted([SHARED, bob_inbox])
+
+
+async def test_a_batchs_posts_are_re_shared_together_and_an_edit_after_its_post(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Posts are published in one go with the batch's others; an edit reads what
+    was re-shared, so its post goes out before it; a share that fails alone
+    puts its row back for a later try, and the others are done."""
+    world = await _world()
+    world.fed.remember(ALICE, shared=SHARED, now=EPOCH)
+    await world.receive(world.follow())
+
+    def post(n: int) -> dict[str, Any]:
+        note = {"id": f"{ALICE}/notes/{n}", "type": "Note", "attributedTo": ALICE,
+                "to": [world.ids.group("garden")]}  # fmt: skip
+        return {"id": f"{ALICE}/creates/{n}", "type": "Create", "actor": ALICE, "object": note}
+
+    update = {"id": f"{ALICE}/updates/2", "type": "Update", "actor": ALICE,
+              "object": {**post(2)["object"], "content": "edited"}}  # fmt: skip
+    calls: list[list[str]] = []
+    share = world.fed.share
+
+    async def logged(shares: Any, *, now: datetime) -> int:
+        names = [a["object"]["id"] if isinstance(a["object"], dict) else a["object"]
+                 for s in shares for a, _ in s.activities[:1]]  # fmt: skip
+        calls.append(names)
+        if len(shares) > 1 and post(4)["id"] in names:
+            raise RuntimeError("one of them fails the statement")
+        if names == [post(4)["id"]]:
+            raise RuntimeError("its group went away")
+        return await share(shares, now=now)
+
+    monkeypatch.setattr(world.fed, "share", logged)
+    for activity in (post(1), post(2), update, post(3), post(4)):
+        await world.fed.inbox.store(activity=activity, actor_uri=ALICE, group_id=world.gid,
+                                    now=EPOCH)  # fmt: skip
+    assert await world.processor.run_once() == 5
+    one, two, three, four = (post(n)["id"] for n in (1, 2, 3, 4))
+    assert calls == [
+        [one, two],  # together, before the edit of the second
+        [update["id"], three, four],  # at the end; failed, so each alone:
+        [update["id"]], [three], [four],
+    ]  # fmt: skip
+    states = [world.fed.inbox.state_of(a["id"]) for a in (post(1), post(2), update, post(3))]
+    assert states == [("done", None)] * 4
+    state, error = world.fed.inbox.state_of(four)
+    assert state == "queued" and error == "RuntimeError: its group went away"
+    assert len(world.fed.outbox.of_type("Announce")) == 7  # 3 posts twice, the edit once

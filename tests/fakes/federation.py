@@ -20,11 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from imago_fed.domain.events import GroupEvent
 from imago_fed.domain.groups import KeyPair
 from imago_fed.domain.lifecycle import FOLLOWER, FOLLOWING, INBOUND_ACTIVITY
 from imago_fed.domain.ports.delivery import Claimed
-from imago_fed.domain.ports.federation import Admission, InboxRow, RemoteActor
+from imago_fed.domain.ports.federation import Admission, InboxRow, RemoteActor, Share
 from imago_fed.domain.ports.groups import KeyPairFactory
 from tests.fakes.governance import MemoryEventLog
 
@@ -457,29 +456,24 @@ class MemoryFederation:
     _STATE = ("remote_actors", "moderation", "inbox", "follows", "outbox", "deliveries",
               "peer_hosts", "people", "bridged", "events")  # fmt: skip
 
-    async def share(
-        self,
-        *,
-        group_id: int,
-        activities: Sequence[tuple[dict[str, Any], str | None]],
-        inboxes: Iterable[str],
-        event: GroupEvent[Any] | None,
-        now: datetime,
-    ) -> int:
-        targets = list(inboxes)
+    async def share(self, shares: Sequence[Share], *, now: datetime) -> int:
         new = 0
         async with self.transaction() as tx:
-            for activity, object_id in activities:
-                if not await tx.outbox.add(group_id=group_id, activity=activity,
-                                           object_id=object_id, public=True, now=now):  # fmt: skip
-                    continue
-                await tx.deliveries.enqueue(
-                    activity_id=activity["id"], group_id=group_id,
-                    body=json.dumps(activity, ensure_ascii=False), inboxes=targets,
-                )  # fmt: skip
-                new += 1
-            if event is not None:
-                await tx.events.record(event)
+            for given in shares:
+                for activity, object_id in given.activities:
+                    added = await tx.outbox.add(
+                        group_id=given.group_id, activity=activity, object_id=object_id,
+                        public=True, now=now,
+                    )  # fmt: skip
+                    if not added:
+                        continue
+                    await tx.deliveries.enqueue(
+                        activity_id=activity["id"], group_id=given.group_id,
+                        body=json.dumps(activity, ensure_ascii=False), inboxes=given.inboxes,
+                    )  # fmt: skip
+                    new += 1
+                if given.event is not None:
+                    await tx.events.record(given.event)
         return new
 
     async def standing(self, group_id: int, actor_uri: str, host: str) -> tuple[bool, bool]:

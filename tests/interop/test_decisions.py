@@ -172,7 +172,7 @@ async def scenario(server: Instance, hs, protocol: str, dsn: str) -> None:
                 counted = [v for v in detail["votes"] if v["counted"]]
                 return detail if len(counted) == 1 + len(answers) else None
 
-            detail = await poll(tally, what="three votes counted", timeout=20)
+            detail = await poll(tally, what="three votes counted", timeout=60)
             assert {v["network"] for v in detail["votes"]} == {"fediverse", "matrix"}
 
             # The end: adopted, executed, and told on both sides.

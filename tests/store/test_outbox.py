@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from imago_fed.domain.events import GroupEvent, PostRemoved
+from imago_fed.domain.ports.federation import Share
 from imago_fed.store import outbox
 from imago_fed.store.outbox import PgOutbox
 from tests.store.helpers import AddGroup
@@ -95,8 +96,7 @@ async def test_sharing_stores_queues_and_records_in_one_step_and_repeats_nothing
     for channel in ("imago_deliveries", "imago_group_events"):
         await listener.add_listener(channel, hear)
     try:
-        shared = await outbox.share(pool, group_id=garden, activities=announces,
-                                    inboxes=inboxes, event=event, now=NOW)  # fmt: skip
+        shared = await outbox.share(pool, [Share(garden, announces, inboxes, event)], now=NOW)
         assert shared == 2
         # In the order given (the object's Announce after the activity's), public.
         assert [a["id"] for _, a in await outbox.page(pool, garden, before=None, limit=5)] == [
@@ -119,16 +119,43 @@ async def test_sharing_stores_queues_and_records_in_one_step_and_repeats_nothing
         # nobody woken; a third activity alone is new.
         heard.clear()
         again = [*announces, (_announce(3), NOTE["id"])]
-        assert await outbox.share(pool, group_id=garden, activities=again, inboxes=inboxes,
-                                  event=event, now=NOW) == 1  # fmt: skip
+        assert await outbox.share(pool, [Share(garden, again, inboxes, event)], now=NOW) == 1
         assert await pool.fetchval("SELECT count(*) FROM deliveries") == 6
         assert await pool.fetchval("SELECT count(*) FROM group_events") == 1
         await asyncio.sleep(0.1)
         assert heard == ["imago_deliveries"]
-        assert await outbox.share(pool, group_id=garden, activities=[(_announce(4), None)],
-                                  inboxes=[], event=None, now=NOW) == 1  # fmt: skip
+        assert await outbox.share(pool, [Share(garden, [(_announce(4), None)], [])], now=NOW) == 1
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 4
+        assert await outbox.share(pool, [], now=NOW) == 0
     finally:
         for channel in ("imago_deliveries", "imago_group_events"):
             await listener.remove_listener(channel, hear)
         await pool.release(listener)
+
+
+async def test_several_shares_go_in_one_statement_each_to_its_own_inboxes(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden, bikes = await add_group("garden"), await add_group("bikes")
+    bikes_announce = {**_announce(9), "id": "https://groups.test/groups/bikes/activities/9"}
+    shares = [
+        Share(garden, [(_announce(1), NOTE["id"])], ["https://a.example/inbox"],
+              GroupEvent(garden, "activitypub", "g1", PostRemoved(NOTE["id"], NOTE["actor"]))),
+        Share(bikes, [(bikes_announce, NOTE["id"])], ["https://b.example/inbox",
+                                                      "https://c.example/inbox"]),
+        Share(garden, [(_announce(2), NOTE["id"])], [],
+              GroupEvent(garden, "activitypub", "g2", PostRemoved(NOTE["id"], NOTE["actor"]))),
+    ]  # fmt: skip
+    assert await outbox.share(pool, shares, now=NOW) == 3
+    rows = await pool.fetch("SELECT group_id, activity_id FROM outbox ORDER BY id")
+    assert [tuple(r) for r in rows] == [(garden, _announce(1)["id"]),
+                                        (bikes, bikes_announce["id"]),
+                                        (garden, _announce(2)["id"])]  # fmt: skip
+    queued = await pool.fetch("SELECT group_id, activity_id, inbox FROM deliveries ORDER BY inbox")
+    assert [tuple(r) for r in queued] == [
+        (garden, _announce(1)["id"], "https://a.example/inbox"),
+        (bikes, bikes_announce["id"], "https://b.example/inbox"),
+        (bikes, bikes_announce["id"], "https://c.example/inbox"),
+    ]
+    events = await pool.fetch("SELECT group_id, dedupe_key FROM group_events ORDER BY id")
+    assert [tuple(r) for r in events] == [(garden, "g1"), (garden, "g2")]

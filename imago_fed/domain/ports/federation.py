@@ -20,7 +20,7 @@ bound to one transaction, without the adapter ever seeing a connection.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +44,7 @@ __all__ = [
     "Outbox",
     "RemoteActor",
     "RemoteActors",
+    "Share",
     "SigningKeys",
 ]
 
@@ -77,6 +78,17 @@ class RemoteActor:
 
 #: What became of an inbound activity offered to the queue (``InboxQueue.admit``).
 Admission: TypeAlias = Literal["stored", "duplicate", "blocked", "no group"]
+
+
+@dataclass(frozen=True)
+class Share:
+    """What a group emits when it re-shares an activity: its public activities
+    (each with its object id), for each of ``inboxes``, and the group event."""
+
+    group_id: int
+    activities: Sequence[tuple[dict[str, Any], str | None]]
+    inboxes: Sequence[str]
+    event: GroupEvent[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -318,20 +330,12 @@ class Federation(Protocol):
     @property
     def events(self) -> GroupEventLog: ...
 
-    async def share(
-        self,
-        *,
-        group_id: int,
-        activities: Sequence[tuple[dict[str, Any], str | None]],
-        inboxes: Iterable[str],
-        event: GroupEvent[Any] | None,
-        now: datetime,
-    ) -> int:
-        """Store public activities of the group (each with its object id), queue
-        every new one for each inbox, and record ``event`` (if any), all at once;
-        how many activities were new. An activity stored before is skipped with
-        its deliveries, an event recorded before is not recorded again: what
-        re-sharing a post does, in one step (one statement in the database)."""
+    async def share(self, shares: Sequence[Share], *, now: datetime) -> int:
+        """Store the shares' activities, queue every new one for its share's
+        inboxes, and record their events, all at once (one statement in the
+        database, however many shares: a batch's re-shared posts together); how
+        many activities were new. An activity stored before is skipped with its
+        deliveries, an event recorded before is not recorded again."""
         ...
 
     async def standing(self, group_id: int, actor_uri: str, host: str) -> tuple[bool, bool]:
