@@ -89,14 +89,16 @@ class InboxDoor:
         self._app, self._inner, self._unavailable = app, inner, unavailable
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = None
-        if scope["type"] == "http" and scope["method"] == "POST":
-            route = inbox_route(scope["path"])
+        route = inbox_route(scope["path"]) if scope["type"] == "http" else None
         rt: Runtime | None = self._app.extensions.get(EXTENSION_KEY)
         if route is None or rt is None or on_metrics_address(scope, rt.settings.metrics.listen):
             await self._inner(scope, receive, send)
             return
         started = time.perf_counter()
+        if scope["method"] != "POST":
+            if not await self._not_allowed(rt, scope, send, route, started):
+                await self._inner(scope, receive, send)
+            return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         found: dict[str, str] = {}
         for name, value in headers:  # the first of a repeated header, as Quart's .get
@@ -108,6 +110,32 @@ class InboxDoor:
             request_id_var.reset(token)
         if not answered:  # no such group: as if no route matched, Quart's own 404
             await self._inner(scope, receive, send)
+
+    async def _not_allowed(
+        self,
+        rt: Runtime,
+        scope: Scope,
+        send: Send,
+        route: tuple[str, str | None],
+        started: float,
+    ) -> bool:
+        """405 with ``Allow: POST``, as for any route that exists with another
+        method (an inbox is written to, never read); False for no such group."""
+        rule, slug = route
+        try:
+            if slug is not None:
+                await _group_id(rt, slug)
+        except NotFound:
+            return False
+        status = 405
+        headers = [*_PROBLEM_HEADERS, (b"allow", b"POST")]
+        try:
+            await _respond(send, status, _problem("method not allowed: an inbox takes POST"),
+                           headers)  # fmt: skip
+        finally:
+            app_metrics(self._app).count(scope["method"], rule, status, started)
+            log_access(scope["method"], scope["path"], status, started)
+        return True
 
     async def _door(
         self,

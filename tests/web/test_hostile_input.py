@@ -214,6 +214,17 @@ async def test_wrong_method_is_405_with_allow(world) -> None:
     assert_error_shape(await response.get_json(), 405)
 
 
+async def test_an_inbox_read_is_405_with_allow_post(world) -> None:
+    """An inbox is written to (by POST), never read; no group, no inbox: 404."""
+    _, client = world
+    for path in ("/inbox", "/groups/garden/inbox"):
+        response = await client.get(path)
+        assert response.status_code == 405, path
+        assert response.headers["Allow"] == "POST"
+        assert "error" in await response.get_json()
+    assert (await client.get("/groups/nobody-here/inbox")).status_code == 404
+
+
 async def test_body_schemas_are_enforced_in_depth(world) -> None:
     rt, client = world
     before = await table_counts(rt)
