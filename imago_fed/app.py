@@ -2,7 +2,8 @@
 
     create_app(settings, dsn)
       before_serving: pool ─> repositories ─> domain services ─> Runtime
-      each request:   request id ─> blueprint handler ─> access log line, metrics
+      each request:   inbox POSTs: web/inbox_door.py (raw ASGI, before Quart)
+                      others: request id ─> blueprint handler ─> access log line, metrics
                       (blueprints: health, admin API, federation, appservice,
                       elections, pages for people, /metrics)
       after_serving:  close the pool (in-flight requests have finished)
@@ -16,9 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -63,7 +62,7 @@ from imago_fed.domain.governance.service import Governance
 from imago_fed.domain.groups import GroupDirectory
 from imago_fed.domain.media import MediaLimits
 from imago_fed.domain.ports import DirectMessenger
-from imago_fed.logs import request_id_var
+from imago_fed.logs import log_access, new_request_id, request_id_var
 from imago_fed.matrix import bridge as matrix_bridge
 from imago_fed.matrix.bridge import MatrixBridge
 from imago_fed.matrix.client import AppserviceClient
@@ -142,6 +141,7 @@ from imago_fed.web.elections import elections
 from imago_fed.web.errors import ApiError, register_error_handlers
 from imago_fed.web.federation import federation
 from imago_fed.web.health import health
+from imago_fed.web.inbox_door import InboxDoor
 from imago_fed.web.media import media_files
 from imago_fed.web.metrics import METRICS_PATH, Metrics, metrics, on_metrics_address
 from imago_fed.web.pages import install_pages
@@ -163,8 +163,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _WORKERS_KEY = "imago_fed.workers"  # the background workers' runtime (app.extensions)
-access_log = logging.getLogger("imago_fed.access")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def build_runtime(settings: Settings, pool: asyncpg.Pool) -> Runtime:
@@ -596,8 +594,7 @@ def create_app(
 
     @app.before_request
     async def _begin() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = new_request_id(request.headers.get("X-Request-Id", ""))
         g.request_id_token = request_id_var.set(request_id)
         g.started = time.perf_counter()
         if request.path != METRICS_PATH and on_metrics_address():
@@ -613,19 +610,8 @@ def create_app(
         request_id = request_id_var.get()
         if request_id:
             response.headers["X-Request-Id"] = request_id
-        started = g.get("started", time.perf_counter())
-        access_log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        log_access(request.method, request.path, response.status_code,
+                   g.get("started", time.perf_counter()))  # fmt: skip
         return response
 
     register_error_handlers(app, unavailable=unreachable)
@@ -639,4 +625,6 @@ def create_app(
     app.register_blueprint(appservice)
     app.register_blueprint(elections)
     app.register_blueprint(media_files)
+    # The inbox POSTs are answered before Quart sees them (web/inbox_door.py).
+    app.asgi_app = InboxDoor(app, app.asgi_app, unavailable=unreachable)  # type: ignore[method-assign,assignment]
     return app

@@ -14,15 +14,43 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
+import uuid
 from typing import Any
 
-__all__ = ["configure_logging", "configure_quiet_logging", "request_id_var"]
+__all__ = [
+    "configure_logging",
+    "configure_quiet_logging",
+    "log_access",
+    "new_request_id",
+    "request_id_var",
+]
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
+access_log = logging.getLogger("imago_fed.access")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def new_request_id(incoming: str) -> str:
+    """The caller's ``X-Request-Id`` when it is a plain token, else a fresh one."""
+    return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def log_access(method: str, path: str, status: int, started: float) -> None:
+    """The one access log line of a request (``started``: its ``time.perf_counter()``).
+
+    Method, path and status only: never headers nor query, which may carry secrets."""
+    if access_log.isEnabledFor(logging.INFO):
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        access_log.info(
+            "%s %s %s", method, path, status,
+            extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms},
+        )  # fmt: skip
+
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and
 # belongs in the JSON object.
@@ -103,7 +131,9 @@ def _install(formatter: logging.Formatter, level: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # Hypercorn's own access log duplicates ours; its error log is still useful.
-    logging.getLogger("hypercorn.access").disabled = True
+    # The HTTP server's own access log duplicates ours; its error log is still useful.
+    # (Hypercorn serves the tests' fake peers.)
+    for access in ("uvicorn.access", "hypercorn.access"):
+        logging.getLogger(access).disabled = True
     for noisy in ("asyncio", "alembic", "pgserver", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

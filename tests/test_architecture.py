@@ -23,9 +23,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "imago_fed"
 # speak no HTTP, SQL or protocol.
 FORBIDDEN = {
     "domain": (
-        "asyncpg", "sqlalchemy", "alembic", "quart", "hypercorn", "httpx", "nio", "pyld",
+        "asyncpg", "sqlalchemy", "alembic", "quart", "hypercorn", "uvicorn", "httpx", "nio", "pyld",
     ),
-    "services": ("asyncpg", "sqlalchemy", "alembic", "quart", "hypercorn", "httpx", "nio"),
+    "services": ("asyncpg", "sqlalchemy", "alembic", "quart", "hypercorn", "uvicorn", "httpx",
+                 "nio"),
 }  # fmt: skip
 
 # The layers of our own package each may import (besides itself). Anything

@@ -3,10 +3,20 @@
     database_dsn (embedded PostgreSQL if [database] url is empty)
       └─> migrations to head ─> listening sockets bound once, here
             ├─> process 0 (this one): create_app with the background workers
-            │     └─> Hypercorn on the sockets until SIGTERM/SIGINT
+            │     └─> uvicorn on the sockets until SIGTERM/SIGINT
             └─> processes 1 .. N-1: ``serve --serving-process i --sockets fd,...``
-                  create_app with the delivery worker only ─> Hypercorn on
+                  create_app with the delivery worker only ─> uvicorn on
                   the same sockets
+
+The HTTP server is uvicorn with httptools' parser on a uvloop event loop:
+on two cores it costs a request a fraction of what Hypercorn (h11, asyncio)
+did, and the inbox POSTs, which are most of a busy instance's requests, do
+not go through Quart either (web/inbox_door.py). Its own access log is off
+(``imago_fed.access`` writes one line a request, without headers); it trusts
+no proxy headers (the client address is the socket's); a request's line and
+headers may take 16 KiB at most (400 beyond), its body ``[http]
+max_body_bytes`` (413, the app's rule); idle keep-alive connections close
+after 5 s.
 
 One Python process answers from one core; N processes accepting on the same
 inherited sockets use N. ``--workers N`` / ``[serve] workers`` choose N
@@ -42,7 +52,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 import click
 
@@ -85,13 +96,13 @@ def serve(ctx: click.Context, workers: int | None, serving_process: int, sockets
         _tag_log_lines(serving_process)
         _die_with_parent()
         fds = [int(fd) for fd in sockets.split(",") if fd]
-        run(_serve_more(settings, fds))
+        _run_fast(_serve_more(settings, fds))
         return
     count = serving_processes(settings, workers)
     if count > 1:
         _tag_log_lines(0)
     try:
-        run(_serve(settings, count, ctx.find_root().obj or {}))
+        _run_fast(_serve(settings, count, ctx.find_root().obj or {}))
     except OSError as exc:
         log.error("cannot serve: %s", exc)
         ctx.exit(1)
@@ -155,23 +166,94 @@ def _listening(settings: Settings) -> Iterator[list[socket.socket]]:
             sock.close()
 
 
-def _hypercorn_config(settings: Settings, fds: list[int]) -> object:
-    from hypercorn.config import Config as HypercornConfig
+MAX_HEAD_BYTES = 16 * 1024  # request line and headers (h11's limit under Hypercorn)
 
-    config = HypercornConfig()
-    config.bind = [f"fd://{fd}" for fd in fds]
-    if settings.http.tls:
-        config.certfile = str(settings.http.tls_cert)
-        config.keyfile = str(settings.http.tls_key)
-    config.graceful_timeout = float(settings.http.graceful_timeout)
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
-    return config
+
+def _run_fast(coro: Coroutine[Any, Any, None]) -> None:
+    """``run`` on a uvloop event loop (asyncio's when uvloop is not installed)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - a dependency; kept for odd platforms
+        run(coro)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coro)
+
+
+async def _http(app: object, settings: Settings, fds: list[int], stop: asyncio.Event) -> None:
+    """Serve ``app`` on (copies of) ``fds`` until ``stop``; in-flight requests finish
+    within ``[http] graceful_timeout``, then the app's shutdown runs."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        http=_bounded_httptools(),
+        lifespan="on",
+        interface="asgi3",
+        ws="none",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=settings.http.graceful_timeout,
+        ssl_certfile=str(settings.http.tls_cert) if settings.http.tls else None,
+        ssl_keyfile=str(settings.http.tls_key) if settings.http.tls else None,
+    )
+    scheme = "https" if settings.http.tls else "http"
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # ``stop`` (our signal handlers) decides, not uvicorn's
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                log.info("Running on %s://%s", scheme, settings.http.listen)
+
+    server = Server(config)
+
+    async def stopping() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watch = asyncio.create_task(stopping())
+    try:  # uvicorn closes what it serves on: copies, the originals stay the caller's
+        await server.serve(sockets=[socket.socket(fileno=os.dup(fd)) for fd in fds])
+    finally:
+        watch.cancel()
+
+
+def _bounded_httptools() -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol, refusing (400) a request head past MAX_HEAD_BYTES:
+    httptools itself would buffer headers without end."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Bounded(HttpToolsProtocol):
+        _head = 0
+
+        def on_message_begin(self) -> None:
+            self._head = 0
+            super().on_message_begin()
+
+        def on_url(self, url: bytes) -> None:
+            self._count(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._count(len(name) + len(value) + 4)
+            super().on_header(name, value)
+
+        def _count(self, size: int) -> None:
+            self._head += size
+            if self._head > MAX_HEAD_BYTES:  # raised in a parser callback: a parse error
+                raise ValueError("request head too large")
+
+    return Bounded
 
 
 async def _serve(settings: Settings, count: int, root: dict[str, object]) -> None:
-    from hypercorn.asyncio import serve as hypercorn_serve
-
     from imago_fed.app import create_app
     from imago_fed.store import migrations
     from imago_fed.store.database import database_dsn
@@ -192,9 +274,7 @@ async def _serve(settings: Settings, count: int, root: dict[str, object]) -> Non
             )
             watch = asyncio.create_task(others.keep_running(stop))
             try:
-                # Hypercorn closes what it serves on; the originals stay ours.
-                config = _hypercorn_config(settings, [os.dup(fd) for fd in fds])
-                await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+                await _http(app, settings, fds, stop)
             finally:
                 stop.set()
                 await others.stop(float(settings.http.graceful_timeout) + 10)
@@ -206,8 +286,6 @@ async def _serve(settings: Settings, count: int, root: dict[str, object]) -> Non
 
 async def _serve_more(settings: Settings, fds: list[int]) -> None:
     """Serving process 1 .. N-1: requests only, on the sockets process 0 bound."""
-    from hypercorn.asyncio import serve as hypercorn_serve
-
     from imago_fed.app import create_app
 
     stop = _stop_event()
@@ -215,8 +293,12 @@ async def _serve_more(settings: Settings, fds: list[int]) -> None:
     app = create_app(
         settings, dsn, workers=False, delivery_only=settings.serve.deliver_from_every_process
     )
-    config = _hypercorn_config(settings, fds)
-    await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    try:
+        await _http(app, settings, fds, stop)
+    finally:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class _Others:

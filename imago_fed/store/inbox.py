@@ -11,18 +11,20 @@ which every change of ``state`` here goes through):
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from imago_fed.domain.lifecycle import INBOUND_ACTIVITY
 from imago_fed.domain.ports.federation import Admission, InboxRow
-from imago_fed.store.database import Db
+from imago_fed.store.database import Db, unreachable
 
 __all__ = ["CHANNEL", "MAX_ATTEMPTS", "Admission", "InboxRow", "PgInbox", "received"]
 
 MAX_ATTEMPTS = 8
 CHANNEL = "imago_inbox"
+ADMIT_BATCH = 256  # activities at most in one admitting statement
 
 
 async def received(conn: Db, group_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
@@ -58,6 +60,8 @@ class PgInbox:
 
     def __init__(self, db: Db) -> None:
         self._db = db
+        self._waiting: list[tuple[asyncio.Future[Admission], tuple[Any, ...]]] = []
+        self._admitting: asyncio.Task[None] | None = None
 
     async def store(
         self,
@@ -106,40 +110,115 @@ class PgInbox:
         round trip of its own. The same predicate as ``moderation.is_blocked``
         with no group: instance blocks of the actor or its domain (subdomains
         included).
+
+        Activities admitted while an earlier statement is on its way go
+        together in the next one (a group commit, with no waiting when the
+        inbox is quiet): under load one statement, one transaction and one
+        WAL flush store many activities, and each caller is answered only
+        once its row is committed. A batch that fails for another reason than
+        the database being away is tried again one activity at a time, so one
+        activity's error is never another's.
         """
-        row = await self._db.fetchrow(
+        waiter: asyncio.Future[Admission] = asyncio.get_running_loop().create_future()
+        self._waiting.append(
+            (waiter, (activity["id"], actor_uri, group_id, str(activity.get("type")),
+                      json.dumps(activity), host, now))
+        )  # fmt: skip
+        if self._admitting is None:
+            self._admitting = asyncio.create_task(self._admit_waiting())
+        return await waiter
+
+    async def _admit_waiting(self) -> None:
+        batch: list[tuple[asyncio.Future[Admission], tuple[Any, ...]]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:ADMIT_BATCH], self._waiting[ADMIT_BATCH:]
+                try:
+                    outcomes = await self._admit_batch([values for _, values in batch])
+                except Exception as exc:
+                    if len(batch) == 1 or unreachable(exc):
+                        for waiter, _ in batch:
+                            if not waiter.done():
+                                waiter.set_exception(exc)
+                        continue
+                    alone: list[Admission | Exception] = []
+                    for _, values in batch:  # alone: only the faulty one fails
+                        try:
+                            alone.append((await self._admit_batch([values]))[0])
+                        except Exception as error:
+                            alone.append(error)
+                    for (waiter, _), outcome in zip(batch, alone, strict=True):
+                        if waiter.done():
+                            continue
+                        if isinstance(outcome, Exception):
+                            waiter.set_exception(outcome)
+                        else:
+                            waiter.set_result(outcome)
+                    continue
+                for (waiter, _), admission in zip(batch, outcomes, strict=True):
+                    if not waiter.done():  # (a caller that gave up: its row stays stored)
+                        waiter.set_result(admission)
+        except asyncio.CancelledError:  # the loop is closing: nobody is left waiting
+            for waiter, _ in [*batch, *self._waiting]:
+                waiter.cancel()
+            self._waiting = []
+            raise
+        finally:
+            self._admitting = None
+
+    async def _admit_batch(self, batch: list[tuple[Any, ...]]) -> list[Admission]:
+        """One statement for the activities of ``batch``, in order: each one's outcome."""
+        columns = list(zip(*batch, strict=True))
+        rows = await self._db.fetch(
             f"""
-            WITH blocked AS (
-                SELECT EXISTS (
-                    SELECT 1 FROM blocks
-                    WHERE group_id IS NULL
-                      AND ((kind = 'actor' AND value = $2)
-                           OR (kind = 'domain' AND ($8 = value OR $8 LIKE '%.' || value)))
-                ) AS yes
-            ), present AS (
-                SELECT $3::bigint IS NULL
-                       OR EXISTS (SELECT 1 FROM groups WHERE id = $3 AND deleted_at IS NULL) AS yes
+            WITH given AS (
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[],
+                                     $5::text[], $6::text[], $7::timestamptz[])
+                    WITH ORDINALITY AS v(activity_id, actor_uri, group_id, type, body, host,
+                                         received_at, n)
+            ), checked AS (
+                SELECT given.*,
+                       EXISTS (
+                           SELECT 1 FROM blocks
+                           WHERE group_id IS NULL
+                             AND ((kind = 'actor' AND value = given.actor_uri)
+                                  OR (kind = 'domain' AND (given.host = value
+                                                           OR given.host LIKE '%.' || value)))
+                       ) AS blocked,
+                       given.group_id IS NULL OR EXISTS (
+                           SELECT 1 FROM groups WHERE id = given.group_id AND deleted_at IS NULL
+                       ) AS present
+                FROM given
             ), added AS (
                 INSERT INTO inbox_activities (activity_id, actor_uri, group_id, type, body, state,
                                               received_at)
-                SELECT $1, $2, $3, $4, $5::jsonb, $6, $7
-                WHERE NOT (SELECT yes FROM blocked) AND (SELECT yes FROM present)
+                SELECT activity_id, actor_uri, group_id, type, body::jsonb, 'queued', received_at
+                FROM checked WHERE NOT blocked AND present ORDER BY n
                 ON CONFLICT (activity_id) DO NOTHING
-                RETURNING state
+                RETURNING activity_id
+            ), told AS (
+                SELECT pg_notify('{CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM added)
             )
-            SELECT (SELECT yes FROM blocked) AS blocked, (SELECT yes FROM present) AS present,
-                   (SELECT count(*) FROM (
-                       SELECT CASE WHEN state = 'queued' THEN pg_notify('{CHANNEL}', '') END
-                       FROM added) AS told) AS stored
+            SELECT checked.activity_id, blocked, present,
+                   checked.activity_id IN (SELECT activity_id FROM added) AS stored,
+                   (SELECT count(*) FROM told) AS told
+            FROM checked ORDER BY n
             """,
-            activity["id"], actor_uri, group_id, str(activity.get("type")), json.dumps(activity),
-            "queued", now, host,
+            *columns,
         )  # fmt: skip
-        if row["blocked"]:
-            return "blocked"
-        if not row["present"]:
-            return "no group"
-        return "stored" if row["stored"] else "duplicate"
+        outcomes: list[Admission] = []
+        claimed: set[str] = set()  # an id twice in one batch: the first is the one stored
+        for row in rows:
+            if row["blocked"]:
+                outcomes.append("blocked")
+            elif not row["present"]:
+                outcomes.append("no group")
+            elif row["stored"] and row["activity_id"] not in claimed:
+                claimed.add(row["activity_id"])
+                outcomes.append("stored")
+            else:
+                outcomes.append("duplicate")
+        return outcomes
 
     async def claim(self, *, limit: int, lease: timedelta, now: datetime) -> list[InboxRow]:
         rows = await self._db.fetch(

@@ -9,6 +9,9 @@ everywhere, before any of it reaches a decoder or the database::
     json_document()  strict_json.loads: not UTF-8, NUL, lone surrogate,
                      too deep, duplicate key, NaN, not JSON ─> 400
 
+The inbox door (``web/inbox_door.py``, raw ASGI in front of Quart) applies
+the same rules through the same functions, given the path and header.
+
 Refusals are :class:`BodyRefused` (an :class:`ApiError`, so the admin API
 renders them in its error shape; the inbox and the appservice catch them
 and answer in theirs), each with one log line naming the reason.
@@ -37,6 +40,7 @@ __all__ = [
     "read_body",
     "require_type",
     "text_document",
+    "too_large",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,12 +58,17 @@ class BodyRefused(ApiError):
     """A request body refused at the door: 400, 413 or 415."""
 
 
-def refuse(status: int, code: str, message: str) -> BodyRefused:
+def refuse(status: int, code: str, message: str, path: str | None = None) -> BodyRefused:
+    """The refusal, logged once; ``path`` when there is no Quart request (web/inbox_door.py)."""
     log.info(
         "request body refused",
-        extra={"status": status, "reason": message, "path": request.path},
+        extra={"status": status, "reason": message, "path": request.path if path is None else path},
     )
     return BodyRefused(status, code, message)
+
+
+def too_large(limit: int | None, path: str | None = None) -> BodyRefused:
+    return refuse(413, "request_entity_too_large", f"the body is larger than {limit} bytes", path)
 
 
 def media_type(header: str | None) -> str:
@@ -67,12 +76,19 @@ def media_type(header: str | None) -> str:
     return (header or "").split(";", 1)[0].strip().lower()
 
 
-def require_type(accepted: Collection[str]) -> None:
-    found = media_type(request.headers.get("Content-Type"))
+def require_type(
+    accepted: Collection[str], content_type: str | None = None, path: str | None = None
+) -> None:
+    """415 unless the Content-Type (the request's, or ``content_type`` given with
+    ``path`` outside Quart) names one of ``accepted``."""
+    if path is None:
+        content_type = request.headers.get("Content-Type")
+    found = media_type(content_type)
     if found not in accepted:
         wanted = " or ".join(sorted(t for t in accepted if t)) or "no body"
         shown = found[:60] or "none"
-        raise refuse(415, "unsupported_media_type", f"Content-Type {shown}: expected {wanted}")
+        message = f"Content-Type {shown}: expected {wanted}"
+        raise refuse(415, "unsupported_media_type", message, path)
 
 
 async def read_body(*, cache: bool = True) -> bytes:
@@ -80,8 +96,7 @@ async def read_body(*, cache: bool = True) -> bytes:
     try:
         return await request.get_data(cache=cache, as_text=False, parse_form_data=False)
     except RequestEntityTooLarge:
-        message = f"the body is larger than {request.max_content_length} bytes"
-        raise refuse(413, "request_entity_too_large", message) from None
+        raise too_large(request.max_content_length) from None
 
 
 async def text_document() -> str:
@@ -113,8 +128,8 @@ async def json_document(accepted: Collection[str] = JSON_TYPES) -> Any:
     return decode(raw)
 
 
-def decode(raw: bytes) -> Any:
+def decode(raw: bytes, path: str | None = None) -> Any:
     try:
         return loads(raw)
     except JsonRefused as exc:
-        raise refuse(400, "malformed_body", str(exc)) from None
+        raise refuse(400, "malformed_body", str(exc), path) from None

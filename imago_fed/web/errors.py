@@ -24,7 +24,15 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from imago_fed.domain.errors import Conflict, DomainError, InvalidInput, NotFound, UpstreamFailed
 from imago_fed.logs import request_id_var
 
-__all__ = ["RETRY_AFTER_S", "ApiError", "error_response", "register_error_handlers", "wants_html"]
+__all__ = [
+    "RETRY_AFTER_S",
+    "ApiError",
+    "error_document",
+    "error_response",
+    "register_error_handlers",
+    "unexpected_error",
+    "wants_html",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +55,31 @@ class ApiError(Exception):
         self.field = field
 
 
+def error_document(code: str, message: str, **extra: object) -> dict[str, object]:
+    """The one error shape, as a document (Quart's ``jsonify`` or the inbox door render it)."""
+    return {"error": {"code": code, "message": message, **extra}}
+
+
 def error_response(status: int, code: str, message: str, **extra: object) -> Response:
-    body: dict[str, object] = {"code": code, "message": message, **extra}
-    response = jsonify({"error": body})
+    response = jsonify(error_document(code, message, **extra))
     response.status_code = status
     return response
+
+
+def unexpected_error(
+    exc: BaseException, unavailable: Callable[[BaseException], bool]
+) -> tuple[int, dict[str, object], dict[str, str]]:
+    """What an exception nobody handled becomes: status, document, headers (and a log line).
+
+    The database away is a 503 with Retry-After; anything else a 500 with the
+    request id to quote (the traceback to our log, never to the client)."""
+    if unavailable(exc):
+        log.warning("database unreachable", extra={"error": type(exc).__name__})
+        message = "the server cannot reach its database; try again shortly"
+        return 503, error_document("unavailable", message), {"Retry-After": str(RETRY_AFTER_S)}
+    log.error("unhandled error", exc_info=exc)
+    message = "internal error; quote the request id to the admin"
+    return 500, error_document("internal_error", message, request_id=request_id_var.get()), {}
 
 
 #: Paths whose clients are programs: their errors stay JSON whatever they accept.
@@ -114,17 +142,8 @@ def register_error_handlers(
 
     @app.errorhandler(Exception)
     async def _unexpected(exc: Exception) -> Response:
-        if unavailable(exc):
-            log.warning("database unreachable", extra={"error": type(exc).__name__})
-            response = error_response(
-                503, "unavailable", "the server cannot reach its database; try again shortly"
-            )
-            response.headers["Retry-After"] = str(RETRY_AFTER_S)
-            return response
-        log.exception("unhandled error")
-        return error_response(
-            500,
-            "internal_error",
-            "internal error; quote the request id to the admin",
-            request_id=request_id_var.get(),
-        )
+        status, document, headers = unexpected_error(exc, unavailable)
+        response = jsonify(document)
+        response.status_code = status
+        response.headers.update(headers)
+        return response

@@ -4,15 +4,14 @@ Everything here is read by other servers, so it follows the specs to the
 letter: WebFinger (RFC 7033), host-meta (RFC 6415), NodeInfo 2.1, and
 ActivityPub with both media types. Actor and key documents are served
 unsigned-readable, or key fetches from authorized-fetch servers would loop.
+The inboxes' POSTs are not here: web/inbox_door.py answers them before Quart.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, request
 
@@ -24,8 +23,6 @@ from imago_fed.activitypub.vocab import ACTIVITY_JSON, JSON_CONTENT_TYPES
 from imago_fed.domain.errors import NotFound
 from imago_fed.domain.groups import Group
 from imago_fed.services.media import PERSON_AVATAR
-from imago_fed.web.body import ACTIVITY_TYPES, BodyRefused, decode, read_body, require_type
-from imago_fed.web.metrics import app_metrics, inbox_reason
 from imago_fed.web.pages.public import group_page
 from imago_fed.web.params import ascii_int, clean_text
 from imago_fed.web.runtime import runtime
@@ -328,78 +325,5 @@ async def activity(token: str) -> Response:
 
 
 # ---------------------------------------------------------------- inboxes
-async def _inbox(group_id: int | None) -> Response:
-    rt = runtime()
-    try:
-        # read once (cache=False), as the raw bytes that were signed
-        body = await read_body(cache=False)
-        require_type(ACTIVITY_TYPES)
-        document = decode(body)
-    except BodyRefused as exc:  # (logged by web/body.py)
-        app_metrics().inbox.labels("refused", f"http_{exc.status}").inc()
-        return _problem(exc.status, exc.message)
-    outcome = await rt.receive_activity(
-        group_id=group_id,
-        method=request.method,
-        url=rt.settings.instance.base_url + request.full_path.rstrip("?"),
-        headers=list(request.headers.items()),
-        body=body,
-        document=document,
-        now=rt.clock.now(),
-    )
-    refused = outcome.status >= 400
-    app_metrics().inbox.labels(
-        "refused" if refused else "accepted",
-        inbox_reason(outcome.status, outcome.reason) if refused else "",
-    ).inc()
-    if refused:
-        log.info(
-            "inbox refused a request",
-            extra={
-                "status": outcome.status,
-                "reason": outcome.reason,
-                "detail": outcome.detail,
-                "remote": request.remote_addr,
-                "sender_host": urlsplit(request.headers.get("Origin", "")).hostname,
-            },
-        )
-        return _problem(outcome.status, outcome.reason)
-    return Response("", status=202)
-
-
-@federation.post("/inbox")
-async def shared_inbox() -> Response:
-    return await _inbox(None)
-
-
-@federation.post("/groups/<slug>/inbox")
-async def group_inbox(slug: str) -> Response:
-    response = await _inbox(await _inbox_group_id(slug))
-    if response.status_code == 404:  # deleted since (its slug may go to a new group)
-        runtime().inbox_group_ids.pop(slug, None)
-    return response
-
-
-INBOX_GROUP_SECONDS = 60.0
-INBOX_GROUP_ENTRIES = 10_000
-
-
-async def _inbox_group_id(slug: str) -> int:
-    """The group's id, from this process's memory when it was found in the last minute.
-
-    A busy inbox would otherwise read the group once per activity. Only groups
-    found are kept (a new group is seen at once); one deleted since is caught
-    by the statement that stores the activity (404 then, as here, and the
-    entry is dropped).
-    """
-    cache = runtime().inbox_group_ids
-    now = time.monotonic()
-    hit = cache.get(slug)
-    if hit is not None and now - hit[0] < INBOX_GROUP_SECONDS:
-        return hit[1]
-    group = await _group_or_404(slug)
-    assert group.id is not None
-    if len(cache) >= INBOX_GROUP_ENTRIES:
-        cache.clear()
-    cache[slug] = (now, group.id)
-    return group.id
+# POST /inbox and /groups/<slug>/inbox are answered in front of Quart, in raw
+# ASGI: web/inbox_door.py.

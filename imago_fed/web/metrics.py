@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -87,9 +89,13 @@ class Metrics:
         async def _count(response: Response) -> Response:
             rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
             started = g.get("metrics_started", time.perf_counter())
-            self.requests.labels(request.method, rule, str(response.status_code)).inc()
-            self.latency.labels(rule).observe(time.perf_counter() - started)
+            self.count(request.method, rule, response.status_code, started)
             return response
+
+    def count(self, method: str, rule: str, status: int, started: float) -> None:
+        """One request answered (Quart's, or the inbox door's in web/inbox_door.py)."""
+        self.requests.labels(method, rule, str(status)).inc()
+        self.latency.labels(rule).observe(time.perf_counter() - started)
 
 
 # Refusal reasons carry details (an exception's text); the label keeps their kind
@@ -109,14 +115,16 @@ def inbox_reason(status: int, reason: str) -> str:
     return _INBOX_REASONS.get(reason.split(":", 1)[0], f"http_{status}")
 
 
-def app_metrics() -> Metrics:
-    return current_app.extensions[EXTENSION_KEY]
+def app_metrics(app: Quart | None = None) -> Metrics:
+    return (app or current_app).extensions[EXTENSION_KEY]
 
 
-def on_metrics_address() -> bool:
-    """Whether this request came in on ``[metrics] listen`` (not the public address)."""
-    listen = runtime().settings.metrics.listen
-    server = request.scope.get("server")
+def on_metrics_address(scope: Mapping[str, Any] | None = None, listen: str | None = None) -> bool:
+    """Whether this request came in on ``[metrics] listen`` (not the public address);
+    the current Quart request's, or the ASGI ``scope`` given with the setting."""
+    if scope is None:
+        scope, listen = request.scope, runtime().settings.metrics.listen
+    server = scope.get("server")
     if not listen or not server:
         return False
     return str(server[1]) == listen.rpartition(":")[2]

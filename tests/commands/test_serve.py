@@ -77,6 +77,20 @@ async def test_embedded_database_serves_and_keeps_data_across_restarts(tmp_path:
                 "/api/v1/groups", headers=AUTH, json={"slug": "garden", "name": "Garden"}
             )
             assert created.status_code == 201, created.text
+            # The request head is bounded (the parser alone would buffer it all).
+            padded = await client.get("/healthz", headers={"X-Padding": "a" * 20_000})
+            assert padded.status_code == 400
+            assert (await client.get("/healthz", headers={"X-Padding": "a" * 8_000})).is_success
+        # The inbox's own door keeps the body limit: 413 from the declared length,
+        # before any of the body is read.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /inbox HTTP/1.1\r\nHost: x\r\nContent-Type: application/activity+json\r\n"
+            b"Content-Length: 2000000\r\n\r\n"
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        writer.close()
+        assert head.startswith(b"HTTP/1.1 413 ")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     log_text = (tmp_path / f"serve-{port}.log").read_text()

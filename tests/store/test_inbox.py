@@ -195,3 +195,54 @@ async def test_admitting_checks_the_instance_blocks_and_the_group_in_the_same_st
         await listener.remove_listener(inbox.CHANNEL, notified)
     stored = await pool.fetch("SELECT activity_id FROM inbox_activities ORDER BY id")
     assert [r["activity_id"] for r in stored] == [_activity(n)["id"] for n in (1, 2, 4, 6)]
+
+
+class _Counting:
+    """The pool, counting the statements sent through ``fetch``."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool, self.statements = pool, 0
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        self.statements += 1
+        return await self.pool.fetch(query, *args)
+
+
+async def test_activities_admitted_together_go_in_one_statement_each_with_its_outcome(
+    pool: asyncpg.Pool, add_group: AddGroup
+) -> None:
+    garden = await add_group("garden")
+    await add_block(pool, group_id=None, kind="domain", value="b.test", reason="", now=NOW)
+    counting = _Counting(pool)
+    box = PgInbox(counting)  # type: ignore[arg-type]
+
+    async def admit(
+        n: int, actor: str = AL, host: str = "a.example", group: int | None = garden,
+        activity: dict[str, object] | None = None,
+    ) -> str:  # fmt: skip
+        return await box.admit(activity=activity or _activity(n, actor), actor_uri=actor,
+                               host=host, group_id=group, now=NOW)  # fmt: skip
+
+    outcomes = await asyncio.gather(
+        admit(1), admit(2), admit(1), admit(3, "https://b.test/users/bo", "b.test"),
+        admit(4, group=garden + 999), admit(5, group=None),
+    )  # fmt: skip
+    assert outcomes == ["stored", "stored", "duplicate", "blocked", "no group", "stored"]
+    assert counting.statements == 1
+    stored = await pool.fetch("SELECT activity_id FROM inbox_activities ORDER BY id")
+    assert [r["activity_id"] for r in stored] == [_activity(n)["id"] for n in (1, 2, 5)]
+
+    # A row the database refuses (jsonb holds no NUL) fails alone, the others are stored.
+    poisoned = {**_activity(6), "content": "a\x00b"}
+    results = await asyncio.gather(
+        admit(7), admit(6, activity=poisoned), admit(8), return_exceptions=True
+    )
+    assert results[0] == "stored" and results[2] == "stored"
+    assert isinstance(results[1], asyncpg.PostgresError)
+    assert counting.statements == 1 + 1 + 3  # the batch, then each alone
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM inbox_activities WHERE activity_id = $1", _activity(6)["id"]
+        )
+        == 0
+    )

@@ -63,7 +63,11 @@ EXPIRES = "(expires)"
 _SUPPORTED_ALGORITHMS = frozenset({"rsa-sha256", "hs2019"})
 
 _TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
-_PARAM = re.compile(rf'[ \t]*({_TOKEN})[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|({_TOKEN}))[ \t]*')
+# (The quoted value as an unrolled loop: linear, a run of plain characters at a
+# time rather than one alternation per character of a 344-character signature.)
+_PARAM = re.compile(
+    rf'[ \t]*({_TOKEN})[ \t]*=[ \t]*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|({_TOKEN}))[ \t]*'
+)
 _TIMESTAMP = re.compile(r"\d{1,12}(?:\.\d{1,9})?")
 
 
@@ -82,7 +86,9 @@ def parse_signature_params(value: str) -> dict[str, str]:
         if name in params:
             raise MalformedSignature(f"repeated Signature parameter {name!r}")
         quoted, token = match[2], match[3]
-        params[name] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else token
+        if quoted is not None and "\\" in quoted:
+            quoted = re.sub(r"\\(.)", r"\1", quoted)
+        params[name] = quoted if quoted is not None else token
         pos = match.end()
         if pos == len(value):
             return params
