@@ -117,10 +117,10 @@ def test_capitals_have_coordinates() -> None:
 
 
 def test_capitals_with_wikidata_ids() -> None:
-    """223 of the 225 capitals carry their id (tools/gazetteer/wikidata_ids.csv)."""
+    """224 of the 225 capitals carry their id (tools/gazetteer/wikidata_ids.csv)."""
     capitals = [p for p in gz.gazetteer().places() if p.kind == "capital"]
     with_id = [p for p in capitals if p.qid]
-    assert len(with_id) >= 223, len(with_id)
+    assert len(with_id) >= 224, len(with_id)
     ids = [p.qid for p in with_id]
     assert len(set(ids)) == len(ids)  # one id, one capital
     for ident, label, country in [
