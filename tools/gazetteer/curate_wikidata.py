@@ -32,7 +32,9 @@ A wrong id is worse than none, so an id is kept only when two facts agree:
   takes the database's id only where another public source names the same item
   (``CONFIRMED_COMMUNES``), or, where the database has that id only on a namesake
   placed elsewhere, where another source places the item next to the row and no
-  other commune of that name is near (``PLACED_BY_NEIGHBOUR``);
+  other commune of that name is near (``PLACED_BY_NEIGHBOUR``), or, as for
+  départements, where the database's record agrees with the row on name,
+  département and point (``AS_DEPARTEMENTS``);
 - capitals that Natural Earth's file lacks (small territories): Who's On First's
   locality with the row's GeoNames id and name, or its name near the row's point;
   else two sources agreeing on one id, among Who's On First's places (regions
@@ -40,6 +42,8 @@ A wrong id is worse than none, so an id is kept only when two facts agree:
   that the database gives several differently named cities is ignored) and
   OpenStreetMap's capital of that name; OpenStreetMap only confirms, never
   proposes (its names repeat across countries), and two ids for one row drop it;
+  or, as for régions, Who's On First's unit whose name, code and point agree
+  with the row (``UNIT_CAPITALS``);
 - no other curated unit claims the same id (one id, one place), except where
   WikiData itself uses one item for two units (an overseas département and its
   région; Paris, commune and département; a city-state and its capital).
@@ -120,6 +124,19 @@ PLACED_BY_NEIGHBOUR = {
         " Montreuil-sur-Mer's point, 184 km from Paris",
     ),
 }
+# Large communes whose id the database alone gives, kept under the départements' rule: its
+# record has the row's name and département, and stands next to the row's point (0.46 km for
+# Saint-Denis). The row is the commune of 2025 (Pierrefitte-sur-Seine, 93059, merged into it);
+# the record's id is of the range WikiData assigned around the end of 2024, when the merger
+# was decreed, an observation consistent with the row, not what confirms it.
+AS_DEPARTEMENTS = {"insee:93066": "Q131575588"}
+# The same distance, for a record of the same commune.
+AS_DEPARTEMENTS_KM = 1.0
+# Capitals whose id is that of the unit of the same name around them, kept under the régions'
+# rule: Who's On First's unit has the row's name, the row's admin1 code as its FIPS code, and
+# its point within the capitals' tolerance (Saipan's municipality, FIPS 110, 3.5 km); the
+# locality at the capital's point has no id.
+UNIT_CAPITALS = {"geonames:7828758": "Q51679"}
 PARIS_GEONAMES = 2988507
 # Two records of a town closer than this are at the same point.
 SAME_POINT_KM = 5.0
@@ -185,6 +202,7 @@ def load_wof(dirs: list[Path]) -> list[dict[str, Any]]:
                     "point": (float(props["geom:latitude"]), float(props["geom:longitude"])),
                     "qid": conc["wd:id"],
                     "geonames": gn if isinstance(gn, int) else 0,
+                    "fips": str(conc.get("fips:code") or ""),
                     "wof": props.get("wof:id"),
                 }
             )
@@ -413,7 +431,18 @@ def curate(
             # Not in Natural Earth's file (small territories): Who's On First, the database's
             # cities and units, OpenStreetMap (see ``confirm_capital``).
             qid_found, why = confirm_capital(key, row, wof, cities.get(cc, []), states, osm)
-            if qid_found is None:
+            unit = [
+                r
+                for r in wof
+                if r["qid"] == UNIT_CAPITALS.get(key)
+                and r["placetype"] == "region"
+                and norm(r["name"]) == name
+                and r["fips"] == row["admin"]
+                and near(r["point"], here, TOLERANCE_KM["capital"])
+            ]
+            if qid_found is None and unit:
+                keep(key, unit[0]["qid"], "Who's On First (unit's name, code and point)")
+            elif qid_found is None:
                 missing.append(f"{key} {row['label']} ({cc}): {why}")
             else:
                 keep(key, qid_found, why)
@@ -421,6 +450,17 @@ def curate(
         confirmed = CONFIRMED_COMMUNES.get(key)
         if not qids and confirmed is not None and database == {confirmed[0]}:
             keep(key, confirmed[0], f"countries-states-cities (name and point); {confirmed[1]}")
+            continue
+        same = [
+            c
+            for c in cities.get(cc, [])
+            if c.get("wikiDataId") == AS_DEPARTEMENTS.get(key)
+            and norm(c["name"]) == name
+            and c.get("state_code") == row["admin"]
+            and near(point(c, "latitude", "longitude"), here, AS_DEPARTEMENTS_KM)
+        ]
+        if not qids and same and database == {same[0]["wikiDataId"]}:
+            keep(key, same[0]["wikiDataId"], "countries-states-cities (name, département, point)")
             continue
         placed = PLACED_BY_NEIGHBOUR.get(key)
         if not qids and not database and placed is not None:

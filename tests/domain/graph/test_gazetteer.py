@@ -117,10 +117,10 @@ def test_capitals_have_coordinates() -> None:
 
 
 def test_capitals_with_wikidata_ids() -> None:
-    """223 of the 225 capitals carry their id (tools/gazetteer/wikidata_ids.csv)."""
+    """224 of the 225 capitals carry their id (tools/gazetteer/wikidata_ids.csv)."""
     capitals = [p for p in gz.gazetteer().places() if p.kind == "capital"]
     with_id = [p for p in capitals if p.qid]
-    assert len(with_id) >= 223, len(with_id)
+    assert len(with_id) >= 224, len(with_id)
     ids = [p.qid for p in with_id]
     assert len(set(ids)) == len(ids)  # one id, one capital
     for ident, label, country in [
@@ -146,7 +146,7 @@ def test_capitals_of_small_territories_have_wikidata_ids() -> None:
     """Capitals that Natural Earth's file lacks, confirmed by Who's On First (the row's
     GeoNames id, or its name near its point), the database and OpenStreetMap (SOURCES.md)."""
     capitals = [p for p in gz.gazetteer().places() if p.kind == "capital"]
-    assert sorted(p.label for p in capitals if not p.qid) == ["East Jerusalem", "Saipan"]
+    assert sorted(p.label for p in capitals if not p.qid) == ["East Jerusalem"]
     for ident, label, country in [
         ("Q31026", "Yaren", "NR"),  # the district's item, which WikiData makes the capital
         ("Q1140136", "Ciudad de la Paz", "GQ"),
@@ -162,6 +162,7 @@ def test_capitals_of_small_territories_have_wikidata_ids() -> None:
         ("Q30980", "Flying Fish Cove", "CX"),
         ("Q30963", "Kingston", "NF"),  # not Jamaica's Kingston, Q34692
         ("Q48675", "West Island", "CC"),
+        ("Q51679", "Saipan", "MP"),  # the municipality's item (name, FIPS code 110, point)
     ]:
         place = gz.place(ident)
         assert place is not None and place.kind == "capital", ident
@@ -172,7 +173,7 @@ def test_capitals_of_small_territories_have_wikidata_ids() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="East Jerusalem and Saipan have no id that two facts of a source here confirm",
+    reason="East Jerusalem has no id that two facts of a source here confirm",
 )
 def test_every_capital_has_a_wikidata_id() -> None:
     capitals = [p for p in gz.gazetteer().places() if p.kind == "capital"]
@@ -211,17 +212,14 @@ _COLLECTIVITIES = {f"fr-dep:{c}" for c in ("975", "977", "978", "984", "986", "9
 
 
 def test_large_french_communes_with_wikidata_ids() -> None:
-    """41 of the 42 communes over 100,000 inhabitants carry their id; Saint-Denis
-    (Seine-Saint-Denis) is in no source that can confirm one (SOURCES.md)."""
+    """All 42 communes over 100,000 inhabitants carry their id (SOURCES.md)."""
     large = {
         p.key: p
         for p in gz.gazetteer().places()
         if p.kind == "commune" and (p.population or 0) > 100_000
     }
     assert len(large) == 42
-    without = sorted(p.label for p in large.values() if not p.qid)
-    assert without == ["Saint-Denis"]
-    assert {p.key for p in large.values() if not p.qid} == {"insee:93066"}
+    assert all(p.qid for p in large.values())
     for ident, key in [
         ("Q90", "insee:75056"),
         ("Q456", "insee:69123"),  # Lyon
@@ -233,6 +231,7 @@ def test_large_french_communes_with_wikidata_ids() -> None:
         ("Q172455", "insee:92012"),  # Boulogne-Billancourt
         ("Q181946", "insee:95018"),  # Argenteuil
         ("Q193370", "insee:93048"),  # Montreuil (Seine-Saint-Denis), not Montreuil-sur-Mer
+        ("Q131575588", "insee:93066"),  # Saint-Denis (Seine-Saint-Denis), the commune of 2025
     ]:
         place = gz.place(ident)
         assert place is not None and place.key == key and place.kind == "commune", ident
@@ -240,10 +239,6 @@ def test_large_french_communes_with_wikidata_ids() -> None:
     assert len(set(ids)) == len(ids)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Saint-Denis (Seine-Saint-Denis) is in no source here that can confirm an id",
-)
 def test_every_french_commune_over_100000_has_a_wikidata_id() -> None:
     large = [
         p for p in gz.gazetteer().places() if p.kind == "commune" and (p.population or 0) > 100_000
@@ -344,7 +339,7 @@ def test_the_shipped_places_carry_the_curated_ids() -> None:
     table = ROOT / "tools" / "gazetteer" / "wikidata_ids.csv"
     with table.open(encoding="utf-8", newline="") as handle:
         entries = list(csv.DictReader(handle))
-    assert len(entries) >= 383
+    assert len(entries) >= 385
     for entry in entries:
         place = gz.place(entry["key"])
         assert place is not None and place.qid == entry["qid"], entry
