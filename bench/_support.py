@@ -10,6 +10,7 @@ needed, encoded to bytes), so the generator measures the server, not itself.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import os
@@ -32,6 +33,7 @@ __all__ = [
     "LoadResult",
     "PreparedRequest",
     "Profiler",
+    "add_serve_workers",
     "drive",
     "encode_request",
     "machine",
@@ -418,3 +420,13 @@ class Profiler:
             self._process.kill()
             self._process.wait(timeout=10)
         print(f"profile: {self.output}")
+
+
+def add_serve_workers(parser: argparse.ArgumentParser) -> None:
+    """``--serve-workers``: the server benchmarks start ``serve`` with it."""
+    parser.add_argument(
+        "--serve-workers",
+        type=int,
+        default=0,
+        help="serving processes of the server ([serve] workers; 0, the default: one per core)",
+    )

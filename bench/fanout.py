@@ -49,7 +49,14 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bench._support import CpuMeter, PreparedRequest, Profiler, drive, machine
+from bench._support import (
+    CpuMeter,
+    PreparedRequest,
+    Profiler,
+    add_serve_workers,
+    drive,
+    machine,
+)
 from bench.summary import Row, process_tree_memory_rows
 from imago_fed.activitypub.signatures import SignatureError, parse_signed_request
 from imago_fed.activitypub.signatures.cavage import sign_request_cavage
@@ -441,12 +448,7 @@ def main(argv: list[str] | None = None) -> None:
         default="raw",
         help="baseline POST loop: raw connections (default) or one httpx.AsyncClient",
     )
-    parser.add_argument(
-        "--serve-workers",
-        type=int,
-        default=0,
-        help="serving processes of the server ([serve] workers; 0, the default: one per core)",
-    )
+    add_serve_workers(parser)
     parser.add_argument(
         "--deliver-from",
         choices=("every", "first"),

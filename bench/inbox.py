@@ -36,6 +36,7 @@ from bench._support import (
     LoadResult,
     PreparedRequest,
     Profiler,
+    add_serve_workers,
     drive,
     machine,
     percentile,
@@ -409,12 +410,7 @@ def main(argv: list[str] | None = None) -> None:
         metavar="S",
         help="then S seconds of posts at 80%% of the measured rate: queue depth, accepted->shared",
     )
-    parser.add_argument(
-        "--serve-workers",
-        type=int,
-        default=0,
-        help="serving processes of the server ([serve] workers; 0, the default: one per core)",
-    )
+    add_serve_workers(parser)
     parser.add_argument(
         "--profile", type=Path, help="write py-spy collapsed stacks of the server's inbox phase"
     )
