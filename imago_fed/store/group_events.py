@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ import asyncpg
 
 from imago_fed.domain.errors import Unavailable
 from imago_fed.domain.events import GroupEvent, UndecodableEvent, decode
+from imago_fed.domain.events.dispatch import EventHandlers
 from imago_fed.store.database import Db
 
 __all__ = ["CHANNEL", "GroupEventReader", "PgGroupEventLog", "advance", "read_after", "record"]
@@ -44,21 +45,27 @@ async def record(conn: Db, event: GroupEvent[Any], now: datetime) -> bool:
 
 
 async def read_after(
-    conn: Db, consumer: str, *, limit: int
+    conn: Db, consumer: str, *, limit: int, kinds: Collection[str] | None = None
 ) -> list[tuple[int, GroupEvent[Any] | None]]:
     """(log id, event) after the consumer's cursor, oldest first (its own
     included: it skips those, and advances past them like past any other);
-    the event is None when the row cannot be read (logged here)."""
+    the event is None when the row cannot be read (logged here), or when
+    ``kinds`` is given and the row is of another kind: such a row's payload
+    is neither sent nor decoded (a reader passes over most of the log: the
+    fediverse side's reader over every re-shared post)."""
     rows = await conn.fetch(
         """
-        SELECT id, group_id, kind, source, dedupe_key, payload FROM group_events
+        SELECT id, group_id, kind, source, dedupe_key,
+               CASE WHEN $3::text[] IS NULL OR kind = ANY($3::text[]) THEN payload END AS payload
+        FROM group_events
         WHERE id > coalesce((SELECT last_id FROM event_cursors WHERE consumer = $1), 0)
         ORDER BY id LIMIT $2
         """,
         consumer,
         limit,
+        None if kinds is None else sorted(str(kind) for kind in kinds),
     )
-    return [(r["id"], _event(r)) for r in rows]
+    return [(r["id"], _event(r) if r["payload"] is not None else None) for r in rows]
 
 
 def _event(row: asyncpg.Record) -> GroupEvent[Any] | None:
@@ -122,6 +129,9 @@ class GroupEventReader:
         max_attempts: int = 8,
     ) -> None:
         self._pool, self._consumer, self._source, self._handler = pool, consumer, source, handler
+        #: A table of handlers says which kinds it takes: the others are passed
+        #: over unread (``read_after``).
+        self._kinds = handler.kinds if isinstance(handler, EventHandlers) else None
         self._max_attempts = max_attempts
         self._failures = 0
 
@@ -129,7 +139,7 @@ class GroupEventReader:
     def consumer(self) -> str:
         return self._consumer
 
-    async def run_once(self, limit: int = 50) -> bool:
+    async def run_once(self, limit: int = 200) -> bool:
         """Handle the next events; True if the cursor moved (raises if a handler failed).
 
         One reader per consumer at a time, across processes (an advisory
@@ -149,7 +159,7 @@ class GroupEventReader:
         past all of them at the end, or, when one fails, past those before it.
         A crash in between hands the batch's events again, as it would have
         the one under way."""
-        events = await read_after(self._pool, self._consumer, limit=limit)
+        events = await read_after(self._pool, self._consumer, limit=limit, kinds=self._kinds)
         handled: int | None = None  # the last event handled (or passed over)
         try:
             for event_id, event in events:

@@ -90,6 +90,35 @@ async def test_the_reader_hands_typed_events_on_and_skips_what_it_cannot_read(po
     assert not await reader.run_once()
 
 
+async def test_a_reader_passes_over_kinds_it_has_no_handler_for_without_reading_them(
+    pool, caplog
+) -> None:
+    """Rows of a kind the table does not take are not decoded (a malformed one
+    is not even reported), and the cursor moves past them all the same."""
+    group_id = await _group(pool)
+    await _raw(pool, group_id, "post_shared", "malformed", {"object_id": "only this"})
+    await _raw(pool, group_id, "post_shared", "good", POST.to_payload())
+    await _raw(
+        pool, group_id, "member_posted", "taken", MemberPosted("@h:hs", "$1", "!r").to_payload()
+    )
+    last = await pool.fetchval("SELECT max(id) FROM group_events")
+
+    taken: list[GroupEvent] = []
+
+    class Members:
+        @handles(Kind.MEMBER_POSTED)
+        async def keep(self, event: GroupEvent) -> None:
+            taken.append(event)
+
+    reader = GroupEventReader(pool, "members", "matrix", EventHandlers.of(Members()))
+    assert await reader.run_once()
+    assert [e.dedupe_key for e in taken] == ["taken"]
+    assert "unreadable group event" not in caplog.text
+    cursor = await pool.fetchval("SELECT last_id FROM event_cursors WHERE consumer = 'members'")
+    assert cursor == last
+    assert not await reader.run_once()
+
+
 async def test_a_failing_handler_holds_the_cursor_then_gives_up_on_the_event(pool) -> None:
     group_id = await _group(pool)
     attempts: list[int] = []
