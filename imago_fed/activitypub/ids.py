@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 
 __all__ = ["Ids"]
 
@@ -73,12 +74,22 @@ class Ids:
     # -------------------------------------------------------------- parse
     def parse_group(self, uri: str) -> str | None:
         """The slug if ``uri`` is one of our group actors (key fragment allowed)."""
-        match = re.fullmatch(re.escape(self.base_url) + r"/groups/([a-z0-9_]+)(?:#main-key)?", uri)
+        match = self._patterns[0].fullmatch(uri)
         return match.group(1) if match else None
 
     def parse_activity(self, uri: str) -> str | None:
-        match = re.fullmatch(re.escape(self.base_url) + r"/activities/([0-9a-f]{32})", uri)
+        match = self._patterns[1].fullmatch(uri)
         return match.group(1) if match else None
+
+    @cached_property
+    def _patterns(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+        """Made once: a post's addressees are parsed several times each, and
+        escaping the base URL for every one showed in the processor's profile."""
+        base = re.escape(self.base_url)
+        return (
+            re.compile(base + r"/groups/([a-z0-9_]+)(?:#main-key)?"),
+            re.compile(base + r"/activities/([0-9a-f]{32})"),
+        )
 
     def is_local(self, uri: str) -> bool:
         return uri == self.base_url or uri.startswith(self.base_url + "/")

@@ -75,7 +75,7 @@ class InboxProcessor:
         clock: Clock,
         *,
         poll_interval: float = 2.0,
-        batch: int = 100,
+        batch: int = 250,  # per batch: a claim, a share, a finish, reads per group and author
         concurrency: int = 4,
         lease: timedelta = timedelta(minutes=5),
         votes: Callable[..., Awaitable[str | None]] | None = None,
