@@ -30,9 +30,10 @@ share the limits: claims are serialised by an advisory lock (they are short);
 each host gets at most ``per_host`` rows in flight, counted from live leases
 of every worker; a host marked unavailable gets none, except one probe row
 every ``probe_interval``; ``FOR UPDATE SKIP LOCKED`` leaves rows another
-transaction is finishing alone. Distinct hosts are found with a loose index
-scan over ``deliveries_host``, so a host with a large backlog cannot crowd
-the others out of a claim.
+transaction is finishing alone. The hosts of the oldest due rows are tried
+first; when they do not fill the claim, distinct hosts are found with a
+loose index scan over ``deliveries_host``, so a host with a large backlog
+cannot crowd the others out of a claim (``claim``).
 """
 
 from __future__ import annotations
@@ -136,14 +137,31 @@ async def enqueue(
     return int(inserted)
 
 
-_CLAIM = """
-WITH RECURSIVE hosts(host) AS (
+#: Every host with queued rows, by a loose index scan over ``deliveries_host``
+#: (one probe a host): what makes a claim fair whatever the backlogs.
+_ALL_HOSTS = """
+hosts(host) AS (
     (SELECT host FROM deliveries WHERE state = 'queued' ORDER BY host LIMIT 1)
     UNION ALL
     SELECT (SELECT d.host FROM deliveries d
             WHERE d.state = 'queued' AND d.host > hosts.host ORDER BY d.host LIMIT 1)
     FROM hosts WHERE hosts.host IS NOT NULL
+)"""
+
+#: The hosts of the first $6 due rows, by ``deliveries_due_order`` in claiming order:
+#: the hosts a claim would take first, if enough of them have room.
+_DUE_HOSTS = """
+due AS (
+    SELECT d.host FROM deliveries d
+    WHERE d.state = 'queued' AND d.next_attempt <= now()
+      AND (d.locked_until IS NULL OR d.locked_until <= now())
+    ORDER BY d.next_attempt, d.id
+    LIMIT $6
 ),
+hosts(host) AS (SELECT DISTINCT host FROM due)"""
+
+_CLAIM_FROM = """
+WITH RECURSIVE {hosts},
 open_hosts AS (
     SELECT h.host,
            CASE WHEN p.unavailable THEN 1 ELSE $2 END
@@ -185,6 +203,8 @@ SET locked_until = now() + $4::interval, attempts = d.attempts + 1
 FROM locked WHERE d.id = locked.id
 RETURNING d.id, d.activity_id, d.group_id, d.inbox, d.host, d.body, d.attempts, d.locked_until
 """
+_CLAIM = _CLAIM_FROM.format(hosts=_ALL_HOSTS)
+_CLAIM_DUE = _CLAIM_FROM.format(hosts=_DUE_HOSTS)
 
 
 async def claim(
@@ -201,6 +221,16 @@ async def claim(
     A host's rows come together (hosts in the order of their oldest due row),
     so a worker can send them over one connection; ``hosts`` caps how many
     hosts one claim serves. Returned by host, then id.
+
+    Two steps in one transaction. First the hosts of the oldest due rows
+    (a window of them, read in claiming order): in a fan-out, where every
+    host has a row or two, that is all a claim needs. Walking every host
+    with queued rows instead cost each claim one probe a host: 14 ms with
+    1,000 hosts, most of the database's CPU in a fan-out. When the window
+    gives less than was asked (the queue's end, or one host's backlog
+    filling the window while that host has no room), the walk over every
+    host takes the rest, so no host is crowded out; the hosts the window
+    would have served first are the same the walk would have.
     """
     if limit <= 0 or (hosts is not None and hosts <= 0):
         return []
@@ -210,9 +240,16 @@ async def claim(
                 conn, limit=limit, per_host=per_host, probe_interval=probe_interval, lease=lease,
                 hosts=hosts,
             )  # fmt: skip
+    window = 2 * (limit if hosts is None else min(hosts, limit)) + 32  # rows, for hosts
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
-        rows = await db.fetch(_CLAIM, limit, per_host, probe_interval, lease, hosts)
+        rows = await db.fetch(_CLAIM_DUE, limit, per_host, probe_interval, lease, hosts, window)
+        served = len({row["host"] for row in rows})
+        if len(rows) < limit and (hosts is None or served < hosts):
+            rows += await db.fetch(
+                _CLAIM, limit - len(rows), per_host, probe_interval, lease,
+                None if hosts is None else hosts - served,
+            )  # fmt: skip
     claimed = [Claimed(**dict(row)) for row in rows]
     claimed.sort(key=lambda row: (row.host, row.id))
     return claimed

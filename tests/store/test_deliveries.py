@@ -129,6 +129,21 @@ async def test_one_busy_host_does_not_crowd_out_the_others(pool: asyncpg.Pool) -
     assert hosts.count("busy.example") == 4 and hosts.count("quiet.example") == 1
 
 
+async def test_a_backlog_longer_than_the_claims_window_does_not_crowd_out_the_others(
+    pool: asyncpg.Pool,
+) -> None:
+    """A claim first reads a window of the oldest due rows for their hosts; when
+    one host's backlog fills that window and the host has no room left, the
+    walk over every host still finds the others."""
+    for n in range(60):  # far more than a claim of 4 reads in its window
+        await _enqueue(pool, ["https://busy.example/inbox"], n=n)
+    await _enqueue(pool, ["https://quiet.example/inbox"], n=99)
+    first = await _claim(pool, limit=4, per_host=4)
+    assert [c.host for c in first] == ["busy.example"] * 4
+    second = await _claim(pool, limit=4, per_host=4)
+    assert [c.host for c in second] == ["quiet.example"]
+
+
 async def test_a_claim_brings_a_hosts_rows_together_and_can_cap_the_hosts(
     pool: asyncpg.Pool,
 ) -> None:
