@@ -74,22 +74,22 @@ class Ids:
     # -------------------------------------------------------------- parse
     def parse_group(self, uri: str) -> str | None:
         """The slug if ``uri`` is one of our group actors (key fragment allowed)."""
-        match = self._patterns[0].fullmatch(uri)
+        match = self._group_pattern.fullmatch(uri)
         return match.group(1) if match else None
 
     def parse_activity(self, uri: str) -> str | None:
-        match = self._patterns[1].fullmatch(uri)
+        match = self._activity_pattern.fullmatch(uri)
         return match.group(1) if match else None
 
+    # Compiled once: a post's addressees are parsed several times each, and
+    # escaping the base URL for every one showed in the processor's profile.
     @cached_property
-    def _patterns(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
-        """Made once: a post's addressees are parsed several times each, and
-        escaping the base URL for every one showed in the processor's profile."""
-        base = re.escape(self.base_url)
-        return (
-            re.compile(base + r"/groups/([a-z0-9_]+)(?:#main-key)?"),
-            re.compile(base + r"/activities/([0-9a-f]{32})"),
-        )
+    def _group_pattern(self) -> re.Pattern[str]:
+        return re.compile(re.escape(self.base_url) + r"/groups/([a-z0-9_]+)(?:#main-key)?")
+
+    @cached_property
+    def _activity_pattern(self) -> re.Pattern[str]:
+        return re.compile(re.escape(self.base_url) + r"/activities/([0-9a-f]{32})")
 
     def is_local(self, uri: str) -> bool:
         return uri == self.base_url or uri.startswith(self.base_url + "/")

@@ -244,7 +244,8 @@ class PgInbox:
         the last ANALYZE) it picked one: every queued row read and sorted,
         119 ms a claim with 56,000 rows queued, so the processor slowed down
         as the backlog grew. ``SET LOCAL`` keeps the setting to this
-        transaction.
+        transaction; over a connection already in one (a savepoint here), it
+        lasts until that outer transaction ends.
         """
         if isinstance(self._db, asyncpg.Pool):
             async with self._db.acquire() as conn:

@@ -248,31 +248,28 @@ async def test_activities_admitted_together_go_in_one_statement_each_with_its_ou
     )
 
 
+async def _queue_many(pool: asyncpg.Pool, tag: str, count: int) -> None:
+    """``count`` queued rows of about 1 KiB, in one statement (ids under ``/tag/``)."""
+    await pool.execute(
+        """
+        INSERT INTO inbox_activities (activity_id, actor_uri, type, body, state, received_at)
+        SELECT 'https://a.example/' || $2 || '/' || g, $1, 'Create',
+               jsonb_build_object('content', repeat('x', 800)), 'queued', now()
+        FROM generate_series(1, $3::int) AS g
+        """,
+        AL, tag, count,
+    )  # fmt: skip
+
+
 async def test_a_claim_walks_the_queue_in_order_however_long_it_is(pool: asyncpg.Pool) -> None:
     """A claim reads about the rows it takes, not the whole queue, even when the
     statistics are stale (the queue grew after the last ANALYZE) and the rows
     have moved on disk (claimed and finished ones): an ordered scan of the
     ``inbox_queued`` index with no sort, under the claim's own planning."""
-    await pool.execute(
-        """
-        INSERT INTO inbox_activities (activity_id, actor_uri, type, body, state, received_at)
-        SELECT 'https://a.example/done/' || g, $1, 'Create',
-               jsonb_build_object('content', repeat('x', 800)), 'queued', now()
-        FROM generate_series(1, 4000) AS g
-        """,
-        AL,
-    )
+    await _queue_many(pool, "done", 4000)
     await pool.execute("UPDATE inbox_activities SET state = 'done' WHERE id % 4 <> 0")
     await pool.execute("ANALYZE inbox_activities")  # a short queue, as the statistics know it
-    await pool.execute(
-        """
-        INSERT INTO inbox_activities (activity_id, actor_uri, type, body, state, received_at)
-        SELECT 'https://a.example/queued/' || g, $1, 'Create',
-               jsonb_build_object('content', repeat('x', 800)), 'queued', now()
-        FROM generate_series(1, 20000) AS g
-        """,
-        AL,
-    )
+    await _queue_many(pool, "queued", 20000)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(inbox.CLAIM_PLANNING)
         plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {inbox.CLAIM}", NOW, NOW + LEASE, 100)
